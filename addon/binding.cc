@@ -1,0 +1,63 @@
+// Module entry: the Engine class plus process-wide facts about the linked PHP.
+#include <napi.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../php/phpa_bridge.h"
+#include "engine.h"
+
+namespace {
+
+Napi::Value PhpInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("phpVersion", phpa_php_version());
+  o.Set("zts", Napi::Boolean::New(env, phpa_php_is_zts() != 0));
+  return o;
+}
+
+// runCli(script, args): runs a PHP script to completion on a thread of its own (signals
+// blocked there, as for every PHP thread) and returns its exit status. Blocks the caller:
+// it is meant for the `phpasync php-cli` command, where PHP is all the process does.
+Napi::Value RunCli(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsArray()) {
+    throw Napi::TypeError::New(env, "runCli(script, args): script must be a string and args an array of strings");
+  }
+  std::vector<std::string> args;
+  args.push_back(info[0].As<Napi::String>().Utf8Value());
+  Napi::Array a = info[1].As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Value v = a.Get(i);
+    if (!v.IsString()) {
+      throw Napi::TypeError::New(env, "runCli(script, args): script must be a string and args an array of strings");
+    }
+    args.push_back(v.As<Napi::String>().Utf8Value());
+  }
+  std::vector<char*> argv;
+  for (auto& s : args) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  int status = 255;
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  std::thread t([&] { status = phpa_php_run_cli(args[0].c_str(), static_cast<int>(args.size()), argv.data()); });
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  t.join();
+  return Napi::Number::New(env, status);
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("Engine", phpa::Engine::Init(env));
+  exports.Set("phpInfo", Napi::Function::New(env, PhpInfo));
+  exports.Set("runCli", Napi::Function::New(env, RunCli));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(phpasync, Init)

@@ -1,0 +1,416 @@
+#include "engine.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <chrono>
+
+namespace phpa {
+
+std::atomic<Engine*> Engine::live_{nullptr};
+
+namespace {
+
+constexpr uint32_t kSlotBits = 24;  // handle = generation << 24 | slot
+constexpr uint32_t kSlotMask = (1u << kSlotBits) - 1;
+constexpr uint32_t kMaxGen = 1u << 28;  // keeps a handle below 2^52: exact as a JS number
+
+// Where an argument check fails, the message is fixed so tests and users can match it.
+[[noreturn]] void ThrowType(Napi::Env env, const char* msg) { throw Napi::TypeError::New(env, msg); }
+
+uint32_t OptUint(Napi::Object o, const char* key, uint32_t def, uint32_t lo, uint32_t hi, const char* msg) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return def;
+  if (!v.IsNumber()) ThrowType(o.Env(), msg);
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= lo && d <= hi) || d != static_cast<double>(static_cast<uint32_t>(d))) {
+    throw Napi::RangeError::New(o.Env(), msg);
+  }
+  return static_cast<uint32_t>(d);
+}
+
+// PHP threads get every asynchronous signal blocked: signals belong to Node's main thread
+// (PHP would otherwise take SIGINT/SIGTERM and spin at 100% CPU on Ctrl-C; see DESIGN.md).
+void BlockAsyncSignals(sigset_t* old) {
+  sigset_t all;
+  sigfillset(&all);
+  for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP}) sigdelset(&all, s);
+  pthread_sigmask(SIG_BLOCK, &all, old);
+}
+
+}  // namespace
+
+Napi::Function Engine::Init(Napi::Env env) {
+  return DefineClass(env, "Engine",
+                     {
+                         InstanceMethod<&Engine::Start>("start"),
+                         InstanceMethod<&Engine::Submit>("submit"),
+                         InstanceMethod<&Engine::Release>("release"),
+                         InstanceMethod<&Engine::Stop>("stop"),
+                         InstanceMethod<&Engine::Join>("join"),
+                         InstanceMethod<&Engine::Stats>("stats"),
+                     });
+}
+
+Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) ThrowType(env, "Engine(options): options must be an object");
+  Napi::Object o = info[0].As<Napi::Object>();
+
+  const uint32_t threads = OptUint(o, "threads", 1, 1, 256, "options.threads must be an integer in 1..256");
+  const uint32_t buffer = OptUint(o, "bufferSize", 20, 1, 1000, "options.bufferSize must be an integer in 1..1000");
+  config_.max_coroutines =
+      OptUint(o, "maxCoroutines", 1000, 1, 1000000, "options.maxCoroutines must be an integer in 1..1000000");
+  config_.copy_threshold =
+      OptUint(o, "copyThreshold", 16384, 0, 1u << 30, "options.copyThreshold must be an integer in 0..2^30");
+
+  Napi::Value wf = o.Get("workerFile");
+  if (!wf.IsString() || wf.As<Napi::String>().Utf8Value().empty()) {
+    ThrowType(env, "options.workerFile must be a non-empty string");
+  }
+  worker_file_ = wf.As<Napi::String>().Utf8Value();
+  Napi::Value ini = o.Get("iniEntries");
+  if (!ini.IsUndefined() && !ini.IsString()) ThrowType(env, "options.iniEntries must be a string");
+  if (ini.IsString()) ini_entries_ = ini.As<Napi::String>().Utf8Value();
+  Napi::Value ev = o.Get("env");
+  if (!ev.IsUndefined()) {
+    if (!ev.IsArray()) ThrowType(env, "options.env must be an array of \"KEY=VALUE\" strings");
+    Napi::Array a = ev.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      Napi::Value s = a.Get(i);
+      if (!s.IsString()) ThrowType(env, "options.env must be an array of \"KEY=VALUE\" strings");
+      env_strings_.push_back(s.As<Napi::String>().Utf8Value());
+    }
+  }
+  for (auto& s : env_strings_) env_ptrs_.push_back(s.c_str());
+  env_ptrs_.push_back(nullptr);
+
+  Napi::Value of = o.Get("onFrame");
+  Napi::Value oe = o.Get("onEvent");
+  if (!of.IsFunction()) ThrowType(env, "options.onFrame must be a function");
+  if (!oe.IsFunction()) ThrowType(env, "options.onEvent must be a function");
+
+  if (threads > 1 && !phpa_php_is_zts()) {
+    throw Napi::Error::New(env,
+                           "this PHP is NTS (not thread-safe): it can run only one PHP thread per process, "
+                           "so an async worker's num must be 1 (several processes are not supported yet)");
+  }
+  Engine* expected = nullptr;
+  if (!live_.compare_exchange_strong(expected, this, std::memory_order_acq_rel)) {
+    throw Napi::Error::New(env, "PHP is already running in this process: one Engine per process");
+  }
+  static std::atomic<bool> ever_started{false};
+  if (ever_started.exchange(true)) {
+    live_.store(nullptr);
+    throw Napi::Error::New(env, "PHP cannot be started twice in one process (it was shut down already)");
+  }
+
+  config_.threads = static_cast<int>(threads);
+  config_.worker_file = worker_file_.c_str();
+  config_.ini_entries = ini_entries_.c_str();
+  config_.env = env_ptrs_.data();
+
+  for (uint32_t i = 0; i < threads; i++) {
+    auto s = std::make_unique<ThreadSlot>(buffer);
+    if (int err = s->notifier.Open()) {
+      live_.store(nullptr);
+      throw Napi::Error::New(env, std::string("cannot create the thread notifier: ") + strerror(err));
+    }
+    slots_.push_back(std::move(s));
+  }
+  on_frame_ = Napi::Persistent(of.As<Napi::Function>());
+  on_event_ = Napi::Persistent(oe.As<Napi::Function>());
+  tsfn_ = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
+                                        "phpasync-outbound", 0, 1);
+  tsfn_.Unref(env);  // start() refs it while threads run
+}
+
+Engine::~Engine() {
+  // Normally stop() + join() ran already. If JS dropped the engine (or the process is
+  // exiting), stop the threads and give them a moment; a thread stuck in PHP is left behind.
+  if (started_ && !joined_) {
+    RequestStop();
+    JoinFor(2000);
+  }
+  for (phpa_frame* f : held_) free(f);  // PHP is gone or going: owners die with its heap
+  if (!joined_ && started_) return;     // threads still running: keep the slots alive
+  if (live_.load() == this) live_.store(nullptr);
+}
+
+Napi::Value Engine::Start(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (started_) throw Napi::Error::New(env, "Engine.start(): already started");
+  started_ = true;
+  tsfn_.Ref(env);
+  sigset_t old;
+  BlockAsyncSignals(&old);  // the new threads inherit the blocked mask
+  for (size_t i = 0; i < slots_.size(); i++) {
+    slots_[i]->thread = std::thread([this, i] { ThreadMain(static_cast<int>(i)); });
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  return env.Undefined();
+}
+
+void Engine::ThreadMain(int t) {
+  if (t == 0) {
+    char err[512] = {0};
+    int rc = phpa_php_module_startup(&config_, err, sizeof err);
+    {
+      std::lock_guard<std::mutex> lk(life_mu_);
+      module_state_ = rc == 0 ? 1 : -1;
+    }
+    life_cv_.notify_all();
+    if (rc != 0) phpa_host_event(0, PHPA_EVENT_FAILED, PHPA_LOG_ERROR, 0, err, strlen(err));
+  } else {
+    std::unique_lock<std::mutex> lk(life_mu_);
+    life_cv_.wait(lk, [this] { return module_state_ != 0; });
+  }
+  int state;
+  {
+    std::lock_guard<std::mutex> lk(life_mu_);
+    state = module_state_;
+  }
+  if (state == 1) phpa_php_thread_main(t);
+  {
+    std::unique_lock<std::mutex> lk(life_mu_);
+    threads_done_++;
+    life_cv_.notify_all();
+    if (t == 0 && state == 1) {
+      // The module outlives every thread that uses it.
+      life_cv_.wait(lk, [this] { return threads_done_ == static_cast<int>(slots_.size()); });
+      lk.unlock();
+      phpa_php_module_shutdown();
+    }
+  }
+  phpa_host_event(t, PHPA_EVENT_EXITED, PHPA_LOG_DEBUG, 0, "", 0);
+}
+
+Napi::Value Engine::Submit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsTypedArray()) {
+    ThrowType(env, "submit(id, envelope): id must be a number and envelope a Uint8Array");
+  }
+  if (stopping_ || !started_) return Napi::Number::New(env, -2);
+  const int64_t id = info[0].As<Napi::Number>().Int64Value();
+  Napi::Uint8Array env_bytes = info[1].As<Napi::Uint8Array>();
+  const size_t n = slots_.size();
+  // Round-robin, starting after the thread used last; the first ring with room wins.
+  for (size_t k = 1; k <= n; k++) {
+    const size_t t = (next_thread_ + k) % n;
+    ThreadSlot& s = *slots_[t];
+    if (s.ring.SizeForProducer() >= s.capacity) continue;
+    auto* job = static_cast<phpa_job*>(malloc(sizeof(phpa_job) + env_bytes.ByteLength()));
+    if (job == nullptr) throw Napi::Error::New(env, "out of memory");
+    job->id = static_cast<uint64_t>(id);
+    job->kind = PHPA_JOB_REQUEST;
+    job->len = static_cast<uint32_t>(env_bytes.ByteLength());
+    memcpy(job->data, env_bytes.Data(), env_bytes.ByteLength());
+    if (!s.ring.TryPush(job, s.capacity)) {  // cannot fail: we are the only producer
+      free(job);
+      continue;
+    }
+    s.submitted.fetch_add(1, std::memory_order_relaxed);
+    s.WakeIfParked();
+    next_thread_ = t;
+    return Napi::Number::New(env, static_cast<double>(t));
+  }
+  return Napi::Number::New(env, -1);  // every ring is full: the caller answers 503
+}
+
+Napi::Value Engine::Release(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) ThrowType(env, "release(handle): handle must be a number");
+  const double d = info[0].As<Napi::Number>().DoubleValue();
+  const uint64_t h = d >= 0 ? static_cast<uint64_t>(d) : ~0ull;
+  const uint32_t idx = static_cast<uint32_t>(h & kSlotMask);
+  const uint64_t gen = h >> kSlotBits;
+  if (idx >= held_.size() || held_[idx] == nullptr || held_gen_[idx] != gen) {
+    throw Napi::Error::New(env, "release(handle): this buffer handle was already released or never issued");
+  }
+  phpa_frame* f = held_[idx];
+  held_[idx] = nullptr;
+  held_gen_[idx] = (held_gen_[idx] + 1) % kMaxGen;
+  held_free_.push_back(idx);
+  ThreadSlot& s = *slots_[static_cast<size_t>(f->thread)];
+  {
+    std::lock_guard<std::mutex> lk(s.released_mu);
+    s.released.push_back(f);
+  }
+  s.released_count.fetch_add(1, std::memory_order_seq_cst);
+  s.WakeIfParked();
+  return env.Undefined();
+}
+
+void Engine::RequestStop() {
+  if (stopping_) return;
+  stopping_ = true;
+  for (auto& sp : slots_) {
+    ThreadSlot& s = *sp;
+    s.stop.store(1, std::memory_order_seq_cst);
+    auto* job = static_cast<phpa_job*>(malloc(sizeof(phpa_job)));
+    job->id = 0;
+    job->kind = PHPA_JOB_STOP;
+    job->len = 0;
+    // The ring keeps one slot beyond buffer_size, so the sentinel always fits.
+    if (!s.ring.TryPush(job, s.capacity + 1)) free(job);
+    s.notifier.Signal();  // unconditional: the thread may be parked or about to park
+  }
+}
+
+Napi::Value Engine::Stop(const Napi::CallbackInfo& info) {
+  if (started_) RequestStop();
+  return info.Env().Undefined();
+}
+
+bool Engine::JoinFor(int ms) {
+  std::unique_lock<std::mutex> lk(life_mu_);
+  bool done = life_cv_.wait_for(lk, std::chrono::milliseconds(ms),
+                                [this] { return threads_done_ == static_cast<int>(slots_.size()); });
+  lk.unlock();
+  if (!done) {
+    for (auto& s : slots_) {
+      if (s->thread.joinable()) s->thread.detach();
+    }
+    return false;
+  }
+  for (auto& s : slots_) {
+    if (s->thread.joinable()) s->thread.join();
+  }
+  joined_ = true;
+  return true;
+}
+
+Napi::Value Engine::Join(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!started_ || joined_) return Napi::Boolean::New(env, true);
+  int ms = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 5000;
+  bool ok = JoinFor(ms);
+  if (ok) {
+    // Deliver what the threads sent last (EXITED events), then let the loop go.
+    Dispatch(env);
+    tsfn_.Release();
+  }
+  return Napi::Boolean::New(env, ok);
+}
+
+Napi::Value Engine::Stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  uint64_t outstanding = 0;
+  Napi::Array threads = Napi::Array::New(env, slots_.size());
+  for (size_t i = 0; i < slots_.size(); i++) {
+    ThreadSlot& s = *slots_[i];
+    Napi::Object t = Napi::Object::New(env);
+    t.Set("queued", Napi::Number::New(env, static_cast<double>(s.ring.SizeForProducer())));
+    t.Set("submitted", Napi::Number::New(env, static_cast<double>(s.submitted.load(std::memory_order_relaxed))));
+    uint64_t out = s.outstanding.load(std::memory_order_relaxed);
+    t.Set("outstandingBuffers", Napi::Number::New(env, static_cast<double>(out)));
+    outstanding += out;
+    threads.Set(static_cast<uint32_t>(i), t);
+  }
+  o.Set("threads", threads);
+  o.Set("outstandingBuffers", Napi::Number::New(env, static_cast<double>(outstanding)));
+  o.Set("heldByJs", Napi::Number::New(env, static_cast<double>(held_.size() - held_free_.size())));
+  return o;
+}
+
+// ---- outbound: PHP threads -> JS -----------------------------------------------------------
+
+void Engine::Send(Outbound item) {
+  {
+    std::lock_guard<std::mutex> lk(out_mu_);
+    out_.push_back(std::move(item));
+  }
+  // Only the first producer after a drain started pays for the wake; libuv coalesces the rest.
+  if (!dispatch_scheduled_.exchange(true)) {
+    tsfn_.NonBlockingCall([this](Napi::Env env, Napi::Function) { Dispatch(env); });
+  }
+}
+
+void Engine::Dispatch(Napi::Env env) {
+  // Clear before draining: a producer that pushes after our swap sees false and wakes us again.
+  dispatch_scheduled_.store(false);
+  std::vector<Outbound> batch;
+  {
+    std::lock_guard<std::mutex> lk(out_mu_);
+    batch.swap(out_);
+  }
+  Napi::HandleScope scope(env);
+  for (Outbound& item : batch) {
+    if (item.frame != nullptr) {
+      DeliverFrame(env, item.frame);
+      continue;
+    }
+    Event& e = *item.event;
+    on_event_.Call({Napi::Number::New(env, e.kind), Napi::Number::New(env, e.thread), Napi::Number::New(env, e.level),
+                    Napi::Number::New(env, static_cast<double>(e.request_id)),
+                    Napi::String::New(env, e.message)});
+  }
+}
+
+void Engine::DeliverFrame(Napi::Env env, phpa_frame* f) {
+  Napi::Value headers = env.Undefined();
+  if (f->flags & PHPA_FRAME_HEAD) {
+    Napi::Array a = Napi::Array::New(env, f->header_count * 2);
+    const char* p = f->headers;
+    for (uint32_t i = 0; i < f->header_count * 2; i++) {
+      uint32_t len;
+      memcpy(&len, p, sizeof len);
+      p += sizeof len;
+      napi_value s;
+      // latin1: header bytes reach the socket unchanged (Node writes headers as latin1).
+      napi_create_string_latin1(env, p, len, &s);
+      a.Set(i, Napi::Value(env, s));
+      p += len;
+    }
+    headers = a;
+  }
+  free(f->headers);
+  f->headers = nullptr;
+
+  Napi::Value body = env.Undefined();
+  if (f->nchunks > 0) {
+    auto make = [&](phpa_chunk& c) -> Napi::Value {
+      if (c.owner == nullptr) {
+        Napi::Value b = Napi::Buffer<char>::Copy(env, c.ptr, c.len);
+        free(const_cast<char*>(c.ptr));
+        c.ptr = nullptr;
+        return b;
+      }
+      // Zero-copy: Node reads PHP's string in place until JS calls release(handle).
+      return Napi::Buffer<char>::New(env, const_cast<char*>(c.ptr), c.len);
+    };
+    if (f->nchunks == 1) {
+      body = make(f->chunks[0]);
+    } else {
+      Napi::Array a = Napi::Array::New(env, f->nchunks);
+      for (uint32_t i = 0; i < f->nchunks; i++) a.Set(i, make(f->chunks[i]));
+      body = a;
+    }
+  }
+
+  double handle = 0;
+  if (f->nowned > 0) {
+    uint32_t idx;
+    if (!held_free_.empty()) {
+      idx = held_free_.back();
+      held_free_.pop_back();
+    } else {
+      idx = static_cast<uint32_t>(held_.size());
+      held_.push_back(nullptr);
+      held_gen_.push_back(1);
+    }
+    held_[idx] = f;
+    handle = static_cast<double>((static_cast<uint64_t>(held_gen_[idx]) << kSlotBits) | idx);
+  }
+  const uint64_t id = f->id;
+  const uint32_t flags = f->flags;
+  const int status = f->status;
+  if (f->nowned == 0) free(f);
+  on_frame_.Call({Napi::Number::New(env, static_cast<double>(id)), Napi::Number::New(env, flags),
+                  Napi::Number::New(env, status), headers, body, Napi::Number::New(env, handle)});
+}
+
+}  // namespace phpa

@@ -1,0 +1,99 @@
+// Engine: the JS class that owns the PHP threads of this process.
+// JS thread: constructor, start, submit, release, stop, join, stats.
+// PHP threads: reach the engine only through the phpa_host_* bridge (host.cc).
+#pragma once
+
+#include <napi.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "../php/phpa_bridge.h"
+#include "thread_slot.h"
+
+namespace phpa {
+
+struct Event {
+  int thread;
+  int kind;  // phpa_event_kind
+  int level;
+  uint64_t request_id;
+  std::string message;
+};
+
+// An item of the outbound queue: a frame or an event, kept in the order they were sent.
+struct Outbound {
+  phpa_frame* frame;
+  std::unique_ptr<Event> event;
+};
+
+class Engine : public Napi::ObjectWrap<Engine> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  explicit Engine(const Napi::CallbackInfo& info);
+  ~Engine() override;
+
+  // ---- bridge side (any thread) ----
+  static Engine* Live() { return live_.load(std::memory_order_acquire); }
+  ThreadSlot& slot(int t) { return *slots_[static_cast<size_t>(t)]; }
+  void Send(Outbound item);
+
+ private:
+  Napi::Value Start(const Napi::CallbackInfo& info);
+  Napi::Value Submit(const Napi::CallbackInfo& info);
+  Napi::Value Release(const Napi::CallbackInfo& info);
+  Napi::Value Stop(const Napi::CallbackInfo& info);
+  Napi::Value Join(const Napi::CallbackInfo& info);
+  Napi::Value Stats(const Napi::CallbackInfo& info);
+
+  void ThreadMain(int t);
+  void Dispatch(Napi::Env env);
+  void DeliverFrame(Napi::Env env, phpa_frame* frame);
+  void RequestStop();
+  // Waits up to `ms` for every thread to finish; joins them if so. Returns true when joined.
+  bool JoinFor(int ms);
+
+  // Live engine for the bridge. PHP itself is process-wide (one NTS interpreter per process),
+  // so the thread index handed across the bridge resolves through this one pointer.
+  static std::atomic<Engine*> live_;
+
+  // Configuration (strings kept alive for the PHP side).
+  std::string worker_file_;
+  std::string ini_entries_;
+  std::vector<std::string> env_strings_;
+  std::vector<const char*> env_ptrs_;
+  phpa_config config_{};
+
+  std::vector<std::unique_ptr<ThreadSlot>> slots_;
+  size_t next_thread_ = 0;  // JS thread only: round-robin cursor
+  bool started_ = false;
+  bool stopping_ = false;
+  bool joined_ = false;
+
+  // Thread 0 starts PHP's module; the others wait for it (ZTS only).
+  std::mutex life_mu_;
+  std::condition_variable life_cv_;
+  int module_state_ = 0;  // 0 starting, 1 up, -1 failed; guarded by life_mu_
+  int threads_done_ = 0;  // guarded by life_mu_
+
+  // Outbound queue: PHP threads push, the JS thread drains in one call per wake.
+  std::mutex out_mu_;
+  std::vector<Outbound> out_;  // guarded by out_mu_
+  // True while a dispatch is scheduled and has not yet started draining; lets every
+  // producer but the first skip the threadsafe-function call (one wake per batch).
+  std::atomic<bool> dispatch_scheduled_{false};  // seq_cst: see Send()/Dispatch()
+  Napi::ThreadSafeFunction tsfn_;
+  Napi::FunctionReference on_frame_;
+  Napi::FunctionReference on_event_;
+
+  // Frames JS holds (owned chunks in flight), addressed by generation-checked handles.
+  std::vector<phpa_frame*> held_;
+  std::vector<uint32_t> held_gen_;
+  std::vector<uint32_t> held_free_;
+};
+
+}  // namespace phpa

@@ -1,0 +1,67 @@
+// The phpa_host_* half of the bridge: what PHP threads may ask of the host. No Zend calls
+// here and nothing that throws: PHP can longjmp through the frames that call these.
+#include <string.h>
+
+#include "../php/phpa_bridge.h"
+#include "engine.h"
+
+using phpa::Engine;
+using phpa::ThreadSlot;
+
+static ThreadSlot& Slot(int thread) { return Engine::Live()->slot(thread); }
+
+extern "C" phpa_job* phpa_host_ring_pop(int thread) {
+  phpa_job* job = nullptr;
+  return Slot(thread).ring.TryPop(&job) ? job : nullptr;
+}
+
+extern "C" int phpa_host_notifier_fd(int thread) { return Slot(thread).notifier.fd(); }
+
+extern "C" int phpa_host_park_begin(int thread, int watch_ring) {
+  ThreadSlot& s = Slot(thread);
+  s.parked.store(1, std::memory_order_relaxed);
+  // seq_cst fence: orders parked=1 before the re-checks below (pairs with WakeIfParked()).
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if ((watch_ring && !s.ring.EmptyForConsumer()) || s.released_count.load(std::memory_order_relaxed) != 0) {
+    s.parked.store(0, std::memory_order_relaxed);
+    return 1;
+  }
+  return 0;
+}
+
+extern "C" void phpa_host_park_end(int thread) {
+  ThreadSlot& s = Slot(thread);
+  s.parked.store(0, std::memory_order_relaxed);
+  s.notifier.Drain();
+}
+
+extern "C" void phpa_host_send_frame(phpa_frame* frame) {
+  Engine* e = Engine::Live();
+  if (frame->nowned > 0) e->slot(frame->thread).outstanding.fetch_add(1, std::memory_order_relaxed);
+  e->Send(phpa::Outbound{frame, nullptr});
+}
+
+extern "C" size_t phpa_host_take_released(int thread, phpa_frame** out, size_t max) {
+  ThreadSlot& s = Slot(thread);
+  if (s.released_count.load(std::memory_order_relaxed) == 0) return 0;  // no lock on the hot path
+  size_t n = 0;
+  std::lock_guard<std::mutex> lk(s.released_mu);
+  while (n < max && !s.released.empty()) {
+    out[n++] = s.released.back();
+    s.released.pop_back();
+  }
+  s.released_count.fetch_sub(n, std::memory_order_seq_cst);
+  s.outstanding.fetch_sub(n, std::memory_order_relaxed);
+  return n;
+}
+
+extern "C" uint64_t phpa_host_outstanding(int thread) {
+  return Slot(thread).outstanding.load(std::memory_order_relaxed);
+}
+
+extern "C" void phpa_host_event(int thread, int kind, int level, uint64_t request_id, const char* msg, size_t len) {
+  auto ev = std::make_unique<phpa::Event>(phpa::Event{thread, kind, level, request_id, std::string(msg, len)});
+  Engine::Live()->Send(phpa::Outbound{nullptr, std::move(ev)});
+}
+
+extern "C" int phpa_host_stop_requested(int thread) { return Slot(thread).stop.load(std::memory_order_relaxed); }

@@ -1,0 +1,57 @@
+// Everything the host keeps for one PHP thread: its request ring, its notifier, the park flag
+// of the wake handshake, and the queue of frames JS has handed back for release.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "../php/phpa_bridge.h"
+#include "notifier.h"
+#include "spsc_ring.h"
+
+namespace phpa {
+
+struct ThreadSlot {
+  // +1: one slot more than buffer_size so the shutdown sentinel always fits.
+  explicit ThreadSlot(size_t buffer_size) : ring(buffer_size + 1), capacity(buffer_size) {}
+
+  SpscRing<phpa_job*> ring;
+  const size_t capacity;  // requests accepted per ring (buffer_size)
+  Notifier notifier;
+
+  // Wake handshake (Dekker-style; both sides use a seq_cst fence between their store and
+  // their load, so at least one of them sees the other's store):
+  //   consumer: parked=1; fence; if (work visible) parked=0 & don't block; else block on fd
+  //   producer: publish work; fence; if (parked) signal fd
+  // Either the consumer sees the work, or the producer sees parked=1 and signals: no lost
+  // wake-up. While the consumer is busy, parked stays 0 and producers make no syscall.
+  std::atomic<int> parked{0};  // relaxed loads/stores; ordering comes from the fences
+
+  // Set with the sentinel; seq_cst so the park re-check sees it like a pushed job.
+  std::atomic<int> stop{0};
+
+  // Frames handed back by JS, drained by the PHP thread at its next tick.
+  std::mutex released_mu;
+  std::vector<phpa_frame*> released;  // guarded by released_mu
+  // seq_cst RMW: published before the producer's parked check, read in the park re-check.
+  std::atomic<size_t> released_count{0};
+
+  // Frames with owned chunks that JS holds (sent, not yet taken back by this thread).
+  std::atomic<uint64_t> outstanding{0};  // relaxed: a counter for stats and shutdown checks
+
+  // Requests currently queued or running on this thread (for stats and tests).
+  std::atomic<uint64_t> submitted{0};  // relaxed: statistics only
+
+  std::thread thread;
+
+  // Producer side of the handshake, after work was published.
+  void WakeIfParked() {
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // orders our publish before the parked read
+    if (parked.load(std::memory_order_relaxed)) notifier.Signal();
+  }
+};
+
+}  // namespace phpa

@@ -1,0 +1,152 @@
+/*
+ * phpa_bridge.h — the whole contract between the Node addon (addon/, C++) and the
+ * Zend-facing side (php/, C).
+ *
+ * Naming says where a function lives:
+ *   phpa_php_*   implemented in php/ (C; may call Zend, may longjmp internally, never across
+ *                this boundary: every phpa_php_* entry point catches its own bailouts);
+ *   phpa_host_*  implemented in addon/ (C++ with C linkage; never calls Zend, never throws).
+ * A thread index (0..threads-1) is the only handle that crosses; memory crossing is plain
+ * malloc/free, never emalloc and never a refcount touched on a foreign thread.
+ */
+#ifndef PHPA_BRIDGE_H
+#define PHPA_BRIDGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- jobs: host -> PHP thread, through that thread's ring ------------------------------ */
+
+enum phpa_job_kind {
+	PHPA_JOB_REQUEST = 1, /* data = msgpack request envelope (see php/envelope.h) */
+	PHPA_JOB_STOP = 2,    /* the shutdown sentinel: finish in-flight work, then exit */
+};
+
+typedef struct phpa_job {
+	uint64_t id;   /* request id chosen by JS; echoed in every frame of the response */
+	uint32_t kind; /* enum phpa_job_kind */
+	uint32_t len;  /* bytes in data */
+	char data[];   /* malloc'd together with the header; freed by the PHP side with free() */
+} phpa_job;
+
+/* ---- frames: PHP thread -> host, through the outbound queue ---------------------------- */
+
+/* One piece of response body. Either copied (owner == NULL: ptr is malloc'd, the host frees
+ * it) or referenced (owner != NULL: ptr points into a PHP string that only the owning PHP
+ * thread may release, which it does when the host hands the frame back). */
+typedef struct phpa_chunk {
+	const char *ptr;
+	size_t len;
+	void *owner;
+} phpa_chunk;
+
+enum phpa_frame_flags {
+	PHPA_FRAME_HEAD = 1, /* status and headers are present (first frame of a response) */
+	PHPA_FRAME_END = 2,  /* last frame of the response */
+};
+
+typedef struct phpa_frame {
+	uint64_t id;
+	int thread;
+	uint32_t flags;      /* enum phpa_frame_flags */
+	int status;
+	/* Headers as consecutive (u32 name length, name, u32 value length, value) records,
+	 * malloc'd; NULL when there are none. Freed by the host after use. */
+	char *headers;
+	size_t headers_len;
+	uint32_t header_count;
+	uint32_t nchunks;
+	uint32_t nowned;     /* how many chunks have an owner: 0 means nothing to hand back */
+	phpa_chunk chunks[]; /* malloc'd with the frame */
+} phpa_frame;
+
+/* ---- events: PHP thread -> host (lifecycle and logs) ----------------------------------- */
+
+enum phpa_event_kind {
+	PHPA_EVENT_READY = 1,  /* worker file ran and registered a handler */
+	PHPA_EVENT_FAILED = 2, /* startup failed; message says why; the thread exits */
+	PHPA_EVENT_LOG = 3,    /* a log line (level = PHPA_LOG_*) */
+	PHPA_EVENT_EXITED = 4, /* the thread has shut PHP down and is about to return */
+};
+
+enum phpa_log_level {
+	PHPA_LOG_DEBUG = 20,
+	PHPA_LOG_INFO = 30,
+	PHPA_LOG_WARN = 40,
+	PHPA_LOG_ERROR = 50,
+};
+
+/* ---- configuration handed to the PHP side once --------------------------------------- */
+
+typedef struct phpa_config {
+	int threads;
+	uint32_t max_coroutines;   /* per-thread bound on in-flight coroutines */
+	size_t copy_threshold;     /* write()s shorter than this are copied, longer ones referenced */
+	const char *worker_file;   /* absolute path */
+	const char *ini_entries;   /* "key=value\n" lines appended after phpasync's defaults */
+	const char *const *env;    /* NULL-terminated "KEY=VALUE" list exposed through getenv()/$_SERVER */
+} phpa_config;
+
+/* ---- implemented in php/ --------------------------------------------------------------- */
+
+/* Process-wide facts about the linked PHP (callable before any thread starts). */
+const char *phpa_php_version(void);
+int phpa_php_is_zts(void);
+
+/* Start PHP's module (SAPI startup + module startup). Call once per process, on the thread
+ * that will run PHP when PHP is NTS. Returns 0 or -1 with a message in err. */
+int phpa_php_module_startup(const phpa_config *config, char *err, size_t err_len);
+void phpa_php_module_shutdown(void);
+
+/* Body of PHP thread `thread`: runs the worker file, then the scheduler until the sentinel
+ * arrives and every outstanding buffer is back. Reports READY/FAILED/EXITED via events. */
+void phpa_php_thread_main(int thread);
+
+/* Release one referenced chunk owner. Called on the owning PHP thread only. */
+void phpa_php_release_owner(void *owner);
+
+/* Run a PHP script as the CLI would (argv, STDOUT/STDERR to the process); returns its exit
+ * status. Uses the calling thread; the module must not be started by anything else. */
+int phpa_php_run_cli(const char *script, int argc, char **argv);
+
+/* ---- implemented in addon/ ------------------------------------------------------------- */
+
+/* Next job for `thread`, or NULL when its ring is empty. Never blocks. */
+phpa_job *phpa_host_ring_pop(int thread);
+
+/* The fd the reactor polls to learn that a job or a released buffer is waiting. */
+int phpa_host_notifier_fd(int thread);
+
+/* Park handshake. begin: announce parking and re-check for work after a full fence;
+ * watch_ring=0 ignores queued jobs (the thread is at its coroutine bound and will not take
+ * them); returns 0 when the caller may block on the notifier fd, 1 when work is already there
+ * (the caller must not block). end: stop parking and consume the notifier's counter. */
+int phpa_host_park_begin(int thread, int watch_ring);
+void phpa_host_park_end(int thread);
+
+/* Hand a finished frame to JS. Ownership of the frame moves to the host. */
+void phpa_host_send_frame(phpa_frame *frame);
+
+/* Frames JS has finished with, whose owned chunks must now be released on this thread.
+ * Moves up to `max` of them into out[] and returns how many; the caller calls
+ * phpa_php_release_owner for each owned chunk and then free()s the frame. */
+size_t phpa_host_take_released(int thread, phpa_frame **out, size_t max);
+
+/* Number of frames with owned chunks that JS still holds for `thread`. */
+uint64_t phpa_host_outstanding(int thread);
+
+/* Lifecycle and log events. The message is copied. request_id is 0 when unrelated. */
+void phpa_host_event(int thread, int kind, int level, uint64_t request_id, const char *msg, size_t len);
+
+/* Has JS asked this thread to stop (set together with the sentinel)? */
+int phpa_host_stop_requested(int thread);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PHPA_BRIDGE_H */

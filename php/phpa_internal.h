@@ -1,0 +1,102 @@
+/*
+ * Declarations shared by the files of php/ (never included by addon/).
+ * One PHP thread = one phpa_thread_state, reached through a thread-local pointer.
+ */
+#ifndef PHPA_INTERNAL_H
+#define PHPA_INTERNAL_H
+
+#include <php.h>
+#include <SAPI.h>
+#include <stdbool.h>
+
+#include "phpa_bridge.h"
+
+typedef struct phpa_coroutine phpa_coroutine;
+
+enum phpa_co_state {
+	PHPA_CO_IDLE = 0,    /* in the pool, suspended at the top of its loop */
+	PHPA_CO_RUNNING = 1, /* running (or suspended inside) a request handler */
+	PHPA_CO_DEAD = 2,    /* its fiber is gone; never resumed again */
+};
+
+struct phpa_coroutine {
+	zval fiber;                /* the pooled Fiber object */
+	uint64_t job_id;           /* id of the request being served (0 when idle) */
+	zend_object *request;      /* FrankenPHP\Request for this job */
+	zend_object *response;     /* FrankenPHP\Response for this job */
+	int state;                 /* enum phpa_co_state */
+	bool started;              /* Fiber::start() already called */
+	phpa_coroutine *next_idle; /* pool free list */
+};
+
+typedef struct phpa_thread_state {
+	int index;
+	const phpa_config *config;
+
+	/* The handler registered by HttpServer::onRequest(). */
+	zval handler;
+	zend_fcall_info_cache handler_fcc;
+
+	phpa_coroutine *current;   /* running coroutine; NULL in the scheduler itself */
+	phpa_coroutine *idle;      /* pooled coroutines ready for the next request */
+	uint32_t inflight;         /* coroutines serving a request */
+	uint32_t pooled;           /* coroutines created (idle or not) */
+	bool stopping;             /* the sentinel was seen */
+	bool in_request_scope;     /* the worker's PHP request is active */
+
+	int epfd;                  /* the reactor's epoll (or -1 when poll() is used) */
+	int base_ob_level;         /* output-buffer level handlers start at */
+} phpa_thread_state;
+
+/* One PHP thread = one state; __thread keeps ZTS builds correct too. */
+extern __thread phpa_thread_state *phpa_ts;
+
+/* sapi.c */
+extern sapi_module_struct phpa_sapi_module;
+/* php_request_startup() that leaves SIGPROF as it found it. */
+zend_result phpa_request_startup(void);
+const phpa_config *phpa_current_config(void);
+void phpa_log(int level, uint64_t request_id, const char *fmt, ...) ZEND_ATTRIBUTE_FORMAT(printf, 3, 4);
+
+/* module.c: classes and the internal module */
+extern zend_module_entry phpa_module_entry;
+extern zend_class_entry *phpa_ce_request;
+extern zend_class_entry *phpa_ce_response;
+extern zend_class_entry *phpa_ce_http_server;
+
+/* request.c */
+zend_object *phpa_request_new(phpa_job *job);
+void phpa_request_init_class(zend_class_entry *ce);
+
+/* response.c */
+zend_object *phpa_response_new(uint64_t id, int thread);
+void phpa_response_init_class(zend_class_entry *ce);
+/* Append bytes written by echo/print (copied). */
+void phpa_response_append_output(zend_object *response, const char *str, size_t len);
+bool phpa_response_is_ended(zend_object *response);
+/* End the response; used when the handler returned without end(). */
+void phpa_response_finish(zend_object *response);
+/* header()/header_remove() inside a handler (op is a sapi_header_op_enum). */
+void phpa_response_sapi_header(zend_object *response, const char *line, size_t len, int op);
+/* Replace whatever was set with a generic error page and end the response. */
+void phpa_response_fail(zend_object *response, int status);
+
+
+/* scheduler.c */
+void phpa_scheduler_init(phpa_thread_state *ts);
+/* Runs until the sentinel arrived and every coroutine finished. Returns false on a bailout
+ * (fatal error), after failing every request this thread still held. */
+bool phpa_scheduler_run(phpa_thread_state *ts);
+/* Drop the pooled coroutines. after_fatal: PHP frees their objects at request shutdown. */
+void phpa_scheduler_destroy(phpa_thread_state *ts, bool after_fatal);
+/* Hand frames JS finished with back to PHP's allocator (owning thread only). */
+void phpa_scheduler_drain_released(phpa_thread_state *ts);
+
+/* reactor.c */
+int phpa_reactor_open(phpa_thread_state *ts);
+void phpa_reactor_close(phpa_thread_state *ts);
+/* Block until the notifier fires or timeout_ms passes (-1: no timeout), unless work is
+ * already waiting. watch_ring=false when the coroutine bound is reached. */
+void phpa_reactor_park(phpa_thread_state *ts, bool watch_ring, int timeout_ms);
+
+#endif

@@ -1,0 +1,343 @@
+/*
+ * FrankenPHP\Response: status, headers and a body assembled as chunks. Short writes are
+ * copied into one malloc'd run; writes of at least config->copy_threshold bytes keep a
+ * reference to the PHP string (no copy) that the host hands back for release on this thread.
+ */
+#include "phpa_internal.h"
+
+#include <zend_exceptions.h>
+
+typedef struct {
+	uint64_t id;
+	int thread;
+	int status;
+	bool ended;
+	HashTable headers;   /* lower-case name => [0 => name as set, 1 => [values...]] */
+	phpa_chunk *chunks;  /* body chunks in order; malloc'd */
+	uint32_t nchunks, chunks_cap, nowned;
+	char *run;           /* copy run being appended to (becomes a chunk when closed) */
+	size_t run_len, run_cap;
+	zend_object std;
+} phpa_response;
+
+zend_class_entry *phpa_ce_response;
+static zend_object_handlers response_handlers;
+
+static inline phpa_response *from_obj(zend_object *o) { return (phpa_response *)((char *)o - XtOffsetOf(phpa_response, std)); }
+#define THIS_RESPONSE() from_obj(Z_OBJ_P(ZEND_THIS))
+
+static void push_chunk(phpa_response *r, const char *ptr, size_t len, void *owner)
+{
+	if (r->nchunks == r->chunks_cap) {
+		r->chunks_cap = r->chunks_cap ? r->chunks_cap * 2 : 4;
+		r->chunks = realloc(r->chunks, r->chunks_cap * sizeof(phpa_chunk));
+		if (!r->chunks) zend_error_noreturn(E_ERROR, "phpasync: out of memory for response chunks");
+	}
+	r->chunks[r->nchunks++] = (phpa_chunk){ptr, len, owner};
+	if (owner) r->nowned++;
+}
+
+static void close_run(phpa_response *r)
+{
+	if (r->run_len == 0) return;
+	push_chunk(r, r->run, r->run_len, NULL);
+	r->run = NULL;
+	r->run_len = r->run_cap = 0;
+}
+
+static void append_copy(phpa_response *r, const char *str, size_t len)
+{
+	if (r->run_len + len > r->run_cap) {
+		size_t cap = r->run_cap ? r->run_cap : 256;
+		while (cap < r->run_len + len) cap *= 2;
+		char *p = realloc(r->run, cap);
+		if (!p) zend_error_noreturn(E_ERROR, "phpasync: out of memory for the response body");
+		r->run = p;
+		r->run_cap = cap;
+	}
+	memcpy(r->run + r->run_len, str, len);
+	r->run_len += len;
+}
+
+/* Drop body chunks never sent (a response replaced by an error page, or freed unsent). */
+static void discard_body(phpa_response *r)
+{
+	for (uint32_t i = 0; i < r->nchunks; i++) {
+		if (r->chunks[i].owner) zend_string_release((zend_string *)r->chunks[i].owner);
+		else free((void *)r->chunks[i].ptr);
+	}
+	r->nchunks = r->nowned = 0;
+	free(r->run);
+	r->run = NULL;
+	r->run_len = r->run_cap = 0;
+}
+
+static void put_u32_bytes(char **p, const char *s, uint32_t len)
+{
+	memcpy(*p, &len, sizeof len);
+	*p += sizeof len;
+	memcpy(*p, s, len);
+	*p += len;
+}
+
+/* Hand status, headers and body to the host as one HEAD|END frame. */
+static void send_final_frame(phpa_response *r)
+{
+	close_run(r);
+	phpa_frame *f = malloc(sizeof(phpa_frame) + r->nchunks * sizeof(phpa_chunk));
+	if (!f) zend_error_noreturn(E_ERROR, "phpasync: out of memory for a response frame");
+	f->id = r->id;
+	f->thread = r->thread;
+	f->flags = PHPA_FRAME_HEAD | PHPA_FRAME_END;
+	f->status = r->status;
+	f->headers = NULL;
+	f->headers_len = 0;
+	f->header_count = 0;
+
+	size_t size = 0;
+	uint32_t count = 0;
+	zval *entry;
+	ZEND_HASH_FOREACH_VAL(&r->headers, entry) {
+		zend_string *name = Z_STR_P(zend_hash_index_find(Z_ARRVAL_P(entry), 0));
+		zval *v;
+		ZEND_HASH_FOREACH_VAL(Z_ARRVAL_P(zend_hash_index_find(Z_ARRVAL_P(entry), 1)), v) {
+			size += 8 + ZSTR_LEN(name) + Z_STRLEN_P(v);
+			count++;
+		} ZEND_HASH_FOREACH_END();
+	} ZEND_HASH_FOREACH_END();
+	if (count) {
+		char *p = f->headers = malloc(size);
+		if (!p) zend_error_noreturn(E_ERROR, "phpasync: out of memory for response headers");
+		ZEND_HASH_FOREACH_VAL(&r->headers, entry) {
+			zend_string *name = Z_STR_P(zend_hash_index_find(Z_ARRVAL_P(entry), 0));
+			zval *v;
+			ZEND_HASH_FOREACH_VAL(Z_ARRVAL_P(zend_hash_index_find(Z_ARRVAL_P(entry), 1)), v) {
+				put_u32_bytes(&p, ZSTR_VAL(name), (uint32_t)ZSTR_LEN(name));
+				put_u32_bytes(&p, Z_STRVAL_P(v), (uint32_t)Z_STRLEN_P(v));
+			} ZEND_HASH_FOREACH_END();
+		} ZEND_HASH_FOREACH_END();
+		f->headers_len = size;
+		f->header_count = count;
+	}
+	f->nchunks = r->nchunks;
+	f->nowned = r->nowned;
+	if (r->nchunks) memcpy(f->chunks, r->chunks, r->nchunks * sizeof(phpa_chunk));
+	/* The frame owns the chunks now. */
+	r->nchunks = r->nowned = 0;
+	r->ended = true;
+	phpa_host_send_frame(f);
+}
+
+static bool is_token_char(unsigned char c)
+{
+	/* RFC 9110 tchar */
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+static bool check_header(zend_string *name, zend_string *value)
+{
+	if (ZSTR_LEN(name) == 0) {
+		zend_value_error("Header name must not be empty");
+		return false;
+	}
+	for (size_t i = 0; i < ZSTR_LEN(name); i++) {
+		if (!is_token_char((unsigned char)ZSTR_VAL(name)[i])) {
+			zend_value_error("Header name \"%s\" is not a valid HTTP token", ZSTR_VAL(name));
+			return false;
+		}
+	}
+	for (size_t i = 0; i < ZSTR_LEN(value); i++) {
+		char c = ZSTR_VAL(value)[i];
+		if (c == '\r' || c == '\n' || c == '\0') {
+			zend_value_error("Header value for \"%s\" must not contain CR, LF or NUL", ZSTR_VAL(name));
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool check_open(phpa_response *r)
+{
+	if (r->ended) {
+		zend_throw_error(NULL, "The response has already ended");
+		return false;
+	}
+	return true;
+}
+
+static void set_header(phpa_response *r, zend_string *name, zend_string *value, bool replace)
+{
+	zend_string *key = zend_string_tolower(name);
+	zval *entry = zend_hash_find(&r->headers, key);
+	if (!entry || replace) {
+		zval e, list;
+		array_init_size(&e, 2);
+		add_index_str(&e, 0, zend_string_copy(name));
+		array_init(&list);
+		add_index_zval(&e, 1, &list);
+		entry = zend_hash_update(&r->headers, key, &e);
+	}
+	add_next_index_str(zend_hash_index_find(Z_ARRVAL_P(entry), 1), zend_string_copy(value));
+	zend_string_release(key);
+}
+
+/* ---- object lifecycle -------------------------------------------------------------------- */
+
+static zend_object *response_create(zend_class_entry *ce)
+{
+	phpa_response *r = zend_object_alloc(sizeof(phpa_response), ce);
+	zend_object_std_init(&r->std, ce);
+	r->std.handlers = &response_handlers;
+	r->status = 200;
+	zend_hash_init(&r->headers, 4, NULL, ZVAL_PTR_DTOR, 0);
+	return &r->std;
+}
+
+static void response_free(zend_object *obj)
+{
+	phpa_response *r = from_obj(obj);
+	discard_body(r);
+	free(r->chunks);
+	zend_hash_destroy(&r->headers);
+	zend_object_std_dtor(obj);
+}
+
+zend_object *phpa_response_new(uint64_t id, int thread)
+{
+	zend_object *o = response_create(phpa_ce_response);
+	phpa_response *r = from_obj(o);
+	r->id = id;
+	r->thread = thread;
+	return o;
+}
+
+void phpa_response_append_output(zend_object *response, const char *str, size_t len)
+{
+	append_copy(from_obj(response), str, len);
+}
+
+bool phpa_response_is_ended(zend_object *response) { return from_obj(response)->ended; }
+
+void phpa_response_finish(zend_object *response)
+{
+	phpa_response *r = from_obj(response);
+	if (!r->ended) send_final_frame(r);
+}
+
+void phpa_response_fail(zend_object *response, int status)
+{
+	phpa_response *r = from_obj(response);
+	if (r->ended) return;
+	discard_body(r);
+	zend_hash_clean(&r->headers);
+	r->status = status;
+	zend_string *n = zend_string_init("Content-Type", sizeof("Content-Type") - 1, 0);
+	zend_string *v = zend_string_init("text/plain; charset=utf-8", sizeof("text/plain; charset=utf-8") - 1, 0);
+	set_header(r, n, v, true);
+	zend_string_release(n);
+	zend_string_release(v);
+	const char *body = status == 500 ? "Internal Server Error\n" : "Error\n";
+	append_copy(r, body, strlen(body));
+	send_final_frame(r);
+}
+
+void phpa_response_sapi_header(zend_object *response, const char *line, size_t len, int op)
+{
+	phpa_response *r = from_obj(response);
+	if (op == SAPI_HEADER_DELETE_ALL) {
+		zend_hash_clean(&r->headers);
+		return;
+	}
+	if (!line) return;
+	const char *colon = memchr(line, ':', len);
+	size_t name_len = colon ? (size_t)(colon - line) : len;
+	zend_string *name = zend_string_init(line, name_len, 0);
+	if (op == SAPI_HEADER_DELETE) {
+		zend_string *key = zend_string_tolower(name);
+		zend_hash_del(&r->headers, key);
+		zend_string_release(key);
+	} else if (colon && (op == SAPI_HEADER_REPLACE || op == SAPI_HEADER_ADD)) {
+		const char *v = colon + 1;
+		while (v < line + len && (*v == ' ' || *v == '\t')) v++;
+		zend_string *value = zend_string_init(v, line + len - v, 0);
+		/* header() already refused CR/LF; a bad name is dropped rather than sent. */
+		bool ok = true;
+		for (size_t i = 0; i < name_len && ok; i++) ok = is_token_char((unsigned char)line[i]);
+		if (ok && name_len) set_header(r, name, value, op == SAPI_HEADER_REPLACE);
+		zend_string_release(value);
+	}
+	zend_string_release(name);
+}
+
+void phpa_response_init_class(zend_class_entry *ce)
+{
+	phpa_ce_response = ce;
+	ce->ce_flags |= ZEND_ACC_FINAL | ZEND_ACC_NO_DYNAMIC_PROPERTIES | ZEND_ACC_NOT_SERIALIZABLE;
+	ce->create_object = response_create;
+	memcpy(&response_handlers, zend_get_std_object_handlers(), sizeof(zend_object_handlers));
+	response_handlers.offset = XtOffsetOf(phpa_response, std);
+	response_handlers.free_obj = response_free;
+	response_handlers.clone_obj = NULL;
+}
+
+/* ---- methods ----------------------------------------------------------------------------- */
+
+ZEND_METHOD(FrankenPHP_Response, setStatus)
+{
+	zend_long status;
+	ZEND_PARSE_PARAMETERS_START(1, 1)
+		Z_PARAM_LONG(status)
+	ZEND_PARSE_PARAMETERS_END();
+	phpa_response *r = THIS_RESPONSE();
+	if (!check_open(r)) RETURN_THROWS();
+	if (status < 100 || status > 599) {
+		zend_argument_value_error(1, "must be between 100 and 599, " ZEND_LONG_FMT " given", status);
+		RETURN_THROWS();
+	}
+	r->status = (int)status;
+}
+
+ZEND_METHOD(FrankenPHP_Response, getStatus)
+{
+	ZEND_PARSE_PARAMETERS_NONE();
+	RETURN_LONG(THIS_RESPONSE()->status);
+}
+
+ZEND_METHOD(FrankenPHP_Response, setHeader)
+{
+	zend_string *name, *value;
+	ZEND_PARSE_PARAMETERS_START(2, 2)
+		Z_PARAM_STR(name)
+		Z_PARAM_STR(value)
+	ZEND_PARSE_PARAMETERS_END();
+	phpa_response *r = THIS_RESPONSE();
+	if (!check_open(r) || !check_header(name, value)) RETURN_THROWS();
+	set_header(r, name, value, true);
+}
+
+ZEND_METHOD(FrankenPHP_Response, write)
+{
+	zend_string *data;
+	ZEND_PARSE_PARAMETERS_START(1, 1)
+		Z_PARAM_STR(data)
+	ZEND_PARSE_PARAMETERS_END();
+	phpa_response *r = THIS_RESPONSE();
+	if (!check_open(r)) RETURN_THROWS();
+	size_t len = ZSTR_LEN(data);
+	if (len == 0) return;
+	if (len < phpa_ts->config->copy_threshold) {
+		append_copy(r, ZSTR_VAL(data), len);
+		return;
+	}
+	/* Zero-copy: keep the string alive until Node has written it and handed it back. */
+	close_run(r);
+	push_chunk(r, ZSTR_VAL(data), len, zend_string_copy(data));
+}
+
+ZEND_METHOD(FrankenPHP_Response, end)
+{
+	ZEND_PARSE_PARAMETERS_NONE();
+	phpa_response *r = THIS_RESPONSE();
+	if (!check_open(r)) RETURN_THROWS();
+	send_final_frame(r);
+}
