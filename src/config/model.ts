@@ -41,6 +41,12 @@ export interface ListenAddress {
   host: string;
   port: number;
   source: SourceLocation;
+  /**
+   * Interface to listen on, set by the adapter: the host for IP literals and `localhost`, `''`
+   * (every interface) for names and wildcards, which are then matched against the Host header
+   * as Caddy does. When absent, listen on `host`.
+   */
+  bind?: string;
 }
 
 /** A directive of a site block, in the order Caddy would run it. */
@@ -52,6 +58,33 @@ export interface DirectiveConfig {
   /** Matcher token the directive was written with (`*`, `/path/*`, `@name`), if any. */
   matcher?: string;
   source: SourceLocation;
+
+  // --- Added by the adapter (all optional so hand-built configs stay valid) ---
+
+  /** The matcher resolved to its definition; absent when the directive applies to every request. */
+  match?: MatcherConfig;
+  /**
+   * Mutually exclusive siblings (Caddy's rule for `rewrite`, `handle`/`handle_path`, `root`):
+   * among directives of one children list with the same group, only the first whose matcher
+   * matches runs. Absent when the directive is alone of its kind in that list.
+   */
+  group?: string;
+  /** `root`: absolute site root. */
+  root?: string;
+  /** `rewrite`: the new URI (placeholders kept, in their long form). */
+  rewrite?: RewriteConfig;
+  /** `uri`: path manipulation. */
+  uri?: UriConfig;
+  /** `handle_path`: the path prefix stripped before the children run. */
+  stripPrefix?: string;
+  phpServer?: PhpServerConfig;
+  php?: PhpConfig;
+  fileServer?: FileServerConfig;
+  respond?: RespondConfig;
+  redir?: RedirConfig;
+  header?: HeaderConfig;
+  encode?: EncodeConfig;
+  requestBody?: RequestBodyConfig;
 }
 
 export interface SiteConfig {
@@ -59,6 +92,12 @@ export interface SiteConfig {
   root?: string;
   directives: DirectiveConfig[];
   source: SourceLocation;
+  /** Named matchers defined in the site (`@name ...`), by name without the `@`. */
+  matchers?: Record<string, MatcherConfig>;
+  /** `tls <cert> <key>` (or `tls internal`, which the runtime may refuse). */
+  tls?: TlsConfig;
+  /** `log` blocks of the site. */
+  logs?: LogConfig[];
 }
 
 export interface PhpasyncConfig {
@@ -66,4 +105,151 @@ export interface PhpasyncConfig {
   configFile: string;
   frankenphp?: FrankenphpGlobalConfig;
   sites: SiteConfig[];
+  /** Caddy global options other than `frankenphp` (absent when there is no global block). */
+  global?: GlobalOptions;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Typed views of directives. Placeholders in strings are kept, normalized to Caddy's long form
+// (`{path}` becomes `{http.request.uri.path}`), so the runtime resolves one spelling only.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A request matcher. Different kinds are ANDed; the values of one kind are ORed (Caddy's rule).
+ * Path patterns use Caddy's syntax: exact, `/prefix*`, `*suffix`, `*sub*`; `*` alone matches all.
+ */
+export interface MatcherConfig {
+  /** `@name` matchers keep their name (without `@`); inline `/path` matchers have none. */
+  name?: string;
+  path?: string[];
+  /** JavaScript RegExp source (RE2's `(?P<x>` rewritten to `(?<x>`; a leading `(?i)` moved to flags). */
+  pathRegexp?: { name?: string; pattern: string; flags: string };
+  /** Upper-case method names. */
+  method?: string[];
+  /** Header field (as written) to the values any of which must match; `*` wildcards allowed. */
+  header?: Record<string, string[]>;
+  /** Header fields that must be absent (`header !Field`). */
+  headerAbsent?: string[];
+  /** Query key to accepted values (`*` = any value). */
+  query?: Record<string, string[]>;
+  host?: string[];
+  /** The request matches only if none of these match. */
+  not?: MatcherConfig[];
+  source: SourceLocation;
+}
+
+export interface RewriteConfig {
+  to: string;
+}
+
+export type UriConfig =
+  | { op: 'strip_prefix'; prefix: string }
+  | { op: 'strip_suffix'; suffix: string }
+  | { op: 'replace'; find: string; replace: string; limit?: number }
+  | { op: 'path_regexp'; pattern: string; replace: string };
+
+/** FrankenPHP's `php_server`: PHP + static files + index fallback for one site (or matcher). */
+export interface PhpServerConfig {
+  /** Absolute; absent = the site's `root`. */
+  root?: string;
+  /** File served for directories and as the fallback; `false` = `index off`. Default `index.php`. */
+  index: string | false;
+  /** Serve non-PHP files from the root (`file_server off` turns it off). */
+  fileServer: boolean;
+  /** Extensions that split the path into SCRIPT_NAME and PATH_INFO. Default `['.php']`. */
+  splitPath: string[];
+  env: Record<string, string>;
+  resolveRootSymlink: boolean;
+  /** Workers declared inside the block (files resolved against `root`). */
+  workers: WorkerConfig[];
+}
+
+/** FrankenPHP's `php`: runs the PHP script the request points at, nothing else. */
+export interface PhpConfig {
+  root?: string;
+  splitPath: string[];
+  env: Record<string, string>;
+  resolveRootSymlink: boolean;
+  workers: WorkerConfig[];
+}
+
+export interface FileServerConfig {
+  root?: string;
+  /** Default `['index.html', 'index.txt']`. */
+  index: string[];
+}
+
+export interface RespondConfig {
+  status: number;
+  body: string;
+  /** Close the connection after responding. */
+  close: boolean;
+}
+
+export interface RedirConfig {
+  to: string;
+  status: number;
+  /** `redir ... html`: answer 200 with an HTML page that redirects. */
+  html: boolean;
+}
+
+export interface HeaderOp {
+  /** set (`Field v`), add (`+Field v`), delete (`-Field`), default (`?Field v`), replace (`Field find repl`). */
+  op: 'set' | 'add' | 'delete' | 'default' | 'replace';
+  field: string;
+  value?: string;
+  find?: string;
+}
+
+export interface HeaderConfig {
+  ops: HeaderOp[];
+  /** Apply when the response is written rather than before the next handler (`defer`, `>Field`). */
+  defer: boolean;
+}
+
+export interface EncodeConfig {
+  /** In order of preference. */
+  formats: { name: 'zstd' | 'gzip' | 'br'; level?: number }[];
+  /** Bytes; smaller responses are not compressed. Caddy's default is 512. */
+  minimumLength: number;
+}
+
+export interface RequestBodyConfig {
+  /** Bytes. */
+  maxSize?: number;
+}
+
+export interface TlsConfig {
+  /** Absolute paths of the PEM certificate chain and key. */
+  certFile?: string;
+  keyFile?: string;
+  /** `tls internal`: a locally issued certificate. */
+  internal: boolean;
+  /** `tls you@example.com`: an ACME account (automatic HTTPS). */
+  email?: string;
+  source: SourceLocation;
+}
+
+export interface LogConfig {
+  /** `log name { ... }`. */
+  name?: string;
+  output: { type: 'stdout' | 'stderr' | 'discard' } | { type: 'file'; path: string };
+  format: 'console' | 'json';
+  level?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  source: SourceLocation;
+}
+
+export interface GlobalOptions {
+  debug: boolean;
+  httpPort?: number;
+  httpsPort?: number;
+  /** `admin off` → false; an address is kept as written (phpasync has no admin API). */
+  admin?: string | false;
+  /** `auto_https off|disable_redirects|...` as written. */
+  autoHttps?: string;
+  gracePeriodMs?: number;
+  shutdownDelayMs?: number;
+  /** Default logger (`log { ... }` in the global block). */
+  log?: LogConfig;
+  source: SourceLocation;
 }

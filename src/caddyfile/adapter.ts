@@ -1,0 +1,54 @@
+// Parsed lines → PhpasyncConfig: the global options block first, then one SiteConfig per site.
+
+import type { PhpasyncConfig } from '../config/model.js';
+import { ConfigError } from '../config/errors.js';
+import { formatAddress } from './addresses.js';
+import type { AdaptContext } from './context.js';
+import { parseGlobalBlock } from './global.js';
+import { DirectiveOrder } from './order.js';
+import { isGlobalBlock, type Node } from './parser.js';
+import { parseSite } from './site.js';
+
+export function adaptNodes(nodes: Node[], ctx: AdaptContext): PhpasyncConfig {
+  const config: PhpasyncConfig = { configFile: ctx.configFile, sites: [] };
+  const order = new DirectiveOrder();
+  let ports = { httpPort: 80, httpsPort: 443 };
+
+  nodes.forEach((node, i) => {
+    if (!isGlobalBlock(node)) return;
+    if (i !== 0) {
+      throw new ConfigError('the global options block must be the first block in the Caddyfile', node.head.loc);
+    }
+    const { global, frankenphp } = parseGlobalBlock(node, ctx, order);
+    config.global = global;
+    if (frankenphp) config.frankenphp = frankenphp;
+    ports = { httpPort: global.httpPort ?? 80, httpsPort: global.httpsPort ?? 443 };
+  });
+
+  const seen = new Map<string, string>();
+  for (const node of nodes) {
+    if (isGlobalBlock(node)) continue;
+    if (!node.block) {
+      throw new ConfigError(
+        `expected a site block: '${node.head.text}' must be followed by '{' (or be the only site, on the first line)`,
+        node.head.loc,
+      );
+    }
+    const site = parseSite(node, ctx, order, ports);
+    for (const a of site.addresses) {
+      const key = formatAddress(a);
+      const prev = seen.get(key);
+      if (prev) throw new ConfigError(`ambiguous site definition: ${key} is also defined at ${prev}`, a.source);
+      seen.set(key, `${a.source.file}:${a.source.line}:${a.source.column}`);
+    }
+    config.sites.push(site);
+  }
+  // Keys in reading order for `adapt` output.
+  const { configFile, global, frankenphp, sites } = config;
+  return {
+    configFile,
+    ...(global ? { global } : {}),
+    ...(frankenphp ? { frankenphp } : {}),
+    sites,
+  };
+}

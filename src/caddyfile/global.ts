@@ -1,0 +1,163 @@
+// The global options block `{ … }` at the top of a Caddyfile, including FrankenPHP's
+// `frankenphp { … }` and Caddy's `order`.
+
+import type { FrankenphpGlobalConfig, GlobalOptions } from '../config/model.js';
+import { parseLog, type AdaptContext } from './context.js';
+import { eachSubdirective, intValue, type Line } from './line.js';
+import type { Node } from './parser.js';
+import { parseDuration } from './units.js';
+import { parseWorker } from './worker.js';
+import type { DirectiveOrder } from './order.js';
+
+/** Caddy global options phpasync cannot honour: an error rather than silence. */
+const UNSUPPORTED_GLOBALS = [
+  'acme_ca',
+  'acme_ca_root',
+  'acme_dns',
+  'acme_eab',
+  'cert_issuer',
+  'default_bind',
+  'default_sni',
+  'email',
+  'events',
+  'filesystem',
+  'key_type',
+  'local_certs',
+  'metrics',
+  'ocsp_interval',
+  'ocsp_stapling',
+  'on_demand_tls',
+  'persist_config',
+  'pki',
+  'preferred_chains',
+  'renew_interval',
+  'servers',
+  'skip_install_trust',
+  'storage',
+  'storage_clean_interval',
+];
+
+export interface GlobalResult {
+  global: GlobalOptions;
+  frankenphp?: FrankenphpGlobalConfig;
+}
+
+export function parseGlobalBlock(node: Node, ctx: AdaptContext, order: DirectiveOrder): GlobalResult {
+  const global: GlobalOptions = { debug: false, source: { ...node.head.loc } };
+  let frankenphp: FrankenphpGlobalConfig | undefined;
+  const seen = new Set<string>();
+  const once = (l: Line): void => {
+    if (seen.has(l.name) && l.name !== 'order') l.fail(`global option ${l.name} is given twice`);
+    seen.add(l.name);
+  };
+
+  eachSubdirective(node.block, {
+    owner: 'global options',
+    handlers: {
+      frankenphp(l) {
+        once(l);
+        l.expectArgs(0, 0, 'frankenphp { … }');
+        frankenphp = parseFrankenphp(l, ctx);
+      },
+      debug(l) {
+        once(l);
+        l.expectArgs(0, 0, 'debug');
+        l.noBlock();
+        global.debug = true;
+      },
+      http_port(l) {
+        once(l);
+        global.httpPort = intValue(l.single('http_port <port>'), 'http_port', 0, 65535);
+      },
+      https_port(l) {
+        once(l);
+        global.httpsPort = intValue(l.single('https_port <port>'), 'https_port', 0, 65535);
+      },
+      admin(l) {
+        once(l);
+        l.expectArgs(1, 1, 'admin off|<address>');
+        global.admin = l.args[0]!.text === 'off' ? false : l.args[0]!.text;
+        if (global.admin !== false) {
+          ctx.warnings.push(`${l.loc.file}:${l.loc.line}:${l.loc.column}: admin: phpasync has no admin API; the address is ignored`);
+        }
+      },
+      auto_https(l) {
+        once(l);
+        const v = l.single('auto_https off|disable_redirects|disable_certs|ignore_loaded_certs');
+        const allowed = ['off', 'disable_redirects', 'disable_certs', 'ignore_loaded_certs'];
+        if (!allowed.includes(v.text)) l.fail(`auto_https must be one of ${allowed.join(', ')}, got '${v.text}'`, v);
+        global.autoHttps = v.text;
+      },
+      grace_period(l) {
+        once(l);
+        global.gracePeriodMs = durationArg(l, 'grace_period <duration>');
+      },
+      shutdown_delay(l) {
+        once(l);
+        global.shutdownDelayMs = durationArg(l, 'shutdown_delay <duration>');
+      },
+      log(l) {
+        once(l);
+        global.log = parseLog(l, ctx, false);
+      },
+      order(l) {
+        l.expectArgs(2, 3, 'order <directive> first|last|before <other>|after <other>');
+        order.apply(l);
+      },
+    },
+    unsupported: UNSUPPORTED_GLOBALS,
+  });
+  return frankenphp ? { global, frankenphp } : { global };
+}
+
+function durationArg(l: Line, usage: string): number {
+  const t = l.single(usage);
+  const ms = parseDuration(t.text);
+  if (ms === undefined) l.fail(`${l.name} must be a duration such as 10s or 1m30s, got '${t.text}'`, t);
+  return ms;
+}
+
+function parseFrankenphp(line: Line, ctx: AdaptContext): FrankenphpGlobalConfig {
+  const fp: FrankenphpGlobalConfig = { phpIni: {}, workers: [], source: { ...line.loc } };
+  eachSubdirective(line.block, {
+    owner: 'frankenphp',
+    handlers: {
+      num_threads(l) {
+        fp.numThreads = intValue(l.single('num_threads <count>'), 'num_threads', 1);
+      },
+      max_threads(l) {
+        const t = l.single('max_threads <count>');
+        if (t.text === 'auto') l.fail("max_threads auto is not supported by phpasync; give a number", t);
+        fp.maxThreads = intValue(t, 'max_threads', 1);
+      },
+      php_ini(l) {
+        if (l.block) {
+          l.expectArgs(0, 0, 'php_ini { <key> <value> … }');
+          for (const n of l.block) {
+            if (n.args.length !== 1 || n.block) {
+              l.fail(`php_ini: write one '<key> <value>' per line`, n.head);
+            }
+            fp.phpIni[n.head.text] = n.args[0]!.text;
+          }
+        } else {
+          l.expectArgs(2, 2, 'php_ini <key> <value> | php_ini { <key> <value> … }');
+          fp.phpIni[l.args[0]!.text] = l.args[1]!.text;
+        }
+      },
+      worker(l) {
+        fp.workers.push(parseWorker(l, ctx, ctx.baseDir));
+      },
+    },
+    unsupported: ['max_wait_time', 'max_idle_time'],
+  });
+  const workerThreads = fp.workers.reduce((n, w) => n + w.num, 0);
+  if (fp.numThreads !== undefined && fp.numThreads < workerThreads) {
+    line.fail(
+      `frankenphp: num_threads (${fp.numThreads}) must be at least the number of worker threads (${workerThreads})`,
+    );
+  }
+  if (fp.maxThreads !== undefined && fp.numThreads !== undefined && fp.maxThreads < fp.numThreads) {
+    line.fail(`frankenphp: max_threads (${fp.maxThreads}) must be at least num_threads (${fp.numThreads})`);
+  }
+  return fp;
+}

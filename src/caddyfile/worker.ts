@@ -1,0 +1,93 @@
+// FrankenPHP's `worker`, in the global `frankenphp` block or inside `php_server`/`php`:
+//   worker <file> [<num>]
+//   worker [<file>] [<num>] { file, num, name, env, match, async, buffer_size, watch, max_consecutive_failures }
+
+import path from 'node:path';
+import type { WorkerConfig } from '../config/model.js';
+import { boolValue, eachSubdirective, intValue, type Line } from './line.js';
+import { resolvePath, type AdaptContext } from './context.js';
+
+export const DEFAULT_BUFFER_SIZE = 20;
+export const MIN_BUFFER_SIZE = 1;
+export const MAX_BUFFER_SIZE = 1000;
+
+/** Files FrankenPHP watches when `watch` is given without a pattern. */
+const DEFAULT_WATCH = '**/*.{php,yaml,yml,twig,env}';
+
+const USAGE = 'worker <file> [<num>] | worker { file <path>; num <n>; ... }';
+
+/** `base` is where a relative worker file is found: the Caddyfile's dir, or php_server's root. */
+export function parseWorker(line: Line, ctx: AdaptContext, base: string): WorkerConfig {
+  line.expectArgs(0, 2, USAGE);
+  const worker: WorkerConfig = {
+    file: '',
+    num: 1,
+    env: {},
+    match: [],
+    async: false,
+    bufferSize: DEFAULT_BUFFER_SIZE,
+    watch: [],
+    source: { ...line.loc },
+  };
+  let fileGiven = false;
+  let numGiven = false;
+  const [fileTok, numTok] = line.args;
+  if (fileTok) {
+    worker.file = resolvePath(base, fileTok);
+    fileGiven = true;
+  }
+  if (numTok) {
+    worker.num = intValue(numTok, 'worker num', 1);
+    numGiven = true;
+  }
+
+  eachSubdirective(line.block, {
+    owner: 'worker',
+    handlers: {
+      file(l) {
+        const t = l.single('file <path>');
+        if (fileGiven) l.fail('worker: file is given twice', t);
+        worker.file = resolvePath(base, t);
+        fileGiven = true;
+      },
+      num(l) {
+        const t = l.single('num <threads>');
+        if (numGiven) l.fail('worker: num is given twice', t);
+        worker.num = intValue(t, 'num', 1);
+        numGiven = true;
+      },
+      name(l) {
+        worker.name = l.single('name <name>').text;
+      },
+      env(l) {
+        l.expectArgs(2, 2, 'env <key> <value>');
+        worker.env[l.args[0]!.text] = l.args[1]!.text;
+      },
+      match(l) {
+        l.expectArgs(1, Infinity, 'match <path patterns...>');
+        for (const t of l.args) {
+          if (t.text !== '*' && !t.text.startsWith('/')) l.fail(`worker match: '${t.text}' must be * or a path starting with /`, t);
+          worker.match.push(t.text);
+        }
+      },
+      async(l) {
+        l.expectArgs(0, 1, 'async [on|off]');
+        worker.async = l.args[0] ? boolValue(l.args[0], 'async') : true;
+      },
+      buffer_size(l) {
+        const t = l.single('buffer_size <1..1000>');
+        worker.bufferSize = intValue(t, 'buffer_size', MIN_BUFFER_SIZE, MAX_BUFFER_SIZE);
+      },
+      watch(l) {
+        l.expectArgs(0, 1, 'watch [<pattern>]');
+        const pattern = l.args[0]?.text ?? DEFAULT_WATCH;
+        worker.watch.push(path.isAbsolute(pattern) ? pattern : path.join(ctx.baseDir, pattern));
+      },
+      max_consecutive_failures(l) {
+        worker.maxConsecutiveFailures = intValue(l.single('max_consecutive_failures <n>'), 'max_consecutive_failures', -1);
+      },
+    },
+  });
+  if (!fileGiven) line.fail(`worker: missing file; usage: ${USAGE}`);
+  return worker;
+}

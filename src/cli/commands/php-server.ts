@@ -1,0 +1,118 @@
+// FrankenPHP's one-liner: a config built from flags. The flags are turned into Caddyfile text
+// and adapted like any file, so `php-server` and `run` always agree on what a setting means.
+
+import path from 'node:path';
+import { adaptCaddyfile } from '../../caddyfile/index.js';
+import { ConfigError } from '../../config/errors.js';
+import { bool, parseFlags, str } from '../args.js';
+import type { Command } from '../command.js';
+import { EXIT_OK, printWarnings, UsageError } from '../report.js';
+import { serve } from './run.js';
+
+export interface PhpServerFlags {
+  listen: string;
+  root: string;
+  workers: string[];
+  async: boolean;
+  bufferSize?: number;
+  watch: boolean;
+  debug: boolean;
+}
+
+/** A word the lexer reads back unchanged. */
+export function quoteToken(s: string): string {
+  if (s.includes('{$')) throw new UsageError(`php-server: '${s}' contains {$, which a Caddyfile would read as an environment variable`);
+  if (s !== '' && /^[^\s"`#{}\\<]+$/.test(s)) return s;
+  if (!s.includes('`')) return '`' + s + '`';
+  return '"' + s.replace(/"/g, '\\"') + '"';
+}
+
+export function phpServerCaddyfile(f: PhpServerFlags): string {
+  const lines: string[] = [];
+  const global: string[] = [];
+  if (f.debug) global.push('\tdebug');
+  if (f.workers.length > 0) {
+    global.push('\tfrankenphp {');
+    for (const w of f.workers) {
+      global.push('\t\tworker {', `\t\t\tfile ${quoteToken(w)}`);
+      if (f.async) {
+        global.push('\t\t\tasync');
+        // The async entrypoint answers every request itself, as in the TrueAsync guide.
+        global.push('\t\t\tmatch *');
+        if (f.bufferSize !== undefined) global.push(`\t\t\tbuffer_size ${f.bufferSize}`);
+      }
+      if (f.watch) global.push('\t\t\twatch');
+      global.push('\t\t}');
+    }
+    global.push('\t}');
+  }
+  if (global.length > 0) lines.push('{', ...global, '}', '');
+  lines.push(`${quoteToken(f.listen)} {`, `\troot * ${quoteToken(f.root)}`, '\tphp_server', '}', '');
+  return lines.join('\n');
+}
+
+export const phpServer: Command = {
+  name: 'php-server',
+  summary: 'Serve a PHP app from flags, without a Caddyfile',
+  help: `Usage: phpasync php-server [--listen ADDR] [--root DIR] [--worker FILE]... [--async] [--buffer-size N]
+
+Serves the PHP files under a directory (FrankenPHP's php-server), optionally through worker
+scripts. With --async, each worker runs the TrueAsync pipeline: the script registers
+FrankenPHP\\HttpServer::onRequest() and every request runs as a coroutine.
+
+Options:
+  -l, --listen ADDR       Address to listen on (default :8080), e.g. 127.0.0.1:9000
+  -r, --root DIR          Document root (default: the current directory)
+  -w, --worker FILE       Worker script, relative to the current directory (repeatable)
+      --async             Run workers in TrueAsync mode (one coroutine per request)
+      --buffer-size N     Per-thread request queue of async workers, 1..1000 (default 20)
+      --watch             Restart workers when PHP files under the current directory change
+  -v, --debug             Verbose logging
+  -h, --help              Show this help
+
+Exit status: 0 after a clean stop, 2 for invalid flags, 1 when the server fails.`,
+  async run(argv) {
+    const p = parseFlags('php-server', argv, {
+      listen: { type: 'string', short: 'l' },
+      root: { type: 'string', short: 'r' },
+      worker: { type: 'string', short: 'w', multiple: true },
+      async: { type: 'boolean' },
+      'buffer-size': { type: 'string' },
+      watch: { type: 'boolean' },
+      debug: { type: 'boolean', short: 'v' },
+    });
+    if (bool(p, 'help')) {
+      process.stdout.write(this.help + '\n');
+      return EXIT_OK;
+    }
+    const workers = (p.values['worker'] as unknown as string[] | undefined) ?? [];
+    const flags: PhpServerFlags = {
+      listen: str(p, 'listen') ?? ':8080',
+      root: path.resolve(str(p, 'root') ?? '.'),
+      workers: workers.map((w) => path.resolve(w)),
+      async: bool(p, 'async'),
+      watch: bool(p, 'watch'),
+      debug: bool(p, 'debug'),
+    };
+    const bs = str(p, 'buffer-size');
+    if (bs !== undefined) {
+      if (!/^\d+$/.test(bs) || Number(bs) < 1 || Number(bs) > 1000) {
+        throw new UsageError(`php-server: --buffer-size must be an integer in the range 1..1000, got '${bs}'`);
+      }
+      if (!flags.async || workers.length === 0) throw new UsageError('php-server: --buffer-size applies to async workers: add --worker FILE --async');
+      flags.bufferSize = Number(bs);
+    }
+    if (flags.async && workers.length === 0) throw new UsageError('php-server: --async needs a worker script: add --worker FILE');
+    const text = phpServerCaddyfile(flags);
+    let adapted;
+    try {
+      adapted = adaptCaddyfile(text, path.resolve('php-server'));
+    } catch (err) {
+      // The text is ours; only a flag value can be wrong, so speak about flags.
+      if (err instanceof ConfigError) throw new UsageError(`php-server: ${err.detail}`);
+      throw err;
+    }
+    printWarnings(adapted.warnings);
+    return serve(adapted.config, flags.watch);
+  },
+};
