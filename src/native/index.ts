@@ -1,0 +1,127 @@
+// The native addon, typed. Lifetimes are part of the contract:
+// - a body Buffer whose frame came with a non-zero `handle` points into PHP's memory; it is
+//   valid until `release(handle)` and must not be read after (release throws when called twice);
+// - `submit` copies the envelope, so the caller may reuse its bytes at once.
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const FRAME_HEAD = 1;
+export const FRAME_END = 2;
+
+export const EVENT_READY = 1;
+export const EVENT_FAILED = 2;
+export const EVENT_LOG = 3;
+export const EVENT_EXITED = 4;
+
+export const LOG_DEBUG = 20;
+export const LOG_INFO = 30;
+export const LOG_WARN = 40;
+export const LOG_ERROR = 50;
+
+/** submit() results below 0. */
+export const SUBMIT_FULL = -1;
+export const SUBMIT_STOPPED = -2;
+
+export type FrameCallback = (
+  id: number,
+  flags: number,
+  status: number,
+  headers: string[] | undefined,
+  body: Buffer | Buffer[] | undefined,
+  handle: number,
+) => void;
+
+export type EventCallback = (kind: number, thread: number, level: number, requestId: number, message: string) => void;
+
+export interface EngineOptions {
+  threads?: number;
+  bufferSize?: number;
+  maxCoroutines?: number;
+  copyThreshold?: number;
+  workerFile: string;
+  iniEntries?: string;
+  env?: string[];
+  onFrame: FrameCallback;
+  onEvent: EventCallback;
+}
+
+export interface EngineStats {
+  threads: { queued: number; submitted: number; outstandingBuffers: number }[];
+  outstandingBuffers: number;
+  heldByJs: number;
+}
+
+export interface NativeEngine {
+  start(): void;
+  /** Thread index the request went to, SUBMIT_FULL when every ring is full, SUBMIT_STOPPED after stop(). */
+  submit(id: number, envelope: Uint8Array): number;
+  release(handle: number): void;
+  stop(): void;
+  /** Joins the threads once they all reported EXITED; false when they did not finish in `ms`. */
+  join(ms?: number): boolean;
+  stats(): EngineStats;
+}
+
+interface Addon {
+  Engine: new (options: EngineOptions) => NativeEngine;
+  phpInfo(): { phpVersion: string; zts: boolean };
+  runCli(script: string, args: string[]): number;
+}
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+let addon: Addon | undefined;
+
+export function loadAddon(): Addon {
+  if (addon) return addon;
+  const file = path.join(root, 'build/Release/phpasync.node');
+  try {
+    addon = createRequire(import.meta.url)(file) as Addon;
+  } catch (err) {
+    const e = err as Error;
+    throw new Error(`cannot load the phpasync addon (${file}): ${e.message}. Run ./build.sh first.`);
+  }
+  return addon;
+}
+
+export function createEngine(options: EngineOptions): NativeEngine {
+  return new (loadAddon().Engine)(options);
+}
+
+export interface VersionInfo {
+  phpVersion: string;
+  zts: boolean;
+  opcache: boolean;
+  jit: boolean;
+  scheduler: string;
+}
+
+/**
+ * Facts about the linked PHP, read by running PHP once with phpasync's defaults (so OPcache
+ * and JIT are reported as a server would have them). Uses up the process's one PHP start.
+ */
+export function nativeVersion(): VersionInfo {
+  const info = loadAddon().phpInfo();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'phpasync-version-'));
+  const script = path.join(dir, 'version.php');
+  const out = path.join(dir, 'out.json');
+  fs.writeFileSync(
+    script,
+    `<?php $s = function_exists('opcache_get_status') ? opcache_get_status(false) : false;
+file_put_contents(${JSON.stringify(out)}, json_encode(['opcache' => (bool)($s['opcache_enabled'] ?? false), 'jit' => (bool)($s['jit']['on'] ?? false)]));`,
+  );
+  try {
+    runPhpCli(script, []);
+    const facts = JSON.parse(fs.readFileSync(out, 'utf8')) as { opcache: boolean; jit: boolean };
+    return { ...info, ...facts, scheduler: 'phpasync fibers (stock PHP)' };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs a PHP script as the CLI would; returns its exit status. Blocks the event loop. */
+export function runPhpCli(script: string, args: string[]): number {
+  return loadAddon().runCli(script, args);
+}

@@ -1,0 +1,175 @@
+// PhpEngine: the JS face of the PHP threads. Starts them, submits requests, turns frames
+// from PHP into HTTP responses, and hands zero-copy buffers back once the socket is done.
+import type { FastifyBaseLogger, FastifyReply } from 'fastify';
+
+import {
+  createEngine,
+  EVENT_EXITED,
+  EVENT_FAILED,
+  EVENT_LOG,
+  EVENT_READY,
+  FRAME_END,
+  FRAME_HEAD,
+  LOG_DEBUG,
+  LOG_ERROR,
+  LOG_INFO,
+  LOG_WARN,
+  type EngineStats,
+  type NativeEngine,
+} from '../native/index.js';
+import { PhpasyncError } from './errors.js';
+
+export interface PhpEngineOptions {
+  workerFile: string;
+  threads: number;
+  bufferSize: number;
+  maxCoroutines: number;
+  copyThreshold?: number;
+  /** php.ini lines (`key=value`), applied after phpasync's defaults. */
+  phpIni: Record<string, string>;
+  env: Record<string, string>;
+}
+
+export class PhpEngine {
+  private readonly native: NativeEngine;
+  private readonly pending = new Map<number, FastifyReply>();
+  private nextId = 0;
+  private readyThreads = 0;
+  private exitedThreads = 0;
+  private startup?: { resolve: () => void; reject: (e: Error) => void };
+  private exited?: () => void;
+  private readonly threads: number;
+  private stopped = false;
+
+  private constructor(
+    options: PhpEngineOptions,
+    private readonly log: FastifyBaseLogger,
+  ) {
+    this.threads = options.threads;
+    const iniEntries = Object.entries(options.phpIni)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n');
+    this.native = createEngine({
+      threads: options.threads,
+      bufferSize: options.bufferSize,
+      maxCoroutines: options.maxCoroutines,
+      ...(options.copyThreshold !== undefined ? { copyThreshold: options.copyThreshold } : {}),
+      workerFile: options.workerFile,
+      iniEntries,
+      env: Object.entries(options.env).map(([k, v]) => `${k}=${v}`),
+      onFrame: (id, flags, status, headers, body, handle) => this.onFrame(id, flags, status, headers, body, handle),
+      onEvent: (kind, thread, level, requestId, message) => this.onEvent(kind, thread, level, requestId, message),
+    });
+  }
+
+  /** Starts the PHP threads; resolves when every one ran the worker file and registered a handler. */
+  static async start(options: PhpEngineOptions, log: FastifyBaseLogger): Promise<PhpEngine> {
+    const engine = new PhpEngine(options, log);
+    await new Promise<void>((resolve, reject) => {
+      engine.startup = { resolve, reject };
+      engine.native.start();
+    });
+    log.info({ workerFile: options.workerFile, threads: options.threads, bufferSize: options.bufferSize }, 'PHP worker ready');
+    return engine;
+  }
+
+  /** Hands the request to a PHP thread. False when every ring is full or the engine stopped. */
+  submit(envelope: Uint8Array, reply: FastifyReply): boolean {
+    const id = ++this.nextId;
+    const t = this.native.submit(id, envelope);
+    if (t < 0) return false;
+    this.pending.set(id, reply);
+    return true;
+  }
+
+  stats(): EngineStats & { pendingRequests: number } {
+    return { ...this.native.stats(), pendingRequests: this.pending.size };
+  }
+
+  /** Sends the sentinel to every thread and waits until they have shut PHP down. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    const done = new Promise<void>((resolve) => {
+      this.exited = resolve;
+      if (this.exitedThreads === this.threads) resolve();
+    });
+    this.native.stop();
+    await done;
+    this.native.join(5000);
+  }
+
+  private onEvent(kind: number, thread: number, level: number, requestId: number, message: string): void {
+    switch (kind) {
+      case EVENT_READY:
+        if (++this.readyThreads === this.threads) this.startup?.resolve();
+        return;
+      case EVENT_FAILED:
+        this.log.error({ thread }, message);
+        this.startup?.reject(new PhpasyncError('PHPASYNC_WORKER_START', message));
+        // The thread exits on its own; stop the others so join() can finish.
+        this.native.stop();
+        return;
+      case EVENT_LOG:
+        this.logFromPhp(level, thread, requestId, message);
+        return;
+      case EVENT_EXITED:
+        if (++this.exitedThreads === this.threads) {
+          if (!this.stopped) this.native.join(5000);
+          this.exited?.();
+        }
+        return;
+    }
+  }
+
+  private logFromPhp(level: number, thread: number, requestId: number, message: string): void {
+    const reply = requestId ? this.pending.get(requestId) : undefined;
+    const fields = reply ? { reqId: reply.request.id, thread } : { thread };
+    if (level >= LOG_ERROR) this.log.error(fields, message);
+    else if (level >= LOG_WARN) this.log.warn(fields, message);
+    else if (level >= LOG_INFO) this.log.info(fields, message);
+    else if (level >= LOG_DEBUG) this.log.debug(fields, message);
+  }
+
+  private onFrame(
+    id: number,
+    flags: number,
+    status: number,
+    headers: string[] | undefined,
+    body: Buffer | Buffer[] | undefined,
+    handle: number,
+  ): void {
+    const reply = this.pending.get(id);
+    if (flags & FRAME_END) this.pending.delete(id);
+    const res = reply?.raw;
+    if (!res || res.destroyed || res.writableEnded) {
+      // The client went away: nothing to send, but PHP's strings still come back.
+      if (handle) this.native.release(handle);
+      return;
+    }
+    if (handle) res.once('close', () => this.native.release(handle));
+    if (flags & FRAME_HEAD) {
+      const list = headers ?? [];
+      let hasLength = false;
+      for (let i = 0; i < list.length; i += 2) {
+        if (list[i]!.length === 14 && list[i]!.toLowerCase() === 'content-length') hasLength = true;
+      }
+      if (!hasLength && flags & FRAME_END) {
+        let n = 0;
+        if (body) n = Array.isArray(body) ? body.reduce((a, b) => a + b.length, 0) : body.length;
+        list.push('Content-Length', String(n));
+      }
+      res.writeHead(status, list);
+    }
+    if (Array.isArray(body)) {
+      for (const chunk of body) res.write(chunk);
+    } else if (body) {
+      if (flags & FRAME_END) {
+        res.end(body);
+        return;
+      }
+      res.write(body);
+    }
+    if (flags & FRAME_END) res.end();
+  }
+}

@@ -1,0 +1,66 @@
+// The Fastify plugin: `app.register(phpasync, options)` sends every request of its scope to
+// the PHP worker's coroutines. The CLI mounts it; applications may mount it themselves.
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+
+import { encodeEnvelope } from './envelope.js';
+import { PhpEngine, type PhpEngineOptions } from './php-engine.js';
+
+export interface PhpasyncPluginOptions extends Partial<Omit<PhpEngineOptions, 'workerFile'>> {
+  /** Absolute path of the worker file that calls FrankenPHP\HttpServer::onRequest(). */
+  workerFile: string;
+  /** Largest request body accepted, in bytes (default 64 MiB); larger ones get 413. */
+  bodyLimit?: number;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    phpasync: PhpEngine;
+  }
+}
+
+const DEFAULT_BODY_LIMIT = 64 * 1024 * 1024;
+
+const phpasyncPlugin: FastifyPluginAsync<PhpasyncPluginOptions> = async (app: FastifyInstance, opts) => {
+  const engine = await PhpEngine.start(
+    {
+      workerFile: opts.workerFile,
+      threads: opts.threads ?? 1,
+      bufferSize: opts.bufferSize ?? 20,
+      maxCoroutines: opts.maxCoroutines ?? 1000,
+      ...(opts.copyThreshold !== undefined ? { copyThreshold: opts.copyThreshold } : {}),
+      phpIni: opts.phpIni ?? {},
+      env: opts.env ?? {},
+    },
+    app.log,
+  );
+  app.decorate('phpasync', engine);
+  // Stop PHP after Fastify has finished the in-flight requests (onClose runs after that).
+  app.addHook('onClose', async () => {
+    await engine.stop();
+  });
+
+  // PHP gets the body as raw bytes, whatever the content type.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  const handler = (request: FastifyRequest, reply: FastifyReply): void => {
+    const body = Buffer.isBuffer(request.body) ? request.body : null;
+    reply.hijack(); // the response is written from PHP's frames, straight to the socket
+    if (!engine.submit(encodeEnvelope(request.raw, request.protocol, body), reply)) {
+      reply.raw.writeHead(503, { 'Retry-After': '1', 'Content-Type': 'text/plain; charset=utf-8' });
+      reply.raw.end('Service Unavailable: every PHP request buffer is full\n');
+    }
+  };
+  app.route({
+    method: ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'],
+    url: '/*',
+    bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    handler,
+  });
+};
+
+// Not encapsulated: the decorator and hooks belong to the app that registers us.
+(phpasyncPlugin as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
+
+export default phpasyncPlugin;
+export { phpasyncPlugin as phpasync };

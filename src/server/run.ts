@@ -1,0 +1,142 @@
+// `phpasync run`: from a typed config to a listening server, and back down on SIGINT/SIGTERM.
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+
+import { ConfigError } from '../config/errors.js';
+import type { DirectiveConfig, PhpasyncConfig, WorkerConfig } from '../config/model.js';
+import { PhpasyncError } from './errors.js';
+import { phpasync } from './plugin.js';
+
+/** Site directives the runtime can serve today (everything else is refused by name). */
+const SUPPORTED_SITE_DIRECTIVES = new Set(['root', 'route', 'rewrite', 'php_server', 'php']);
+
+function notSupported(what: string, source: { file: string; line: number; column: number }): ConfigError {
+  return new ConfigError(`not supported yet: ${what} (${source.file}:${source.line})`, source);
+}
+
+/** Every worker of the config: the global `frankenphp` block's and those inside php_server/php. */
+function allWorkers(config: PhpasyncConfig): WorkerConfig[] {
+  const workers = [...(config.frankenphp?.workers ?? [])];
+  const walk = (ds: DirectiveConfig[]): void => {
+    for (const d of ds) {
+      workers.push(...(d.phpServer?.workers ?? []), ...(d.php?.workers ?? []));
+      walk(d.children);
+    }
+  };
+  for (const site of config.sites) walk(site.directives);
+  return workers;
+}
+
+/** What the config asks for that the runtime does not do yet; empty when it can run. */
+export function checkRunnable(config: PhpasyncConfig): ConfigError[] {
+  const errors: ConfigError[] = [];
+  const fp = config.frankenphp;
+  if (fp?.maxThreads !== undefined) errors.push(notSupported('frankenphp max_threads', fp.source));
+
+  const workers = allWorkers(config);
+  for (const w of workers) {
+    if (!w.async) errors.push(notSupported('worker without async (classic worker mode)', w.source));
+    if (w.watch.length > 0) errors.push(notSupported('worker watch', w.source));
+    if (w.maxConsecutiveFailures !== undefined) errors.push(notSupported('worker max_consecutive_failures', w.source));
+    if (w.match.length > 0 && !w.match.includes('*')) {
+      errors.push(notSupported(`worker match ${w.match.join(' ')} (only "match *" routes requests today)`, w.source));
+    }
+  }
+  if (workers.length > 1) errors.push(notSupported('more than one worker', workers[1]!.source));
+
+  const g = config.global;
+  if (g) {
+    const unsupported: [keyof typeof g, string][] = [
+      ['httpPort', 'http_port'],
+      ['httpsPort', 'https_port'],
+      ['autoHttps', 'auto_https'],
+      ['gracePeriodMs', 'grace_period'],
+      ['shutdownDelayMs', 'shutdown_delay'],
+      ['log', 'log'],
+    ];
+    for (const [key, name] of unsupported) if (g[key] !== undefined) errors.push(notSupported(`global option ${name}`, g.source));
+    // `admin off` agrees with phpasync (there is no admin API); an address does not.
+    if (g.admin !== undefined && g.admin !== false) errors.push(notSupported('global option admin <address>', g.source));
+  }
+
+  if (config.sites.length > 1) errors.push(notSupported('more than one site block', config.sites[1]!.source));
+  for (const site of config.sites) {
+    if (site.addresses.length > 1) errors.push(notSupported('more than one address for a site', site.addresses[1]!.source));
+    for (const a of site.addresses) if (a.scheme === 'https') errors.push(notSupported('https', a.source));
+    if (site.tls) errors.push(notSupported('tls', site.tls.source));
+    for (const l of site.logs ?? []) errors.push(notSupported('log', l.source));
+    const walk = (ds: DirectiveConfig[]): void => {
+      for (const d of ds) {
+        if (!SUPPORTED_SITE_DIRECTIVES.has(d.name)) errors.push(notSupported(d.name, d.source));
+        if (d.name === 'route') walk(d.children);
+      }
+    };
+    walk(site.directives);
+  }
+  return errors;
+}
+
+export interface RunOptions {
+  watch: boolean;
+}
+
+/** Builds the Fastify app for a runnable config (no listen). */
+export async function buildServer(config: PhpasyncConfig): Promise<FastifyInstance> {
+  const errors = checkRunnable(config);
+  if (errors.length > 0) throw errors[0];
+  const worker = allWorkers(config)[0];
+  if (!worker) {
+    throw new PhpasyncError(
+      'PHPASYNC_NO_ASYNC_WORKER',
+      `${config.configFile}: no async worker: add "worker { file <path>; async }" to the frankenphp global block`,
+    );
+  }
+  const app = Fastify({
+    logger: { level: config.global?.debug ? 'debug' : 'info' },
+    // Like Caddy, no access log unless asked for (the `log` directive, not supported yet).
+    logController: new LogController({ disableRequestLogging: true }),
+    forceCloseConnections: 'idle',
+  });
+  const numThreads = config.frankenphp?.numThreads;
+  if (numThreads !== undefined && numThreads !== worker.num) {
+    app.log.info(
+      { numThreads, workerThreads: worker.num },
+      'num_threads counts classic PHP threads too; phpasync runs only the async worker threads',
+    );
+  }
+  await app.register(phpasync, {
+    workerFile: worker.file,
+    threads: worker.num,
+    bufferSize: worker.bufferSize,
+    phpIni: config.frankenphp?.phpIni ?? {},
+    env: worker.env,
+  });
+  return app;
+}
+
+/** Starts the server and resolves once it has stopped after SIGINT/SIGTERM. */
+export async function runServer(config: PhpasyncConfig, options: RunOptions): Promise<void> {
+  if (options.watch) throw notSupported('run --watch', { file: config.configFile, line: 1, column: 1 });
+  const site = config.sites[0];
+  const address = site?.addresses[0];
+  const app = await buildServer(config);
+  const host = address ? address.bind ?? address.host : '';
+  await app.listen({ host: host === '' ? '0.0.0.0' : host, port: address?.port ?? 8080 });
+
+  await new Promise<void>((resolve) => {
+    let closing = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (closing) {
+        app.log.warn({ signal }, 'second signal: exiting now');
+        process.exit(1);
+      }
+      closing = true;
+      app.log.info({ signal }, 'shutting down');
+      app.close().then(resolve, (err: unknown) => {
+        app.log.error({ err }, 'error while shutting down');
+        resolve();
+      });
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
