@@ -1,6 +1,6 @@
 // Parsed lines → PhpasyncConfig: the global options block first, then one SiteConfig per site.
 
-import type { PhpasyncConfig } from '../config/model.js';
+import type { DirectiveConfig, PhpasyncConfig, WorkerConfig } from '../config/model.js';
 import { ConfigError } from '../config/errors.js';
 import { formatAddress } from './addresses.js';
 import type { AdaptContext } from './context.js';
@@ -43,6 +43,7 @@ export function adaptNodes(nodes: Node[], ctx: AdaptContext): PhpasyncConfig {
     }
     config.sites.push(site);
   }
+  checkWorkers(config);
   // Keys in reading order for `adapt` output.
   const { configFile, global, frankenphp, sites } = config;
   return {
@@ -51,4 +52,38 @@ export function adaptNodes(nodes: Node[], ctx: AdaptContext): PhpasyncConfig {
     ...(frankenphp ? { frankenphp } : {}),
     sites,
   };
+}
+
+/** Every worker of the config: global ones first, then those of php_server/php blocks. */
+export function allWorkers(config: PhpasyncConfig): WorkerConfig[] {
+  const out = [...(config.frankenphp?.workers ?? [])];
+  const walk = (d: DirectiveConfig): void => {
+    out.push(...(d.phpServer?.workers ?? []), ...(d.php?.workers ?? []));
+    d.children.forEach(walk);
+  };
+  config.sites.forEach((s) => s.directives.forEach(walk));
+  return out;
+}
+
+/** FrankenPHP's rules: worker threads fit in num_threads; names are unique. */
+function checkWorkers(config: PhpasyncConfig): void {
+  const workers = allWorkers(config);
+  const fp = config.frankenphp;
+  const threads = workers.reduce((n, w) => n + w.num, 0);
+  if (fp?.numThreads !== undefined && fp.numThreads < threads) {
+    throw new ConfigError(
+      `frankenphp: num_threads (${fp.numThreads}) must be at least the number of worker threads (${threads})`,
+      fp.source,
+    );
+  }
+  const names = new Map<string, WorkerConfig>();
+  for (const w of workers) {
+    if (w.name === undefined) continue;
+    const prev = names.get(w.name);
+    if (prev) {
+      const p = prev.source;
+      throw new ConfigError(`worker name '${w.name}' is already used at ${p.file}:${p.line}:${p.column}`, w.source);
+    }
+    names.set(w.name, w);
+  }
 }

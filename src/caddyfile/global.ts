@@ -53,6 +53,7 @@ export function parseGlobalBlock(node: Node, ctx: AdaptContext, order: Directive
 
   eachSubdirective(node.block, {
     owner: 'global options',
+    noun: 'global option',
     handlers: {
       frankenphp(l) {
         once(l);
@@ -150,12 +151,6 @@ function parseFrankenphp(line: Line, ctx: AdaptContext): FrankenphpGlobalConfig 
     },
     unsupported: ['max_wait_time', 'max_idle_time'],
   });
-  const workerThreads = fp.workers.reduce((n, w) => n + w.num, 0);
-  if (fp.numThreads !== undefined && fp.numThreads < workerThreads) {
-    line.fail(
-      `frankenphp: num_threads (${fp.numThreads}) must be at least the number of worker threads (${workerThreads})`,
-    );
-  }
   if (fp.maxThreads !== undefined && fp.numThreads !== undefined && fp.maxThreads < fp.numThreads) {
     line.fail(`frankenphp: max_threads (${fp.maxThreads}) must be at least num_threads (${fp.numThreads})`);
   }

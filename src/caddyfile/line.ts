@@ -85,6 +85,8 @@ export interface SubdirectiveSpec {
   handlers: Record<string, SubHandler>;
   /** Names Caddy/FrankenPHP accept that phpasync does not. */
   unsupported?: readonly string[];
+  /** How the lines are called in messages (default "subdirective"). */
+  noun?: string;
 }
 
 /** Dispatches each line of a block to its handler; unknown names get a suggestion and the list. */
@@ -96,10 +98,13 @@ export function eachSubdirective(block: Node[] | undefined, spec: SubdirectiveSp
       handler(line);
       continue;
     }
+    // "php_server: subdirective 'x'" or, with a noun, "global option 'x'".
+    const what = spec.noun ?? `${spec.owner}: subdirective`;
     if (spec.unsupported?.includes(line.name)) {
-      line.fail(`${spec.owner}: subdirective '${line.name}' is not supported by phpasync`);
+      line.fail(`${what} '${line.name}' is not supported by phpasync`);
     }
-    line.fail(unknownName(`${spec.owner}: unrecognized subdirective`, line.name, Object.keys(spec.handlers)));
+    const unknown = spec.noun ? `unrecognized ${spec.noun}` : `${spec.owner}: unrecognized subdirective`;
+    line.fail(unknownName(unknown, line.name, Object.keys(spec.handlers)));
   }
 }
 

@@ -171,7 +171,7 @@ function toJsRegExp(tok: Token): { pattern: string; flags: string } {
   try {
     new RegExp(pattern, flags);
   } catch (err) {
-    throw new ConfigError(`path_regexp: invalid regular expression: ${(err as Error).message}`, tok.loc);
+    throw new ConfigError(`path_regexp: invalid regular expression: ${regexpReason(err)}`, tok.loc);
   }
   return { pattern, flags };
 }
@@ -181,4 +181,9 @@ export function singlePath(m: MatcherConfig | undefined): string | undefined {
   if (!m || !m.path || m.path.length !== 1) return undefined;
   const others = m.pathRegexp || m.method || m.header || m.headerAbsent || m.query || m.host || m.not;
   return others ? undefined : m.path[0];
+}
+
+/** V8 repeats the pattern in its message; keep only the reason. */
+export function regexpReason(err: unknown): string {
+  return (err as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '');
 }

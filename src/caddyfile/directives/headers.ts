@@ -5,7 +5,7 @@ import { eachSubdirective, intValue, Line, unknownName } from '../line.js';
 import { expandShorthands } from '../placeholders.js';
 import type { Token } from '../token.js';
 import { parseSize } from '../units.js';
-import { rawChildren, type HandlerSpec } from './types.js';
+import type { HandlerSpec } from './types.js';
 
 /** One `[+|-|?|>]Field [value|find] [replace]` operation. */
 function headerOp(line: Line, field: Token, rest: Token[], cfg: HeaderConfig): HeaderOp {
@@ -53,7 +53,6 @@ export const header: HandlerSpec = {
     }
     if (cfg.ops.length === 0) line.fail(`header needs at least one field; usage: ${this.usage}`);
     d.header = cfg;
-    d.children = rawChildren(line.block);
   },
 };
 
@@ -90,7 +89,6 @@ export const encode: HandlerSpec = {
     });
     if (cfg.formats.length === 0) cfg.formats = [{ name: 'zstd' }, { name: 'gzip' }];
     d.encode = cfg;
-    d.children = rawChildren(line.block);
   },
 };
 
@@ -112,6 +110,5 @@ export const request_body: HandlerSpec = {
       unsupported: ['set'],
     });
     d.requestBody = cfg;
-    d.children = rawChildren(line.block);
   },
 };

@@ -5,7 +5,7 @@ import { resolvePath } from '../context.js';
 import { eachSubdirective } from '../line.js';
 import { expandShorthands } from '../placeholders.js';
 import type { Token } from '../token.js';
-import { rawChildren, type HandlerSpec } from './types.js';
+import type { HandlerSpec } from './types.js';
 
 function isStatus(t: Token): boolean {
   return t.quote === 'none' && /^[1-5]\d\d$/.test(t.text);
@@ -85,6 +85,5 @@ export const file_server: HandlerSpec = {
       unsupported: ['browse', 'hide', 'precompressed', 'status', 'disable_canonical_uris', 'pass_thru', 'fs', 'etag_file_extensions'],
     });
     d.fileServer = cfg;
-    d.children = rawChildren(line.block);
   },
 };

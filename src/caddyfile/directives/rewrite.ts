@@ -2,7 +2,8 @@
 
 import type { HandlerSpec } from './types.js';
 import { expandShorthands } from '../placeholders.js';
-import { intValue } from '../line.js';
+import { intValue, unknownName } from '../line.js';
+import { regexpReason } from '../matchers.js';
 
 export const rewrite: HandlerSpec = {
   usage: 'rewrite [<matcher>] <to>',
@@ -47,7 +48,7 @@ export const uri: HandlerSpec = {
         try {
           new RegExp(rest[0]!.text);
         } catch (err) {
-          line.fail(`uri path_regexp: invalid regular expression: ${(err as Error).message}`, rest[0]!);
+          line.fail(`uri path_regexp: invalid regular expression: ${regexpReason(err)}`, rest[0]!);
         }
         d.uri = { op, pattern: rest[0]!.text, replace: expandShorthands(rest[1]!.text) };
         return;
@@ -56,7 +57,7 @@ export const uri: HandlerSpec = {
         line.fail('uri query is not supported by phpasync', opTok!);
         break;
       default:
-        line.fail(`uri: unrecognized operation '${op}'; allowed: strip_prefix, strip_suffix, replace, path_regexp`, opTok!);
+        line.fail(unknownName('uri: unrecognized operation', op, ['strip_prefix', 'strip_suffix', 'replace', 'path_regexp']), opTok!);
     }
   },
 };

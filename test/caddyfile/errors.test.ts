@@ -1,0 +1,541 @@
+// One test per adapter error: the exact text a user sees, with FILE:LINE:COL.
+// Inputs are adapted as /virtual/Caddyfile with an empty environment.
+
+import { describe, expect, it } from 'vitest';
+import { adaptCaddyfile } from '../../src/caddyfile/index.js';
+import { ConfigError } from '../../src/config/errors.js';
+
+function errorOf(text: string): ConfigError {
+  try {
+    adaptCaddyfile(text, '/virtual/Caddyfile', { env: {} });
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const cases: [name: string, caddyfile: string, message: string][] = [
+  [
+    "unterminated quote",
+    ":80 {\n\trespond \"hello\n}\n",
+    "/virtual/Caddyfile:2:10: unterminated quoted string: missing closing \"",
+  ],
+  [
+    "unterminated backtick",
+    ":80 {\n\trespond `hello\n}\n",
+    "/virtual/Caddyfile:2:10: unterminated backtick string: missing closing `",
+  ],
+  [
+    "heredoc unclosed",
+    ":80 {\n\trespond <<EOF\n\t\thi\n}\n",
+    "/virtual/Caddyfile:2:10: heredoc <<EOF is never closed: expected a line with EOF",
+  ],
+  [
+    "heredoc bad marker",
+    ":80 {\n\trespond <<E.F\n\t\thi\n\t\tE.F\n}\n",
+    "/virtual/Caddyfile:2:10: heredoc marker may contain only letters, digits, - and _; got 'E.F'",
+  ],
+  [
+    "heredoc empty marker",
+    ":80 {\n\trespond <<\n}\n",
+    "/virtual/Caddyfile:2:10: heredoc needs a marker: write <<MARKER (letters, digits, - and _)",
+  ],
+  [
+    "heredoc too many <",
+    ":80 {\n\trespond <<<EOF\n\tEOF\n}\n",
+    "/virtual/Caddyfile:2:10: too many '<' in heredoc <<<EOF: use two, as in <<EOF",
+  ],
+  [
+    "heredoc indentation",
+    ":80 {\n\trespond <<EOF\n\thi\n\t\tEOF\n}\n",
+    "/virtual/Caddyfile:3:1: heredoc <<EOF: this line does not start with the closing marker's indentation (2 tabs)",
+  ],
+  [
+    "unclosed block",
+    ":80 {\n\troot * .\n",
+    "/virtual/Caddyfile:1:5: unclosed block: missing '}' for this '{'",
+  ],
+  [
+    "stray close",
+    ":80 {\n}\n}\n",
+    "/virtual/Caddyfile:3:1: unexpected '}': no block is open here",
+  ],
+  [
+    "token after open",
+    ":80 { root * .\n}\n",
+    "/virtual/Caddyfile:1:7: unexpected 'root' after '{': a block's contents start on the next line",
+  ],
+  [
+    "close not alone",
+    ":80 {\n\troot * . }\n",
+    "/virtual/Caddyfile:2:11: unexpected '}': a block closes on its own line",
+  ],
+  [
+    "token after close",
+    ":80 {\n} :81\n",
+    "/virtual/Caddyfile:2:3: unexpected ':81' after '}': put it on its own line",
+  ],
+  [
+    "open at line start",
+    ":80 {\n\t{\n\t}\n}\n",
+    "/virtual/Caddyfile:2:2: unexpected '{': a block opens at the end of a named line",
+  ],
+  [
+    "global not first",
+    ":80 {\n}\n{\n\tdebug\n}\n",
+    "/virtual/Caddyfile:3:1: the global options block must be the first block in the Caddyfile",
+  ],
+  [
+    "site without block",
+    ":80 {\n}\n:81\n",
+    "/virtual/Caddyfile:3:1: expected a site block: ':81' must be followed by '{' (or be the only site, on the first line)",
+  ],
+  [
+    "import missing",
+    ":80 {\n\timport nothere\n}\n",
+    "/virtual/Caddyfile:2:9: import: no snippet named 'nothere' and no file /virtual/nothere",
+  ],
+  [
+    "import did you mean",
+    "(common) {\n\troot * .\n}\n:80 {\n\timport comon\n}\n",
+    "/virtual/Caddyfile:5:9: import: no snippet named 'comon' and no file /virtual/comon (did you mean common?)",
+  ],
+  [
+    "import no args",
+    ":80 {\n\timport\n}\n",
+    "/virtual/Caddyfile:2:2: import needs a snippet name or a file path",
+  ],
+  [
+    "snippet twice",
+    "(a) {\n}\n(a) {\n}\n",
+    "/virtual/Caddyfile:3:1: snippet (a) is already defined at /virtual/Caddyfile:1:1",
+  ],
+  [
+    "snippet cycle",
+    "(a) {\n\timport b\n}\n(b) {\n\timport a\n}\n:80 {\n\timport a\n}\n",
+    "/virtual/Caddyfile:5:9: import cycle: snippet a -> snippet b -> snippet a",
+  ],
+  [
+    "snippet arg missing",
+    "(a) {\n\troot * {args[1]}\n}\n:80 {\n\timport a x\n}\n",
+    "/virtual/Caddyfile:2:9: import argument {args[1]} is not given: 1 argument passed at /virtual/Caddyfile:5:9",
+  ],
+  [
+    "snippet without block",
+    "(a)\n:80 {\n}\n",
+    "/virtual/Caddyfile:1:1: snippet (a) needs a block: (a) { … }",
+  ],
+  [
+    "named route",
+    "&(r) {\n}\n",
+    "/virtual/Caddyfile:1:1: named routes (&(r)) are not supported",
+  ],
+  [
+    "snippet in block",
+    ":80 {\n\t(x) {\n\t}\n}\n",
+    "/virtual/Caddyfile:2:2: snippet (x) must be defined at the top level of the file",
+  ],
+  [
+    "unknown global",
+    "{\n\tdebgu\n}\n",
+    "/virtual/Caddyfile:2:2: unrecognized global option 'debgu' (did you mean debug?); allowed: frankenphp, debug, http_port, https_port, admin, auto_https, grace_period, shutdown_delay, log, order",
+  ],
+  [
+    "unsupported global",
+    "{\n\tstorage file_system /tmp\n}\n",
+    "/virtual/Caddyfile:2:2: global option 'storage' is not supported by phpasync",
+  ],
+  [
+    "frankenphp unknown",
+    "{\n\tfrankenphp {\n\t\tnum_thread 2\n\t}\n}\n",
+    "/virtual/Caddyfile:3:3: frankenphp: unrecognized subdirective 'num_thread' (did you mean num_threads?); allowed: num_threads, max_threads, php_ini, worker",
+  ],
+  [
+    "num_threads not int",
+    "{\n\tfrankenphp {\n\t\tnum_threads two\n\t}\n}\n",
+    "/virtual/Caddyfile:3:15: num_threads must be an integer >= 1, got 'two'",
+  ],
+  [
+    "num_threads too few",
+    "{\n\tfrankenphp {\n\t\tnum_threads 1\n\t\tworker a.php 2\n\t}\n}\n",
+    "/virtual/Caddyfile:2:2: frankenphp: num_threads (1) must be at least the number of worker threads (2)",
+  ],
+  [
+    "max_threads < num",
+    "{\n\tfrankenphp {\n\t\tnum_threads 4\n\t\tmax_threads 2\n\t}\n}\n",
+    "/virtual/Caddyfile:2:2: frankenphp: max_threads (2) must be at least num_threads (4)",
+  ],
+  [
+    "max_threads auto",
+    "{\n\tfrankenphp {\n\t\tmax_threads auto\n\t}\n}\n",
+    "/virtual/Caddyfile:3:15: max_threads auto is not supported by phpasync; give a number",
+  ],
+  [
+    "php_ini args",
+    "{\n\tfrankenphp {\n\t\tphp_ini memory_limit\n\t}\n}\n",
+    "/virtual/Caddyfile:3:11: php_ini: missing argument; usage: php_ini <key> <value> | php_ini { <key> <value> … }",
+  ],
+  [
+    "global twice",
+    "{\n\tdebug\n\tdebug\n}\n",
+    "/virtual/Caddyfile:3:2: global option debug is given twice",
+  ],
+  [
+    "http_port range",
+    "{\n\thttp_port 70000\n}\n",
+    "/virtual/Caddyfile:2:12: http_port must be an integer in the range 0..65535, got '70000'",
+  ],
+  [
+    "grace_period",
+    "{\n\tgrace_period soon\n}\n",
+    "/virtual/Caddyfile:2:15: grace_period must be a duration such as 10s or 1m30s, got 'soon'",
+  ],
+  [
+    "order unknown",
+    "{\n\torder php_server before file_sever\n}\n",
+    "/virtual/Caddyfile:2:26: order: unrecognized directive 'file_sever' (did you mean file_server?); allowed: root, header, request_body, redir, rewrite, uri, encode, handle, handle_path, route, respond, php, php_server, file_server",
+  ],
+  [
+    "order position",
+    "{\n\torder php_server around file_server\n}\n",
+    "/virtual/Caddyfile:2:19: order: position must be first, last, before or after, got 'around'",
+  ],
+  [
+    "buffer_size zero",
+    "{\n\tfrankenphp {\n\t\tworker {\n\t\t\tfile a.php\n\t\t\tbuffer_size 0\n\t\t}\n\t}\n}\n",
+    "/virtual/Caddyfile:5:16: buffer_size must be an integer in the range 1..1000, got '0'",
+  ],
+  [
+    "buffer_size big",
+    "{\n\tfrankenphp {\n\t\tworker {\n\t\t\tfile a.php\n\t\t\tbuffer_size 1001\n\t\t}\n\t}\n}\n",
+    "/virtual/Caddyfile:5:16: buffer_size must be an integer in the range 1..1000, got '1001'",
+  ],
+  [
+    "worker no file",
+    "{\n\tfrankenphp {\n\t\tworker {\n\t\t\tnum 2\n\t\t}\n\t}\n}\n",
+    "/virtual/Caddyfile:3:3: worker: missing file; usage: worker <file> [<num>] | worker { file <path>; num <n>; ... }",
+  ],
+  [
+    "worker file twice",
+    "{\n\tfrankenphp {\n\t\tworker a.php {\n\t\t\tfile b.php\n\t\t}\n\t}\n}\n",
+    "/virtual/Caddyfile:4:9: worker: file is given twice",
+  ],
+  [
+    "worker typo",
+    "{\n\tfrankenphp {\n\t\tworker {\n\t\t\tfile a.php\n\t\t\tasynk\n\t\t}\n\t}\n}\n",
+    "/virtual/Caddyfile:5:4: worker: unrecognized subdirective 'asynk' (did you mean async?); allowed: file, num, name, env, match, async, buffer_size, watch, max_consecutive_failures",
+  ],
+  [
+    "worker num zero",
+    "{\n\tfrankenphp {\n\t\tworker a.php 0\n\t}\n}\n",
+    "/virtual/Caddyfile:3:16: worker num must be an integer >= 1, got '0'",
+  ],
+  [
+    "worker too many args",
+    "{\n\tfrankenphp {\n\t\tworker a.php 1 2\n\t}\n}\n",
+    "/virtual/Caddyfile:3:18: worker: too many arguments; usage: worker <file> [<num>] | worker { file <path>; num <n>; ... }",
+  ],
+  [
+    "worker match",
+    "{\n\tfrankenphp {\n\t\tworker {\n\t\t\tfile a.php\n\t\t\tmatch api\n\t\t}\n\t}\n}\n",
+    "/virtual/Caddyfile:5:10: worker match: 'api' must be * or a path starting with /",
+  ],
+  [
+    "worker async value",
+    "{\n\tfrankenphp {\n\t\tworker {\n\t\t\tfile a.php\n\t\t\tasync maybe\n\t\t}\n\t}\n}\n",
+    "/virtual/Caddyfile:5:10: async must be 'on' or 'off', got 'maybe'",
+  ],
+  [
+    "worker name twice",
+    "{\n\tfrankenphp {\n\t\tworker {\n\t\t\tfile a.php\n\t\t\tname w\n\t\t}\n\t\tworker {\n\t\t\tfile b.php\n\t\t\tname w\n\t\t}\n\t}\n}\n",
+    "/virtual/Caddyfile:7:3: worker name 'w' is already used at /virtual/Caddyfile:3:3",
+  ],
+  [
+    "bad scheme",
+    "ftp://x:21 {\n}\n",
+    "/virtual/Caddyfile:1:1: site address ftp://x:21: scheme ftp:// is not supported; use http:// or https://",
+  ],
+  [
+    "bad port",
+    ":99999 {\n}\n",
+    "/virtual/Caddyfile:1:1: site address :99999: port must be a number from 0 to 65535, got '99999'",
+  ],
+  [
+    "address path",
+    "localhost:8080/api {\n}\n",
+    "/virtual/Caddyfile:1:1: site address localhost:8080/api: a path in a site address is not supported; use a matcher or handle_path in the site block",
+  ],
+  [
+    "ipv6 unbracketed",
+    "::1:8080 {\n}\n",
+    "/virtual/Caddyfile:1:1: site address ::1:8080: write IPv6 addresses in brackets, as [::1]:8080",
+  ],
+  [
+    "ambiguous site",
+    ":8080 {\n}\n:8080 {\n}\n",
+    "/virtual/Caddyfile:3:1: ambiguous site definition: http://:8080 is also defined at /virtual/Caddyfile:1:1",
+  ],
+  [
+    "bad host",
+    "exa$mple.com {\n}\n",
+    "/virtual/Caddyfile:1:1: site address exa$mple.com: 'exa$mple.com' is not a valid host name",
+  ],
+  [
+    "unknown directive",
+    ":80 {\n\tfle_server\n}\n",
+    "/virtual/Caddyfile:2:2: unrecognized directive 'fle_server' (did you mean file_server?); allowed: bind, encode, file_server, handle, handle_path, header, log, php, php_server, redir, request_body, respond, rewrite, root, route, tls, uri",
+  ],
+  [
+    "unknown directive no guess",
+    ":80 {\n\tfrobnicate\n}\n",
+    "/virtual/Caddyfile:2:2: unrecognized directive 'frobnicate'; allowed: bind, encode, file_server, handle, handle_path, header, log, php, php_server, redir, request_body, respond, rewrite, root, route, tls, uri",
+  ],
+  [
+    "unsupported directive",
+    ":80 {\n\treverse_proxy localhost:9000\n}\n",
+    "/virtual/Caddyfile:2:2: reverse_proxy is a Caddy directive that phpasync does not support",
+  ],
+  [
+    "unknown matcher",
+    ":80 {\n\t@api path /api/*\n\trespond @apii 404\n}\n",
+    "/virtual/Caddyfile:3:10: unknown matcher @apii (did you mean @api?)",
+  ],
+  [
+    "unknown matcher none defined",
+    ":80 {\n\trespond @x 404\n}\n",
+    "/virtual/Caddyfile:2:10: unknown matcher @x; no named matchers are defined in this site",
+  ],
+  [
+    "matcher twice",
+    ":80 {\n\t@a path /a\n\t@a path /b\n}\n",
+    "/virtual/Caddyfile:3:2: matcher @a is already defined at /virtual/Caddyfile:2:2",
+  ],
+  [
+    "matcher empty",
+    ":80 {\n\t@a\n}\n",
+    "/virtual/Caddyfile:2:2: matcher @a needs a condition, as in: @a path /api/*",
+  ],
+  [
+    "matcher unknown kind",
+    ":80 {\n\t@a paht /a\n}\n",
+    "/virtual/Caddyfile:2:5: unrecognized matcher 'paht' (did you mean path?); allowed: path, path_regexp, method, header, query, host, not",
+  ],
+  [
+    "matcher unsupported kind",
+    ":80 {\n\t@a remote_ip 10.0.0.0/8\n}\n",
+    "/virtual/Caddyfile:2:5: matcher 'remote_ip' is not supported by phpasync",
+  ],
+  [
+    "path matcher relative",
+    ":80 {\n\t@a path api\n}\n",
+    "/virtual/Caddyfile:2:10: path matcher: 'api' must start with '/' or '*'",
+  ],
+  [
+    "path_regexp invalid",
+    ":80 {\n\t@a path_regexp (\n}\n",
+    "/virtual/Caddyfile:2:17: path_regexp: invalid regular expression: Unterminated group",
+  ],
+  [
+    "query matcher",
+    ":80 {\n\t@a query debug\n}\n",
+    "/virtual/Caddyfile:2:11: query matcher: 'debug' must be written key=value (value may be *)",
+  ],
+  [
+    "header matcher no value",
+    ":80 {\n\t@a header Accept\n}\n",
+    "/virtual/Caddyfile:2:5: header matcher: missing value; usage: header <field> <value>, or header !<field> for absence",
+  ],
+  [
+    "method matcher",
+    ":80 {\n\t@a method GET/POST\n}\n",
+    "/virtual/Caddyfile:2:12: method matcher: 'GET/POST' is not an HTTP method",
+  ],
+  [
+    "root no args",
+    ":80 {\n\troot\n}\n",
+    "/virtual/Caddyfile:2:2: root: missing argument; usage: root [<matcher>] <path>",
+  ],
+  [
+    "root too many",
+    ":80 {\n\troot * a b\n}\n",
+    "/virtual/Caddyfile:2:11: root: too many arguments; usage: root [<matcher>] <path>",
+  ],
+  [
+    "rewrite path as matcher",
+    ":80 {\n\trewrite /index.php\n}\n",
+    "/virtual/Caddyfile:2:2: rewrite: missing target: '/index.php' was read as a path matcher; write rewrite * /index.php",
+  ],
+  [
+    "redir path as matcher",
+    ":80 {\n\tredir /new\n}\n",
+    "/virtual/Caddyfile:2:2: redir: missing target: '/new' was read as a path matcher; write redir * /new",
+  ],
+  [
+    "redir code",
+    ":80 {\n\tredir * /new 404\n}\n",
+    "/virtual/Caddyfile:2:15: redir: code must be permanent, temporary, html or 300..308, got '404'",
+  ],
+  [
+    "respond status",
+    ":80 {\n\trespond \"x\" abc\n}\n",
+    "/virtual/Caddyfile:2:14: respond: status must be a 3-digit HTTP status code, got 'abc'",
+  ],
+  [
+    "respond body twice",
+    ":80 {\n\trespond \"x\" {\n\t\tbody y\n\t}\n}\n",
+    "/virtual/Caddyfile:3:3: respond: the body is given twice",
+  ],
+  [
+    "route no block",
+    ":80 {\n\troute\n}\n",
+    "/virtual/Caddyfile:2:2: route needs a block; usage: route [<matcher>] { <directives…> }",
+  ],
+  [
+    "handle_path no path",
+    ":80 {\n\thandle_path {\n\t}\n}\n",
+    "/virtual/Caddyfile:2:2: handle_path needs a path matcher such as /api/*; usage: handle_path <path_matcher> { <directives…> }",
+  ],
+  [
+    "php_server typo",
+    ":80 {\n\tphp_server {\n\t\troott public\n\t}\n}\n",
+    "/virtual/Caddyfile:3:3: php_server: unrecognized subdirective 'roott' (did you mean root?); allowed: root, index, file_server, worker, split, env, resolve_root_symlink",
+  ],
+  [
+    "php_server unsupported sub",
+    ":80 {\n\tphp_server {\n\t\ttry_files {path} index.php\n\t}\n}\n",
+    "/virtual/Caddyfile:3:3: php_server: subdirective 'try_files' is not supported by phpasync",
+  ],
+  [
+    "php_server args",
+    ":80 {\n\tphp_server public\n}\n",
+    "/virtual/Caddyfile:2:13: php_server: too many arguments; usage: php_server [<matcher>] { root, index, file_server, worker, split, env, resolve_root_symlink }",
+  ],
+  [
+    "php_server file_server value",
+    ":80 {\n\tphp_server {\n\t\tfile_server maybe\n\t}\n}\n",
+    "/virtual/Caddyfile:3:15: file_server must be 'on' or 'off', got 'maybe'",
+  ],
+  [
+    "php_server split",
+    ":80 {\n\tphp_server {\n\t\tsplit php\n\t}\n}\n",
+    "/virtual/Caddyfile:3:9: split: 'php' must be an extension starting with '.', such as .php",
+  ],
+  [
+    "php_server worker buffer",
+    ":80 {\n\tphp_server {\n\t\tworker {\n\t\t\tfile index.php\n\t\t\tbuffer_size 5000\n\t\t}\n\t}\n}\n",
+    "/virtual/Caddyfile:5:16: buffer_size must be an integer in the range 1..1000, got '5000'",
+  ],
+  [
+    "php typo",
+    ":80 {\n\tphp {\n\t\tindex off\n\t}\n}\n",
+    "/virtual/Caddyfile:3:3: php: unrecognized subdirective 'index'; allowed: root, split, env, resolve_root_symlink, worker",
+  ],
+  [
+    "file_server browse",
+    ":80 {\n\tfile_server browse\n}\n",
+    "/virtual/Caddyfile:2:14: file_server browse is not supported by phpasync",
+  ],
+  [
+    "file_server hide",
+    ":80 {\n\tfile_server {\n\t\thide .git\n\t}\n}\n",
+    "/virtual/Caddyfile:3:3: file_server: subdirective 'hide' is not supported by phpasync",
+  ],
+  [
+    "uri op",
+    ":80 {\n\turi strip_prefx /api\n}\n",
+    "/virtual/Caddyfile:2:6: uri: unrecognized operation 'strip_prefx' (did you mean strip_prefix?); allowed: strip_prefix, strip_suffix, replace, path_regexp",
+  ],
+  [
+    "uri args",
+    ":80 {\n\turi strip_prefix\n}\n",
+    "/virtual/Caddyfile:2:6: uri strip_prefix: missing argument; usage: uri strip_prefix <prefix>",
+  ],
+  [
+    "header no value",
+    ":80 {\n\theader X-Foo\n}\n",
+    "/virtual/Caddyfile:2:9: header: missing value for X-Foo; usage: header [+|-|?|>]<field> [<value>|<find> <replace>]",
+  ],
+  [
+    "header delete value",
+    ":80 {\n\theader -Server yes\n}\n",
+    "/virtual/Caddyfile:2:17: header: -Server deletes the field and takes no value",
+  ],
+  [
+    "header empty",
+    ":80 {\n\theader\n}\n",
+    "/virtual/Caddyfile:2:2: header needs at least one field; usage: header [<matcher>] [[+|-|?|>]<field> [<value>|<find>] [<replace>]] { … }",
+  ],
+  [
+    "encode format",
+    ":80 {\n\tencode gzp\n}\n",
+    "/virtual/Caddyfile:2:9: encode: unrecognized format 'gzp' (did you mean gzip?); allowed: zstd, gzip, br",
+  ],
+  [
+    "encode level",
+    ":80 {\n\tencode {\n\t\tgzip 12\n\t}\n}\n",
+    "/virtual/Caddyfile:3:8: gzip level must be an integer in the range 1..9, got '12'",
+  ],
+  [
+    "request_body size",
+    ":80 {\n\trequest_body {\n\t\tmax_size lots\n\t}\n}\n",
+    "/virtual/Caddyfile:3:12: max_size must be a size such as 10MB or 512KiB, got 'lots'",
+  ],
+  [
+    "request_body typo",
+    ":80 {\n\trequest_body {\n\t\tmax_sise 1MB\n\t}\n}\n",
+    "/virtual/Caddyfile:3:3: request_body: unrecognized subdirective 'max_sise' (did you mean max_size?); allowed: max_size",
+  ],
+  [
+    "tls one arg",
+    ":80 {\n\ttls cert.pem\n}\n",
+    "/virtual/Caddyfile:2:6: tls: expected a certificate and a key file, 'internal' or an email; usage: tls <cert_file> <key_file> | tls internal",
+  ],
+  [
+    "tls block",
+    ":80 {\n\ttls a.pem b.pem {\n\t\tprotocols tls1.3\n\t}\n}\n",
+    "/virtual/Caddyfile:3:3: tls: subdirective 'protocols' is not supported by phpasync; usage: tls <cert_file> <key_file> | tls internal",
+  ],
+  [
+    "tls twice",
+    ":80 {\n\ttls internal\n\ttls internal\n}\n",
+    "/virtual/Caddyfile:3:2: tls is given twice in this site",
+  ],
+  [
+    "tls nested",
+    ":80 {\n\troute {\n\t\ttls internal\n\t}\n}\n",
+    "/virtual/Caddyfile:3:3: tls is a site setting: put it at the top level of the site block",
+  ],
+  [
+    "log output",
+    ":80 {\n\tlog {\n\t\toutput syslog\n\t}\n}\n",
+    "/virtual/Caddyfile:3:10: log output must be stdout, stderr, discard or file <path>, got 'syslog'",
+  ],
+  [
+    "log level",
+    ":80 {\n\tlog {\n\t\tlevel LOUD\n\t}\n}\n",
+    "/virtual/Caddyfile:3:9: log level must be one of DEBUG, INFO, WARN, ERROR, got 'LOUD'",
+  ],
+  [
+    "bind network",
+    ":80 {\n\tbind unix//tmp/s\n}\n",
+    "/virtual/Caddyfile:2:7: bind: network addresses (unix//tmp/s) are not supported; give a host or IP",
+  ],
+  [
+    "block on no-block directive",
+    ":80 {\n\troot * . {\n\t}\n}\n",
+    "/virtual/Caddyfile:2:11: root takes no block; usage: root [<matcher>] <path>",
+  ],
+];
+
+describe('config errors', () => {
+  for (const [name, text, message] of cases) {
+    it(name, () => {
+      const err = errorOf(text);
+      expect(err.message).toBe(message);
+      // The location is also available on its own, for callers that format paths.
+      expect(message.startsWith(`${err.location!.file}:${err.location!.line}:${err.location!.column}: `)).toBe(true);
+    });
+  }
+});
+
