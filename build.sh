@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# One command from a fresh machine (Node 20 + npm, Debian 12) to a runnable `phpasync`.
+# Idempotent: run it again after pulling. PHP_CONFIG=/path/to/php-config picks another PHP.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+say() { printf '\033[1mbuild.sh:\033[0m %s\n' "$*"; }
+die() { printf '\033[1;31mbuild.sh: %s\033[0m\n' "$*" >&2; exit 1; }
+
+find_php_config() {
+  if [ -n "${PHP_CONFIG:-}" ]; then
+    command -v "$PHP_CONFIG" >/dev/null 2>&1 || [ -x "$PHP_CONFIG" ] || die "PHP_CONFIG=$PHP_CONFIG is not an executable php-config"
+    echo "$PHP_CONFIG"; return
+  fi
+  for c in php-config php-config8.4 php-config8.3 php-config8.2 php-config8.1; do
+    if command -v "$c" >/dev/null 2>&1; then command -v "$c"; return; fi
+  done
+}
+
+has_embed_lib() {
+  local prefix f; prefix=$("$1" --prefix)
+  for f in "$prefix"/lib/libphp*.so "$prefix"/lib64/libphp*.so "$prefix"/lib/*/libphp*.so; do
+    [ -e "$f" ] && return 0
+  done
+  return 1
+}
+
+# 1. PHP: embed SAPI library, headers (php-config) and the CLI.
+PHPC=$(find_php_config || true)
+if [ -z "$PHPC" ] || ! has_embed_lib "$PHPC"; then
+  if [ -z "${PHP_CONFIG:-}" ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    say "installing Debian's PHP embed SAPI, headers and CLI (libphp-embed php-dev php-cli php-opcache)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq || say "apt-get update failed; trying the cached package lists"
+    apt-get install -y -qq --no-install-recommends libphp-embed php-dev php-cli php-opcache >/dev/null \
+      || die "apt-get could not install libphp-embed php-dev php-cli php-opcache"
+    PHPC=$(find_php_config || true)
+  fi
+fi
+[ -n "$PHPC" ] || die "no php-config found: install PHP's development files (Debian: apt-get install php-dev libphp-embed) or set PHP_CONFIG"
+PHP_VERSION=$("$PHPC" --version)
+PHP_VID=$("$PHPC" --vernum)
+[ "$PHP_VID" -ge 80100 ] || die "PHP $PHP_VERSION is too old: phpasync needs PHP >= 8.1 ($PHPC)"
+has_embed_lib "$PHPC" || die "PHP $PHP_VERSION ($PHPC) has no embed library (libphp*.so): install libphp-embed or build PHP with --enable-embed"
+say "PHP $PHP_VERSION via $PHPC"
+
+# 2. JS dependencies (lockfile exact).
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# 3. The addon, against the node-api headers bundled with cmake-js (nothing is downloaded).
+say "building the native addon"
+npx --no-install cmake-js compile --CDPHP_CONFIG="$PHPC" --log-level error >/dev/null \
+  || die "addon build failed: rerun 'npx cmake-js compile --CDPHP_CONFIG=$PHPC' to see why"
+
+# 4. TypeScript.
+say "compiling TypeScript"
+npx --no-install tsc -p tsconfig.json
+chmod +x dist/src/cli/main.js
+
+# 5. `phpasync` on PATH.
+if npm link --no-audit --no-fund --loglevel=error >/dev/null 2>&1 && command -v phpasync >/dev/null 2>&1; then
+  say "phpasync is on PATH: $(command -v phpasync)"
+else
+  say "could not put phpasync on PATH; run it as: node $(pwd)/dist/src/cli/main.js (or: npm link)"
+fi
+say "done. Try: phpasync run --config Caddyfile.async"

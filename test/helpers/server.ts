@@ -1,0 +1,140 @@
+// Starts a real phpasync server (the CLI, as users run it) on an ephemeral loopback port.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const CLI = path.join(ROOT, 'dist/src/cli/main.js');
+export const FIXTURES = path.join(ROOT, 'test/fixtures/php');
+
+export interface ServerOptions {
+  /** Worker file: a path under test/fixtures/php, or PHP source written to a temp file. */
+  worker?: string;
+  workerSource?: string;
+  num?: number;
+  bufferSize?: number;
+  /** Extra lines inside the frankenphp global block. */
+  globalExtra?: string;
+  env?: Record<string, string>;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  proc: ChildProcess;
+  /** stdout+stderr lines so far (pino JSON lines and anything else). */
+  output: string[];
+  /** Parsed pino lines. */
+  logs(): Record<string, unknown>[];
+  /** Sends the signal and resolves with the exit code (null if killed by a signal). */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'phpasync-test-'));
+}
+
+export function writeCaddyfile(dir: string, opts: ServerOptions): string {
+  let worker = opts.worker ? path.resolve(FIXTURES, opts.worker) : '';
+  if (opts.workerSource !== undefined) {
+    worker = path.join(dir, 'worker.php');
+    fs.writeFileSync(worker, opts.workerSource);
+  }
+  const file = path.join(dir, 'Caddyfile');
+  fs.writeFileSync(
+    file,
+    `{
+	frankenphp {
+		${opts.globalExtra ?? ''}
+		worker {
+			file ${worker}
+			num ${opts.num ?? 1}
+			async
+			buffer_size ${opts.bufferSize ?? 20}
+			match *
+		}
+	}
+}
+
+http://127.0.0.1:0 {
+	route {
+		php_server {
+			index off
+			file_server off
+		}
+	}
+}
+`,
+  );
+  return file;
+}
+
+/** Spawns `phpasync run` and waits for its "listening" line. Rejects with the output if it exits first. */
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const dir = tempDir();
+  const caddyfile = writeCaddyfile(dir, opts);
+  const proc = spawn(process.execPath, [CLI, 'run', '--config', caddyfile], {
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const port = await new Promise<number>((resolve, reject) => {
+    let buf = '';
+    const onData = (d: Buffer): void => {
+      buf += d.toString();
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        output.push(line);
+        const m = /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
+        if (m) resolve(Number(m[1]));
+      }
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', onData);
+    void exited.then((code) => reject(new Error(`phpasync exited with ${code} before listening:\n${output.join('\n')}${buf}`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    proc,
+    output,
+    logs: () =>
+      output.flatMap((l) => {
+        try {
+          return [JSON.parse(l) as Record<string, unknown>];
+        } catch {
+          return [];
+        }
+      }),
+    stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Runs the CLI to completion. */
+export async function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string }> {
+  const proc = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((resolve) => proc.once('exit', (c) => resolve(c)));
+  return { code, out };
+}
+
+/** Polls until fn returns something truthy (logs travel through a pipe, after the response). */
+export async function waitFor<T>(fn: () => T | undefined | false, ms = 5000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > until) throw new Error('waitFor: condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
