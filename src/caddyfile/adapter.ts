@@ -1,6 +1,6 @@
 // Parsed lines → PhpasyncConfig: the global options block first, then one SiteConfig per site.
 
-import type { DirectiveConfig, PhpasyncConfig, WorkerConfig } from '../config/model.js';
+import type { DirectiveConfig, PhpasyncConfig, SourceLocation, WorkerConfig } from '../config/model.js';
 import { ConfigError } from '../config/errors.js';
 import { formatAddress } from './addresses.js';
 import type { AdaptContext } from './context.js';
@@ -13,13 +13,15 @@ export function adaptNodes(nodes: Node[], ctx: AdaptContext): PhpasyncConfig {
   const config: PhpasyncConfig = { configFile: ctx.configFile, sites: [] };
   const order = new DirectiveOrder();
   let ports = { httpPort: 80, httpsPort: 443 };
+  let numThreadsAt: SourceLocation | undefined;
 
   nodes.forEach((node, i) => {
     if (!isGlobalBlock(node)) return;
     if (i !== 0) {
       throw new ConfigError('the global options block must be the first block in the Caddyfile', node.head.loc);
     }
-    const { global, frankenphp } = parseGlobalBlock(node, ctx, order);
+    const { global, frankenphp, numThreadsAt: at } = parseGlobalBlock(node, ctx, order);
+    numThreadsAt = at;
     config.global = global;
     if (frankenphp) config.frankenphp = frankenphp;
     ports = { httpPort: global.httpPort ?? 80, httpsPort: global.httpsPort ?? 443 };
@@ -43,7 +45,7 @@ export function adaptNodes(nodes: Node[], ctx: AdaptContext): PhpasyncConfig {
     }
     config.sites.push(site);
   }
-  checkWorkers(config);
+  checkWorkers(config, numThreadsAt);
   // Keys in reading order for `adapt` output.
   const { configFile, global, frankenphp, sites } = config;
   return {
@@ -66,14 +68,14 @@ export function allWorkers(config: PhpasyncConfig): WorkerConfig[] {
 }
 
 /** FrankenPHP's rules: worker threads fit in num_threads; names are unique. */
-function checkWorkers(config: PhpasyncConfig): void {
+function checkWorkers(config: PhpasyncConfig, numThreadsAt: SourceLocation | undefined): void {
   const workers = allWorkers(config);
   const fp = config.frankenphp;
   const threads = workers.reduce((n, w) => n + w.num, 0);
   if (fp?.numThreads !== undefined && fp.numThreads < threads) {
     throw new ConfigError(
       `frankenphp: num_threads (${fp.numThreads}) must be at least the number of worker threads (${threads})`,
-      fp.source,
+      numThreadsAt ?? fp.source,
     );
   }
   const names = new Map<string, WorkerConfig>();

@@ -1,7 +1,7 @@
 // The global options block `{ … }` at the top of a Caddyfile, including FrankenPHP's
 // `frankenphp { … }` and Caddy's `order`.
 
-import type { FrankenphpGlobalConfig, GlobalOptions } from '../config/model.js';
+import type { FrankenphpGlobalConfig, GlobalOptions, SourceLocation } from '../config/model.js';
 import { parseLog, type AdaptContext } from './context.js';
 import { eachSubdirective, intValue, type Line } from './line.js';
 import type { Node } from './parser.js';
@@ -40,11 +40,14 @@ const UNSUPPORTED_GLOBALS = [
 export interface GlobalResult {
   global: GlobalOptions;
   frankenphp?: FrankenphpGlobalConfig;
+  /** Where num_threads was written, for the "too few threads" error found after the sites. */
+  numThreadsAt?: SourceLocation;
 }
 
 export function parseGlobalBlock(node: Node, ctx: AdaptContext, order: DirectiveOrder): GlobalResult {
   const global: GlobalOptions = { debug: false, source: { ...node.head.loc } };
   let frankenphp: FrankenphpGlobalConfig | undefined;
+  const at: { numThreads?: SourceLocation } = {};
   const seen = new Set<string>();
   const once = (l: Line): void => {
     if (seen.has(l.name) && l.name !== 'order') l.fail(`global option ${l.name} is given twice`);
@@ -58,7 +61,7 @@ export function parseGlobalBlock(node: Node, ctx: AdaptContext, order: Directive
       frankenphp(l) {
         once(l);
         l.expectArgs(0, 0, 'frankenphp { … }');
-        frankenphp = parseFrankenphp(l, ctx);
+        frankenphp = parseFrankenphp(l, ctx, at);
       },
       debug(l) {
         once(l);
@@ -108,7 +111,10 @@ export function parseGlobalBlock(node: Node, ctx: AdaptContext, order: Directive
     },
     unsupported: UNSUPPORTED_GLOBALS,
   });
-  return frankenphp ? { global, frankenphp } : { global };
+  const result: GlobalResult = { global };
+  if (frankenphp) result.frankenphp = frankenphp;
+  if (at.numThreads) result.numThreadsAt = at.numThreads;
+  return result;
 }
 
 function durationArg(l: Line, usage: string): number {
@@ -118,13 +124,15 @@ function durationArg(l: Line, usage: string): number {
   return ms;
 }
 
-function parseFrankenphp(line: Line, ctx: AdaptContext): FrankenphpGlobalConfig {
+function parseFrankenphp(line: Line, ctx: AdaptContext, at: { numThreads?: SourceLocation }): FrankenphpGlobalConfig {
   const fp: FrankenphpGlobalConfig = { phpIni: {}, workers: [], source: { ...line.loc } };
   eachSubdirective(line.block, {
     owner: 'frankenphp',
     handlers: {
       num_threads(l) {
-        fp.numThreads = intValue(l.single('num_threads <count>'), 'num_threads', 1);
+        const t = l.single('num_threads <count>');
+        fp.numThreads = intValue(t, 'num_threads', 1);
+        at.numThreads = { ...t.loc };
       },
       max_threads(l) {
         const t = l.single('max_threads <count>');

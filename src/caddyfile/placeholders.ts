@@ -42,16 +42,6 @@ const PREFIXES: [string, string][] = [
   ['file_match.', 'http.matchers.file.'],
 ];
 
-/** Placeholders phpasync's runtime is expected to resolve (documentation and tests use it). */
-export const RUNTIME_PLACEHOLDERS = Object.freeze([
-  'http.request.uri.path',
-  'http.request.uri.query',
-  'http.request.uri',
-  'http.request.method',
-  'http.request.host',
-  'http.request.remote.host',
-]);
-
 export function expandShorthands(text: string): string {
   if (!text.includes('{')) return text;
   return text.replace(/(\\?)\{([?A-Za-z_][A-Za-z0-9_.\-]*)\}/g, (whole, esc: string, name: string) => {

@@ -22,6 +22,8 @@ export function parseSite(node: Node, ctx: AdaptContext, order: DirectiveOrder, 
   const defined = new Map<string, Token>();
   defineMatchers(block, matchers, defined);
 
+  // Matchers defined inside route/handle blocks: names are unique site-wide, so they are listed too.
+  const nestedMatchers: MatcherScope = new Map();
   const siteRoot = findSiteRoot(block, ctx);
   let tls: TlsConfig | undefined;
   const logs: LogConfig[] = [];
@@ -34,6 +36,7 @@ export function parseSite(node: Node, ctx: AdaptContext, order: DirectiveOrder, 
     parseBlock(nested, sorted) {
       const inner: MatcherScope = new Map(m);
       defineMatchers(nested, inner, defined);
+      for (const [k, v] of inner) if (!matchers.has(k)) nestedMatchers.set(k, v);
       const dirs: DirectiveConfig[] = [];
       for (const n of nested) {
         if (isMatcherDef(n)) continue;
@@ -87,7 +90,7 @@ export function parseSite(node: Node, ctx: AdaptContext, order: DirectiveOrder, 
 
   const site: SiteConfig = { addresses, directives, source: { ...node.head.loc } };
   if (siteRoot !== undefined) site.root = siteRoot;
-  if (matchers.size > 0) site.matchers = Object.fromEntries(matchers);
+  if (matchers.size + nestedMatchers.size > 0) site.matchers = Object.fromEntries([...matchers, ...nestedMatchers]);
   if (tls) site.tls = tls;
   if (logs.length > 0) site.logs = logs;
   return site;

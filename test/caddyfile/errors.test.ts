@@ -159,7 +159,7 @@ const cases: [name: string, caddyfile: string, message: string][] = [
   [
     "num_threads too few",
     "{\n\tfrankenphp {\n\t\tnum_threads 1\n\t\tworker a.php 2\n\t}\n}\n",
-    "/virtual/Caddyfile:2:2: frankenphp: num_threads (1) must be at least the number of worker threads (2)",
+    "/virtual/Caddyfile:3:15: frankenphp: num_threads (1) must be at least the number of worker threads (2)",
   ],
   [
     "max_threads < num",
