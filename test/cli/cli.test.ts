@@ -197,3 +197,19 @@ describe('run and php-server refuse bad configs before starting', () => {
     expect(r.stderr).toBe('Could not open input file: nope.php\n');
   });
 });
+
+describe('adapt --validate (loads the server module)', () => {
+  it('prints the JSON when the config can run, exit 0', async () => {
+    const r = await phpasync(['adapt', '--validate', '--config', path.join(fixtures, 'guide.Caddyfile')]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).sites).toHaveLength(1);
+  });
+
+  it('prints the problems instead, exit 2', async () => {
+    const d = dir({ Caddyfile: ':8080 {\n\tencode gzip\n}\n' });
+    const r = await phpasync(['adapt', '--validate'], { cwd: d });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('Caddyfile:2:2: not supported yet: encode');
+  });
+});

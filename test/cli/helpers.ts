@@ -10,13 +10,22 @@ export const fixtures = path.join(repo, 'test/fixtures/caddyfile');
 const lockDir = path.join(repo, 'dist/.cli-test-build.lock');
 const stamp = path.join(repo, 'dist/.cli-test-build.stamp');
 
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestSource(p) : fs.statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
 function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /**
  * Compiles the project once for all CLI test files (they run in parallel workers: a lock keeps
- * two tsc runs from writing dist/ at once, a stamp skips rebuilding within a minute).
+ * two tsc runs from writing dist/ at once; a stamp skips the build when no source is newer).
  * tsc emits even when other parts of the tree have type errors; the CLI's presence is checked.
  */
 export function buildOnce(): void {
@@ -32,8 +41,9 @@ export function buildOnce(): void {
     }
   }
   try {
-    const fresh = fs.existsSync(stamp) && Date.now() - fs.statSync(stamp).mtimeMs < 60_000;
+    const fresh = fs.existsSync(stamp) && newestSource(path.join(repo, 'src')) < fs.statSync(stamp).mtimeMs;
     if (!fresh) {
+      const started = Date.now();
       try {
         execFileSync(process.execPath, [path.join(repo, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], {
           cwd: repo,
@@ -42,7 +52,9 @@ export function buildOnce(): void {
       } catch {
         // Type errors elsewhere must not hide the CLI.
       }
+      // Stamp with the time the build started: a source saved during the build is newer.
       fs.writeFileSync(stamp, '');
+      fs.utimesSync(stamp, started / 1000, started / 1000);
     }
   } finally {
     fs.rmdirSync(lockDir);

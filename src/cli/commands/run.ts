@@ -1,20 +1,18 @@
-import { checkFiles } from '../../config/checks.js';
 import type { PhpasyncConfig } from '../../config/model.js';
 import { bool, parseFlags } from '../args.js';
 import type { Command } from '../command.js';
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, loadFromFlags } from '../config-source.js';
 import { EXIT_CONFIG, EXIT_OK, formatConfigError, printWarnings } from '../report.js';
-import { loadServer } from '../runtime.js';
+import { loadServer, runnableProblems } from '../runtime.js';
 
 /** Refuses what cannot run (exit 2), then serves until SIGINT/SIGTERM. Shared with php-server. */
 export async function serve(config: PhpasyncConfig, watch: boolean): Promise<number> {
-  const server = await loadServer();
-  const problems = [...checkFiles(config), ...server.checkRunnable(config)];
+  const problems = await runnableProblems(config);
   if (problems.length > 0) {
     for (const e of problems) process.stderr.write(formatConfigError(e) + '\n');
     return EXIT_CONFIG;
   }
-  await server.runServer(config, { watch });
+  await (await loadServer()).runServer(config, { watch });
   return EXIT_OK;
 }
 

@@ -1,9 +1,8 @@
-import { checkFiles } from '../../config/checks.js';
 import { bool, parseFlags } from '../args.js';
 import type { Command } from '../command.js';
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, loadFromFlags } from '../config-source.js';
 import { EXIT_CONFIG, EXIT_OK, formatConfigError, printWarnings } from '../report.js';
-import { loadServer } from '../runtime.js';
+import { runnableProblems } from '../runtime.js';
 
 export const validate: Command = {
   name: 'validate',
@@ -26,8 +25,7 @@ Exit status: 0 when valid, 2 when the config has an error or uses what the runti
     }
     const { config, warnings } = loadFromFlags(p, 'validate');
     printWarnings(warnings);
-    const server = await loadServer();
-    const problems = [...checkFiles(config), ...server.checkRunnable(config)];
+    const problems = await runnableProblems(config);
     if (problems.length > 0) {
       for (const e of problems) process.stderr.write(formatConfigError(e) + '\n');
       return EXIT_CONFIG;
