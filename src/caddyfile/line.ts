@@ -13,14 +13,22 @@ export class Line {
   readonly node: Node;
   /** Arguments still to interpret (a directive's matcher token is taken off first). */
   args: Token[];
+  /** The enclosing directive, for messages about subdirectives ("worker env: …"). */
+  readonly owner: string | undefined;
 
-  constructor(node: Node) {
+  constructor(node: Node, owner?: string) {
     this.node = node;
     this.args = [...node.args];
+    this.owner = owner;
   }
 
   get name(): string {
     return this.node.head.text;
+  }
+
+  /** How messages name this line: `num`, or `worker num` inside a worker block. */
+  get label(): string {
+    return this.owner ? `${this.owner} ${this.name}` : this.name;
   }
 
   get loc(): SourceLocation {
@@ -38,13 +46,13 @@ export class Line {
   /** Throws unless the argument count is within [min, max]; `usage` is shown as Caddy's docs. */
   expectArgs(min: number, max: number, usage: string): void {
     const n = this.args.length;
-    if (n < min) this.fail(`${this.name}: missing argument; usage: ${usage}`, this.args.at(-1) ?? this.node.head);
-    if (n > max) this.fail(`${this.name}: too many arguments; usage: ${usage}`, this.args[max]!);
+    if (n < min) this.fail(`${this.label}: missing argument; usage: ${usage}`, this.args.at(-1) ?? this.node.head);
+    if (n > max) this.fail(`${this.label}: too many arguments; usage: ${usage}`, this.args[max]!);
   }
 
   noBlock(usage?: string): void {
     if (this.node.block) {
-      this.fail(`${this.name} takes no block${usage ? `; usage: ${usage}` : ''}`, this.node.open ?? this.node.head);
+      this.fail(`${this.label} takes no block${usage ? `; usage: ${usage}` : ''}`, this.node.open ?? this.node.head);
     }
   }
 
@@ -92,7 +100,7 @@ export interface SubdirectiveSpec {
 /** Dispatches each line of a block to its handler; unknown names get a suggestion and the list. */
 export function eachSubdirective(block: Node[] | undefined, spec: SubdirectiveSpec): void {
   for (const node of block ?? []) {
-    const line = new Line(node);
+    const line = new Line(node, spec.noun ? undefined : spec.owner);
     const handler = Object.hasOwn(spec.handlers, line.name) ? spec.handlers[line.name] : undefined;
     if (handler) {
       handler(line);

@@ -74,10 +74,10 @@ function parseMatcherSet(node: Node, name: string | undefined): MatcherConfig {
   if (name !== undefined) m.name = name;
   if (node.args.length > 0) {
     const [kind, ...args] = node.args;
-    addMatcher(m, new Line({ head: kind!, args, ...(node.block ? { block: node.block, open: node.open! } : {}) }));
+    addMatcher(m, new Line({ head: kind!, args, ...(node.block ? { block: node.block, open: node.open! } : {}) }, 'matcher'));
   } else if (node.block) {
     if (node.block.length === 0) throw new ConfigError(`matcher ${node.head.text} is empty`, node.head.loc);
-    for (const n of node.block) addMatcher(m, new Line(n));
+    for (const n of node.block) addMatcher(m, new Line(n, 'matcher'));
   } else {
     throw new ConfigError(`matcher ${node.head.text} needs a condition, as in: ${node.head.text} path /api/*`, node.head.loc);
   }

@@ -174,7 +174,7 @@ const cases: [name: string, caddyfile: string, message: string][] = [
   [
     "php_ini args",
     "{\n\tfrankenphp {\n\t\tphp_ini memory_limit\n\t}\n}\n",
-    "/virtual/Caddyfile:3:11: php_ini: missing argument; usage: php_ini <key> <value> | php_ini { <key> <value> … }",
+    "/virtual/Caddyfile:3:11: frankenphp php_ini: missing argument; usage: php_ini <key> <value> | php_ini { <key> <value> … }",
   ],
   [
     "global twice",
@@ -234,7 +234,7 @@ const cases: [name: string, caddyfile: string, message: string][] = [
   [
     "worker too many args",
     "{\n\tfrankenphp {\n\t\tworker a.php 1 2\n\t}\n}\n",
-    "/virtual/Caddyfile:3:18: worker: too many arguments; usage: worker <file> [<num>] | worker { file <path>; num <n>; ... }",
+    "/virtual/Caddyfile:3:18: frankenphp worker: too many arguments; usage: worker <file> [<num>] | worker { file <path>; num <n>; ... }",
   ],
   [
     "worker match",
@@ -525,6 +525,296 @@ const cases: [name: string, caddyfile: string, message: string][] = [
     "block on no-block directive",
     ":80 {\n\troot * . {\n\t}\n}\n",
     "/virtual/Caddyfile:2:11: root takes no block; usage: root [<matcher>] <path>",
+  ],
+  [
+    "import with block",
+    "(a) {\n}\n:80 {\n\timport a {\n\t}\n}\n",
+    "/virtual/Caddyfile:4:11: import with a block ({block} arguments) is not supported",
+  ],
+  [
+    "glob in directory",
+    ":80 {\n\timport */x.caddy\n}\n",
+    "/virtual/Caddyfile:2:9: import: wildcards are allowed in the file name only, not in /virtual/*",
+  ],
+  [
+    "args in directive name",
+    "(a) {\n\t{args[:]}\n}\n:80 {\n\timport a\n}\n",
+    "/virtual/Caddyfile:2:2: {args} placeholder in a directive name must give exactly one word",
+  ],
+  [
+    "args malformed",
+    "(a) {\n\troot * {args[]}\n}\n:80 {\n\timport a x\n}\n",
+    "/virtual/Caddyfile:2:9: malformed import argument placeholder: {args[]}",
+  ],
+  [
+    "args slice range",
+    "(a) {\n\tencode {args[1:3]}\n}\n:80 {\n\timport a gzip\n}\n",
+    "/virtual/Caddyfile:2:9: import argument slice {args[1:3]} is out of range: 1 argument passed at /virtual/Caddyfile:5:9",
+  ],
+  [
+    "snippet name with args",
+    "(a) x {\n}\n",
+    "/virtual/Caddyfile:1:5: unexpected 'x' after snippet name (a)",
+  ],
+  [
+    "empty block followed",
+    ":80 {} x\n",
+    "/virtual/Caddyfile:1:8: unexpected 'x' after '{}': put it on its own line",
+  ],
+  [
+    "matcher name invalid",
+    ":80 {\n\t@a/b path /x\n}\n",
+    "/virtual/Caddyfile:2:2: invalid matcher name '@a/b': use letters, digits, '_', '-' and '.'",
+  ],
+  [
+    "path_regexp twice",
+    ":80 {\n\t@a {\n\t\tpath_regexp ^/a\n\t\tpath_regexp ^/b\n\t}\n}\n",
+    "/virtual/Caddyfile:4:3: path_regexp can be used once per matcher",
+  ],
+  [
+    "header absent with value",
+    ":80 {\n\t@a header !X-Foo bar\n}\n",
+    "/virtual/Caddyfile:2:19: header matcher: !<field> (absent) takes no value",
+  ],
+  [
+    "header absent no name",
+    ":80 {\n\t@a header !\n}\n",
+    "/virtual/Caddyfile:2:12: header matcher: missing field name after !",
+  ],
+  [
+    "regexp U flag",
+    ":80 {\n\t@a path_regexp (?U)a+\n}\n",
+    "/virtual/Caddyfile:2:17: path_regexp: the (?U) flag has no JavaScript equivalent",
+  ],
+  [
+    "matcher block on kind",
+    ":80 {\n\t@a {\n\t\tpath /x {\n\t\t}\n\t}\n}\n",
+    "/virtual/Caddyfile:3:11: matcher path takes no block",
+  ],
+  [
+    "auto_https value",
+    "{\n\tauto_https sometimes\n}\n",
+    "/virtual/Caddyfile:2:13: auto_https must be one of off, disable_redirects, disable_certs, ignore_loaded_certs, got 'sometimes'",
+  ],
+  [
+    "order first extra",
+    "{\n\torder php first now\n}\n",
+    "/virtual/Caddyfile:2:18: order: too many arguments; usage: order php first",
+  ],
+  [
+    "order itself",
+    "{\n\torder php before php\n}\n",
+    "/virtual/Caddyfile:2:19: order: php cannot be ordered relative to itself",
+  ],
+  [
+    "order unknown directive",
+    "{\n\torder reverse_proxy first\n}\n",
+    "/virtual/Caddyfile:2:8: order: unrecognized directive 'reverse_proxy'; allowed: root, header, request_body, redir, rewrite, uri, encode, handle, handle_path, route, respond, php, php_server, file_server",
+  ],
+  [
+    "php_ini block malformed",
+    "{\n\tfrankenphp {\n\t\tphp_ini {\n\t\t\tmemory_limit\n\t\t}\n\t}\n}\n",
+    "/virtual/Caddyfile:4:4: php_ini: write one '<key> <value>' per line",
+  ],
+  [
+    "frankenphp args",
+    "{\n\tfrankenphp on\n}\n",
+    "/virtual/Caddyfile:2:13: frankenphp: too many arguments; usage: frankenphp { … }",
+  ],
+  [
+    "frankenphp unsupported",
+    "{\n\tfrankenphp {\n\t\tmax_wait_time 10s\n\t}\n}\n",
+    "/virtual/Caddyfile:3:3: frankenphp: subdirective 'max_wait_time' is not supported by phpasync",
+  ],
+  [
+    "debug args",
+    "{\n\tdebug yes\n}\n",
+    "/virtual/Caddyfile:2:8: debug: too many arguments; usage: debug",
+  ],
+  [
+    "global log name",
+    "{\n\tlog access\n}\n",
+    "/virtual/Caddyfile:2:6: log: too many arguments; usage: log { … }",
+  ],
+  [
+    "worker num twice",
+    "{\n\tfrankenphp {\n\t\tworker a.php 2 {\n\t\t\tnum 3\n\t\t}\n\t}\n}\n",
+    "/virtual/Caddyfile:4:8: worker: num is given twice",
+  ],
+  [
+    "worker env args",
+    "{\n\tfrankenphp {\n\t\tworker {\n\t\t\tfile a.php\n\t\t\tenv KEY\n\t\t}\n\t}\n}\n",
+    "/virtual/Caddyfile:5:8: worker env: missing argument; usage: env <key> <value>",
+  ],
+  [
+    "worker max_consecutive_failures",
+    "{\n\tfrankenphp {\n\t\tworker {\n\t\t\tfile a.php\n\t\t\tmax_consecutive_failures -2\n\t\t}\n\t}\n}\n",
+    "/virtual/Caddyfile:5:29: max_consecutive_failures must be an integer >= -1, got '-2'",
+  ],
+  [
+    "ipv6 no bracket end",
+    "[::1:80 {\n}\n",
+    "/virtual/Caddyfile:1:1: site address [::1:80: missing ']' after the IPv6 address",
+  ],
+  [
+    "ipv6 trailing",
+    "[::1]x {\n}\n",
+    "/virtual/Caddyfile:1:1: site address [::1]x: unexpected 'x' after the IPv6 address",
+  ],
+  [
+    "ipv6 invalid",
+    "[1.2.3.4]:80 {\n}\n",
+    "/virtual/Caddyfile:1:1: site address [1.2.3.4]:80: 1.2.3.4 is not an IPv6 address",
+  ],
+  [
+    "uri too many",
+    ":80 {\n\turi strip_prefix /a /b\n}\n",
+    "/virtual/Caddyfile:2:22: uri strip_prefix: too many arguments; usage: uri strip_prefix <prefix>",
+  ],
+  [
+    "uri replace limit",
+    ":80 {\n\turi replace a b zero\n}\n",
+    "/virtual/Caddyfile:2:18: uri replace limit must be an integer >= 1, got 'zero'",
+  ],
+  [
+    "uri query",
+    ":80 {\n\turi query +a b\n}\n",
+    "/virtual/Caddyfile:2:6: uri query is not supported by phpasync",
+  ],
+  [
+    "uri path_regexp invalid",
+    ":80 {\n\turi path_regexp ( x\n}\n",
+    "/virtual/Caddyfile:2:18: uri path_regexp: invalid regular expression: Unterminated group",
+  ],
+  [
+    "header add no value",
+    ":80 {\n\theader +X-Foo\n}\n",
+    "/virtual/Caddyfile:2:9: header: +X-Foo needs exactly one value",
+  ],
+  [
+    "header default no value",
+    ":80 {\n\theader ?X-Foo\n}\n",
+    "/virtual/Caddyfile:2:9: header: ?X-Foo needs exactly one value",
+  ],
+  [
+    "header too many",
+    ":80 {\n\theader X a b c\n}\n",
+    "/virtual/Caddyfile:2:15: header: too many arguments; usage: header [+|-|?|>]<field> [<value>|<find> <replace>]",
+  ],
+  [
+    "header prefix only",
+    ":80 {\n\theader +\n}\n",
+    "/virtual/Caddyfile:2:9: header: missing field name after '+'",
+  ],
+  [
+    "header match",
+    ":80 {\n\theader {\n\t\tmatch {\n\t\t\tstatus 200\n\t\t}\n\t}\n}\n",
+    "/virtual/Caddyfile:3:3: header: match (response matchers) is not supported by phpasync",
+  ],
+  [
+    "encode twice",
+    ":80 {\n\tencode gzip {\n\t\tgzip 5\n\t}\n}\n",
+    "/virtual/Caddyfile:3:3: encode: gzip is given twice",
+  ],
+  [
+    "encode match",
+    ":80 {\n\tencode {\n\t\tmatch {\n\t\t}\n\t}\n}\n",
+    "/virtual/Caddyfile:3:3: encode: subdirective 'match' is not supported by phpasync",
+  ],
+  [
+    "log roll",
+    ":80 {\n\tlog {\n\t\toutput file access.log {\n\t\t\troll_size 10MB\n\t\t}\n\t}\n}\n",
+    "/virtual/Caddyfile:4:4: output file: subdirective 'roll_size' is not supported by phpasync",
+  ],
+  [
+    "log format",
+    ":80 {\n\tlog {\n\t\tformat logfmt\n\t}\n}\n",
+    "/virtual/Caddyfile:3:10: log format must be console or json, got 'logfmt'",
+  ],
+  [
+    "log output file path",
+    ":80 {\n\tlog {\n\t\toutput file\n\t}\n}\n",
+    "/virtual/Caddyfile:3:10: log output: missing argument; usage: output file <path>",
+  ],
+  [
+    "log unsupported",
+    ":80 {\n\tlog {\n\t\tsampling {\n\t\t}\n\t}\n}\n",
+    "/virtual/Caddyfile:3:3: log: subdirective 'sampling' is not supported by phpasync",
+  ],
+  [
+    "tls alone",
+    ":80 {\n\ttls\n}\n",
+    "/virtual/Caddyfile:2:2: tls: missing arguments; usage: tls <cert_file> <key_file> | tls internal",
+  ],
+  [
+    "bind args",
+    ":80 {\n\tbind\n}\n",
+    "/virtual/Caddyfile:2:2: bind: missing argument; usage: bind <host>",
+  ],
+  [
+    "respond close args",
+    ":80 {\n\trespond {\n\t\tclose now\n\t}\n}\n",
+    "/virtual/Caddyfile:3:9: respond close: too many arguments; usage: close",
+  ],
+  [
+    "respond too many",
+    ":80 {\n\trespond a 200 b\n}\n",
+    "/virtual/Caddyfile:2:16: respond: too many arguments; usage: respond [<matcher>] <status>|<body> [<status>] { body <text>; close }",
+  ],
+  [
+    "handle no block",
+    ":80 {\n\thandle /x\n}\n",
+    "/virtual/Caddyfile:2:2: handle needs a block; usage: handle [<matcher>] { <directives…> }",
+  ],
+  [
+    "handle args",
+    ":80 {\n\thandle /x y {\n\t}\n}\n",
+    "/virtual/Caddyfile:2:12: handle: too many arguments; usage: handle [<matcher>] { <directives…> }",
+  ],
+  [
+    "handle_path no block",
+    ":80 {\n\thandle_path /x/*\n}\n",
+    "/virtual/Caddyfile:2:2: handle_path needs a block; usage: handle_path <path_matcher> { <directives…> }",
+  ],
+  [
+    "rewrite too many",
+    ":80 {\n\trewrite * /a /b\n}\n",
+    "/virtual/Caddyfile:2:15: rewrite: too many arguments; usage: rewrite [<matcher>] <to>",
+  ],
+  [
+    "php_server index args",
+    ":80 {\n\tphp_server {\n\t\tindex a.php b.php\n\t}\n}\n",
+    "/virtual/Caddyfile:3:15: php_server index: too many arguments; usage: index <file>|off",
+  ],
+  [
+    "php_server worker relative match",
+    ":80 {\n\tphp_server {\n\t\tworker {\n\t\t\tfile w.php\n\t\t\tmatch api/*\n\t\t}\n\t}\n}\n",
+    "/virtual/Caddyfile:5:10: worker match: 'api/*' must be * or a path starting with /",
+  ],
+  [
+    "file_server index empty",
+    ":80 {\n\tfile_server {\n\t\tindex\n\t}\n}\n",
+    "/virtual/Caddyfile:3:3: file_server index: missing argument; usage: index <files…>",
+  ],
+  [
+    "file_server typo",
+    ":80 {\n\tfile_server {\n\t\troot_dir x\n\t}\n}\n",
+    "/virtual/Caddyfile:3:3: file_server: unrecognized subdirective 'root_dir'; allowed: root, index",
+  ],
+  [
+    "request_body args",
+    ":80 {\n\trequest_body 10MB\n}\n",
+    "/virtual/Caddyfile:2:15: request_body: too many arguments; usage: request_body [<matcher>] { max_size <size> }",
+  ],
+  [
+    "unsupported directive try_files",
+    ":80 {\n\ttry_files {path} /index.php\n}\n",
+    "/virtual/Caddyfile:2:2: try_files is a Caddy directive that phpasync does not support",
+  ],
+  [
+    "directive misspelled php_fastcgi-like",
+    ":80 {\n\tphpserver\n}\n",
+    "/virtual/Caddyfile:2:2: unrecognized directive 'phpserver' (did you mean php_server?); allowed: bind, encode, file_server, handle, handle_path, header, log, php, php_server, redir, request_body, respond, rewrite, root, route, tls, uri",
   ],
 ];
 

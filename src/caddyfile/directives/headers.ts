@@ -41,14 +41,14 @@ export const header: HandlerSpec = {
     const [field, ...rest] = line.args;
     if (field) cfg.ops.push(headerOp(line, field, rest, cfg));
     for (const n of line.block ?? []) {
-      const l = new Line(n);
+      const l = new Line(n, 'header');
+      if (l.name === 'match') l.fail('header: match (response matchers) is not supported by phpasync');
       l.noBlock();
       if (l.name === 'defer') {
         l.expectArgs(0, 0, 'defer');
         cfg.defer = true;
         continue;
       }
-      if (l.name === 'match') l.fail('header: match (response matchers) is not supported by phpasync');
       cfg.ops.push(headerOp(l, n.head, l.args, cfg));
     }
     if (cfg.ops.length === 0) line.fail(`header needs at least one field; usage: ${this.usage}`);
