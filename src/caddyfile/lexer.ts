@@ -22,7 +22,7 @@ interface Ch {
 }
 
 const HEREDOC_MARKER = /^[A-Za-z0-9_-]+$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const ENV_NAME = /^[^\s{}:$]+$/;
 
 /** Expands {$VAR} and {$VAR:default}; anything else (runtime placeholders) is left alone. */
 function expandEnv(src: string, env: Record<string, string | undefined>): Ch[] {
@@ -43,8 +43,8 @@ function expandEnv(src: string, env: Record<string, string | undefined>): Ch[] {
         const name = colon === -1 ? inner : inner.slice(0, colon);
         if (ENV_NAME.test(name)) {
           const fallback = colon === -1 ? '' : inner.slice(colon + 1);
-          const value = env[name];
-          const text = value !== undefined && value !== '' ? value : fallback;
+          // As in Caddy: the default is for an unset variable; a set, empty one stays empty.
+          const text = env[name] ?? fallback;
           for (const ch of text) out.push({ c: ch, line, col });
           col += end + 1 - i;
           i = end + 1;

@@ -15,7 +15,7 @@ function portable(value: unknown): string {
 
 const cases: { name: string; file: string; env?: Record<string, string> }[] = [
   { name: 'guide', file: 'guide.Caddyfile' },
-  { name: 'snippets', file: 'snippets/Caddyfile', env: { PORT: '9100', WORKERS: '3', APP_ROOT: '' } },
+  { name: 'snippets', file: 'snippets/Caddyfile', env: { PORT: '9100', WORKERS: '3' } },
   { name: 'matchers', file: 'matchers.Caddyfile' },
   { name: 'multisite', file: 'multisite.Caddyfile' },
 ];

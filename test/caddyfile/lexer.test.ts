@@ -95,6 +95,10 @@ describe('lexer', () => {
     ]);
   });
 
+  it('uses the default only for an unset variable, as Caddy does', () => {
+    expect(lex('a{$SET_EMPTY:d}b', { SET_EMPTY: '' })).toEqual([['ab', 'none', true]]);
+  });
+
   it('lets one variable expand to several words, located at the placeholder', () => {
     const toks = tokenize('a {$ARGS} b', F, { env: { ARGS: 'x y' } });
     expect(toks.map((t) => [t.text, t.loc.column])).toEqual([
