@@ -32,9 +32,11 @@ static int run_worker_file(phpa_thread_state *ts, char *err, size_t err_len)
 	zend_destroy_file_handle(&fh);
 	if (EG(exception)) zend_clear_exception();
 	if (Z_ISUNDEF(ts->handler)) {
-		if (!ok || PG(last_error_message)) {
-			snprintf(err, err_len, "worker file %s failed: %s", file,
-				PG(last_error_message) ? ZSTR_VAL(PG(last_error_message)) : "see the log lines above");
+		if (PG(last_error_message)) {
+			snprintf(err, err_len, "worker file %s failed: %s in %s:%d", file, ZSTR_VAL(PG(last_error_message)),
+				PG(last_error_file) ? ZSTR_VAL(PG(last_error_file)) : "?", PG(last_error_lineno));
+		} else if (!ok) {
+			snprintf(err, err_len, "worker file %s failed (see the log lines above)", file);
 		} else {
 			snprintf(err, err_len,
 				"worker file %s registered no handler: call FrankenPHP\\HttpServer::onRequest(callable) in it", file);

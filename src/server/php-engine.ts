@@ -40,6 +40,9 @@ export class PhpEngine {
   private exited?: () => void;
   private readonly threads: number;
   private stopped = false;
+  /** Set when the server starts closing: responses then close their connection, so
+   * keep-alive clients do not hold the shutdown until their idle timeout. */
+  closing = false;
 
   private constructor(
     options: PhpEngineOptions,
@@ -159,6 +162,7 @@ export class PhpEngine {
         if (body) n = Array.isArray(body) ? body.reduce((a, b) => a + b.length, 0) : body.length;
         list.push('Content-Length', String(n));
       }
+      if (this.closing) list.push('Connection', 'close');
       res.writeHead(status, list);
     }
     if (Array.isArray(body)) {

@@ -34,6 +34,9 @@ const phpasyncPlugin: FastifyPluginAsync<PhpasyncPluginOptions> = async (app: Fa
     app.log,
   );
   app.decorate('phpasync', engine);
+  app.addHook('preClose', async () => {
+    engine.closing = true;
+  });
   // Stop PHP after Fastify has finished the in-flight requests (onClose runs after that).
   app.addHook('onClose', async () => {
     await engine.stop();

@@ -1,0 +1,77 @@
+// Startup errors are clear and exit 1; SIGTERM/SIGINT exit 0 promptly, with nothing hanging.
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+import { runCli, startServer, tempDir, writeCaddyfile } from './helpers/server.js';
+
+async function startupFailure(opts: Parameters<typeof writeCaddyfile>[1]): Promise<{ code: number | null; out: string }> {
+  const file = writeCaddyfile(tempDir(), opts);
+  return runCli(['run', '--config', file]);
+}
+
+describe('startup errors', () => {
+  it('refuses a worker file that registers no handler', async () => {
+    const r = await startupFailure({ worker: 'no-handler.php' });
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('registered no handler: call FrankenPHP\\\\HttpServer::onRequest(callable)');
+  });
+
+  it('reports a syntax error in the worker file', async () => {
+    const r = await startupFailure({ worker: 'parse-error.php' });
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/parse-error\.php failed: Unclosed '\{' on line 3 in .*parse-error\.php:4/);
+  });
+
+  it('reports a non-callable handler as the TypeError PHP raised', async () => {
+    const r = await startupFailure({ worker: 'bad-handler.php' });
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/onRequest\(\): Argument #1 \(\$handler\) must be a valid callback/);
+  });
+
+  it('refuses num > 1 on an NTS PHP, naming the reason', async () => {
+    const r = await startupFailure({ worker: 'hello.php', num: 2 });
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('this PHP is NTS (not thread-safe): it can run only one PHP thread per process');
+  });
+
+  it('refuses a worker file that does not exist', async () => {
+    const r = await startupFailure({ worker: path.join(tempDir(), 'missing.php') });
+    expect(r.code).not.toBe(0);
+    expect(r.out).toMatch(/missing\.php/);
+  });
+});
+
+describe('shutdown', () => {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    it(`exits 0 on ${signal} within seconds, after answering what it accepted`, async () => {
+      const server = await startServer({ worker: 'busy.php' });
+      const inflight = Array.from({ length: 5 }, (_, i) => fetch(`${server.url}/s${i}`).then((r) => r.text()));
+      await new Promise((r) => setTimeout(r, 30));
+      const t0 = Date.now();
+      const code = await server.stop(signal);
+      expect(code).toBe(0);
+      expect(Date.now() - t0).toBeLessThan(5000);
+      const answers = await Promise.allSettled(inflight);
+      // Every request that was accepted before the signal was answered in full.
+      for (const [i, a] of answers.entries()) if (a.status === 'fulfilled') expect(a.value).toBe(`ok /s${i}`);
+      expect(answers.filter((a) => a.status === 'fulfilled').length).toBeGreaterThan(0);
+      expect(server.logs().some((l) => l.msg === 'shutting down')).toBe(true);
+    });
+  }
+
+  it('does not spin a core while idle or after Ctrl-C (process CPU time stays low)', async () => {
+    const server = await startServer({ worker: 'hello.php' });
+    await fetch(`${server.url}/warm`);
+    const pid = server.proc.pid!;
+    const fs = await import('node:fs');
+    const cpu = (): number => {
+      const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return Number(f[11]) + Number(f[12]); // utime + stime, in clock ticks
+    };
+    const before = cpu();
+    await new Promise((r) => setTimeout(r, 1000));
+    // A parked PHP thread costs nothing: far below the 100 ticks a spinning core would use.
+    expect(cpu() - before).toBeLessThan(20);
+    expect(await server.stop('SIGINT')).toBe(0);
+  });
+});
