@@ -28,6 +28,9 @@ Napi::Value RunCli(const Napi::CallbackInfo& info) {
   if (info.Length() < 2 || !info[0].IsString() || !info[1].IsArray()) {
     throw Napi::TypeError::New(env, "runCli(script, args): script must be a string and args an array of strings");
   }
+  if (!phpa::ClaimPhpStart()) {
+    throw Napi::Error::New(env, "PHP cannot be started twice in one process (it was started already)");
+  }
   std::vector<std::string> args;
   args.push_back(info[0].As<Napi::String>().Utf8Value());
   Napi::Array a = info[1].As<Napi::Array>();

@@ -42,6 +42,12 @@ void BlockAsyncSignals(sigset_t* old) {
 
 }  // namespace
 
+bool ClaimPhpStart() {
+  // PHP's module startup is once per process: a second one after shutdown is not safe.
+  static std::atomic<bool> started{false};
+  return !started.exchange(true);
+}
+
 Napi::Function Engine::Init(Napi::Env env) {
   return DefineClass(env, "Engine",
                      {
@@ -101,8 +107,7 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
   if (!live_.compare_exchange_strong(expected, this, std::memory_order_acq_rel)) {
     throw Napi::Error::New(env, "PHP is already running in this process: one Engine per process");
   }
-  static std::atomic<bool> ever_started{false};
-  if (ever_started.exchange(true)) {
+  if (!ClaimPhpStart()) {
     live_.store(nullptr);
     throw Napi::Error::New(env, "PHP cannot be started twice in one process (it was shut down already)");
   }

@@ -17,6 +17,9 @@
 
 namespace phpa {
 
+// True the first time it is called in this process: PHP may be started once.
+bool ClaimPhpStart();
+
 struct Event {
   int thread;
   int kind;  // phpa_event_kind
