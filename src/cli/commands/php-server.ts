@@ -106,7 +106,8 @@ Exit status: 0 after a clean stop, 2 for invalid flags, 1 when the server fails.
     const text = phpServerCaddyfile(flags);
     let adapted;
     try {
-      adapted = adaptCaddyfile(text, path.resolve('php-server'));
+      // Not a file: names the flags in messages; relative paths resolve against the working directory.
+      adapted = adaptCaddyfile(text, path.resolve('(php-server flags)'));
     } catch (err) {
       // The text is ours; only a flag value can be wrong, so speak about flags.
       if (err instanceof ConfigError) throw new UsageError(`php-server: ${err.detail}`);
