@@ -6,7 +6,7 @@ import { UsageError } from './report.js';
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
 export interface Parsed {
-  values: Record<string, string | boolean | undefined>;
+  values: Record<string, string | boolean | (string | boolean)[] | undefined>;
   positionals: string[];
 }
 
@@ -32,4 +32,10 @@ export function str(p: Parsed, key: string): string | undefined {
 
 export function bool(p: Parsed, key: string): boolean {
   return p.values[key] === true;
+}
+
+/** A flag given several times (`multiple: true`). */
+export function list(p: Parsed, key: string): string[] {
+  const v = p.values[key];
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 }

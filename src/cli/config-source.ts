@@ -10,7 +10,7 @@ import { UsageError } from './report.js';
 export const CONFIG_FLAGS: Options = {
   config: { type: 'string', short: 'c' },
   adapter: { type: 'string', short: 'a' },
-  envfile: { type: 'string', multiple: false },
+  envfile: { type: 'string' },
 };
 
 export const CONFIG_FLAGS_HELP = `  -c, --config FILE    Caddyfile to read (default: ./Caddyfile)

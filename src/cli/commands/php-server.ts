@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { adaptCaddyfile } from '../../caddyfile/index.js';
 import { ConfigError } from '../../config/errors.js';
-import { bool, parseFlags, str } from '../args.js';
+import { bool, list, parseFlags, str } from '../args.js';
 import type { Command } from '../command.js';
 import { EXIT_OK, printWarnings, UsageError } from '../report.js';
 import { serve } from './run.js';
@@ -85,7 +85,7 @@ Exit status: 0 after a clean stop, 2 for invalid flags, 1 when the server fails.
       process.stdout.write(this.help + '\n');
       return EXIT_OK;
     }
-    const workers = (p.values['worker'] as unknown as string[] | undefined) ?? [];
+    const workers = list(p, 'worker');
     const flags: PhpServerFlags = {
       listen: str(p, 'listen') ?? ':8080',
       root: path.resolve(str(p, 'root') ?? '.'),
