@@ -15,8 +15,9 @@ typedef struct phpa_coroutine phpa_coroutine;
 
 enum phpa_co_state {
 	PHPA_CO_IDLE = 0,    /* in the pool, suspended at the top of its loop */
-	PHPA_CO_RUNNING = 1, /* running (or suspended inside) a request handler */
+	PHPA_CO_RUNNING = 1, /* running a request handler */
 	PHPA_CO_DEAD = 2,    /* its fiber is gone; never resumed again */
+	PHPA_CO_WAITING = 3, /* suspended by phpa_sched_suspend(), until phpa_sched_wake() */
 };
 
 struct phpa_coroutine {
@@ -27,6 +28,8 @@ struct phpa_coroutine {
 	int state;                 /* enum phpa_co_state */
 	bool started;              /* Fiber::start() already called */
 	phpa_coroutine *next_idle; /* pool free list */
+	phpa_coroutine *next_ready; /* run queue link (woken, waiting for the next tick) */
+	bool queued;               /* on the run queue */
 };
 
 typedef struct phpa_thread_state {
@@ -39,6 +42,7 @@ typedef struct phpa_thread_state {
 
 	phpa_coroutine *current;   /* running coroutine; NULL in the scheduler itself */
 	phpa_coroutine *idle;      /* pooled coroutines ready for the next request */
+	phpa_coroutine *ready_head, *ready_tail; /* woken coroutines, resumed in order at the next tick */
 	uint32_t inflight;         /* coroutines serving a request */
 	uint32_t pooled;           /* coroutines created (idle or not) */
 	bool stopping;             /* the sentinel was seen */
@@ -91,6 +95,16 @@ bool phpa_scheduler_run(phpa_thread_state *ts);
 void phpa_scheduler_destroy(phpa_thread_state *ts, bool after_fatal);
 /* Hand frames JS finished with back to PHP's allocator (owning thread only). */
 void phpa_scheduler_drain_released(phpa_thread_state *ts);
+
+/* The coroutine API the rest of php/ builds on (flush back-pressure, Async\, I/O hooks).
+ * suspend: park the running coroutine until someone calls wake(); returns false when it
+ * must not go on (an exception is pending: it was cancelled or its fiber is being destroyed).
+ * Outside a coroutine it throws an Error and returns false.
+ * wake: make a WAITING coroutine runnable; it resumes at the scheduler's next tick. Calling it
+ * for a coroutine that is not waiting does nothing. Owning thread only. */
+phpa_coroutine *phpa_sched_current(void);
+bool phpa_sched_suspend(void);
+void phpa_sched_wake(phpa_coroutine *co);
 
 /* reactor.c */
 int phpa_reactor_open(phpa_thread_state *ts);

@@ -48,6 +48,7 @@ void phpa_scheduler_init(phpa_thread_state *ts)
 	ts->inflight = 0;
 	ts->pooled = 0;
 	ts->stopping = false;
+	ts->ready_head = ts->ready_tail = NULL;
 	all_coroutines.len = 0;
 }
 
@@ -132,6 +133,7 @@ static void coroutine_body(INTERNAL_FUNCTION_PARAMETERS)
 	for (;;) {
 		serve(ts, co);
 		co->state = PHPA_CO_IDLE;
+		if (EG(exception)) break; /* the fiber is being destroyed while the handler waited */
 		zval rv;
 		ZVAL_UNDEF(&rv);
 		zend_call_known_function(fiber_suspend_fn, NULL, zend_ce_fiber, &rv, 0, NULL, NULL);
@@ -140,6 +142,52 @@ static void coroutine_body(INTERNAL_FUNCTION_PARAMETERS)
 		if (EG(exception) || co->state != PHPA_CO_RUNNING) break;
 	}
 	RETVAL_NULL();
+}
+
+static void resume(phpa_thread_state *ts, phpa_coroutine *co);
+
+phpa_coroutine *phpa_sched_current(void) { return phpa_ts ? phpa_ts->current : NULL; }
+
+bool phpa_sched_suspend(void)
+{
+	phpa_thread_state *ts = phpa_ts;
+	phpa_coroutine *co = ts ? ts->current : NULL;
+	if (!co || co->state != PHPA_CO_RUNNING) {
+		zend_throw_error(NULL, "phpasync: cannot suspend outside a coroutine");
+		return false;
+	}
+	co->state = PHPA_CO_WAITING;
+	zval rv;
+	ZVAL_UNDEF(&rv);
+	zend_call_known_function(fiber_suspend_fn, NULL, zend_ce_fiber, &rv, 0, NULL, NULL);
+	zval_ptr_dtor(&rv);
+	if (co->state == PHPA_CO_WAITING) co->state = PHPA_CO_RUNNING;
+	return !EG(exception);
+}
+
+void phpa_sched_wake(phpa_coroutine *co)
+{
+	phpa_thread_state *ts = phpa_ts;
+	if (!co || co->state != PHPA_CO_WAITING || co->queued) return;
+	co->queued = true;
+	co->next_ready = NULL;
+	if (ts->ready_tail) ts->ready_tail->next_ready = co;
+	else ts->ready_head = co;
+	ts->ready_tail = co;
+}
+
+/* Resume every coroutine woken since the last tick (ones woken meanwhile wait for the next). */
+static void run_ready(phpa_thread_state *ts)
+{
+	phpa_coroutine *co = ts->ready_head;
+	ts->ready_head = ts->ready_tail = NULL;
+	while (co) {
+		phpa_coroutine *next = co->next_ready;
+		co->queued = false;
+		co->next_ready = NULL;
+		if (co->state == PHPA_CO_WAITING) resume(ts, co);
+		co = next;
+	}
 }
 
 static void release_objects(phpa_coroutine *co)
@@ -153,6 +201,7 @@ static void release_objects(phpa_coroutine *co)
 /* Switch into the coroutine until it suspends or finishes its request. */
 static void resume(phpa_thread_state *ts, phpa_coroutine *co)
 {
+	if (co->state == PHPA_CO_WAITING) co->state = PHPA_CO_RUNNING;
 	phpa_coroutine *prev = ts->current;
 	ts->current = co;
 	zval rv;
@@ -227,7 +276,7 @@ static void fail_inflight(phpa_thread_state *ts)
 {
 	for (uint32_t i = 0; i < all_coroutines.len; i++) {
 		phpa_coroutine *co = all_coroutines.items[i];
-		if (co->state == PHPA_CO_RUNNING && co->response) {
+		if ((co->state == PHPA_CO_RUNNING || co->state == PHPA_CO_WAITING) && co->response) {
 			phpa_log(PHPA_LOG_ERROR, co->job_id, "request failed: PHP hit a fatal error on this thread");
 			phpa_response_fail(co->response, 500);
 		}
@@ -253,8 +302,10 @@ bool phpa_scheduler_run(phpa_thread_state *ts)
 				}
 				start_request(ts, job);
 			}
+			run_ready(ts);
 			if (ts->stopping && ts->inflight == 0) break;
-			phpa_reactor_park(ts, !ts->stopping && ts->inflight < max, -1);
+			/* Woken coroutines run at the next tick, without parking. */
+			if (!ts->ready_head) phpa_reactor_park(ts, !ts->stopping && ts->inflight < max, -1);
 		}
 	} zend_catch {
 		clean = false;
