@@ -317,6 +317,8 @@ Napi::Value Engine::Stats(const Napi::CallbackInfo& info) {
   }
   o.Set("threads", threads);
   o.Set("outstandingBuffers", Napi::Number::New(env, static_cast<double>(outstanding)));
+  o.Set("dispatches", Napi::Number::New(env, static_cast<double>(dispatches_)));
+  o.Set("framesDelivered", Napi::Number::New(env, static_cast<double>(frames_delivered_)));
   o.Set("heldByJs", Napi::Number::New(env, static_cast<double>(held_.size() - held_free_.size())));
   return o;
 }
@@ -343,8 +345,10 @@ void Engine::Dispatch(Napi::Env env) {
     batch.swap(out_);
   }
   Napi::HandleScope scope(env);
+  dispatches_++;
   for (Outbound& item : batch) {
     if (item.frame != nullptr) {
+      frames_delivered_++;
       DeliverFrame(env, item.frame);
       continue;
     }
@@ -379,10 +383,13 @@ void Engine::DeliverFrame(Napi::Env env, phpa_frame* f) {
   if (f->nchunks > 0) {
     auto make = [&](phpa_chunk& c) -> Napi::Value {
       if (c.owner == nullptr) {
-        Napi::Value b = Napi::Buffer<char>::Copy(env, c.ptr, c.len);
+        // Copied bytes travel as a latin1 string: one byte per char, no ArrayBuffer to
+        // allocate and track, and Node writes a string body with the head in one write().
+        napi_value str;
+        napi_create_string_latin1(env, c.ptr, c.len, &str);
         free(const_cast<char*>(c.ptr));
         c.ptr = nullptr;
-        return b;
+        return Napi::Value(env, str);
       }
       // Zero-copy: Node reads PHP's string in place until JS calls release(handle).
       return Napi::Buffer<char>::New(env, const_cast<char*>(c.ptr), c.len);

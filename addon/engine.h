@@ -93,6 +93,10 @@ class Engine : public Napi::ObjectWrap<Engine> {
   Napi::FunctionReference on_frame_;
   Napi::FunctionReference on_event_;
 
+  // Statistics: how many wakes delivered how many frames (batching at work). JS thread only.
+  uint64_t dispatches_ = 0;
+  uint64_t frames_delivered_ = 0;
+
   // Frames JS holds (owned chunks in flight), addressed by generation-checked handles.
   std::vector<phpa_frame*> held_;
   std::vector<uint32_t> held_gen_;

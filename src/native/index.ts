@@ -1,7 +1,9 @@
 // The native addon, typed. Lifetimes are part of the contract:
 // - a body Buffer whose frame came with a non-zero `handle` points into PHP's memory; it is
 //   valid until `release(handle)` and must not be read after (release throws when called twice);
-// - `submit` copies the envelope, so the caller may reuse its bytes at once.
+// - `submit` copies the envelope, so the caller may reuse its bytes at once;
+// - body chunks are strings (copied bytes, one latin1 char per byte: write them with the
+//   'latin1' encoding) or Buffers (zero-copy, see above).
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -30,9 +32,12 @@ export type FrameCallback = (
   flags: number,
   status: number,
   headers: string[] | undefined,
-  body: Buffer | Buffer[] | undefined,
+  body: BodyChunk | BodyChunk[] | undefined,
   handle: number,
 ) => void;
+
+/** A body chunk: a latin1 string (bytes copied out of PHP) or a Buffer over PHP's memory. */
+export type BodyChunk = string | Buffer;
 
 export type EventCallback = (kind: number, thread: number, level: number, requestId: number, message: string) => void;
 
@@ -52,6 +57,9 @@ export interface EngineStats {
   threads: { queued: number; submitted: number; outstandingBuffers: number }[];
   outstandingBuffers: number;
   heldByJs: number;
+  /** Wakes of the JS thread that delivered frames, and the frames they delivered. */
+  dispatches: number;
+  framesDelivered: number;
 }
 
 export interface NativeEngine {

@@ -14,6 +14,7 @@ import {
   LOG_ERROR,
   LOG_INFO,
   LOG_WARN,
+  type BodyChunk,
   type EngineStats,
   type NativeEngine,
 } from '../native/index.js';
@@ -92,6 +93,8 @@ export class PhpEngine {
   /** Sends the sentinel to every thread and waits until they have shut PHP down. */
   async stop(): Promise<void> {
     if (this.stopped) return;
+    const st = this.native.stats();
+    this.log.debug({ dispatches: st.dispatches, frames: st.framesDelivered }, 'PHP engine stopping');
     this.stopped = true;
     const done = new Promise<void>((resolve) => {
       this.exited = resolve;
@@ -139,7 +142,7 @@ export class PhpEngine {
     flags: number,
     status: number,
     headers: string[] | undefined,
-    body: Buffer | Buffer[] | undefined,
+    body: BodyChunk | BodyChunk[] | undefined,
     handle: number,
   ): void {
     const reply = this.pending.get(id);
@@ -166,13 +169,13 @@ export class PhpEngine {
       res.writeHead(status, list);
     }
     if (Array.isArray(body)) {
-      for (const chunk of body) res.write(chunk);
-    } else if (body) {
+      for (const chunk of body) res.write(chunk, 'latin1');
+    } else if (body !== undefined) {
       if (flags & FRAME_END) {
-        res.end(body);
+        res.end(body, 'latin1');
         return;
       }
-      res.write(body);
+      res.write(body, 'latin1');
     }
     if (flags & FRAME_END) res.end();
   }
