@@ -1,6 +1,8 @@
 // FrankenPHP's `worker`, in the global `frankenphp` block or inside `php_server`/`php`:
 //   worker <file> [<num>]
-//   worker [<file>] [<num>] { file, num, name, env, match, async, buffer_size, watch, max_consecutive_failures }
+//   worker [<file>] [<num>] { file, num, name, env, match, async, buffer_size, max_coroutines, watch,
+//                             max_consecutive_failures }
+// max_coroutines is phpasync's own: the per-thread bound on requests in flight.
 
 import path from 'node:path';
 import type { WorkerConfig } from '../config/model.js';
@@ -10,6 +12,7 @@ import { resolvePath, type AdaptContext } from './context.js';
 export const DEFAULT_BUFFER_SIZE = 20;
 export const MIN_BUFFER_SIZE = 1;
 export const MAX_BUFFER_SIZE = 1000;
+export const MAX_COROUTINES = 1_000_000;
 
 /** Files FrankenPHP watches when `watch` is given without a pattern. */
 const DEFAULT_WATCH = '**/*.{php,yaml,yml,twig,env}';
@@ -77,6 +80,10 @@ export function parseWorker(line: Line, ctx: AdaptContext, base: string): Worker
       buffer_size(l) {
         const t = l.single('buffer_size <1..1000>');
         worker.bufferSize = intValue(t, 'buffer_size', MIN_BUFFER_SIZE, MAX_BUFFER_SIZE);
+      },
+      max_coroutines(l) {
+        const t = l.single('max_coroutines <1..1000000>');
+        worker.maxCoroutines = intValue(t, 'max_coroutines', 1, MAX_COROUTINES);
       },
       watch(l) {
         l.expectArgs(0, 1, 'watch [<pattern>]');

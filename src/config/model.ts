@@ -22,6 +22,9 @@ export interface WorkerConfig {
   async: boolean;
   /** Per-thread request ring capacity, 1..1000 (default 20). */
   bufferSize: number;
+  /** phpasync: per-thread bound on coroutines serving requests (default 1000); at the bound the
+   * thread stops taking requests from its ring, so overload turns into 503s. */
+  maxCoroutines?: number;
   watch: string[];
   maxConsecutiveFailures?: number;
   source: SourceLocation;

@@ -107,6 +107,7 @@ export async function buildServer(config: PhpasyncConfig): Promise<FastifyInstan
     workerFile: worker.file,
     threads: worker.num,
     bufferSize: worker.bufferSize,
+    ...(worker.maxCoroutines !== undefined ? { maxCoroutines: worker.maxCoroutines } : {}),
     phpIni: config.frankenphp?.phpIni ?? {},
     env: worker.env,
   });

@@ -207,6 +207,11 @@ const cases: [name: string, caddyfile: string, message: string][] = [
     "/virtual/Caddyfile:5:16: buffer_size must be an integer in the range 1..1000, got '0'",
   ],
   [
+    "max_coroutines zero",
+    "{\n\tfrankenphp {\n\t\tworker {\n\t\t\tfile a.php\n\t\t\tmax_coroutines 0\n\t\t}\n\t}\n}\n",
+    "/virtual/Caddyfile:5:19: max_coroutines must be an integer in the range 1..1000000, got '0'",
+  ],
+  [
     "buffer_size big",
     "{\n\tfrankenphp {\n\t\tworker {\n\t\t\tfile a.php\n\t\t\tbuffer_size 1001\n\t\t}\n\t}\n}\n",
     "/virtual/Caddyfile:5:16: buffer_size must be an integer in the range 1..1000, got '1001'",
