@@ -9,8 +9,9 @@ import { phpasync } from './plugin.js';
 /** Site directives the runtime can serve today (everything else is refused by name). */
 const SUPPORTED_SITE_DIRECTIVES = new Set(['root', 'route', 'rewrite', 'php_server', 'php']);
 
+// The message names FILE:LINE itself, as issue #4 asks, so no location prefix is added on top.
 function notSupported(what: string, source: { file: string; line: number; column: number }): ConfigError {
-  return new ConfigError(`not supported yet: ${what} (${source.file}:${source.line})`, source);
+  return new ConfigError(`not supported yet: ${what} (${source.file}:${source.line})`);
 }
 
 /** Every worker of the config: the global `frankenphp` block's and those inside php_server/php. */
@@ -40,6 +41,13 @@ export function checkRunnable(config: PhpasyncConfig): ConfigError[] {
     if (w.match.length > 0 && !w.match.includes('*')) {
       errors.push(notSupported(`worker match ${w.match.join(' ')} (only "match *" routes requests today)`, w.source));
     }
+  }
+  if (workers.length === 0) {
+    errors.push(
+      new ConfigError(
+        `${config.configFile}: no async worker to send requests to: add "worker { file <path>; async }" to the frankenphp global block (php-server: --worker FILE --async)`,
+      ),
+    );
   }
   if (workers.length > 1) errors.push(notSupported('more than one worker', workers[1]!.source));
 
