@@ -4,6 +4,7 @@
 import { closest } from '../caddyfile/suggest.js';
 import type { Command } from './command.js';
 import { adapt } from './commands/adapt.js';
+import { bench } from './commands/bench.js';
 import { phpCli } from './commands/php-cli.js';
 import { phpServer } from './commands/php-server.js';
 import { run } from './commands/run.js';
@@ -11,7 +12,7 @@ import { validate } from './commands/validate.js';
 import { version } from './commands/version.js';
 import { EXIT_CONFIG, EXIT_OK, reportError } from './report.js';
 
-const COMMANDS: Command[] = [run, adapt, validate, phpServer, phpCli, version];
+const COMMANDS: Command[] = [run, adapt, validate, phpServer, phpCli, bench, version];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

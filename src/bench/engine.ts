@@ -1,0 +1,128 @@
+// Runs the planned scenarios one after the other: start the scenario's server in a child
+// process, warm it up, measure, stop it. A scenario that cannot run says why; it never
+// reports a figure it did not measure.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createProgress } from './progress.js';
+import { computeRatios } from './ratios.js';
+import type { BenchReport, ScenarioResult } from './result.js';
+import { load, type Measurement } from './runner.js';
+import type { Scenario } from './scenarios.js';
+import type { ServerHandle } from './servers/child.js';
+import { startFastify } from './servers/fastify.js';
+import { findNginxFpm, startNginxFpm } from './servers/nginx-fpm.js';
+import { startPhpasync } from './servers/phpasync.js';
+
+export interface EngineOptions {
+  command: string;
+  scenarios: Scenario[];
+  /** Names the user asked for; the others in `scenarios` were added as references. */
+  requested: ReadonlySet<string>;
+  durationS: number;
+  connections: number;
+}
+
+/** Long enough for opcache, JIT and V8 to settle; short runs stay short. */
+export function warmupSeconds(durationS: number): number {
+  return Math.min(1, durationS);
+}
+
+class Skip extends Error {}
+
+async function startServer(s: Scenario, dir: string): Promise<ServerHandle> {
+  switch (s.server) {
+    case 'fastify':
+      return startFastify();
+    case 'phpasync':
+      return startPhpasync(dir);
+    case 'nginx-fpm': {
+      const bin = findNginxFpm();
+      if (typeof bin === 'string') throw new Skip(bin);
+      return startNginxFpm(bin, dir);
+    }
+  }
+}
+
+/** A scenario that needs Async\delay asks the worker itself whether the function exists. */
+async function probe(s: Scenario, url: string): Promise<void> {
+  if (!s.needsAsyncDelay) return;
+  const req = s.request();
+  const res = await fetch(url + req.path);
+  const body = await res.text();
+  if (res.status === 501) throw new Skip('Async\\delay not available (issue #5)');
+  if (res.status !== 200) throw new Error(`probe ${req.path} answered ${res.status}: ${body.slice(0, 200)}`);
+}
+
+function summary(m: Measurement): string {
+  const rejected = m.non2xx > 0 ? `, ${m.non2xx.toLocaleString('en-US')} non-2xx` : '';
+  return `${Math.round(m.acceptedPerSec).toLocaleString('en-US')} req/s${rejected}`;
+}
+
+export async function runBench(opts: EngineOptions): Promise<BenchReport> {
+  const warmupS = warmupSeconds(opts.durationS);
+  const progress = createProgress(opts.scenarios.length, warmupS + opts.durationS);
+  const results: ScenarioResult[] = [];
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'phpasync-bench-'));
+  try {
+    for (const [i, s] of opts.scenarios.entries()) {
+      progress.begin(s.name, i);
+      const result: ScenarioResult = { scenario: s.name, measures: s.measures, status: 'ok' };
+      if (!opts.requested.has(s.name)) result.addedAsReference = true;
+      if (s.reference !== undefined) result.reference = s.reference;
+      const dir = fs.mkdtempSync(path.join(base, `${s.name}-`));
+      let server: ServerHandle | undefined;
+      try {
+        server = await startServer(s, dir);
+        await probe(s, server.url);
+        const request = s.request();
+        const connections = s.connections ?? opts.connections;
+        if (warmupS > 0) await load({ url: server.url, request, connections, durationS: warmupS, onProgress: (t) => progress.update(t) });
+        const m = await load({ url: server.url, request, connections, durationS: opts.durationS, onProgress: (t) => progress.update(warmupS + t) });
+        result.measurement = m;
+        // A 503 answered in microseconds is not a served request: only 2xx count as throughput.
+        result.reqPerSec = m.acceptedPerSec;
+        if (s.overload) {
+          result.overload = {
+            share503: m.responses > 0 ? (m.statusCodes['503'] ?? 0) / m.responses : 0,
+            acceptedP50Ms: m.acceptedP50Ms,
+            acceptedP99Ms: m.acceptedP99Ms,
+            responsesPerSec: m.reqPerSec,
+          };
+        }
+        progress.end(s.name, i, summary(m));
+      } catch (err) {
+        result.status = err instanceof Skip ? 'skipped' : 'failed';
+        result.reason = (err as Error).message;
+        progress.end(s.name, i, `${result.status}: ${firstLine(result.reason)}`);
+      } finally {
+        await server?.stop();
+      }
+      results.push(result);
+    }
+  } finally {
+    progress.close();
+    fs.rmSync(base, { recursive: true, force: true });
+  }
+  computeRatios(results, opts.scenarios);
+  const cpus = os.cpus();
+  return {
+    command: opts.command,
+    date: new Date().toISOString(),
+    machine: {
+      node: process.version,
+      platform: `${os.type()} ${os.release()}`,
+      arch: process.arch,
+      cpus: cpus.length,
+      cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+      loadAvg: os.loadavg().map((x) => Math.round(x * 100) / 100),
+    },
+    options: { durationS: opts.durationS, warmupS, connections: opts.connections },
+    results,
+  };
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0] ?? s;
+}

@@ -1,0 +1,44 @@
+// phpasync as users start it: `phpasync run --config Caddyfile`, in a child process, on an
+// ephemeral loopback port, with the bench's async worker.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { quoteToken } from '../../cli/commands/php-server.js';
+import { CLI, PHP_APP } from '../paths.js';
+import { listeningLine, spawnServer, type ServerHandle } from './child.js';
+
+/** One NTS PHP thread with the default ring: the layout `Caddyfile.async` ships with. */
+export const PHP_THREADS = 1;
+export const BUFFER_SIZE = 20;
+/** Requests the server accepts at once before it answers 503. */
+export const RING_CAPACITY = PHP_THREADS * BUFFER_SIZE;
+
+export function benchCaddyfile(worker: string): string {
+  return `{
+	frankenphp {
+		worker {
+			file ${quoteToken(worker)}
+			num ${PHP_THREADS}
+			async
+			buffer_size ${BUFFER_SIZE}
+			match *
+		}
+	}
+}
+
+http://127.0.0.1:0 {
+	route {
+		php_server {
+			index off
+			file_server off
+		}
+	}
+}
+`;
+}
+
+export async function startPhpasync(dir: string): Promise<ServerHandle> {
+  const caddyfile = path.join(dir, 'Caddyfile');
+  fs.writeFileSync(caddyfile, benchCaddyfile(PHP_APP));
+  return spawnServer({ command: process.execPath, args: [CLI, 'run', '--config', caddyfile], listening: listeningLine });
+}
