@@ -3,6 +3,7 @@
  * process-wide fixes that must happen inside PHP's module startup.
  */
 #include "phpa_internal.h"
+#include "async_backend.h"
 
 #include <zend_exceptions.h>
 #ifdef ZEND_SIGNALS
@@ -53,6 +54,8 @@ static PHP_MINIT_FUNCTION(phpasync)
 
 	INIT_CLASS_ENTRY(ce, "FrankenPHP\\Response", class_FrankenPHP_Response_methods);
 	phpa_response_init_class(zend_register_internal_class(&ce));
+
+	phpa_async_minit(module_number); /* Async\ API + blocking calls that yield (issue 5) */
 	return SUCCESS;
 }
 

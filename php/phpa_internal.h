@@ -30,6 +30,16 @@ struct phpa_coroutine {
 	phpa_coroutine *next_idle; /* pool free list */
 	phpa_coroutine *next_ready; /* run queue link (woken, waiting for the next tick) */
 	bool queued;               /* on the run queue */
+	/* Added for Async\ (async.c): what the fiber runs and how it is told to stop. */
+	int kind;                  /* enum phpa_co_kind */
+	zend_object *task;         /* Async\Coroutine object (reference held); NULL until asked for */
+	zend_object *cancel_pending; /* Throwable thrown at the next suspension point (reference held) */
+	uint64_t owner_job;        /* request whose structured scope this coroutine belongs to (0: none) */
+};
+
+enum phpa_co_kind {
+	PHPA_CO_KIND_REQUEST = 0, /* serves a request (job_id, request, response) */
+	PHPA_CO_KIND_TASK = 1,    /* runs a callable given to Async\spawn() */
 };
 
 typedef struct phpa_thread_state {
@@ -43,7 +53,9 @@ typedef struct phpa_thread_state {
 	phpa_coroutine *current;   /* running coroutine; NULL in the scheduler itself */
 	phpa_coroutine *idle;      /* pooled coroutines ready for the next request */
 	phpa_coroutine *ready_head, *ready_tail; /* woken coroutines, resumed in order at the next tick */
-	uint32_t inflight;         /* coroutines serving a request */
+	uint32_t inflight;         /* coroutines in flight: requests and the coroutines they spawned */
+	uint32_t tasks;            /* of which spawned by Async\spawn() */
+	bool tasks_cancelled;      /* stopping: the remaining spawned coroutines were cancelled */
 	uint32_t pooled;           /* coroutines created (idle or not) */
 	bool stopping;             /* the sentinel was seen */
 	bool in_request_scope;     /* the worker's PHP request is active */

@@ -5,10 +5,16 @@
  * back to the scheduler, and loop when resumed with the next request. Creating a Fiber costs
  * an mmap'd stack (7-20 us in a threaded process); resuming a pooled one costs well under 1 us.
  *
+ * A job is either "serve a request" (kind REQUEST) or "run a callable given to Async\spawn()"
+ * (kind TASK, see async.c); both run on the same pooled fibers and both count as in flight
+ * for the per-thread bound, so a request's children limit how many requests the thread takes.
+ *
  * Each tick: hand released buffers back to PHP, drain the ring while below the coroutine
- * bound (the heartbeat fast path: no syscall while work keeps coming), then park in the reactor.
+ * bound (the heartbeat fast path: no syscall while work keeps coming), resume the coroutines
+ * woken since the last tick, then let the reactor fire timers and poll fds (parking only when
+ * nothing is runnable; the earliest timer is the park timeout).
  */
-#include "phpa_internal.h"
+#include "async_backend.h"
 
 #include <zend_closures.h>
 #include <zend_exceptions.h>
@@ -26,6 +32,12 @@ typedef struct {
 	uint32_t len, cap;
 } co_list;
 static __thread co_list all_coroutines;
+
+uint32_t phpa_sched_all(phpa_coroutine ***out)
+{
+	*out = all_coroutines.items;
+	return all_coroutines.len;
+}
 
 static void lookup_fiber_methods(void)
 {
@@ -49,7 +61,11 @@ void phpa_scheduler_init(phpa_thread_state *ts)
 	ts->pooled = 0;
 	ts->stopping = false;
 	ts->ready_head = ts->ready_tail = NULL;
+	ts->tasks = 0;
+	ts->tasks_cancelled = false;
 	all_coroutines.len = 0;
+	phpa_async_thread_reset(false);
+	phpa_hooks_thread_init();
 }
 
 static phpa_coroutine *coroutine_new(phpa_thread_state *ts)
@@ -103,6 +119,7 @@ static void serve(phpa_thread_state *ts, phpa_coroutine *co)
 	zend_call_function(&fci, &ts->handler_fcc);
 	zval_ptr_dtor(&retval);
 
+	bool abnormal = false;
 	if (EG(exception)) {
 		zend_object *ex = EG(exception);
 		if (zend_is_unwind_exit(ex)) {
@@ -115,8 +132,13 @@ static void serve(phpa_thread_state *ts, phpa_coroutine *co)
 			log_uncaught(co, ex);
 			OBJ_RELEASE(ex);
 			phpa_response_fail(co->response, 500);
+			abnormal = true;
+		} else {
+			abnormal = true; /* the fiber is being destroyed */
 		}
 	}
+	/* Structured concurrency: coroutines it spawned are cancelled when the request failed. */
+	phpa_async_request_done(co, abnormal);
 	/* An ob_start() left open would swallow the next requests' output. */
 	while (php_output_get_level() > ob_level) php_output_end();
 	if (!phpa_response_is_ended(co->response)) {
@@ -131,7 +153,11 @@ static void coroutine_body(INTERNAL_FUNCTION_PARAMETERS)
 	phpa_thread_state *ts = phpa_ts;
 	phpa_coroutine *co = ts->current; /* set by the scheduler before every resume */
 	for (;;) {
-		serve(ts, co);
+		if (co->kind == PHPA_CO_KIND_TASK) {
+			phpa_async_run_task(co);
+		} else {
+			serve(ts, co);
+		}
 		co->state = PHPA_CO_IDLE;
 		if (EG(exception)) break; /* the fiber is being destroyed while the handler waited */
 		zval rv;
@@ -140,6 +166,7 @@ static void coroutine_body(INTERNAL_FUNCTION_PARAMETERS)
 		zval_ptr_dtor(&rv);
 		/* The fiber is being destroyed (graceful exit thrown in) or the pool is closing. */
 		if (EG(exception) || co->state != PHPA_CO_RUNNING) break;
+		co = ts->current; /* unchanged: the scheduler resumes a fiber only for its own slot */
 	}
 	RETVAL_NULL();
 }
@@ -148,21 +175,93 @@ static void resume(phpa_thread_state *ts, phpa_coroutine *co);
 
 phpa_coroutine *phpa_sched_current(void) { return phpa_ts ? phpa_ts->current : NULL; }
 
-bool phpa_sched_suspend(void)
+phpa_coroutine *phpa_sched_running(void)
 {
 	phpa_thread_state *ts = phpa_ts;
 	phpa_coroutine *co = ts ? ts->current : NULL;
-	if (!co || co->state != PHPA_CO_RUNNING) {
-		zend_throw_error(NULL, "phpasync: cannot suspend outside a coroutine");
+	if (!co || co->state != PHPA_CO_RUNNING) return NULL;
+	/* Inside a user Fiber started by the handler, Fiber::suspend() would suspend that fiber,
+	 * not ours: such code must not suspend the coroutine. */
+	if (!EG(active_fiber) || &EG(active_fiber)->std != Z_OBJ(co->fiber)) return NULL;
+	return co;
+}
+
+static void throw_pending_cancel(phpa_coroutine *co)
+{
+	zend_object *reason = co->cancel_pending;
+	co->cancel_pending = NULL;
+	/* The coroutine's reference moves to the exception slot. */
+	zend_throw_exception_internal(reason);
+}
+
+static bool suspend_impl(bool requeue)
+{
+	phpa_thread_state *ts = phpa_ts;
+	phpa_coroutine *co = phpa_sched_running();
+	if (!co) {
+		if (ts && ts->current && ts->current->state == PHPA_CO_RUNNING) {
+			zend_throw_error(NULL, "phpasync: cannot suspend the coroutine from inside a Fiber it started");
+		} else {
+			zend_throw_error(NULL, "phpasync: cannot suspend outside a coroutine");
+		}
+		return false;
+	}
+	if (co->cancel_pending) {
+		throw_pending_cancel(co);
 		return false;
 	}
 	co->state = PHPA_CO_WAITING;
+	if (requeue) phpa_sched_wake(co);
 	zval rv;
 	ZVAL_UNDEF(&rv);
 	zend_call_known_function(fiber_suspend_fn, NULL, zend_ce_fiber, &rv, 0, NULL, NULL);
 	zval_ptr_dtor(&rv);
 	if (co->state == PHPA_CO_WAITING) co->state = PHPA_CO_RUNNING;
-	return !EG(exception);
+	if (EG(exception)) return false;
+	if (co->cancel_pending) {
+		throw_pending_cancel(co);
+		return false;
+	}
+	return true;
+}
+
+bool phpa_sched_suspend(void) { return suspend_impl(false); }
+
+bool phpa_sched_yield(void) { return suspend_impl(true); }
+
+void phpa_sched_cancel(phpa_coroutine *co, zend_object *reason)
+{
+	if (!co || co->cancel_pending || co->state == PHPA_CO_IDLE || co->state == PHPA_CO_DEAD) return;
+	GC_ADDREF(reason);
+	co->cancel_pending = reason;
+	phpa_sched_wake(co); /* a waiting coroutine sees it now; a running one at its next suspension */
+}
+
+static phpa_coroutine *coroutine_new(phpa_thread_state *ts);
+
+phpa_coroutine *phpa_sched_spawn(zend_object *task)
+{
+	phpa_thread_state *ts = phpa_ts;
+	phpa_coroutine *parent = ts->current;
+	phpa_coroutine *co = ts->idle;
+	if (co) {
+		ts->idle = co->next_idle;
+	} else {
+		co = coroutine_new(ts);
+	}
+	co->kind = PHPA_CO_KIND_TASK;
+	GC_ADDREF(task);
+	co->task = task;
+	co->cancel_pending = NULL;
+	co->owner_job = parent ? (parent->kind == PHPA_CO_KIND_REQUEST ? parent->job_id : parent->owner_job) : 0;
+	co->job_id = co->owner_job; /* log lines of a child carry its request's id */
+	co->request = co->response = NULL;
+	/* Runs at the next tick, after the spawner yields (TrueAsync's order). */
+	co->state = PHPA_CO_WAITING;
+	ts->inflight++;
+	ts->tasks++;
+	phpa_sched_wake(co);
+	return co;
 }
 
 void phpa_sched_wake(phpa_coroutine *co)
@@ -192,6 +291,9 @@ static void run_ready(phpa_thread_state *ts)
 
 static void release_objects(phpa_coroutine *co)
 {
+	if (co->cancel_pending) OBJ_RELEASE(co->cancel_pending);
+	co->cancel_pending = NULL;
+	phpa_async_release_task(co);
 	if (co->request) OBJ_RELEASE(co->request);
 	if (co->response) OBJ_RELEASE(co->response);
 	co->request = co->response = NULL;
@@ -218,7 +320,10 @@ static void resume(phpa_thread_state *ts, phpa_coroutine *co)
 	}
 	if (co->state == PHPA_CO_IDLE || co->state == PHPA_CO_DEAD) {
 		if (co->response) phpa_response_fail(co->response, 500); /* no-op when it was answered */
+		if (co->kind == PHPA_CO_KIND_TASK) ts->tasks--;
 		release_objects(co);
+		co->kind = PHPA_CO_KIND_REQUEST;
+		co->owner_job = 0;
 		ts->inflight--;
 		if (co->state == PHPA_CO_IDLE) {
 			co->next_idle = ts->idle;
@@ -245,6 +350,10 @@ static void start_request(phpa_thread_state *ts, phpa_job *job)
 	} else {
 		co = coroutine_new(ts);
 	}
+	co->kind = PHPA_CO_KIND_REQUEST;
+	co->owner_job = 0;
+	co->task = NULL;
+	co->cancel_pending = NULL;
 	co->job_id = job->id;
 	co->request = request;
 	co->response = phpa_response_new(job->id, ts->index);
@@ -282,7 +391,9 @@ static void fail_inflight(phpa_thread_state *ts)
 		}
 	}
 	ts->inflight = 0;
+	ts->tasks = 0;
 	ts->current = NULL;
+	ts->ready_head = ts->ready_tail = NULL;
 }
 
 bool phpa_scheduler_run(phpa_thread_state *ts)
@@ -304,8 +415,13 @@ bool phpa_scheduler_run(phpa_thread_state *ts)
 			}
 			run_ready(ts);
 			if (ts->stopping && ts->inflight == 0) break;
-			/* Woken coroutines run at the next tick, without parking. */
-			if (!ts->ready_head) phpa_reactor_park(ts, !ts->stopping && ts->inflight < max, -1);
+			/* Stopping and only spawned coroutines are left: they are cancelled (once). */
+			if (ts->stopping && ts->inflight == ts->tasks && !ts->tasks_cancelled) {
+				ts->tasks_cancelled = true;
+				phpa_async_cancel_all();
+			}
+			/* Timers and fds; parks only when no woken coroutine waits for the next tick. */
+			phpa_reactor_tick(ts, ts->ready_head == NULL, !ts->stopping && ts->inflight < max);
 		}
 	} zend_catch {
 		clean = false;
@@ -330,4 +446,7 @@ void phpa_scheduler_destroy(phpa_thread_state *ts, bool after_fatal)
 	all_coroutines.len = 0;
 	ts->idle = NULL;
 	ts->pooled = 0;
+	ts->ready_head = ts->ready_tail = NULL;
+	phpa_reactor_reset(ts);
+	phpa_async_thread_reset(after_fatal);
 }
