@@ -397,7 +397,8 @@ void Engine::DeliverFrame(Napi::Env env, phpa_frame* f) {
   }
 
   double handle = 0;
-  if (f->nowned > 0) {
+  const bool hand_back = f->nowned > 0 || f->stream != nullptr;  // see phpa_bridge.h, streaming
+  if (hand_back) {
     uint32_t idx;
     if (!held_free_.empty()) {
       idx = held_free_.back();
@@ -413,7 +414,7 @@ void Engine::DeliverFrame(Napi::Env env, phpa_frame* f) {
   const uint64_t id = f->id;
   const uint32_t flags = f->flags;
   const int status = f->status;
-  if (f->nowned == 0) free(f);
+  if (!hand_back) free(f);
   on_frame_.Call({Napi::Number::New(env, static_cast<double>(id)), Napi::Number::New(env, flags),
                   Napi::Number::New(env, status), headers, body, Napi::Number::New(env, handle)});
 }
