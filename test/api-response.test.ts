@@ -125,6 +125,34 @@ describe('flush() streaming', () => {
     expect(arrivals[2]!.t - arrivals[1]!.t).toBeGreaterThan(200);
   });
 
+  it('sends a flushed response to HEAD without a body', async () => {
+    const res = await request(server, { method: 'HEAD', path: '/stream' });
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('text/plain');
+    expect(res.body.length).toBe(0);
+  });
+
+  it('gets every buffer back when the client leaves in the middle of a stream', async () => {
+    await new Promise<void>((resolve, reject) => {
+      const req = http.get({ host: '127.0.0.1', port: server.port, path: '/huge?mib=16', agent: false }, (res) => {
+        let got = 0;
+        res.on('data', (c: Buffer) => {
+          got += c.length;
+          if (got > 3 * (1 << 20)) req.destroy();
+        });
+        res.on('close', () => resolve());
+      });
+      req.on('error', (e) => (req.destroyed ? resolve() : reject(e)));
+    });
+    // The handler went on writing into the closed response; it finishes and the server serves on.
+    let last: { peak?: number } | null = null;
+    for (let i = 0; i < 100 && last?.peak === undefined; i++) {
+      last = await json<{ peak?: number } | null>(server, { path: '/last' });
+      if (last?.peak === undefined) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(last?.peak).toBeLessThan(16 * (1 << 20));
+  });
+
   it('reports the headers sent and refuses header changes after flush()', async () => {
     const res = await request(server, { path: '/stream-headers' });
     expect(JSON.parse(res.body.toString())).toEqual({
