@@ -164,14 +164,16 @@ final class Response
     /**
      * Appends the bytes to the body; strings of at least the copy threshold are sent from
      * PHP's memory without a copy. After flush(), each write() is sent at once and, while
-     * more than 1 MiB is not yet written to the client, waits (suspends the coroutine).
+     * more than 1 MiB is not yet written to the client, waits (suspends the coroutine);
+     * throws an Error "The client closed the connection" once a streamed client has gone.
      */
     public function write(string $data): void {}
 
     /**
      * Sends status, headers (without Content-Length: the body is chunked) and what is buffered;
      * later writes stream. Suspends the coroutine while more than 1 MiB sent earlier is not
-     * yet written to the client (back-pressure).
+     * yet written to the client (back-pressure). Throws an Error "The client closed the
+     * connection" once it is known that the client has gone.
      */
     public function flush(): void {}
 

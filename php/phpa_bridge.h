@@ -49,6 +49,8 @@ enum phpa_frame_flags {
 	PHPA_FRAME_END = 2,   /* last frame of the response */
 	PHPA_FRAME_ABORT = 4, /* with END: the response failed after its head was sent (flush());
 	                       * the host cuts the connection so the client sees it incomplete */
+	PHPA_FRAME_UNSENT = 8, /* set by the host on a frame it hands back unwritten because the
+	                        * connection is gone: later write()/flush() of that response throw */
 };
 
 /* Streaming (Response::flush()) and back-pressure.
@@ -59,7 +61,8 @@ enum phpa_frame_flags {
  * JS reports the frame written to the socket (or the connection gone) the frame comes back
  * through phpa_host_take_released(). phpa_php_frame_released() then releases the owned chunks
  * and subtracts the frame's bytes from the stream's unsent count, waking the coroutine that
- * waits in flush()/write() for it to fall below the high-water mark. */
+ * waits in flush()/write() for it to fall below the high-water mark. A frame handed back
+ * with PHPA_FRAME_UNSENT tells the stream that the client has gone. */
 
 typedef struct phpa_frame {
 	uint64_t id;

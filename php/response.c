@@ -23,6 +23,7 @@ typedef struct phpa_stream {
 	uint32_t refs;          /* the response + every frame in flight */
 	size_t unsent;          /* body bytes of frames JS has not reported written */
 	phpa_coroutine *waiter; /* coroutine suspended in flush()/write(), or NULL */
+	bool gone;              /* a frame came back unsent: the client closed the connection */
 } phpa_stream;
 
 typedef struct {
@@ -115,7 +116,8 @@ void phpa_php_frame_released(phpa_frame *f)
 		size_t bytes = 0;
 		for (uint32_t c = 0; c < f->nchunks; c++) bytes += f->chunks[c].len;
 		st->unsent -= bytes < st->unsent ? bytes : st->unsent;
-		if (st->waiter && st->unsent <= PHPA_STREAM_HWM) {
+		if (f->flags & PHPA_FRAME_UNSENT) st->gone = true;
+		if (st->waiter && (st->unsent <= PHPA_STREAM_HWM || st->gone)) {
 			phpa_coroutine *co = st->waiter;
 			st->waiter = NULL;
 			phpa_sched_wake(co);
@@ -198,17 +200,27 @@ static void send_final_frame(phpa_response *r) { send_frame(r, PHPA_FRAME_END); 
 
 /* Back-pressure: suspend the coroutine while too many streamed bytes are unsent. Returns
  * false when an exception is pending (the coroutine was cancelled or is being destroyed). */
+static bool check_client(phpa_response *r)
+{
+	if (r->stream && r->stream->gone) {
+		zend_throw_error(NULL, "The client closed the connection");
+		return false;
+	}
+	return true;
+}
+
 static bool wait_for_drain(phpa_response *r)
 {
 	phpa_stream *st = r->stream;
 	while (st && st->unsent > PHPA_STREAM_HWM) {
+		if (!check_client(r)) return false;
 		if (!phpa_sched_current()) return true; /* not in a coroutine: nothing to wait with */
 		st->waiter = phpa_sched_current();
 		bool ok = phpa_sched_suspend();
 		st->waiter = NULL;
 		if (!ok) return false;
 	}
-	return true;
+	return check_client(r);
 }
 
 static bool is_token_char(unsigned char c)
@@ -538,7 +550,7 @@ ZEND_METHOD(FrankenPHP_Response, write)
 		Z_PARAM_STR(data)
 	ZEND_PARSE_PARAMETERS_END();
 	THIS_CHECKED(r);
-	if (!check_open(r)) RETURN_THROWS();
+	if (!check_open(r) || !check_client(r)) RETURN_THROWS();
 	size_t len = ZSTR_LEN(data);
 	if (len == 0) return;
 	if (len < phpa_ts->config->copy_threshold) {
@@ -559,7 +571,7 @@ ZEND_METHOD(FrankenPHP_Response, flush)
 {
 	ZEND_PARSE_PARAMETERS_NONE();
 	THIS_CHECKED(r);
-	if (!check_open(r)) RETURN_THROWS();
+	if (!check_open(r) || !check_client(r)) RETURN_THROWS();
 	if (!r->head_sent || r->nchunks || r->run_len) send_frame(r, 0);
 	if (!wait_for_drain(r)) RETURN_THROWS();
 }

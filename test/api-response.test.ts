@@ -144,12 +144,15 @@ describe('flush() streaming', () => {
       });
       req.on('error', (e) => (req.destroyed ? resolve() : reject(e)));
     });
-    // The handler went on writing into the closed response; it finishes and the server serves on.
-    let last: { peak?: number } | null = null;
+    // The handler learns it from write() and stops; the server serves on.
+    let last: { peak?: number; written?: number; error?: string } | null = null;
     for (let i = 0; i < 100 && last?.peak === undefined; i++) {
       last = await json<{ peak?: number } | null>(server, { path: '/last' });
       if (last?.peak === undefined) await new Promise((r) => setTimeout(r, 50));
     }
+    // write() told the handler the client had gone, well before the 16th MiB.
+    expect(last?.error).toBe('The client closed the connection');
+    expect(last?.written).toBeLessThan(16);
     expect(last?.peak).toBeLessThan(16 * (1 << 20));
   });
 

@@ -164,21 +164,21 @@ export class PhpEngine {
     const res = p?.reply.raw;
     if (!p || !res || res.destroyed || res.writableEnded) {
       // The client went away: nothing to send, but PHP's strings still come back.
-      if (handle) this.native.release(handle);
+      if (handle) this.native.release(handle, true);
       return;
     }
-    let done: (() => void) | undefined;
+    let done: ((err?: Error | null) => void) | undefined;
     if (handle) {
       p.handles.add(handle);
       if (!p.closeHooked) {
         p.closeHooked = true;
         res.once('close', () => {
-          for (const h of p.handles) this.native.release(h);
+          for (const h of p.handles) this.native.release(h, true);
           p.handles.clear();
         });
       }
-      done = () => {
-        if (p.handles.delete(handle)) this.native.release(handle);
+      done = (err?: Error | null) => {
+        if (p.handles.delete(handle)) this.native.release(handle, Boolean(err));
       };
     }
     if (flags & FRAME_ABORT) {
