@@ -10,6 +10,7 @@
 #include <zend_signal.h>
 #endif
 
+#include "form.h"
 #include "frankenphp_arginfo.h"
 
 zend_class_entry *phpa_ce_http_server;
@@ -51,6 +52,9 @@ static PHP_MINIT_FUNCTION(phpasync)
 
 	INIT_CLASS_ENTRY(ce, "FrankenPHP\\Request", class_FrankenPHP_Request_methods);
 	phpa_request_init_class(zend_register_internal_class(&ce));
+
+	INIT_CLASS_ENTRY(ce, "FrankenPHP\\UploadedFile", class_FrankenPHP_UploadedFile_methods);
+	phpa_uploaded_file_init_class(zend_register_internal_class(&ce));
 
 	INIT_CLASS_ENTRY(ce, "FrankenPHP\\Response", class_FrankenPHP_Response_methods);
 	phpa_response_init_class(zend_register_internal_class(&ce));

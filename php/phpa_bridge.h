@@ -45,9 +45,24 @@ typedef struct phpa_chunk {
 } phpa_chunk;
 
 enum phpa_frame_flags {
-	PHPA_FRAME_HEAD = 1, /* status and headers are present (first frame of a response) */
-	PHPA_FRAME_END = 2,  /* last frame of the response */
+	PHPA_FRAME_HEAD = 1,  /* status and headers are present (first frame of a response) */
+	PHPA_FRAME_END = 2,   /* last frame of the response */
+	PHPA_FRAME_ABORT = 4, /* with END: the response failed after its head was sent (flush());
+	                       * the host cuts the connection so the client sees it incomplete */
+	PHPA_FRAME_UNSENT = 8, /* set by the host on a frame it hands back unwritten because the
+	                        * connection is gone: later write()/flush() of that response throw */
 };
+
+/* Streaming (Response::flush()) and back-pressure.
+ * A response is sent as one HEAD|END frame, or, once flush() was called, as a HEAD frame,
+ * any number of body frames and an END frame, in order. Every frame that is not final carries
+ * `stream` (an opaque pointer owned by the PHP side): the host then treats the frame like one
+ * with owned chunks even when every chunk was copied. It gives JS a release handle, and when
+ * JS reports the frame written to the socket (or the connection gone) the frame comes back
+ * through phpa_host_take_released(). phpa_php_frame_released() then releases the owned chunks
+ * and subtracts the frame's bytes from the stream's unsent count, waking the coroutine that
+ * waits in flush()/write() for it to fall below the high-water mark. A frame handed back
+ * with PHPA_FRAME_UNSENT tells the stream that the client has gone. */
 
 typedef struct phpa_frame {
 	uint64_t id;
@@ -61,6 +76,7 @@ typedef struct phpa_frame {
 	uint32_t header_count;
 	uint32_t nchunks;
 	uint32_t nowned;     /* how many chunks have an owner: 0 means nothing to hand back */
+	void *stream;        /* non-NULL: report back when written (see above), even if nowned == 0 */
 	phpa_chunk chunks[]; /* malloc'd with the frame */
 } phpa_frame;
 
@@ -109,6 +125,10 @@ void phpa_php_thread_main(int thread);
 /* Release one referenced chunk owner. Called on the owning PHP thread only. */
 void phpa_php_release_owner(void *owner);
 
+/* A frame came back from the host (phpa_host_take_released): release its owned chunks,
+ * settle its stream's back-pressure count and free it. Owning PHP thread only. */
+void phpa_php_frame_released(phpa_frame *frame);
+
 /* Run a PHP script as the CLI would (argv, STDOUT/STDERR to the process); returns its exit
  * status. Uses the calling thread; the module must not be started by anything else. */
 int phpa_php_run_cli(const char *script, int argc, char **argv);
@@ -131,12 +151,12 @@ void phpa_host_park_end(int thread);
 /* Hand a finished frame to JS. Ownership of the frame moves to the host. */
 void phpa_host_send_frame(phpa_frame *frame);
 
-/* Frames JS has finished with, whose owned chunks must now be released on this thread.
- * Moves up to `max` of them into out[] and returns how many; the caller calls
- * phpa_php_release_owner for each owned chunk and then free()s the frame. */
+/* Frames JS has finished with (owned chunks or a stream), to be handed back on this thread.
+ * Moves up to `max` of them into out[] and returns how many; the caller passes each to
+ * phpa_php_frame_released(). */
 size_t phpa_host_take_released(int thread, phpa_frame **out, size_t max);
 
-/* Number of frames with owned chunks that JS still holds for `thread`. */
+/* Number of frames with owned chunks or a stream that JS still holds for `thread`. */
 uint64_t phpa_host_outstanding(int thread);
 
 /* Lifecycle and log events. The message is copied. request_id is 0 when unrelated. */

@@ -2,16 +2,37 @@
  * FrankenPHP\Response: status, headers and a body assembled as chunks. Short writes are
  * copied into one malloc'd run; writes of at least config->copy_threshold bytes keep a
  * reference to the PHP string (no copy) that the host hands back for release on this thread.
+ *
+ * Streaming: the first flush() sends the head and the buffered body as a non-final frame;
+ * from then on every write() is sent at once. Each non-final frame is tracked by the
+ * response's phpa_stream (see phpa_bridge.h): while more than PHPA_STREAM_HWM bytes are
+ * unsent (frames JS has not finished writing), flush() and write() suspend the coroutine
+ * until the host hands frames back.
  */
 #include "phpa_internal.h"
 
 #include <zend_exceptions.h>
+
+/* Unsent bytes above which flush()/write() of a streamed response wait for the socket
+ * (so one 1 MiB write may be in flight while the handler produces the next). */
+#define PHPA_STREAM_HWM ((size_t)1 << 20)
+
+/* Shared by a response and its in-flight non-final frames (malloc'd, owning thread only):
+ * the response may be freed before its last frame comes back. */
+typedef struct phpa_stream {
+	uint32_t refs;          /* the response + every frame in flight */
+	size_t unsent;          /* body bytes of frames JS has not reported written */
+	phpa_coroutine *waiter; /* coroutine suspended in flush()/write(), or NULL */
+	bool gone;              /* a frame came back unsent: the client closed the connection */
+} phpa_stream;
 
 typedef struct {
 	uint64_t id;
 	int thread;
 	int status;
 	bool ended;
+	bool head_sent;      /* flush() sent status and headers: the response is streaming */
+	phpa_stream *stream; /* created by the first flush() */
 	HashTable headers;   /* lower-case name => [0 => name as set, 1 => [values...]] */
 	phpa_chunk *chunks;  /* body chunks in order; malloc'd */
 	uint32_t nchunks, chunks_cap, nowned;
@@ -80,31 +101,64 @@ static void put_u32_bytes(char **p, const char *s, uint32_t len)
 	*p += len;
 }
 
-/* Hand status, headers and body to the host as one HEAD|END frame. */
-static void send_final_frame(phpa_response *r)
+static void stream_unref(phpa_stream *st)
+{
+	if (st && --st->refs == 0) free(st);
+}
+
+void phpa_php_frame_released(phpa_frame *f)
+{
+	for (uint32_t c = 0; c < f->nchunks; c++) {
+		if (f->chunks[c].owner) phpa_php_release_owner(f->chunks[c].owner);
+	}
+	phpa_stream *st = f->stream;
+	if (st) {
+		size_t bytes = 0;
+		for (uint32_t c = 0; c < f->nchunks; c++) bytes += f->chunks[c].len;
+		st->unsent -= bytes < st->unsent ? bytes : st->unsent;
+		if (f->flags & PHPA_FRAME_UNSENT) st->gone = true;
+		if (st->waiter && (st->unsent <= PHPA_STREAM_HWM || st->gone)) {
+			phpa_coroutine *co = st->waiter;
+			st->waiter = NULL;
+			phpa_sched_wake(co);
+		}
+		stream_unref(st);
+	}
+	free(f);
+}
+
+/* Hand what is pending to the host: the head (status, headers) unless flush() sent it
+ * already, and the buffered body. flags: PHPA_FRAME_END for the last frame (plus
+ * PHPA_FRAME_ABORT when a streamed response failed). */
+static void send_frame(phpa_response *r, uint32_t flags)
 {
 	close_run(r);
+	const bool head = !r->head_sent;
+	const bool last = (flags & PHPA_FRAME_END) != 0;
 	phpa_frame *f = malloc(sizeof(phpa_frame) + r->nchunks * sizeof(phpa_chunk));
 	if (!f) zend_error_noreturn(E_ERROR, "phpasync: out of memory for a response frame");
 	f->id = r->id;
 	f->thread = r->thread;
-	f->flags = PHPA_FRAME_HEAD | PHPA_FRAME_END;
+	f->flags = flags | (head ? PHPA_FRAME_HEAD : 0);
 	f->status = r->status;
 	f->headers = NULL;
 	f->headers_len = 0;
 	f->header_count = 0;
+	f->stream = NULL;
 
 	size_t size = 0;
 	uint32_t count = 0;
 	zval *entry;
-	ZEND_HASH_FOREACH_VAL(&r->headers, entry) {
-		zend_string *name = Z_STR_P(zend_hash_index_find(Z_ARRVAL_P(entry), 0));
-		zval *v;
-		ZEND_HASH_FOREACH_VAL(Z_ARRVAL_P(zend_hash_index_find(Z_ARRVAL_P(entry), 1)), v) {
-			size += 8 + ZSTR_LEN(name) + Z_STRLEN_P(v);
-			count++;
+	if (head) {
+		ZEND_HASH_FOREACH_VAL(&r->headers, entry) {
+			zend_string *name = Z_STR_P(zend_hash_index_find(Z_ARRVAL_P(entry), 0));
+			zval *v;
+			ZEND_HASH_FOREACH_VAL(Z_ARRVAL_P(zend_hash_index_find(Z_ARRVAL_P(entry), 1)), v) {
+				size += 8 + ZSTR_LEN(name) + Z_STRLEN_P(v);
+				count++;
+			} ZEND_HASH_FOREACH_END();
 		} ZEND_HASH_FOREACH_END();
-	} ZEND_HASH_FOREACH_END();
+	}
 	if (count) {
 		char *p = f->headers = malloc(size);
 		if (!p) zend_error_noreturn(E_ERROR, "phpasync: out of memory for response headers");
@@ -121,11 +175,52 @@ static void send_final_frame(phpa_response *r)
 	}
 	f->nchunks = r->nchunks;
 	f->nowned = r->nowned;
+	size_t bytes = 0;
+	for (uint32_t i = 0; i < r->nchunks; i++) bytes += r->chunks[i].len;
 	if (r->nchunks) memcpy(f->chunks, r->chunks, r->nchunks * sizeof(phpa_chunk));
 	/* The frame owns the chunks now. */
 	r->nchunks = r->nowned = 0;
-	r->ended = true;
+	if (!last) {
+		if (!r->stream) {
+			r->stream = calloc(1, sizeof(phpa_stream));
+			if (!r->stream) zend_error_noreturn(E_ERROR, "phpasync: out of memory for a response stream");
+			r->stream->refs = 1;
+		}
+		r->stream->refs++;
+		r->stream->unsent += bytes;
+		f->stream = r->stream;
+		r->head_sent = true;
+	} else {
+		r->ended = true;
+	}
 	phpa_host_send_frame(f);
+}
+
+static void send_final_frame(phpa_response *r) { send_frame(r, PHPA_FRAME_END); }
+
+/* Back-pressure: suspend the coroutine while too many streamed bytes are unsent. Returns
+ * false when an exception is pending (the coroutine was cancelled or is being destroyed). */
+static bool check_client(phpa_response *r)
+{
+	if (r->stream && r->stream->gone) {
+		zend_throw_error(NULL, "The client closed the connection");
+		return false;
+	}
+	return true;
+}
+
+static bool wait_for_drain(phpa_response *r)
+{
+	phpa_stream *st = r->stream;
+	while (st && st->unsent > PHPA_STREAM_HWM) {
+		if (!check_client(r)) return false;
+		if (!phpa_sched_current()) return true; /* not in a coroutine: nothing to wait with */
+		st->waiter = phpa_sched_current();
+		bool ok = phpa_sched_suspend();
+		st->waiter = NULL;
+		if (!ok) return false;
+	}
+	return check_client(r);
 }
 
 static bool is_token_char(unsigned char c)
@@ -134,18 +229,11 @@ static bool is_token_char(unsigned char c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
+static bool check_name(zend_string *name);
+
 static bool check_header(zend_string *name, zend_string *value)
 {
-	if (ZSTR_LEN(name) == 0) {
-		zend_value_error("Header name must not be empty");
-		return false;
-	}
-	for (size_t i = 0; i < ZSTR_LEN(name); i++) {
-		if (!is_token_char((unsigned char)ZSTR_VAL(name)[i])) {
-			zend_value_error("Header name \"%s\" is not a valid HTTP token", ZSTR_VAL(name));
-			return false;
-		}
-	}
+	if (!check_name(name)) return false;
 	for (size_t i = 0; i < ZSTR_LEN(value); i++) {
 		char c = ZSTR_VAL(value)[i];
 		if (c == '\r' || c == '\n' || c == '\0') {
@@ -161,6 +249,32 @@ static bool check_open(phpa_response *r)
 	if (r->ended) {
 		zend_throw_error(NULL, "The response has already ended");
 		return false;
+	}
+	return true;
+}
+
+/* Status and headers can change until they are sent (end() or the first flush()). */
+static bool check_head_open(phpa_response *r)
+{
+	if (!check_open(r)) return false;
+	if (r->head_sent) {
+		zend_throw_error(NULL, "The response headers have already been sent by flush()");
+		return false;
+	}
+	return true;
+}
+
+static bool check_name(zend_string *name)
+{
+	if (ZSTR_LEN(name) == 0) {
+		zend_value_error("Header name must not be empty");
+		return false;
+	}
+	for (size_t i = 0; i < ZSTR_LEN(name); i++) {
+		if (!is_token_char((unsigned char)ZSTR_VAL(name)[i])) {
+			zend_value_error("Header name \"%s\" is not a valid HTTP token", ZSTR_VAL(name));
+			return false;
+		}
 	}
 	return true;
 }
@@ -198,6 +312,11 @@ static void response_free(zend_object *obj)
 	phpa_response *r = from_obj(obj);
 	discard_body(r);
 	free(r->chunks);
+	if (r->stream) {
+		r->stream->waiter = NULL;
+		stream_unref(r->stream);
+		r->stream = NULL;
+	}
 	zend_hash_destroy(&r->headers);
 	zend_object_std_dtor(obj);
 }
@@ -229,6 +348,11 @@ void phpa_response_fail(zend_object *response, int status)
 	phpa_response *r = from_obj(response);
 	if (r->ended) return;
 	discard_body(r);
+	if (r->head_sent) {
+		/* The status line is gone already: cut the stream so the client sees it incomplete. */
+		send_frame(r, PHPA_FRAME_END | PHPA_FRAME_ABORT);
+		return;
+	}
 	zend_hash_clean(&r->headers);
 	r->status = status;
 	zend_string *n = zend_string_init("Content-Type", sizeof("Content-Type") - 1, 0);
@@ -244,6 +368,7 @@ void phpa_response_fail(zend_object *response, int status)
 void phpa_response_sapi_header(zend_object *response, const char *line, size_t len, int op)
 {
 	phpa_response *r = from_obj(response);
+	if (r->head_sent) return; /* after flush(): too late, as header() after output */
 	if (op == SAPI_HEADER_DELETE_ALL) {
 		zend_hash_clean(&r->headers);
 		return;
@@ -280,6 +405,18 @@ void phpa_response_init_class(zend_class_entry *ce)
 	response_handlers.clone_obj = NULL;
 }
 
+/* A Response not made by phpasync (`new Response`) has no request to answer. */
+static phpa_response *this_checked(zval *this_zv)
+{
+	phpa_response *r = from_obj(Z_OBJ_P(this_zv));
+	if (!r->id) {
+		zend_throw_error(NULL, "This FrankenPHP\\Response was not created by phpasync");
+		return NULL;
+	}
+	return r;
+}
+#define THIS_CHECKED(r) phpa_response *r = this_checked(ZEND_THIS); if (!r) RETURN_THROWS()
+
 /* ---- methods ----------------------------------------------------------------------------- */
 
 ZEND_METHOD(FrankenPHP_Response, setStatus)
@@ -288,8 +425,8 @@ ZEND_METHOD(FrankenPHP_Response, setStatus)
 	ZEND_PARSE_PARAMETERS_START(1, 1)
 		Z_PARAM_LONG(status)
 	ZEND_PARSE_PARAMETERS_END();
-	phpa_response *r = THIS_RESPONSE();
-	if (!check_open(r)) RETURN_THROWS();
+	THIS_CHECKED(r);
+	if (!check_head_open(r)) RETURN_THROWS();
 	if (status < 100 || status > 599) {
 		zend_argument_value_error(1, "must be between 100 and 599, " ZEND_LONG_FMT " given", status);
 		RETURN_THROWS();
@@ -310,9 +447,100 @@ ZEND_METHOD(FrankenPHP_Response, setHeader)
 		Z_PARAM_STR(name)
 		Z_PARAM_STR(value)
 	ZEND_PARSE_PARAMETERS_END();
-	phpa_response *r = THIS_RESPONSE();
-	if (!check_open(r) || !check_header(name, value)) RETURN_THROWS();
+	THIS_CHECKED(r);
+	if (!check_head_open(r) || !check_header(name, value)) RETURN_THROWS();
 	set_header(r, name, value, true);
+}
+
+ZEND_METHOD(FrankenPHP_Response, addHeader)
+{
+	zend_string *name, *value;
+	ZEND_PARSE_PARAMETERS_START(2, 2)
+		Z_PARAM_STR(name)
+		Z_PARAM_STR(value)
+	ZEND_PARSE_PARAMETERS_END();
+	THIS_CHECKED(r);
+	if (!check_head_open(r) || !check_header(name, value)) RETURN_THROWS();
+	set_header(r, name, value, false);
+}
+
+ZEND_METHOD(FrankenPHP_Response, removeHeader)
+{
+	zend_string *name;
+	ZEND_PARSE_PARAMETERS_START(1, 1)
+		Z_PARAM_STR(name)
+	ZEND_PARSE_PARAMETERS_END();
+	THIS_CHECKED(r);
+	if (!check_head_open(r) || !check_name(name)) RETURN_THROWS();
+	zend_string *key = zend_string_tolower(name);
+	zend_hash_del(&r->headers, key);
+	zend_string_release(key);
+}
+
+ZEND_METHOD(FrankenPHP_Response, getHeader)
+{
+	zend_string *name;
+	ZEND_PARSE_PARAMETERS_START(1, 1)
+		Z_PARAM_STR(name)
+	ZEND_PARSE_PARAMETERS_END();
+	phpa_response *r = THIS_RESPONSE();
+	zend_string *key = zend_string_tolower(name);
+	zval *entry = zend_hash_find(&r->headers, key);
+	zend_string_release(key);
+	if (!entry) RETURN_NULL();
+	zval *first = zend_hash_index_find(Z_ARRVAL_P(zend_hash_index_find(Z_ARRVAL_P(entry), 1)), 0);
+	if (!first) RETURN_NULL();
+	RETURN_STR_COPY(Z_STR_P(first));
+}
+
+ZEND_METHOD(FrankenPHP_Response, getHeaders)
+{
+	ZEND_PARSE_PARAMETERS_NONE();
+	phpa_response *r = THIS_RESPONSE();
+	array_init_size(return_value, zend_hash_num_elements(&r->headers));
+	zval *entry;
+	ZEND_HASH_FOREACH_VAL(&r->headers, entry) {
+		zend_string *name = Z_STR_P(zend_hash_index_find(Z_ARRVAL_P(entry), 0));
+		zval *list = zend_hash_index_find(Z_ARRVAL_P(entry), 1);
+		Z_TRY_ADDREF_P(list);
+		zend_symtable_update(Z_ARRVAL_P(return_value), name, list);
+	} ZEND_HASH_FOREACH_END();
+}
+
+ZEND_METHOD(FrankenPHP_Response, isHeadersSent)
+{
+	ZEND_PARSE_PARAMETERS_NONE();
+	phpa_response *r = THIS_RESPONSE();
+	RETURN_BOOL(r->head_sent || r->ended);
+}
+
+ZEND_METHOD(FrankenPHP_Response, redirect)
+{
+	zend_string *url;
+	zend_long code = 302;
+	ZEND_PARSE_PARAMETERS_START(1, 2)
+		Z_PARAM_STR(url)
+		Z_PARAM_OPTIONAL
+		Z_PARAM_LONG(code)
+	ZEND_PARSE_PARAMETERS_END();
+	THIS_CHECKED(r);
+	if (!check_head_open(r)) RETURN_THROWS();
+	if (ZSTR_LEN(url) == 0) {
+		zend_argument_value_error(1, "must not be empty");
+		RETURN_THROWS();
+	}
+	if (code < 300 || code > 399) {
+		zend_argument_value_error(2, "must be a redirect status between 300 and 399, " ZEND_LONG_FMT " given", code);
+		RETURN_THROWS();
+	}
+	zend_string *name = zend_string_init("Location", sizeof("Location") - 1, 0);
+	bool ok = check_header(name, url);
+	if (ok) {
+		set_header(r, name, url, true);
+		r->status = (int)code;
+	}
+	zend_string_release(name);
+	if (!ok) RETURN_THROWS();
 }
 
 ZEND_METHOD(FrankenPHP_Response, write)
@@ -321,23 +549,37 @@ ZEND_METHOD(FrankenPHP_Response, write)
 	ZEND_PARSE_PARAMETERS_START(1, 1)
 		Z_PARAM_STR(data)
 	ZEND_PARSE_PARAMETERS_END();
-	phpa_response *r = THIS_RESPONSE();
-	if (!check_open(r)) RETURN_THROWS();
+	THIS_CHECKED(r);
+	if (!check_open(r) || !check_client(r)) RETURN_THROWS();
 	size_t len = ZSTR_LEN(data);
 	if (len == 0) return;
 	if (len < phpa_ts->config->copy_threshold) {
 		append_copy(r, ZSTR_VAL(data), len);
-		return;
+	} else {
+		/* Zero-copy: keep the string alive until Node has written it and handed it back. */
+		close_run(r);
+		push_chunk(r, ZSTR_VAL(data), len, zend_string_copy(data));
 	}
-	/* Zero-copy: keep the string alive until Node has written it and handed it back. */
-	close_run(r);
-	push_chunk(r, ZSTR_VAL(data), len, zend_string_copy(data));
+	if (r->head_sent) {
+		/* Streaming since flush(): send now, and wait while the client is behind. */
+		send_frame(r, 0);
+		if (!wait_for_drain(r)) RETURN_THROWS();
+	}
+}
+
+ZEND_METHOD(FrankenPHP_Response, flush)
+{
+	ZEND_PARSE_PARAMETERS_NONE();
+	THIS_CHECKED(r);
+	if (!check_open(r) || !check_client(r)) RETURN_THROWS();
+	if (!r->head_sent || r->nchunks || r->run_len) send_frame(r, 0);
+	if (!wait_for_drain(r)) RETURN_THROWS();
 }
 
 ZEND_METHOD(FrankenPHP_Response, end)
 {
 	ZEND_PARSE_PARAMETERS_NONE();
-	phpa_response *r = THIS_RESPONSE();
+	THIS_CHECKED(r);
 	if (!check_open(r)) RETURN_THROWS();
 	send_final_frame(r);
 }

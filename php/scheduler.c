@@ -367,13 +367,7 @@ void phpa_scheduler_drain_released(phpa_thread_state *ts)
 	phpa_frame *frames[64];
 	size_t n;
 	while ((n = phpa_host_take_released(ts->index, frames, 64)) > 0) {
-		for (size_t i = 0; i < n; i++) {
-			phpa_frame *f = frames[i];
-			for (uint32_t c = 0; c < f->nchunks; c++) {
-				if (f->chunks[c].owner) phpa_php_release_owner(f->chunks[c].owner);
-			}
-			free(f);
-		}
+		for (size_t i = 0; i < n; i++) phpa_php_frame_released(frames[i]);
 	}
 }
 

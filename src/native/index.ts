@@ -66,7 +66,8 @@ export interface NativeEngine {
   start(): void;
   /** Thread index the request went to, SUBMIT_FULL when every ring is full, SUBMIT_STOPPED after stop(). */
   submit(id: number, envelope: Uint8Array): number;
-  release(handle: number): void;
+  /** unsent: the connection closed before the frame was written (PHP stops streaming to it). */
+  release(handle: number, unsent?: boolean): void;
   stop(): void;
   /** Joins the threads once they all reported EXITED; false when they did not finish in `ms`. */
   join(ms?: number): boolean;

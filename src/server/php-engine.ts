@@ -20,6 +20,16 @@ import {
 } from '../native/index.js';
 import { PhpasyncError } from './errors.js';
 
+/** With FRAME_END: the response failed after flush() sent its head (php/phpa_bridge.h). */
+export const FRAME_ABORT = 4;
+
+/** A response being written: its reply and the release handles of frames not yet written. */
+interface InFlight {
+  reply: FastifyReply;
+  handles: Set<number>;
+  closeHooked: boolean;
+}
+
 export interface PhpEngineOptions {
   workerFile: string;
   threads: number;
@@ -33,7 +43,7 @@ export interface PhpEngineOptions {
 
 export class PhpEngine {
   private readonly native: NativeEngine;
-  private readonly pending = new Map<number, FastifyReply>();
+  private readonly pending = new Map<number, InFlight>();
   private nextId = 0;
   private readyThreads = 0;
   private exitedThreads = 0;
@@ -82,7 +92,7 @@ export class PhpEngine {
     const id = ++this.nextId;
     const t = this.native.submit(id, envelope);
     if (t < 0) return false;
-    this.pending.set(id, reply);
+    this.pending.set(id, { reply, handles: new Set(), closeHooked: false });
     return true;
   }
 
@@ -129,7 +139,7 @@ export class PhpEngine {
   }
 
   private logFromPhp(level: number, thread: number, requestId: number, message: string): void {
-    const reply = requestId ? this.pending.get(requestId) : undefined;
+    const reply = requestId ? this.pending.get(requestId)?.reply : undefined;
     const fields = reply ? { reqId: reply.request.id, thread } : { thread };
     if (level >= LOG_ERROR) this.log.error(fields, message);
     else if (level >= LOG_WARN) this.log.warn(fields, message);
@@ -137,6 +147,13 @@ export class PhpEngine {
     else if (level >= LOG_DEBUG) this.log.debug(fields, message);
   }
 
+  /**
+   * One frame of a response (see php/phpa_bridge.h). A HEAD|END frame is a whole response
+   * with Content-Length; after flush() a HEAD frame (no Content-Length: chunked), body frames
+   * and an END frame arrive in order. A frame with a handle (owned chunks, or a streamed
+   * frame whose writing PHP waits for) is released once the socket has taken its last byte
+   * (write/end callback) or the connection is gone ('close'), whichever comes first.
+   */
   private onFrame(
     id: number,
     flags: number,
@@ -145,15 +162,36 @@ export class PhpEngine {
     body: BodyChunk | BodyChunk[] | undefined,
     handle: number,
   ): void {
-    const reply = this.pending.get(id);
+    const p = this.pending.get(id);
     if (flags & FRAME_END) this.pending.delete(id);
-    const res = reply?.raw;
-    if (!res || res.destroyed || res.writableEnded) {
+    const res = p?.reply.raw;
+    if (!p || !res || res.destroyed || res.writableEnded) {
       // The client went away: nothing to send, but PHP's strings still come back.
-      if (handle) this.native.release(handle);
+      if (handle) this.native.release(handle, true);
       return;
     }
-    if (handle) res.once('close', () => this.native.release(handle));
+    let done: ((err?: Error | null) => void) | undefined;
+    if (handle) {
+      p.handles.add(handle);
+      if (!p.closeHooked) {
+        p.closeHooked = true;
+        res.once('close', () => {
+          for (const h of p.handles) this.native.release(h, true);
+          p.handles.clear();
+        });
+      }
+      done = (err?: Error | null) => {
+        if (p.handles.delete(handle)) this.native.release(handle, Boolean(err));
+      };
+    }
+    if (flags & FRAME_ABORT) {
+      // The status line is out already: closing the connection without the last chunk is the
+      // only error left to send. destroySoon() lets what was written before go out first.
+      const socket = res.socket;
+      if (socket) socket.destroySoon();
+      else res.destroy();
+      return;
+    }
     if (flags & FRAME_HEAD) {
       const list = headers ?? [];
       let hasLength = false;
@@ -168,15 +206,19 @@ export class PhpEngine {
       if (this.closing) list.push('Connection', 'close');
       res.writeHead(status, list);
     }
-    if (Array.isArray(body)) {
-      for (const chunk of body) res.write(chunk, 'latin1');
-    } else if (body !== undefined) {
-      if (flags & FRAME_END) {
-        res.end(body, 'latin1');
-        return;
-      }
-      res.write(body, 'latin1');
+    const chunks = body === undefined ? [] : Array.isArray(body) ? body : [body];
+    if (flags & FRAME_END) {
+      const last = chunks.pop();
+      for (const c of chunks) res.write(c, 'latin1');
+      if (last) res.end(last, 'latin1', done);
+      else res.end(done);
+      return;
     }
-    if (flags & FRAME_END) res.end();
+    if (chunks.length === 0) {
+      res.flushHeaders();
+      done?.();
+      return;
+    }
+    for (let i = 0; i < chunks.length; i++) res.write(chunks[i]!, 'latin1', i === chunks.length - 1 ? done : undefined);
   }
 }

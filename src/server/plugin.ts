@@ -20,6 +20,15 @@ declare module 'fastify' {
 
 const DEFAULT_BODY_LIMIT = 64 * 1024 * 1024;
 
+/** PHPASYNC_COPY_THRESHOLD=<bytes> overrides the write() copy threshold (measurements). */
+function envCopyThreshold(): number | undefined {
+  const v = process.env.PHPASYNC_COPY_THRESHOLD;
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`PHPASYNC_COPY_THRESHOLD must be a non-negative integer, got "${v}"`);
+  return n;
+}
+
 const phpasyncPlugin: FastifyPluginAsync<PhpasyncPluginOptions> = async (app: FastifyInstance, opts) => {
   const engine = await PhpEngine.start(
     {
@@ -27,7 +36,9 @@ const phpasyncPlugin: FastifyPluginAsync<PhpasyncPluginOptions> = async (app: Fa
       threads: opts.threads ?? 1,
       bufferSize: opts.bufferSize ?? 20,
       maxCoroutines: opts.maxCoroutines ?? 1000,
-      ...(opts.copyThreshold !== undefined ? { copyThreshold: opts.copyThreshold } : {}),
+      ...((opts.copyThreshold ?? envCopyThreshold()) !== undefined
+        ? { copyThreshold: (opts.copyThreshold ?? envCopyThreshold())! }
+        : {}),
       phpIni: opts.phpIni ?? {},
       env: opts.env ?? {},
     },
@@ -45,6 +56,11 @@ const phpasyncPlugin: FastifyPluginAsync<PhpasyncPluginOptions> = async (app: Fa
   // PHP gets the body as raw bytes, whatever the content type.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  // Tests read the zero-copy counters here; the route exists only with PHPASYNC_TEST_STATS=1.
+  if (process.env.PHPASYNC_TEST_STATS === '1') {
+    app.get('/__phpasync/stats', async () => engine.stats());
+  }
 
   const handler = (request: FastifyRequest, reply: FastifyReply): void => {
     const body = Buffer.isBuffer(request.body) ? request.body : null;

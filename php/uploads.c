@@ -1,0 +1,221 @@
+/*
+ * FrankenPHP\UploadedFile and the per-request set of temp files behind it. A temp file lives
+ * until the request ends (the scheduler drops its Request) unless moveTo() moved it away.
+ */
+#include "form.h"
+
+#include <errno.h>
+#include <ext/spl/spl_exceptions.h>
+#include <ext/standard/file.h>
+#include <main/fopen_wrappers.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zend_exceptions.h>
+
+/* ---- the set ------------------------------------------------------------------------------ */
+
+phpa_upload_set *phpa_upload_set_new(void)
+{
+	phpa_upload_set *set = calloc(1, sizeof *set);
+	if (!set) zend_error_noreturn(E_ERROR, "phpasync: out of memory for uploads");
+	set->refs = 1;
+	return set;
+}
+
+void phpa_upload_set_end(phpa_upload_set *set)
+{
+	if (!set || set->ended) return;
+	set->ended = true;
+	for (uint32_t i = 0; i < set->n; i++) {
+		if (set->paths[i]) {
+			unlink(set->paths[i]);
+			free(set->paths[i]);
+			set->paths[i] = NULL;
+		}
+	}
+}
+
+void phpa_upload_set_unref(phpa_upload_set *set)
+{
+	if (!set || --set->refs > 0) return;
+	phpa_upload_set_end(set);
+	free(set->paths);
+	free(set);
+}
+
+static uint32_t set_add(phpa_upload_set *set, const char *path)
+{
+	if (set->n == set->cap) {
+		uint32_t cap = set->cap ? set->cap * 2 : 4;
+		char **p = realloc(set->paths, cap * sizeof(char *));
+		if (!p) zend_error_noreturn(E_ERROR, "phpasync: out of memory for uploads");
+		set->paths = p;
+		set->cap = cap;
+	}
+	set->paths[set->n] = strdup(path);
+	return set->n++;
+}
+
+/* ---- the class ---------------------------------------------------------------------------- */
+
+typedef struct {
+	phpa_upload_set *set; /* NULL: not created by phpasync */
+	uint32_t slot;        /* index in set->paths; UINT32_MAX when there is no temp file */
+	zend_string *name, *type, *tmp;
+	zend_long size, error;
+	bool moved;
+	zend_object std;
+} phpa_uploaded_file;
+
+zend_class_entry *phpa_ce_uploaded_file;
+static zend_object_handlers uf_handlers;
+
+static inline phpa_uploaded_file *uf_from(zend_object *o)
+{
+	return (phpa_uploaded_file *)((char *)o - XtOffsetOf(phpa_uploaded_file, std));
+}
+
+static zend_object *uf_create(zend_class_entry *ce)
+{
+	phpa_uploaded_file *f = zend_object_alloc(sizeof(phpa_uploaded_file), ce);
+	zend_object_std_init(&f->std, ce);
+	f->std.handlers = &uf_handlers;
+	f->slot = UINT32_MAX;
+	return &f->std;
+}
+
+static void uf_free(zend_object *o)
+{
+	phpa_uploaded_file *f = uf_from(o);
+	if (f->name) zend_string_release(f->name);
+	if (f->type) zend_string_release(f->type);
+	if (f->tmp) zend_string_release(f->tmp);
+	phpa_upload_set_unref(f->set);
+	zend_object_std_dtor(o);
+}
+
+void phpa_uploaded_file_init_class(zend_class_entry *ce)
+{
+	phpa_ce_uploaded_file = ce;
+	ce->ce_flags |= ZEND_ACC_FINAL | ZEND_ACC_NO_DYNAMIC_PROPERTIES | ZEND_ACC_NOT_SERIALIZABLE;
+	ce->create_object = uf_create;
+	memcpy(&uf_handlers, zend_get_std_object_handlers(), sizeof(zend_object_handlers));
+	uf_handlers.offset = XtOffsetOf(phpa_uploaded_file, std);
+	uf_handlers.free_obj = uf_free;
+	uf_handlers.clone_obj = NULL;
+}
+
+void phpa_uploaded_file_new(zval *rv, phpa_upload_set *set, const char *name, size_t name_len, const char *type,
+	size_t type_len, zend_long size, const char *tmp_path, zend_long error)
+{
+	object_init_ex(rv, phpa_ce_uploaded_file);
+	phpa_uploaded_file *f = uf_from(Z_OBJ_P(rv));
+	f->set = set;
+	set->refs++;
+	f->name = zend_string_init(name, name_len, 0);
+	f->type = zend_string_init(type, type_len, 0);
+	f->size = size;
+	f->error = error;
+	if (tmp_path) {
+		f->tmp = zend_string_init(tmp_path, strlen(tmp_path), 0);
+		f->slot = set_add(set, tmp_path);
+	} else {
+		f->tmp = ZSTR_EMPTY_ALLOC();
+	}
+}
+
+static phpa_uploaded_file *uf_checked(zval *this_zv)
+{
+	phpa_uploaded_file *f = uf_from(Z_OBJ_P(this_zv));
+	if (!f->set) {
+		zend_throw_error(NULL, "This FrankenPHP\\UploadedFile was not created by phpasync");
+		return NULL;
+	}
+	return f;
+}
+#define UF_CHECKED(f) phpa_uploaded_file *f = uf_checked(ZEND_THIS); if (!f) RETURN_THROWS()
+
+ZEND_METHOD(FrankenPHP_UploadedFile, getName)
+{
+	ZEND_PARSE_PARAMETERS_NONE();
+	UF_CHECKED(f);
+	RETURN_STR_COPY(f->name);
+}
+
+ZEND_METHOD(FrankenPHP_UploadedFile, getType)
+{
+	ZEND_PARSE_PARAMETERS_NONE();
+	UF_CHECKED(f);
+	RETURN_STR_COPY(f->type);
+}
+
+ZEND_METHOD(FrankenPHP_UploadedFile, getSize)
+{
+	ZEND_PARSE_PARAMETERS_NONE();
+	UF_CHECKED(f);
+	RETURN_LONG(f->size);
+}
+
+ZEND_METHOD(FrankenPHP_UploadedFile, getTmpName)
+{
+	ZEND_PARSE_PARAMETERS_NONE();
+	UF_CHECKED(f);
+	RETURN_STR_COPY(f->tmp);
+}
+
+ZEND_METHOD(FrankenPHP_UploadedFile, getError)
+{
+	ZEND_PARSE_PARAMETERS_NONE();
+	UF_CHECKED(f);
+	RETURN_LONG(f->error);
+}
+
+ZEND_METHOD(FrankenPHP_UploadedFile, moveTo)
+{
+	zend_string *path;
+	ZEND_PARSE_PARAMETERS_START(1, 1)
+		Z_PARAM_PATH_STR(path)
+	ZEND_PARSE_PARAMETERS_END();
+	UF_CHECKED(f);
+	if (ZSTR_LEN(path) == 0) {
+		zend_argument_value_error(1, "must not be empty");
+		RETURN_THROWS();
+	}
+	if (f->error != 0 || f->slot == UINT32_MAX) {
+		zend_throw_error(NULL, "Cannot move \"%s\": it was not uploaded (error " ZEND_LONG_FMT ")", ZSTR_VAL(f->name),
+			f->error);
+		RETURN_THROWS();
+	}
+	if (f->moved) {
+		zend_throw_error(NULL, "Cannot move \"%s\": it was moved already", ZSTR_VAL(f->name));
+		RETURN_THROWS();
+	}
+	if (f->set->ended || !f->set->paths[f->slot]) {
+		zend_throw_error(NULL, "Cannot move \"%s\": its request has ended and its temp file was removed",
+			ZSTR_VAL(f->name));
+		RETURN_THROWS();
+	}
+	if (php_check_open_basedir(ZSTR_VAL(path))) {
+		zend_throw_exception_ex(spl_ce_RuntimeException, 0, "Cannot move \"%s\" to %s: outside open_basedir",
+			ZSTR_VAL(f->name), ZSTR_VAL(path));
+		RETURN_THROWS();
+	}
+	const char *tmp = f->set->paths[f->slot];
+	if (rename(tmp, ZSTR_VAL(path)) != 0) {
+		int err = errno;
+		/* Another filesystem: copy, then remove the temp file. */
+		if (err != EXDEV || php_copy_file_ex(tmp, ZSTR_VAL(path), 0) != SUCCESS) {
+			zend_throw_exception_ex(spl_ce_RuntimeException, 0, "Cannot move \"%s\" to %s: %s", ZSTR_VAL(f->name),
+				ZSTR_VAL(path), strerror(err));
+			RETURN_THROWS();
+		}
+		unlink(tmp);
+	}
+	/* As move_uploaded_file(): temp files are 0600, the moved file follows the umask. */
+	mode_t mask = umask(077);
+	umask(mask);
+	chmod(ZSTR_VAL(path), 0666 & ~mask);
+	free(f->set->paths[f->slot]);
+	f->set->paths[f->slot] = NULL;
+	f->moved = true;
+}
