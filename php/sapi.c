@@ -229,11 +229,13 @@ int phpa_php_module_startup(const phpa_config *config, char *err, size_t err_len
 		sapi_shutdown();
 		return -1;
 	}
+	phpa_limits_module_startup(config);
 	return 0;
 }
 
 void phpa_php_module_shutdown(void)
 {
+	phpa_limits_module_shutdown();
 	php_module_shutdown();
 	sapi_shutdown();
 #ifdef ZTS

@@ -41,6 +41,12 @@ export interface EngineOptions {
   bufferSize?: number;
   maxCoroutines?: number;
   copyThreshold?: number;
+  /** A handler running longer is interrupted and answered 504 (default 30000; 0 = none). */
+  requestTimeoutMs?: number;
+  /** Restart a thread's interpreter after this many requests (default 0 = never). */
+  maxRequests?: number;
+  /** Worker file failures in a row after a restart before giving up (default 6; -1 = never). */
+  maxConsecutiveFailures?: number;
   workerFile: string;
   iniEntries?: string;
   env?: string[];
@@ -59,6 +65,8 @@ export interface NativeEngine {
   /** Thread index the request went to, SUBMIT_FULL when every ring is full, SUBMIT_STOPPED after stop(). */
   submit(id: number, envelope: Uint8Array): number;
   release(handle: number): void;
+  /** The client of request `id` (submitted to `thread`) went away: drop or interrupt it. */
+  cancel(thread: number, id: number): void;
   stop(): void;
   /** Joins the threads once they all reported EXITED; false when they did not finish in `ms`. */
   join(ms?: number): boolean;

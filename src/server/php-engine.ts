@@ -25,6 +25,12 @@ export interface PhpEngineOptions {
   bufferSize: number;
   maxCoroutines: number;
   copyThreshold?: number;
+  /** A handler running longer is interrupted and answered 504 (ms; 0 = none; default 30 s). */
+  requestTimeoutMs?: number;
+  /** Restart a thread's interpreter after this many requests (0 = never). */
+  maxRequests?: number;
+  /** Worker file failures in a row after a restart before giving up (-1 = never; default 6). */
+  maxConsecutiveFailures?: number;
   /** php.ini lines (`key=value`), applied after phpasync's defaults. */
   phpIni: Record<string, string>;
   env: Record<string, string>;
@@ -33,6 +39,8 @@ export interface PhpEngineOptions {
 export class PhpEngine {
   private readonly native: NativeEngine;
   private readonly pending = new Map<number, FastifyReply>();
+  /** Thread each pending request went to (for cancel). */
+  private readonly threadOf = new Map<number, number>();
   private nextId = 0;
   private readyThreads = 0;
   private exitedThreads = 0;
@@ -43,6 +51,9 @@ export class PhpEngine {
   /** Set when the server starts closing: responses then close their connection, so
    * keep-alive clients do not hold the shutdown until their idle timeout. */
   closing = false;
+  /** Called when a PHP thread gives up after it had started (worker file keeps failing). */
+  onFatal?: (message: string) => void;
+  private started = false;
 
   private constructor(
     options: PhpEngineOptions,
@@ -57,6 +68,9 @@ export class PhpEngine {
       bufferSize: options.bufferSize,
       maxCoroutines: options.maxCoroutines,
       ...(options.copyThreshold !== undefined ? { copyThreshold: options.copyThreshold } : {}),
+      ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
+      ...(options.maxRequests !== undefined ? { maxRequests: options.maxRequests } : {}),
+      ...(options.maxConsecutiveFailures !== undefined ? { maxConsecutiveFailures: options.maxConsecutiveFailures } : {}),
       workerFile: options.workerFile,
       iniEntries,
       env: Object.entries(options.env).map(([k, v]) => `${k}=${v}`),
@@ -82,11 +96,47 @@ export class PhpEngine {
     const t = this.native.submit(id, envelope);
     if (t < 0) return false;
     this.pending.set(id, reply);
+    this.threadOf.set(id, t);
+    // The client went away before the response ended: PHP drops the request or interrupts
+    // its handler (issue 6). Frames still arriving for it are dropped and released in onFrame.
+    reply.raw.once('close', () => {
+      if (!this.pending.has(id) || reply.raw.writableEnded) return;
+      // Forget it now: a request dropped before it started sends no frame at all.
+      this.pending.delete(id);
+      this.threadOf.delete(id);
+      if (!this.stopped) this.native.cancel(t, id);
+    });
     return true;
   }
 
   stats(): EngineStats & { pendingRequests: number } {
     return { ...this.native.stats(), pendingRequests: this.pending.size };
+  }
+
+  /** Interrupts every request still running (drain timeout): each is answered 503 and its
+   * connection closed; PHP drops or interrupts the handlers. Returns how many there were. */
+  cancelAll(): number {
+    let n = 0;
+    for (const [id, reply] of this.pending) {
+      n++;
+      this.answerUnavailable(reply, 'Service Unavailable: the server is shutting down\n');
+      this.pending.delete(id);
+      const t = this.threadOf.get(id);
+      this.threadOf.delete(id);
+      if (t !== undefined) this.native.cancel(t, id);
+    }
+    return n;
+  }
+
+  private answerUnavailable(reply: FastifyReply, body: string): void {
+    const res = reply.raw;
+    if (res.destroyed || res.writableEnded) return;
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.writeHead(503, { 'Retry-After': '1', 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
+    res.end(body);
   }
 
   /** Sends the sentinel to every thread and waits until they have shut PHP down. */
@@ -105,10 +155,22 @@ export class PhpEngine {
   private onEvent(kind: number, thread: number, level: number, requestId: number, message: string): void {
     switch (kind) {
       case EVENT_READY:
-        if (++this.readyThreads === this.threads) this.startup?.resolve();
+        if (++this.readyThreads === this.threads) {
+          this.started = true;
+          this.startup?.resolve();
+        }
         return;
       case EVENT_FAILED:
         this.log.error({ thread }, message);
+        if (this.started) {
+          // A thread gave up after serving (its worker file keeps failing at restart): what it
+          // still had queued is answered rather than lost, and the server goes down.
+          for (const [id, reply] of this.pending) {
+            this.answerUnavailable(reply, 'Service Unavailable: the PHP worker failed\n');
+            this.pending.delete(id);
+          }
+          this.onFatal?.(message);
+        }
         this.startup?.reject(new PhpasyncError('PHPASYNC_WORKER_START', message));
         // The thread exits on its own; stop the others so join() can finish.
         this.native.stop();
@@ -118,6 +180,12 @@ export class PhpEngine {
         return;
       case EVENT_EXITED:
         if (++this.exitedThreads === this.threads) {
+          // Nothing can answer these any more: say so rather than leave the clients hanging.
+          for (const [id, reply] of this.pending) {
+            this.log.warn({ reqId: reply.request.id }, 'request unanswered when PHP stopped: answered 503');
+            this.answerUnavailable(reply, 'Service Unavailable: the server is shutting down\n');
+            this.pending.delete(id);
+          }
           if (!this.stopped) this.native.join(5000);
           this.exited?.();
         }
@@ -143,7 +211,10 @@ export class PhpEngine {
     handle: number,
   ): void {
     const reply = this.pending.get(id);
-    if (flags & FRAME_END) this.pending.delete(id);
+    if (flags & FRAME_END) {
+      this.pending.delete(id);
+      this.threadOf.delete(id);
+    }
     const res = reply?.raw;
     if (!res || res.destroyed || res.writableEnded) {
       // The client went away: nothing to send, but PHP's strings still come back.
