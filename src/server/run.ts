@@ -159,7 +159,7 @@ export async function runServer(config: PhpasyncConfig, options: RunOptions): Pr
         process.exit(1);
       }
       closing = true;
-      app.log.info({ signal, drainMs }, 'shutting down: no new connections, in-flight requests may finish');
+      app.log.info({ signal, drainMs }, 'shutting down'); // no new connections; in-flight requests may finish within drainMs
       // Past the drain time, what still runs is cancelled (503 to its client, its handler
       // interrupted) so that the close below can finish.
       const drain = setTimeout(() => {
