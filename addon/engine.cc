@@ -76,6 +76,7 @@ Napi::Function Engine::Init(Napi::Env env) {
                          InstanceMethod<&Engine::Submit>("submit"),
                          InstanceMethod<&Engine::Release>("release"),
                          InstanceMethod<&Engine::Stop>("stop"),
+                         InstanceMethod<&Engine::Cancel>("cancel"),
                          InstanceMethod<&Engine::Join>("join"),
                          InstanceMethod<&Engine::Stats>("stats"),
                      });
@@ -95,6 +96,22 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
   // wins from 32 KiB (1.3-1.9x).
   config_.copy_threshold =
       OptUint(o, "copyThreshold", 16384, 0, 1u << 30, "options.copyThreshold must be an integer in 0..2^30");
+
+  config_.request_timeout_ms = OptUint(o, "requestTimeoutMs", 30000, 0, 86400000,
+                                      "options.requestTimeoutMs must be an integer in 0..86400000 (0 = no timeout)");
+  config_.max_requests =
+      OptUint(o, "maxRequests", 0, 0, 4000000000u, "options.maxRequests must be an integer in 0..4000000000 (0 = never)");
+  {
+    Napi::Value v = o.Get("maxConsecutiveFailures");
+    config_.max_consecutive_failures = 6;
+    if (!v.IsUndefined()) {
+      double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -2;
+      if (!(d >= -1 && d <= 1000000) || d != static_cast<double>(static_cast<int>(d))) {
+        throw Napi::RangeError::New(env, "options.maxConsecutiveFailures must be an integer in -1..1000000 (-1 = no limit)");
+      }
+      config_.max_consecutive_failures = static_cast<int>(d);
+    }
+  }
 
   Napi::Value wf = o.Get("workerFile");
   if (!wf.IsString() || wf.As<Napi::String>().Utf8Value().empty()) {
@@ -288,6 +305,27 @@ void Engine::RequestStop() {
     if (!s.ring.TryPush(job, s.capacity + 1)) free(job);
     s.notifier.Signal();  // unconditional: the thread may be parked or about to park
   }
+}
+
+// cancel(thread, id): the client of request `id` (sent to `thread`) went away before its
+// response ended. The PHP thread drops it if it has not started, or interrupts its handler.
+Napi::Value Engine::Cancel(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+    ThrowType(env, "cancel(thread, id): thread and id must be numbers");
+  }
+  const int64_t t = info[0].As<Napi::Number>().Int64Value();
+  const int64_t id = info[1].As<Napi::Number>().Int64Value();
+  if (t < 0 || t >= static_cast<int64_t>(slots_.size())) throw Napi::RangeError::New(env, "cancel(thread, id): no such thread");
+  if (!started_ || joined_) return env.Undefined();
+  ThreadSlot& s = *slots_[static_cast<size_t>(t)];
+  {
+    std::lock_guard<std::mutex> lk(s.cancelled_mu);
+    s.cancelled.push_back(static_cast<uint64_t>(id));
+    s.cancelled_count.store(s.cancelled.size(), std::memory_order_relaxed);
+  }
+  phpa_php_interrupt(static_cast<int>(t));  // a running handler sees it at its next VM check
+  return env.Undefined();
 }
 
 Napi::Value Engine::Stop(const Napi::CallbackInfo& info) {

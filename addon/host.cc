@@ -93,4 +93,18 @@ extern "C" void phpa_host_event(int thread, int kind, int level, uint64_t reques
   Engine::Live()->Send(phpa::Outbound{nullptr, std::move(ev)});
 }
 
+extern "C" size_t phpa_host_take_cancelled(int thread, uint64_t* out, size_t max) {
+  ThreadSlot& s = Slot(thread);
+  if (s.cancelled_count.load(std::memory_order_relaxed) == 0) return 0;  // no lock on the hot path
+  std::lock_guard<std::mutex> lk(s.cancelled_mu);
+  size_t n = 0;
+  while (n < max && n < s.cancelled.size()) {
+    out[n] = s.cancelled[n];
+    n++;
+  }
+  s.cancelled.erase(s.cancelled.begin(), s.cancelled.begin() + static_cast<std::ptrdiff_t>(n));
+  s.cancelled_count.store(s.cancelled.size(), std::memory_order_relaxed);
+  return n;
+}
+
 extern "C" int phpa_host_stop_requested(int thread) { return Slot(thread).stop.load(std::memory_order_relaxed); }

@@ -39,6 +39,13 @@ struct ThreadSlot {
   // seq_cst RMW: published before the producer's parked check, read in the park re-check.
   std::atomic<size_t> released_count{0};
 
+  // Request ids JS cancelled (client gone before the response ended), taken by the PHP thread
+  // at its next VM interrupt or job pop (issue 6).
+  std::mutex cancelled_mu;
+  std::vector<uint64_t> cancelled;  // guarded by cancelled_mu
+  // relaxed: a hint that lets the PHP thread skip the lock; the mutex orders the ids themselves.
+  std::atomic<size_t> cancelled_count{0};
+
   // Frames with owned chunks that JS holds (sent, not yet taken back by this thread).
   std::atomic<uint64_t> outstanding{0};  // relaxed: a counter for stats and shutdown checks
 

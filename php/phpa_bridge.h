@@ -105,6 +105,9 @@ typedef struct phpa_config {
 	const char *worker_file;   /* absolute path */
 	const char *ini_entries;   /* "key=value\n" lines appended after phpasync's defaults */
 	const char *const *env;    /* NULL-terminated "KEY=VALUE" list exposed through getenv()/$_SERVER */
+	uint32_t request_timeout_ms; /* a handler running longer is interrupted and answered 504; 0 = none */
+	uint64_t max_requests;     /* restart a thread's interpreter after this many requests; 0 = never */
+	int max_consecutive_failures; /* worker file failures in a row after a restart before giving up; -1 = never */
 } phpa_config;
 
 /* ---- implemented in php/ --------------------------------------------------------------- */
@@ -128,6 +131,9 @@ void phpa_php_release_owner(void *owner);
 /* A frame came back from the host (phpa_host_take_released): release its owned chunks,
  * settle its stream's back-pressure count and free it. Owning PHP thread only. */
 void phpa_php_frame_released(phpa_frame *frame);
+/* Interrupt whatever PHP code thread `thread` runs at its next VM check (any thread may call
+ * it: it only sets that thread's atomic EG(vm_interrupt)). Used after phpa_host cancels. */
+void phpa_php_interrupt(int thread);
 
 /* Run a PHP script as the CLI would (argv, STDOUT/STDERR to the process); returns its exit
  * status. Uses the calling thread; the module must not be started by anything else. */
@@ -161,6 +167,10 @@ uint64_t phpa_host_outstanding(int thread);
 
 /* Lifecycle and log events. The message is copied. request_id is 0 when unrelated. */
 void phpa_host_event(int thread, int kind, int level, uint64_t request_id, const char *msg, size_t len);
+
+/* Request ids JS cancelled (the client went away) for `thread`, oldest first; moves up to
+ * `max` into out[] and returns how many. */
+size_t phpa_host_take_cancelled(int thread, uint64_t *out, size_t max);
 
 /* Has JS asked this thread to stop (set together with the sentinel)? */
 int phpa_host_stop_requested(int thread);

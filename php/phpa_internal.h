@@ -30,6 +30,10 @@ struct phpa_coroutine {
 	phpa_coroutine *next_idle; /* pool free list */
 	phpa_coroutine *next_ready; /* run queue link (woken, waiting for the next tick) */
 	bool queued;               /* on the run queue */
+	/* issue 6 (limits.c): request deadline and why the handler was interrupted. */
+	uint64_t deadline_ns;      /* CLOCK_MONOTONIC; 0 = no request timeout */
+	bool timed_out;            /* interrupted by the request timeout: answered 504 */
+	bool cancelled;            /* the client went away: interrupted, response discarded */
 	/* Added for Async\ (async.c): what the fiber runs and how it is told to stop. */
 	int kind;                  /* enum phpa_co_kind */
 	zend_object *task;         /* Async\Coroutine object (reference held); NULL until asked for */
@@ -62,6 +66,13 @@ typedef struct phpa_thread_state {
 
 	int epfd;                  /* the reactor's epoll (or -1 when poll() is used) */
 	int base_ob_level;         /* output-buffer level handlers start at */
+
+	/* issue 6 (limits.c) */
+	bool fatal;                /* a fatal error happened: the interpreter must be restarted */
+	bool recycling;            /* max_requests reached: take no new job, restart when idle */
+	uint64_t started_requests; /* requests started since the last interpreter (re)start */
+	uint64_t *cancelled_ids;   /* ids JS cancelled that this thread has not matched yet (sorted) */
+	uint32_t ncancelled, cancelled_cap;
 } phpa_thread_state;
 
 /* One PHP thread = one state; __thread keeps ZTS builds correct too. */
@@ -117,6 +128,27 @@ void phpa_scheduler_drain_released(phpa_thread_state *ts);
 phpa_coroutine *phpa_sched_current(void);
 bool phpa_sched_suspend(void);
 void phpa_sched_wake(phpa_coroutine *co);
+
+/* limits.c: fatal errors, request timeout, client abort, max_requests (issue 6). */
+void phpa_limits_module_startup(const phpa_config *config);
+void phpa_limits_module_shutdown(void);
+/* On the PHP thread, once per interpreter start: registers its EG(vm_interrupt). */
+void phpa_limits_thread_start(phpa_thread_state *ts);
+void phpa_limits_thread_stop(phpa_thread_state *ts);
+/* start_request(): true when JS cancelled this job before it started (drop it unanswered). */
+bool phpa_limits_skip_job(phpa_thread_state *ts, phpa_job *job);
+/* start_request(): the coroutine got its job (deadline, max_requests count). */
+void phpa_limits_request_started(phpa_thread_state *ts, phpa_coroutine *co);
+/* resume(): around every switch into a coroutine (publishes its deadline to the watchdog). */
+void phpa_limits_enter(phpa_thread_state *ts, phpa_coroutine *co);
+void phpa_limits_leave(phpa_thread_state *ts);
+/* serve(), right after the handler returned: bails out (never returns) after a fatal error;
+ * returns true when the handler was interrupted by a timeout (504 sent) or a client abort
+ * (response discarded), with the exception cleared. */
+bool phpa_limits_after_handler(phpa_thread_state *ts, phpa_coroutine *co);
+/* The scheduler's zend_catch, before failing the requests: room to answer them after an
+ * out-of-memory fatal error (the interpreter is restarted right after). */
+void phpa_limits_after_bailout(phpa_thread_state *ts);
 
 /* reactor.c */
 int phpa_reactor_open(phpa_thread_state *ts);

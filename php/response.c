@@ -360,7 +360,8 @@ void phpa_response_fail(zend_object *response, int status)
 	set_header(r, n, v, true);
 	zend_string_release(n);
 	zend_string_release(v);
-	const char *body = status == 500 ? "Internal Server Error\n" : "Error\n";
+	/* issue 6: 504 for the request timeout (limits.c). */
+	const char *body = status == 500 ? "Internal Server Error\n" : status == 504 ? "Gateway Timeout\n" : "Error\n";
 	append_copy(r, body, strlen(body));
 	send_final_frame(r);
 }

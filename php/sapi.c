@@ -23,7 +23,7 @@ static char *g_ini_entries;    /* malloc'd: defaults + the configuration's php_i
 
 /* Defaults before the user's php_ini lines (later lines win). output_buffering=0 sends echo
  * straight to the request's body; max_execution_time=0 because PHP's SIGPROF timer cannot
- * be used inside Node (time limits go through EG(vm_interrupt)). */
+ * be used inside Node (time limits go through EG(vm_interrupt), see limits.c). */
 static const char phpa_default_ini[] =
 	"html_errors=0\n"
 	"display_errors=0\n"
@@ -36,7 +36,13 @@ static const char phpa_default_ini[] =
 	"opcache.enable_cli=1\n"
 	"opcache.validate_timestamps=1\n"
 	"opcache.jit_buffer_size=64M\n"
-	"opcache.jit=tracing\n";
+	"opcache.jit=tracing\n"
+	/* Measured on PHP 8.2 (issue 6): a loop trace compiled from a hot loop header can spin
+	 * without ever checking EG(vm_interrupt), so the request timeout and client-abort
+	 * interrupts never land (`while (true) { $i++; }` ran forever; with the JIT off, with
+	 * opcache.jit=function, or with loop traces off it is interrupted within the timeout).
+	 * Loops still get compiled as part of hot functions' traces. */
+	"opcache.jit_hot_loop=0\n";
 
 const char *phpa_php_version(void) { return PHP_VERSION; }
 
@@ -229,11 +235,13 @@ int phpa_php_module_startup(const phpa_config *config, char *err, size_t err_len
 		sapi_shutdown();
 		return -1;
 	}
+	phpa_limits_module_startup(config);
 	return 0;
 }
 
 void phpa_php_module_shutdown(void)
 {
+	phpa_limits_module_shutdown();
 	php_module_shutdown();
 	sapi_shutdown();
 #ifdef ZTS

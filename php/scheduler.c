@@ -119,8 +119,13 @@ static void serve(phpa_thread_state *ts, phpa_coroutine *co)
 	zend_call_function(&fci, &ts->handler_fcc);
 	zval_ptr_dtor(&retval);
 
+	/* issue 6 (limits.c): after a fatal error this bails out to phpa_scheduler_run()'s
+	 * zend_catch (PHP may hand a fatal back as an UnwindExit, like exit()); a handler
+	 * interrupted by the request timeout or a client abort was answered there (504/discarded). */
 	bool abnormal = false;
-	if (EG(exception)) {
+	if (phpa_limits_after_handler(ts, co)) {
+		abnormal = true; /* its spawned children are cancelled with it */
+	} else if (EG(exception)) {
 		zend_object *ex = EG(exception);
 		if (zend_is_unwind_exit(ex)) {
 			/* exit()/die(): the request ends with what it set and wrote; the thread goes on. */
@@ -306,11 +311,13 @@ static void resume(phpa_thread_state *ts, phpa_coroutine *co)
 	if (co->state == PHPA_CO_WAITING) co->state = PHPA_CO_RUNNING;
 	phpa_coroutine *prev = ts->current;
 	ts->current = co;
+	phpa_limits_enter(ts, co); /* issue 6: publish its deadline to the timeout watchdog */
 	zval rv;
 	ZVAL_UNDEF(&rv);
 	zend_call_known_instance_method_with_0_params(co->started ? fiber_resume_fn : fiber_start_fn, Z_OBJ(co->fiber), &rv);
 	co->started = true;
 	zval_ptr_dtor(&rv);
+	phpa_limits_leave(ts);
 	ts->current = prev;
 	if (EG(exception)) {
 		/* Only a bug in the body lets an exception out of the fiber: it is dead now. */
@@ -334,6 +341,10 @@ static void resume(phpa_thread_state *ts, phpa_coroutine *co)
 
 static void start_request(phpa_thread_state *ts, phpa_job *job)
 {
+	if (phpa_limits_skip_job(ts, job)) { /* issue 6: the client left before it started */
+		free(job);
+		return;
+	}
 	zend_object *request = phpa_request_new(job);
 	if (!request) {
 		/* JS builds every envelope; a malformed one is a bug, answered rather than dropped. */
@@ -359,6 +370,7 @@ static void start_request(phpa_thread_state *ts, phpa_job *job)
 	co->response = phpa_response_new(job->id, ts->index);
 	co->state = PHPA_CO_RUNNING;
 	ts->inflight++;
+	phpa_limits_request_started(ts, co); /* issue 6: deadline, max_requests count */
 	resume(ts, co);
 }
 
@@ -397,7 +409,8 @@ bool phpa_scheduler_run(phpa_thread_state *ts)
 	zend_try {
 		for (;;) {
 			phpa_scheduler_drain_released(ts);
-			while (!ts->stopping && ts->inflight < max) {
+			/* issue 6: ts->recycling (max_requests reached) takes no new job either. */
+			while (!ts->stopping && !ts->recycling && ts->inflight < max) {
 				phpa_job *job = phpa_host_ring_pop(ts->index);
 				if (!job) break;
 				if (job->kind == PHPA_JOB_STOP) {
@@ -408,17 +421,18 @@ bool phpa_scheduler_run(phpa_thread_state *ts)
 				start_request(ts, job);
 			}
 			run_ready(ts);
-			if (ts->stopping && ts->inflight == 0) break;
-			/* Stopping and only spawned coroutines are left: they are cancelled (once). */
-			if (ts->stopping && ts->inflight == ts->tasks && !ts->tasks_cancelled) {
+			if ((ts->stopping || ts->recycling) && ts->inflight == 0) break;
+			/* Stopping (or recycling) and only spawned coroutines are left: they are cancelled (once). */
+			if ((ts->stopping || ts->recycling) && ts->inflight == ts->tasks && !ts->tasks_cancelled) {
 				ts->tasks_cancelled = true;
 				phpa_async_cancel_all();
 			}
 			/* Timers and fds; parks only when no woken coroutine waits for the next tick. */
-			phpa_reactor_tick(ts, ts->ready_head == NULL, !ts->stopping && ts->inflight < max);
+			phpa_reactor_tick(ts, ts->ready_head == NULL, !ts->stopping && !ts->recycling && ts->inflight < max);
 		}
 	} zend_catch {
 		clean = false;
+		phpa_limits_after_bailout(ts); /* issue 6: memory to answer with after an OOM fatal */
 		fail_inflight(ts);
 	} zend_end_try();
 	return clean;

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <main/php_main.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <zend_exceptions.h>
 
@@ -57,6 +58,30 @@ static void wait_for_outstanding(phpa_thread_state *ts)
 	phpa_scheduler_drain_released(ts);
 }
 
+/* Sleeps up to ms unless the thread is asked to stop. Returns true when it must stop. */
+static bool backoff_sleep(phpa_thread_state *ts, uint32_t ms)
+{
+	struct timespec until, now;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	uint64_t end = (uint64_t)until.tv_sec * 1000 + (uint64_t)until.tv_nsec / 1000000 + ms;
+	for (;;) {
+		if (phpa_host_stop_requested(ts->index)) return true;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		uint64_t t = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+		if (t >= end) return false;
+		/* watch_ring=0: queued requests wait for the restart; the stop signal still wakes us. */
+		phpa_reactor_park(ts, false, (int)(end - t));
+	}
+}
+
+/* Back-off between failed restarts: 100 ms, doubling, at most 5 s. */
+static uint32_t backoff_ms(int failures)
+{
+	uint32_t ms = 100;
+	for (int i = 1; i < failures && ms < 5000; i++) ms *= 2;
+	return ms < 5000 ? ms : 5000;
+}
+
 void phpa_php_thread_main(int thread)
 {
 #ifdef ZTS
@@ -74,10 +99,13 @@ void phpa_php_thread_main(int thread)
 		goto done;
 	}
 	bool first = true;
+	int failures = 0; /* worker file failures in a row after a restart */
+	const int max_failures = ts->config->max_consecutive_failures;
 	for (;;) {
+		phpa_limits_thread_start(ts);
 		if (phpa_request_startup() == FAILURE) {
 			const char *m = "php_request_startup() failed";
-			phpa_host_event(thread, first ? PHPA_EVENT_FAILED : PHPA_EVENT_LOG, PHPA_LOG_ERROR, 0, m, strlen(m));
+			phpa_host_event(thread, PHPA_EVENT_FAILED, PHPA_LOG_ERROR, 0, m, strlen(m));
 			break;
 		}
 		char err[2048];
@@ -85,23 +113,51 @@ void phpa_php_thread_main(int thread)
 			zval_ptr_dtor(&ts->handler);
 			ZVAL_UNDEF(&ts->handler);
 			php_request_shutdown(NULL);
-			/* Fails startup the first time; after a restart, issue #6 adds the back-off. */
-			phpa_host_event(thread, first ? PHPA_EVENT_FAILED : PHPA_EVENT_LOG, PHPA_LOG_ERROR, 0, err, strlen(err));
-			break;
+			if (first) {
+				phpa_host_event(thread, PHPA_EVENT_FAILED, PHPA_LOG_ERROR, 0, err, strlen(err));
+				break;
+			}
+			/* After a restart: back off and retry, up to max_consecutive_failures in a row.
+			 * Requests stay in the ring meanwhile (JS answers 503 once it is full). */
+			failures++;
+			if (max_failures >= 0 && failures >= max_failures) {
+				char m[2300];
+				int n = snprintf(m, sizeof m,
+					"PHP thread %d: the worker file failed %d time%s in a row after a restart "
+					"(max_consecutive_failures %d): giving up. Last error: %s",
+					thread, failures, failures == 1 ? "" : "s", max_failures, err);
+				phpa_host_event(thread, PHPA_EVENT_FAILED, PHPA_LOG_ERROR, 0, m, n < 0 ? 0 : strnlen(m, sizeof m));
+				break;
+			}
+			uint32_t wait = backoff_ms(failures);
+			phpa_log(PHPA_LOG_ERROR, 0, "PHP thread %d: the worker file failed after a restart (%d in a row%s): %s; retrying in %u ms",
+				thread, failures, max_failures >= 0 ? "" : ", no limit", err, wait);
+			if (backoff_sleep(ts, wait)) break;
+			continue;
 		}
 		if (first) phpa_host_event(thread, PHPA_EVENT_READY, PHPA_LOG_INFO, 0, "", 0);
+		else if (failures > 0) phpa_log(PHPA_LOG_INFO, 0, "PHP thread %d: the worker file started again after %d failure%s", thread, failures, failures == 1 ? "" : "s");
 		first = false;
+		failures = 0;
 		phpa_scheduler_init(ts);
 		bool clean = phpa_scheduler_run(ts);
+		const bool recycle = clean && ts->recycling && !ts->stopping;
+		const uint64_t served = ts->started_requests;
 		wait_for_outstanding(ts);
 		phpa_scheduler_destroy(ts, !clean);
 		zval_ptr_dtor(&ts->handler);
 		ZVAL_UNDEF(&ts->handler);
 		php_request_shutdown(NULL);
-		if (clean || ts->stopping) break;
-		phpa_log(PHPA_LOG_WARN, 0, "PHP thread %d: restarting the interpreter after a fatal error", thread);
+		if (ts->stopping || (clean && !recycle)) break;
+		if (recycle) {
+			phpa_log(PHPA_LOG_INFO, 0, "PHP thread %d: restarting the interpreter after %llu requests (max_requests)", thread,
+				(unsigned long long)served);
+		} else {
+			phpa_log(PHPA_LOG_WARN, 0, "PHP thread %d: restarting the interpreter after a fatal error", thread);
+		}
 	}
 done:
+	phpa_limits_thread_stop(ts);
 	phpa_reactor_close(ts);
 	phpa_ts = NULL;
 	free(ts);

@@ -1,18 +1,21 @@
 // FrankenPHP's `worker`, in the global `frankenphp` block or inside `php_server`/`php`:
 //   worker <file> [<num>]
 //   worker [<file>] [<num>] { file, num, name, env, match, async, buffer_size, max_coroutines, watch,
-//                             max_consecutive_failures }
-// max_coroutines is phpasync's own: the per-thread bound on requests in flight.
+//                             request_timeout, max_requests, max_consecutive_failures }
+// max_coroutines, request_timeout and max_requests are phpasync's own.
 
 import path from 'node:path';
 import type { WorkerConfig } from '../config/model.js';
 import { boolValue, eachSubdirective, intValue, type Line } from './line.js';
 import { resolvePath, type AdaptContext } from './context.js';
+import { parseDuration } from './units.js';
 
 export const DEFAULT_BUFFER_SIZE = 20;
 export const MIN_BUFFER_SIZE = 1;
 export const MAX_BUFFER_SIZE = 1000;
 export const MAX_COROUTINES = 1_000_000;
+/** request_timeout is at most a day (the native side takes milliseconds in 0..86400000). */
+export const MAX_REQUEST_TIMEOUT_MS = 86_400_000;
 
 /** Files FrankenPHP watches when `watch` is given without a pattern. */
 const DEFAULT_WATCH = '**/*.{php,yaml,yml,twig,env}';
@@ -89,6 +92,21 @@ export function parseWorker(line: Line, ctx: AdaptContext, base: string): Worker
         l.expectArgs(0, 1, 'watch [<pattern>]');
         const pattern = l.args[0]?.text ?? DEFAULT_WATCH;
         worker.watch.push(path.isAbsolute(pattern) ? pattern : path.join(ctx.baseDir, pattern));
+      },
+      request_timeout(l) {
+        const t = l.single('request_timeout <duration>|off');
+        if (t.text === 'off') {
+          worker.requestTimeoutMs = 0;
+          return;
+        }
+        const ms = parseDuration(t.text);
+        if (ms === undefined || ms < 1 || ms > MAX_REQUEST_TIMEOUT_MS || !Number.isInteger(ms)) {
+          l.fail(`request_timeout must be a duration from 1ms to 24h (such as 30s or 1m30s) or off, got '${t.text}'`, t);
+        }
+        worker.requestTimeoutMs = ms;
+      },
+      max_requests(l) {
+        worker.maxRequests = intValue(l.single('max_requests <n>'), 'max_requests', 1, 4_000_000_000);
       },
       max_consecutive_failures(l) {
         worker.maxConsecutiveFailures = intValue(l.single('max_consecutive_failures <n>'), 'max_consecutive_failures', -1);

@@ -27,6 +27,10 @@ export interface WorkerConfig {
   maxCoroutines?: number;
   watch: string[];
   maxConsecutiveFailures?: number;
+  /** phpasync: a handler running longer is interrupted and answered 504 (ms; 0 = off; default 30 s). */
+  requestTimeoutMs?: number;
+  /** phpasync: restart a thread's interpreter after this many requests (absent = never). */
+  maxRequests?: number;
   source: SourceLocation;
 }
 

@@ -46,6 +46,12 @@ export interface EngineOptions {
   bufferSize?: number;
   maxCoroutines?: number;
   copyThreshold?: number;
+  /** A handler running longer is interrupted and answered 504 (default 30000; 0 = none). */
+  requestTimeoutMs?: number;
+  /** Restart a thread's interpreter after this many requests (default 0 = never). */
+  maxRequests?: number;
+  /** Worker file failures in a row after a restart before giving up (default 6; -1 = never). */
+  maxConsecutiveFailures?: number;
   workerFile: string;
   iniEntries?: string;
   env?: string[];
@@ -68,6 +74,8 @@ export interface NativeEngine {
   submit(id: number, envelope: Uint8Array): number;
   /** unsent: the connection closed before the frame was written (PHP stops streaming to it). */
   release(handle: number, unsent?: boolean): void;
+  /** The client of request `id` (submitted to `thread`) went away: drop or interrupt it. */
+  cancel(thread: number, id: number): void;
   stop(): void;
   /** Joins the threads once they all reported EXITED; false when they did not finish in `ms`. */
   join(ms?: number): boolean;

@@ -26,6 +26,8 @@ export const FRAME_ABORT = 4;
 /** A response being written: its reply and the release handles of frames not yet written. */
 interface InFlight {
   reply: FastifyReply;
+  /** The PHP thread the request went to (cancel() needs it). */
+  thread: number;
   handles: Set<number>;
   closeHooked: boolean;
 }
@@ -36,6 +38,12 @@ export interface PhpEngineOptions {
   bufferSize: number;
   maxCoroutines: number;
   copyThreshold?: number;
+  /** A handler running longer is interrupted and answered 504 (ms; 0 = none; default 30 s). */
+  requestTimeoutMs?: number;
+  /** Restart a thread's interpreter after this many requests (0 = never). */
+  maxRequests?: number;
+  /** Worker file failures in a row after a restart before giving up (-1 = never; default 6). */
+  maxConsecutiveFailures?: number;
   /** php.ini lines (`key=value`), applied after phpasync's defaults. */
   phpIni: Record<string, string>;
   env: Record<string, string>;
@@ -54,6 +62,9 @@ export class PhpEngine {
   /** Set when the server starts closing: responses then close their connection, so
    * keep-alive clients do not hold the shutdown until their idle timeout. */
   closing = false;
+  /** Called when a PHP thread gives up after it had started (worker file keeps failing). */
+  onFatal?: (message: string) => void;
+  private started = false;
 
   private constructor(
     options: PhpEngineOptions,
@@ -68,6 +79,9 @@ export class PhpEngine {
       bufferSize: options.bufferSize,
       maxCoroutines: options.maxCoroutines,
       ...(options.copyThreshold !== undefined ? { copyThreshold: options.copyThreshold } : {}),
+      ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
+      ...(options.maxRequests !== undefined ? { maxRequests: options.maxRequests } : {}),
+      ...(options.maxConsecutiveFailures !== undefined ? { maxConsecutiveFailures: options.maxConsecutiveFailures } : {}),
       workerFile: options.workerFile,
       iniEntries,
       env: Object.entries(options.env).map(([k, v]) => `${k}=${v}`),
@@ -92,12 +106,44 @@ export class PhpEngine {
     const id = ++this.nextId;
     const t = this.native.submit(id, envelope);
     if (t < 0) return false;
-    this.pending.set(id, { reply, handles: new Set(), closeHooked: false });
+    this.pending.set(id, { reply, thread: t, handles: new Set(), closeHooked: false });
+    // The client went away before the response ended: PHP drops the request or interrupts
+    // its handler (issue 6). Frames still arriving for it are dropped and released in onFrame.
+    reply.raw.once('close', () => {
+      if (!this.pending.has(id) || reply.raw.writableEnded) return;
+      // Forget it now: a request dropped before it started sends no frame at all.
+      this.pending.delete(id);
+      if (!this.stopped) this.native.cancel(t, id);
+    });
     return true;
   }
 
   stats(): EngineStats & { pendingRequests: number } {
     return { ...this.native.stats(), pendingRequests: this.pending.size };
+  }
+
+  /** Interrupts every request still running (drain timeout): each is answered 503 and its
+   * connection closed; PHP drops or interrupts the handlers. Returns how many there were. */
+  cancelAll(): number {
+    let n = 0;
+    for (const [id, p] of this.pending) {
+      n++;
+      this.answerUnavailable(p.reply, 'Service Unavailable: the server is shutting down\n');
+      this.pending.delete(id);
+      this.native.cancel(p.thread, id);
+    }
+    return n;
+  }
+
+  private answerUnavailable(reply: FastifyReply, body: string): void {
+    const res = reply.raw;
+    if (res.destroyed || res.writableEnded) return;
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.writeHead(503, { 'Retry-After': '1', 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
+    res.end(body);
   }
 
   /** Sends the sentinel to every thread and waits until they have shut PHP down. */
@@ -118,10 +164,22 @@ export class PhpEngine {
   private onEvent(kind: number, thread: number, level: number, requestId: number, message: string): void {
     switch (kind) {
       case EVENT_READY:
-        if (++this.readyThreads === this.threads) this.startup?.resolve();
+        if (++this.readyThreads === this.threads) {
+          this.started = true;
+          this.startup?.resolve();
+        }
         return;
       case EVENT_FAILED:
         this.log.error({ thread }, message);
+        if (this.started) {
+          // A thread gave up after serving (its worker file keeps failing at restart): what it
+          // still had queued is answered rather than lost, and the server goes down.
+          for (const [id, { reply }] of this.pending) {
+            this.answerUnavailable(reply, 'Service Unavailable: the PHP worker failed\n');
+            this.pending.delete(id);
+          }
+          this.onFatal?.(message);
+        }
         this.startup?.reject(new PhpasyncError('PHPASYNC_WORKER_START', message));
         // The thread exits on its own; stop the others so join() can finish.
         this.native.stop();
@@ -131,6 +189,12 @@ export class PhpEngine {
         return;
       case EVENT_EXITED:
         if (++this.exitedThreads === this.threads) {
+          // Nothing can answer these any more: say so rather than leave the clients hanging.
+          for (const [id, { reply }] of this.pending) {
+            this.log.warn({ reqId: reply.request.id }, 'request unanswered when PHP stopped: answered 503');
+            this.answerUnavailable(reply, 'Service Unavailable: the server is shutting down\n');
+            this.pending.delete(id);
+          }
           if (!this.stopped) this.native.join(5000);
           this.exited?.();
         }

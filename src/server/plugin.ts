@@ -39,6 +39,9 @@ const phpasyncPlugin: FastifyPluginAsync<PhpasyncPluginOptions> = async (app: Fa
       ...((opts.copyThreshold ?? envCopyThreshold()) !== undefined
         ? { copyThreshold: (opts.copyThreshold ?? envCopyThreshold())! }
         : {}),
+      ...(opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
+      ...(opts.maxRequests !== undefined ? { maxRequests: opts.maxRequests } : {}),
+      ...(opts.maxConsecutiveFailures !== undefined ? { maxConsecutiveFailures: opts.maxConsecutiveFailures } : {}),
       phpIni: opts.phpIni ?? {},
       env: opts.env ?? {},
     },

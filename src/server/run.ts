@@ -7,7 +7,10 @@ import { PhpasyncError } from './errors.js';
 import { phpasync } from './plugin.js';
 
 /** Site directives the runtime can serve today (everything else is refused by name). */
-const SUPPORTED_SITE_DIRECTIVES = new Set(['root', 'route', 'rewrite', 'php_server', 'php']);
+const SUPPORTED_SITE_DIRECTIVES = new Set(['root', 'route', 'rewrite', 'php_server', 'php', 'request_body']);
+
+/** Default drain time on SIGTERM/SIGINT when the Caddyfile sets no `grace_period`. */
+export const DEFAULT_DRAIN_MS = 30_000;
 
 // The message names FILE:LINE itself, as issue #4 asks, so no location prefix is added on top.
 function notSupported(what: string, source: { file: string; line: number; column: number }): ConfigError {
@@ -37,7 +40,6 @@ export function checkRunnable(config: PhpasyncConfig): ConfigError[] {
   for (const w of workers) {
     if (!w.async) errors.push(notSupported('worker without async (classic worker mode)', w.source));
     if (w.watch.length > 0) errors.push(notSupported('worker watch', w.source));
-    if (w.maxConsecutiveFailures !== undefined) errors.push(notSupported('worker max_consecutive_failures', w.source));
     if (w.match.length > 0 && !w.match.includes('*')) {
       errors.push(notSupported(`worker match ${w.match.join(' ')} (only "match *" routes requests today)`, w.source));
     }
@@ -57,7 +59,6 @@ export function checkRunnable(config: PhpasyncConfig): ConfigError[] {
       ['httpPort', 'http_port'],
       ['httpsPort', 'https_port'],
       ['autoHttps', 'auto_https'],
-      ['gracePeriodMs', 'grace_period'],
       ['shutdownDelayMs', 'shutdown_delay'],
       ['log', 'log'],
     ];
@@ -75,6 +76,7 @@ export function checkRunnable(config: PhpasyncConfig): ConfigError[] {
     const walk = (ds: DirectiveConfig[]): void => {
       for (const d of ds) {
         if (!SUPPORTED_SITE_DIRECTIVES.has(d.name)) errors.push(notSupported(d.name, d.source));
+        if (d.name === 'request_body' && d.match) errors.push(notSupported('request_body with a matcher', d.source));
         if (d.name === 'route') walk(d.children);
       }
     };
@@ -85,6 +87,20 @@ export function checkRunnable(config: PhpasyncConfig): ConfigError[] {
 
 export interface RunOptions {
   watch: boolean;
+}
+
+/** The largest request body the site accepts (`request_body { max_size }`), if it sets one. */
+function bodyLimitOf(config: PhpasyncConfig): number | undefined {
+  let limit: number | undefined;
+  const walk = (ds: DirectiveConfig[]): void => {
+    for (const d of ds) {
+      const max = d.requestBody?.maxSize;
+      if (d.name === 'request_body' && max !== undefined) limit = limit === undefined ? max : Math.min(limit, max);
+      if (d.name === 'route') walk(d.children);
+    }
+  };
+  for (const site of config.sites) walk(site.directives);
+  return limit;
 }
 
 /** Builds the Fastify app for a runnable config (no listen). */
@@ -118,6 +134,10 @@ export async function buildServer(config: PhpasyncConfig): Promise<FastifyInstan
     ...(worker.maxCoroutines !== undefined ? { maxCoroutines: worker.maxCoroutines } : {}),
     phpIni: config.frankenphp?.phpIni ?? {},
     env: worker.env,
+    ...(worker.requestTimeoutMs !== undefined ? { requestTimeoutMs: worker.requestTimeoutMs } : {}),
+    ...(worker.maxRequests !== undefined ? { maxRequests: worker.maxRequests } : {}),
+    ...(worker.maxConsecutiveFailures !== undefined ? { maxConsecutiveFailures: worker.maxConsecutiveFailures } : {}),
+    ...(bodyLimitOf(config) !== undefined ? { bodyLimit: bodyLimitOf(config)! } : {}),
   });
   return app;
 }
@@ -131,19 +151,42 @@ export async function runServer(config: PhpasyncConfig, options: RunOptions): Pr
   const host = address ? address.bind ?? address.host : '';
   await app.listen({ host: host === '' ? '0.0.0.0' : host, port: address?.port ?? 8080 });
 
-  await new Promise<void>((resolve) => {
+  const drainMs = config.global?.gracePeriodMs ?? DEFAULT_DRAIN_MS;
+  await new Promise<void>((resolve, reject) => {
     let closing = false;
+    // A PHP thread gave up (its worker file keeps failing after a restart): exit 1.
+    app.phpasync.onFatal = (message) => {
+      if (closing) return;
+      closing = true;
+      app.close().finally(() =>
+        reject(new PhpasyncError('PHPASYNC_WORKER_FAILED', `the PHP worker stopped: ${message}`)),
+      );
+    };
     const onSignal = (signal: NodeJS.Signals): void => {
       if (closing) {
         app.log.warn({ signal }, 'second signal: exiting now');
         process.exit(1);
       }
       closing = true;
-      app.log.info({ signal }, 'shutting down');
-      app.close().then(resolve, (err: unknown) => {
-        app.log.error({ err }, 'error while shutting down');
-        resolve();
-      });
+      app.log.info({ signal, drainMs }, 'shutting down'); // no new connections; in-flight requests may finish within drainMs
+      // Past the drain time, what still runs is cancelled (503 to its client, its handler
+      // interrupted) so that the close below can finish.
+      const drain = setTimeout(() => {
+        const n = app.phpasync.cancelAll();
+        app.log.warn({ drainMs, cancelled: n }, 'drain time is over: cancelled the requests still running');
+      }, drainMs);
+      drain.unref();
+      app.close().then(
+        () => {
+          clearTimeout(drain);
+          resolve();
+        },
+        (err: unknown) => {
+          clearTimeout(drain);
+          app.log.error({ err }, 'error while shutting down');
+          resolve();
+        },
+      );
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);

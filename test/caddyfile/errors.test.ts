@@ -229,7 +229,7 @@ const cases: [name: string, caddyfile: string, message: string][] = [
   [
     "worker typo",
     "{\n\tfrankenphp {\n\t\tworker {\n\t\t\tfile a.php\n\t\t\tasynk\n\t\t}\n\t}\n}\n",
-    "/virtual/Caddyfile:5:4: worker: unrecognized subdirective 'asynk' (did you mean async?); allowed: file, num, name, env, match, async, buffer_size, max_coroutines, watch, max_consecutive_failures",
+    "/virtual/Caddyfile:5:4: worker: unrecognized subdirective 'asynk' (did you mean async?); allowed: file, num, name, env, match, async, buffer_size, max_coroutines, watch, request_timeout, max_requests, max_consecutive_failures",
   ],
   [
     "worker num zero",

@@ -17,6 +17,12 @@ export interface ServerOptions {
   bufferSize?: number;
   /** Extra lines inside the frankenphp global block. */
   globalExtra?: string;
+  /** Extra lines in the worker block (request_timeout, max_requests, …). */
+  workerExtra?: string;
+  /** Extra Caddy global options (grace_period, …). */
+  globalOptions?: string;
+  /** Extra lines at the top of the site block (request_body, …). */
+  siteExtra?: string;
   env?: Record<string, string>;
 }
 
@@ -46,6 +52,7 @@ export function writeCaddyfile(dir: string, opts: ServerOptions): string {
   fs.writeFileSync(
     file,
     `{
+	${opts.globalOptions ?? ''}
 	frankenphp {
 		${opts.globalExtra ?? ''}
 		worker {
@@ -54,11 +61,13 @@ export function writeCaddyfile(dir: string, opts: ServerOptions): string {
 			async
 			buffer_size ${opts.bufferSize ?? 20}
 			match *
+			${opts.workerExtra ?? ''}
 		}
 	}
 }
 
 http://127.0.0.1:0 {
+	${opts.siteExtra ?? ''}
 	route {
 		php_server {
 			index off

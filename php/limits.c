@@ -1,0 +1,291 @@
+/*
+ * Faults and limits of the PHP threads (issue 6).
+ *
+ * - Fatal errors. PHP 8.2, measured: a fatal error raised inside a Fiber does not always come
+ *   back to the scheduler as a bailout. `trigger_error(E_USER_ERROR)` does (the Fiber's
+ *   zend_first_try catches it and Fiber::start()/resume() re-raises it in the caller), but an
+ *   exhausted memory_limit returns from the handler with an UnwindExit pending, exactly like
+ *   exit(), and every object has been marked destructed (Fiber::suspend() then fails with
+ *   "Couldn't execute method Fiber::suspend"). So we wrap zend_error_cb and remember that a
+ *   fatal error happened; serve() turns that into a bailout whatever PHP did, and the thread
+ *   restarts its interpreter.
+ * - Request timeout. max_execution_time cannot be used (its SIGPROF timer belongs to Node).
+ *   A watchdog thread reads each PHP thread's published deadline (an atomic) and, once it has
+ *   passed, sets that thread's EG(vm_interrupt). The VM calls zend_interrupt_function at the
+ *   next loop back-edge or call; ours throws an UnwindExit into the coroutine that is over
+ *   its deadline: user code cannot catch it (catch (Throwable) does not see it, finally blocks
+ *   are skipped), the coroutine unwinds and serve() answers 504.
+ *   Measured limit: with opcache.jit=tracing, PHP 8.2's JIT emits no interrupt check in a
+ *   loop with an empty body (`while (true) {}`), so that one loop cannot be interrupted (with
+ *   the JIT off it can). Any loop that does something, or calls anything, is interrupted.
+ *   Not supported yet: interrupting a coroutine suspended in phpa_sched_suspend() (nothing in
+ *   this tree suspends one yet; cancellation of waits is issue 5's Async API) and a handler
+ *   blocked inside one internal call (sleep(), a blocking read): it is interrupted when the
+ *   call returns.
+ * - Client abort. JS queues the request id (phpa_host_take_cancelled) and interrupts the
+ *   thread: a running handler unwinds the same way and its response is discarded; a request
+ *   still in the ring is dropped when popped.
+ * - max_requests. After N started requests the thread stops taking jobs, finishes what it
+ *   runs, and restarts its interpreter (thread.c).
+ */
+#include "phpa_internal.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+#include <zend_exceptions.h>
+
+typedef struct {
+	/* That thread's EG(vm_interrupt) (NULL while it runs no interpreter). Atomic pointer: the
+	 * watchdog and the JS thread read it while the PHP thread sets it. */
+	_Atomic(zend_atomic_bool *) vm_interrupt;
+	_Atomic uint64_t deadline_ns;   /* deadline of the coroutine it runs now; 0 = none */
+} limit_slot;
+
+static limit_slot *g_slots;
+static int g_nslots;
+static uint32_t g_timeout_ms;
+static pthread_t g_watchdog;
+static bool g_watchdog_running;
+static atomic_bool g_watchdog_stop;
+
+static void (*orig_error_cb)(int, zend_string *, const uint32_t, zend_string *);
+static void (*orig_interrupt)(zend_execute_data *);
+
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* ---- fatal errors ------------------------------------------------------------------------ */
+
+#define PHPA_BAILING_ERRORS (E_ERROR | E_CORE_ERROR | E_COMPILE_ERROR | E_USER_ERROR | E_RECOVERABLE_ERROR)
+
+static void phpa_error_cb(int type, zend_string *file, const uint32_t line, zend_string *message)
+{
+	phpa_thread_state *ts = phpa_ts;
+	if (ts && (type & PHPA_BAILING_ERRORS) && !(type & E_DONT_BAIL)) ts->fatal = true;
+	orig_error_cb(type, file, line, message);
+}
+
+void phpa_limits_after_bailout(phpa_thread_state *ts)
+{
+	(void)ts;
+	/* After "Allowed memory size exhausted" the heap is still full; answering the requests
+	 * allocates. The limit comes back from php.ini at the request shutdown that follows. */
+	zend_set_memory_limit((size_t)ZEND_LONG_MAX);
+}
+
+/* ---- cancellation (client abort) --------------------------------------------------------- */
+
+static void take_cancels(phpa_thread_state *ts)
+{
+	uint64_t ids[64];
+	size_t n;
+	while ((n = phpa_host_take_cancelled(ts->index, ids, 64)) > 0) {
+		for (size_t i = 0; i < n; i++) {
+			if (ts->ncancelled == ts->cancelled_cap) {
+				uint32_t cap = ts->cancelled_cap ? ts->cancelled_cap * 2 : 16;
+				uint64_t *p = realloc(ts->cancelled_ids, cap * sizeof *p);
+				if (!p) return; /* keep what we have; an unmatched cancel only costs work */
+				ts->cancelled_ids = p;
+				ts->cancelled_cap = cap;
+			}
+			/* Insert sorted (ids grow, so this is nearly always an append). */
+			uint32_t j = ts->ncancelled;
+			while (j > 0 && ts->cancelled_ids[j - 1] > ids[i]) {
+				ts->cancelled_ids[j] = ts->cancelled_ids[j - 1];
+				j--;
+			}
+			ts->cancelled_ids[j] = ids[i];
+			ts->ncancelled++;
+		}
+	}
+}
+
+static bool take_cancelled_id(phpa_thread_state *ts, uint64_t id)
+{
+	for (uint32_t i = 0; i < ts->ncancelled; i++) {
+		if (ts->cancelled_ids[i] == id) {
+			memmove(&ts->cancelled_ids[i], &ts->cancelled_ids[i + 1], (ts->ncancelled - i - 1) * sizeof(uint64_t));
+			ts->ncancelled--;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool phpa_limits_skip_job(phpa_thread_state *ts, phpa_job *job)
+{
+	take_cancels(ts);
+	if (ts->ncancelled == 0) return false;
+	/* Ids reach a ring in increasing order: a cancelled id below this job's belongs to a request
+	 * that already started (it is running, waiting, or done), never to one still queued. Ids of
+	 * running or waiting coroutines are matched by the interrupt; drop the rest. */
+	uint32_t keep = 0;
+	bool skip = false;
+	for (uint32_t i = 0; i < ts->ncancelled; i++) {
+		uint64_t id = ts->cancelled_ids[i];
+		if (id == job->id) {
+			skip = true;
+		} else if (id > job->id) {
+			ts->cancelled_ids[keep++] = id;
+		}
+	}
+	ts->ncancelled = keep;
+	return skip;
+}
+
+void phpa_php_interrupt(int thread)
+{
+	if (!g_slots || thread < 0 || thread >= g_nslots) return;
+	zend_atomic_bool *vi = atomic_load(&g_slots[thread].vm_interrupt);
+	if (vi) zend_atomic_bool_store(vi, true);
+}
+
+/* ---- the interrupt: timeouts and aborts of the running coroutine -------------------------- */
+
+static void phpa_interrupt_function(zend_execute_data *execute_data)
+{
+	if (orig_interrupt) orig_interrupt(execute_data);
+	phpa_thread_state *ts = phpa_ts;
+	phpa_coroutine *co = ts ? ts->current : NULL;
+	if (!co || !co->job_id || co->timed_out || co->cancelled) return;
+	if (EG(exception)) {
+		/* Not at a clean point: ask again at the next check. */
+		zend_atomic_bool_store_ex(&EG(vm_interrupt), true);
+		return;
+	}
+	take_cancels(ts);
+	if (ts->ncancelled && take_cancelled_id(ts, co->job_id)) {
+		co->cancelled = true;
+		phpa_log(PHPA_LOG_DEBUG, co->job_id, "client went away: handler interrupted, response discarded");
+		zend_throw_unwind_exit();
+		return;
+	}
+	if (co->deadline_ns && now_ns() >= co->deadline_ns) {
+		co->timed_out = true;
+		phpa_log(PHPA_LOG_ERROR, co->job_id, "request timeout: the handler ran for more than %u ms; interrupted, answered 504",
+			g_timeout_ms);
+		zend_throw_unwind_exit();
+	}
+}
+
+bool phpa_limits_after_handler(phpa_thread_state *ts, phpa_coroutine *co)
+{
+	if (ts->fatal) {
+		/* Whatever PHP left pending (an UnwindExit for memory exhaustion), the interpreter is
+		 * unusable now: go to the scheduler's zend_catch, which answers 500 and restarts. */
+		if (EG(exception)) zend_clear_exception();
+		zend_bailout();
+	}
+	if (!co->timed_out && !co->cancelled) return false;
+	if (EG(exception)) zend_clear_exception();
+	EG(exit_status) = 0;
+	/* A cancelled request's client is gone: a small error frame that JS drops (the body the
+	 * handler wrote is released here rather than sent). */
+	phpa_response_fail(co->response, co->timed_out ? 504 : 499);
+	return true;
+}
+
+/* ---- per request / per switch ------------------------------------------------------------ */
+
+void phpa_limits_request_started(phpa_thread_state *ts, phpa_coroutine *co)
+{
+	co->timed_out = false;
+	co->cancelled = false;
+	co->deadline_ns = g_timeout_ms ? now_ns() + (uint64_t)g_timeout_ms * 1000000u : 0;
+	ts->started_requests++;
+	if (ts->config->max_requests && ts->started_requests >= ts->config->max_requests) ts->recycling = true;
+}
+
+void phpa_limits_enter(phpa_thread_state *ts, phpa_coroutine *co)
+{
+	if (g_slots && co->deadline_ns) atomic_store_explicit(&g_slots[ts->index].deadline_ns, co->deadline_ns, memory_order_relaxed);
+}
+
+void phpa_limits_leave(phpa_thread_state *ts)
+{
+	/* relaxed: the watchdog only needs to see the value eventually; a stale deadline makes it
+	 * set vm_interrupt once too often, and the interrupt re-checks on the PHP thread. */
+	if (g_slots) atomic_store_explicit(&g_slots[ts->index].deadline_ns, 0, memory_order_relaxed);
+}
+
+/* ---- watchdog thread --------------------------------------------------------------------- */
+
+static void *watchdog_main(void *arg)
+{
+	(void)arg;
+	/* Check often enough for the deadline to be met within a tenth of the timeout (at most
+	 * 100 ms late); 20 wake-ups per second at most costs nothing measurable. */
+	uint64_t period_ms = g_timeout_ms / 10;
+	if (period_ms < 5) period_ms = 5;
+	if (period_ms > 50) period_ms = 50;
+	struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)(period_ms * 1000000u)};
+	while (!atomic_load(&g_watchdog_stop)) {
+		nanosleep(&ts, NULL);
+		uint64_t now = now_ns();
+		for (int i = 0; i < g_nslots; i++) {
+			uint64_t d = atomic_load_explicit(&g_slots[i].deadline_ns, memory_order_relaxed);
+			zend_atomic_bool *vi = atomic_load(&g_slots[i].vm_interrupt);
+			if (d && now >= d && vi) zend_atomic_bool_store(vi, true);
+		}
+	}
+	return NULL;
+}
+
+void phpa_limits_module_startup(const phpa_config *config)
+{
+	orig_error_cb = zend_error_cb;
+	zend_error_cb = phpa_error_cb;
+	orig_interrupt = zend_interrupt_function;
+	zend_interrupt_function = phpa_interrupt_function;
+	g_nslots = config->threads > 0 ? config->threads : 1;
+	g_slots = calloc((size_t)g_nslots, sizeof *g_slots);
+	g_timeout_ms = config->request_timeout_ms;
+	atomic_store(&g_watchdog_stop, false);
+	if (g_timeout_ms && g_slots) {
+		/* Started from a PHP thread: it inherits that thread's blocked signal mask. */
+		g_watchdog_running = pthread_create(&g_watchdog, NULL, watchdog_main, NULL) == 0;
+		if (!g_watchdog_running) phpa_log(PHPA_LOG_ERROR, 0, "cannot start the request-timeout watchdog: timeouts are off");
+	}
+}
+
+void phpa_limits_module_shutdown(void)
+{
+	if (g_watchdog_running) {
+		atomic_store(&g_watchdog_stop, true);
+		pthread_join(g_watchdog, NULL);
+		g_watchdog_running = false;
+	}
+	if (orig_error_cb) zend_error_cb = orig_error_cb;
+	zend_interrupt_function = orig_interrupt;
+	orig_error_cb = NULL;
+	free(g_slots);
+	g_slots = NULL;
+	g_nslots = 0;
+}
+
+void phpa_limits_thread_start(phpa_thread_state *ts)
+{
+	ts->fatal = false;
+	ts->recycling = false;
+	ts->started_requests = 0;
+	if (g_slots && ts->index < g_nslots) {
+		atomic_store(&g_slots[ts->index].deadline_ns, 0);
+		atomic_store(&g_slots[ts->index].vm_interrupt, &EG(vm_interrupt));
+	}
+}
+
+void phpa_limits_thread_stop(phpa_thread_state *ts)
+{
+	if (g_slots && ts->index < g_nslots) {
+		atomic_store(&g_slots[ts->index].deadline_ns, 0);
+		atomic_store(&g_slots[ts->index].vm_interrupt, (zend_atomic_bool *)NULL);
+	}
+	free(ts->cancelled_ids);
+	ts->cancelled_ids = NULL;
+	ts->ncancelled = ts->cancelled_cap = 0;
+}
