@@ -49,6 +49,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   Napi::Value Start(const Napi::CallbackInfo& info);
   Napi::Value Submit(const Napi::CallbackInfo& info);
   Napi::Value Release(const Napi::CallbackInfo& info);
+  Napi::Value FlushWakes(const Napi::CallbackInfo& info);
   Napi::Value Stop(const Napi::CallbackInfo& info);
   Napi::Value Cancel(const Napi::CallbackInfo& info);
   Napi::Value Join(const Napi::CallbackInfo& info);

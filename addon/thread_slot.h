@@ -52,6 +52,9 @@ struct ThreadSlot {
   // Requests currently queued or running on this thread (for stats and tests).
   std::atomic<uint64_t> submitted{0};  // relaxed: statistics only
 
+  // JS thread only: a job was pushed since the last flushWakes() without waking the consumer.
+  bool wake_deferred = false;
+
   std::thread thread;
 
   // Producer side of the handshake, after work was published.

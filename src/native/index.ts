@@ -73,6 +73,8 @@ export interface NativeEngine {
   /** Thread index the request went to, SUBMIT_FULL when every ring is full, SUBMIT_STOPPED after stop(). */
   submit(id: number, envelope: Uint8Array): number;
   /** unsent: the connection closed before the frame was written (PHP stops streaming to it). */
+  /** Wakes the PHP threads submit() left a job for. Call once per event-loop turn after submits. */
+  flushWakes(): void;
   release(handle: number, unsent?: boolean): void;
   /** The client of request `id` (submitted to `thread`) went away: drop or interrupt it. */
   cancel(thread: number, id: number): void;

@@ -59,6 +59,11 @@ export class PhpEngine {
   private exited?: () => void;
   private readonly threads: number;
   private stopped = false;
+  private wakeScheduled = false;
+  private readonly flushWakes = (): void => {
+    this.wakeScheduled = false;
+    this.native.flushWakes();
+  };
   /** Set when the server starts closing: responses then close their connection, so
    * keep-alive clients do not hold the shutdown until their idle timeout. */
   closing = false;
@@ -106,6 +111,10 @@ export class PhpEngine {
     const id = ++this.nextId;
     const t = this.native.submit(id, envelope);
     if (t < 0) return false;
+    if (!this.wakeScheduled) {
+      this.wakeScheduled = true;
+      setImmediate(this.flushWakes); // after every request read in this loop turn
+    }
     this.pending.set(id, { reply, thread: t, handles: new Set(), closeHooked: false });
     // The client went away before the response ended: PHP drops the request or interrupts
     // its handler (issue 6). Frames still arriving for it are dropped and released in onFrame.
