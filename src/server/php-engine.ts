@@ -28,7 +28,8 @@ interface InFlight {
   reply: FastifyReply;
   /** The PHP thread the request went to (cancel() needs it). */
   thread: number;
-  handles: Set<number>;
+  /** Created with the first zero-copy or streamed frame: most responses never need one. */
+  handles: Set<number> | null;
   closeHooked: boolean;
 }
 
@@ -115,7 +116,7 @@ export class PhpEngine {
       this.wakeScheduled = true;
       setImmediate(this.flushWakes); // after every request read in this loop turn
     }
-    this.pending.set(id, { reply, thread: t, handles: new Set(), closeHooked: false });
+    this.pending.set(id, { reply, thread: t, handles: null, closeHooked: false });
     // The client went away before the response ended: PHP drops the request or interrupts
     // its handler (issue 6). Frames still arriving for it are dropped and released in onFrame.
     reply.raw.once('close', () => {
@@ -245,16 +246,17 @@ export class PhpEngine {
     }
     let done: ((err?: Error | null) => void) | undefined;
     if (handle) {
-      p.handles.add(handle);
+      const handles = (p.handles ??= new Set());
+      handles.add(handle);
       if (!p.closeHooked) {
         p.closeHooked = true;
         res.once('close', () => {
-          for (const h of p.handles) this.native.release(h, true);
-          p.handles.clear();
+          for (const h of handles) this.native.release(h, true);
+          handles.clear();
         });
       }
       done = (err?: Error | null) => {
-        if (p.handles.delete(handle)) this.native.release(handle, Boolean(err));
+        if (handles.delete(handle)) this.native.release(handle, Boolean(err));
       };
     }
     if (flags & FRAME_ABORT) {
