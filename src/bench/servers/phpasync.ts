@@ -13,14 +13,14 @@ export const BUFFER_SIZE = 20;
 /** Requests the server accepts at once before it answers 503. */
 export const RING_CAPACITY = PHP_THREADS * BUFFER_SIZE;
 
-export function benchCaddyfile(worker: string): string {
+export function benchCaddyfile(worker: string, bufferSize = BUFFER_SIZE): string {
   return `{
 	frankenphp {
 		worker {
 			file ${quoteToken(worker)}
 			num ${PHP_THREADS}
 			async
-			buffer_size ${BUFFER_SIZE}
+			buffer_size ${bufferSize}
 			match *
 		}
 	}
@@ -37,8 +37,21 @@ http://127.0.0.1:0 {
 `;
 }
 
-export async function startPhpasync(dir: string): Promise<ServerHandle> {
+export interface PhpasyncSpec {
+  /** Worker file (default: the bench's app). */
+  worker?: string;
+  bufferSize?: number;
+  /** Extra environment (e.g. PHPASYNC_COPY_THRESHOLD for the copy-threshold measurement). */
+  env?: Record<string, string>;
+}
+
+export async function startPhpasync(dir: string, spec: PhpasyncSpec = {}): Promise<ServerHandle> {
   const caddyfile = path.join(dir, 'Caddyfile');
-  fs.writeFileSync(caddyfile, benchCaddyfile(PHP_APP));
-  return spawnServer({ command: process.execPath, args: [CLI, 'run', '--config', caddyfile], listening: listeningLine });
+  fs.writeFileSync(caddyfile, benchCaddyfile(spec.worker ?? PHP_APP, spec.bufferSize));
+  return spawnServer({
+    command: process.execPath,
+    args: [CLI, 'run', '--config', caddyfile],
+    env: { ...process.env, ...spec.env },
+    listening: listeningLine,
+  });
 }
