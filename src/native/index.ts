@@ -90,7 +90,9 @@ interface Addon {
   runCli(script: string, args: string[]): number;
 }
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+// The repository root: three levels above dist/src/native, two above src/native (tests run the .ts).
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.basename(path.resolve(here, '../..')) === 'dist' ? path.resolve(here, '../../..') : path.resolve(here, '../..');
 let addon: Addon | undefined;
 
 export function loadAddon(): Addon {
