@@ -101,7 +101,7 @@ describe('a worker file that fails after a restart', () => {
       const r = await waiting;
       expect(r.status).toBe(200);
       expect(r.body).toBe('ok /waited');
-      expect(logLine(server, /the worker file started again after \d+ failures/)).toBeTruthy();
+      expect(await waitFor(() => logLine(server, /the worker file started again after \d+ failures/))).toBeTruthy();
     } finally {
       expect(await server.stop()).toBe(0);
     }
@@ -111,7 +111,7 @@ describe('a worker file that fails after a restart', () => {
     const marker = path.join(tempDir(), 'marker');
     const server = await startServer({ worker: 'fault-restart.php', env: { FAULT_MARKER: marker }, workerExtra: 'max_consecutive_failures 2' });
     expect((await get(`${server.url}/arm`)).status).toBe(500);
-    const code = await new Promise<number | null>((resolve) => server.proc.once('exit', resolve));
+    const code = await server.exited;
     expect(code).toBe(1);
     const all = server.output.join('\n');
     expect(all).toContain('the worker file failed 2 times in a row after a restart (max_consecutive_failures 2): giving up');

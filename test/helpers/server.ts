@@ -34,6 +34,8 @@ export interface RunningServer {
   output: string[];
   /** Parsed pino lines. */
   logs(): Record<string, unknown>[];
+  /** Resolves with the exit code once the process ended and its output is all read. */
+  exited: Promise<number | null>;
   /** Sends the signal and resolves with the exit code (null if killed by a signal). */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -89,7 +91,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  // 'close', not 'exit': it comes after stdout/stderr are drained, so every log line is in.
+  const exited = new Promise<number | null>((resolve) => proc.once('close', (code) => resolve(code)));
   const port = await new Promise<number>((resolve, reject) => {
     let buf = '';
     const onData = (d: Buffer): void => {
@@ -120,6 +123,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           return [];
         }
       }),
+    exited,
     stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
       return exited;
@@ -133,7 +137,7 @@ export async function runCli(args: string[], env: Record<string, string> = {}): 
   let out = '';
   proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const code = await new Promise<number | null>((resolve) => proc.once('exit', (c) => resolve(c)));
+  const code = await new Promise<number | null>((resolve) => proc.once('close', (c) => resolve(c)));
   return { code, out };
 }
 
