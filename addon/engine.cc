@@ -344,6 +344,7 @@ Napi::Value Engine::Cancel(const Napi::CallbackInfo& info) {
     s.cancelled_count.store(s.cancelled.size(), std::memory_order_relaxed);
   }
   phpa_php_interrupt(static_cast<int>(t));  // a running handler sees it at its next VM check
+  s.notifier.Signal();  // a parked thread wakes to interrupt a suspended handler (phpa_limits_tick)
   return env.Undefined();
 }
 

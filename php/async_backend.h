@@ -15,15 +15,7 @@
  * A timer is a struct the caller owns (on a fiber's stack, inside an object...). The reactor
  * keeps a min-heap of pointers to armed timers; when one expires its callback runs from the
  * scheduler (not inside a coroutine): it may wake coroutines, never call into PHP code. */
-typedef struct phpa_timer phpa_timer;
-typedef void (*phpa_timer_cb)(phpa_timer *t);
-struct phpa_timer {
-	uint64_t deadline_ns; /* monotonic */
-	int32_t heap_index;   /* -1 when not armed */
-	uint32_t generation;  /* reactor generation it was armed in (stale after a fatal-error reset) */
-	phpa_timer_cb cb;
-	void *data;
-};
+/* struct phpa_timer is in phpa_internal.h (a coroutine embeds one). */
 
 uint64_t phpa_now_ns(void);
 void phpa_timer_init(phpa_timer *t, phpa_timer_cb cb, void *data);

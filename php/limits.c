@@ -18,17 +18,20 @@
  *   Measured limit: with opcache.jit=tracing, PHP 8.2's JIT emits no interrupt check in a
  *   loop with an empty body (`while (true) {}`), so that one loop cannot be interrupted (with
  *   the JIT off it can). Any loop that does something, or calls anything, is interrupted.
- *   Not supported yet: interrupting a coroutine suspended in phpa_sched_suspend() (nothing in
- *   this tree suspends one yet; cancellation of waits is issue 5's Async API) and a handler
- *   blocked inside one internal call (sleep(), a blocking read): it is interrupted when the
- *   call returns.
- * - Client abort. JS queues the request id (phpa_host_take_cancelled) and interrupts the
- *   thread: a running handler unwinds the same way and its response is discarded; a request
- *   still in the ring is dropped when popped.
+ *   A handler suspended in a wait (sleep(), Async\delay(), await, a socket read, flush()
+ *   back-pressure) is not running, so no VM check can see it: each request arms a reactor
+ *   timer at its deadline; when it fires the coroutine is woken with interrupt_pending set and
+ *   its suspension point throws the same UnwindExit (phpa_limits_unwind).
+ *   Not supported yet: a handler blocked inside one internal call that does not go through the
+ *   reactor (a DNS lookup, a TLS read, a file read) is interrupted only when that call returns.
+ * - Client abort. JS queues the request id (phpa_host_take_cancelled), interrupts the thread
+ *   and wakes it: a running handler unwinds the same way and its response is discarded; a
+ *   suspended one is matched at the next scheduler tick (phpa_limits_tick) and unwinds when
+ *   resumed; a request still in the ring is dropped when popped.
  * - max_requests. After N started requests the thread stops taking jobs, finishes what it
  *   runs, and restarts its interpreter (thread.c).
  */
-#include "phpa_internal.h"
+#include "async_backend.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -51,13 +54,6 @@ static atomic_bool g_watchdog_stop;
 
 static void (*orig_error_cb)(int, zend_string *, const uint32_t, zend_string *);
 static void (*orig_interrupt)(zend_execute_data *);
-
-static uint64_t now_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
 
 /* ---- fatal errors ------------------------------------------------------------------------ */
 
@@ -119,23 +115,11 @@ static bool take_cancelled_id(phpa_thread_state *ts, uint64_t id)
 
 bool phpa_limits_skip_job(phpa_thread_state *ts, phpa_job *job)
 {
+	ts->last_started_id = job->id;
 	take_cancels(ts);
-	if (ts->ncancelled == 0) return false;
-	/* Ids reach a ring in increasing order: a cancelled id below this job's belongs to a request
-	 * that already started (it is running, waiting, or done), never to one still queued. Ids of
-	 * running or waiting coroutines are matched by the interrupt; drop the rest. */
-	uint32_t keep = 0;
-	bool skip = false;
-	for (uint32_t i = 0; i < ts->ncancelled; i++) {
-		uint64_t id = ts->cancelled_ids[i];
-		if (id == job->id) {
-			skip = true;
-		} else if (id > job->id) {
-			ts->cancelled_ids[keep++] = id;
-		}
-	}
-	ts->ncancelled = keep;
-	return skip;
+	/* Only the exact id: smaller ones may belong to suspended handlers, which phpa_limits_tick()
+	 * matches (and prunes once their request is over). */
+	return ts->ncancelled && take_cancelled_id(ts, job->id);
 }
 
 void phpa_php_interrupt(int thread)
@@ -165,12 +149,74 @@ static void phpa_interrupt_function(zend_execute_data *execute_data)
 		zend_throw_unwind_exit();
 		return;
 	}
-	if (co->deadline_ns && now_ns() >= co->deadline_ns) {
+	if (co->deadline_ns && phpa_now_ns() >= co->deadline_ns) {
 		co->timed_out = true;
 		phpa_log(PHPA_LOG_ERROR, co->job_id, "request timeout: the handler ran for more than %u ms; interrupted, answered 504",
 			g_timeout_ms);
 		zend_throw_unwind_exit();
 	}
+}
+
+/* ---- suspended handlers: deadline timers and aborts matched at the tick ------------------- */
+
+static void interrupt_waiting(phpa_coroutine *co)
+{
+	co->interrupt_pending = true;
+	phpa_sched_wake(co);
+}
+
+static void deadline_timer_cb(phpa_timer *t)
+{
+	phpa_coroutine *co = t->data;
+	/* Running handlers are the watchdog's (vm_interrupt); from the reactor none runs. */
+	if (co->kind != PHPA_CO_KIND_REQUEST || !co->job_id || co->state != PHPA_CO_WAITING) return;
+	if (co->timed_out || co->cancelled) return;
+	co->timed_out = true;
+	phpa_log(PHPA_LOG_ERROR, co->job_id, "request timeout: the handler waited for more than %u ms; interrupted, answered 504",
+		g_timeout_ms);
+	interrupt_waiting(co);
+}
+
+void phpa_limits_tick(phpa_thread_state *ts)
+{
+	take_cancels(ts);
+	if (ts->ncancelled == 0) return;
+	phpa_coroutine **all;
+	uint32_t n = phpa_sched_all(&all);
+	uint32_t keep = 0;
+	for (uint32_t i = 0; i < ts->ncancelled; i++) {
+		uint64_t id = ts->cancelled_ids[i];
+		if (id > ts->last_started_id) {
+			ts->cancelled_ids[keep++] = id; /* still in the ring: dropped when popped */
+			continue;
+		}
+		/* Started: it is suspended (nothing runs during a tick) or already over. */
+		for (uint32_t j = 0; j < n; j++) {
+			phpa_coroutine *co = all[j];
+			if (co->kind == PHPA_CO_KIND_REQUEST && co->job_id == id && co->state == PHPA_CO_WAITING && !co->timed_out &&
+				!co->cancelled) {
+				co->cancelled = true;
+				phpa_log(PHPA_LOG_DEBUG, id, "client went away: suspended handler interrupted, response discarded");
+				interrupt_waiting(co);
+				break;
+			}
+		}
+	}
+	ts->ncancelled = keep;
+}
+
+bool phpa_limits_unwind(phpa_coroutine *co)
+{
+	if (!co->interrupt_pending) return false;
+	co->interrupt_pending = false;
+	zend_throw_unwind_exit();
+	return true;
+}
+
+void phpa_limits_request_done(phpa_coroutine *co)
+{
+	phpa_timer_stop(&co->deadline_timer);
+	co->interrupt_pending = false;
 }
 
 bool phpa_limits_after_handler(phpa_thread_state *ts, phpa_coroutine *co)
@@ -196,7 +242,10 @@ void phpa_limits_request_started(phpa_thread_state *ts, phpa_coroutine *co)
 {
 	co->timed_out = false;
 	co->cancelled = false;
-	co->deadline_ns = g_timeout_ms ? now_ns() + (uint64_t)g_timeout_ms * 1000000u : 0;
+	co->interrupt_pending = false;
+	co->deadline_ns = g_timeout_ms ? phpa_now_ns() + (uint64_t)g_timeout_ms * 1000000u : 0;
+	phpa_timer_init(&co->deadline_timer, deadline_timer_cb, co);
+	if (co->deadline_ns) phpa_timer_start(&co->deadline_timer, co->deadline_ns);
 	ts->started_requests++;
 	if (ts->config->max_requests && ts->started_requests >= ts->config->max_requests) ts->recycling = true;
 }
@@ -226,7 +275,7 @@ static void *watchdog_main(void *arg)
 	struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)(period_ms * 1000000u)};
 	while (!atomic_load(&g_watchdog_stop)) {
 		nanosleep(&ts, NULL);
-		uint64_t now = now_ns();
+		uint64_t now = phpa_now_ns();
 		for (int i = 0; i < g_nslots; i++) {
 			uint64_t d = atomic_load_explicit(&g_slots[i].deadline_ns, memory_order_relaxed);
 			zend_atomic_bool *vi = atomic_load(&g_slots[i].vm_interrupt);

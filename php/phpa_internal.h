@@ -13,6 +13,17 @@
 
 typedef struct phpa_coroutine phpa_coroutine;
 
+/* A reactor timer (API in async_backend.h). Defined here because a coroutine embeds one. */
+typedef struct phpa_timer phpa_timer;
+typedef void (*phpa_timer_cb)(phpa_timer *t);
+struct phpa_timer {
+	uint64_t deadline_ns; /* monotonic */
+	int32_t heap_index;   /* -1 when not armed */
+	uint32_t generation;  /* reactor generation it was armed in (stale after a fatal-error reset) */
+	phpa_timer_cb cb;
+	void *data;
+};
+
 enum phpa_co_state {
 	PHPA_CO_IDLE = 0,    /* in the pool, suspended at the top of its loop */
 	PHPA_CO_RUNNING = 1, /* running a request handler */
@@ -34,6 +45,8 @@ struct phpa_coroutine {
 	uint64_t deadline_ns;      /* CLOCK_MONOTONIC; 0 = no request timeout */
 	bool timed_out;            /* interrupted by the request timeout: answered 504 */
 	bool cancelled;            /* the client went away: interrupted, response discarded */
+	bool interrupt_pending;    /* timed out or cancelled while suspended: unwind when resumed */
+	phpa_timer deadline_timer; /* fires at deadline_ns if the handler is suspended then */
 	/* Added for Async\ (async.c): what the fiber runs and how it is told to stop. */
 	int kind;                  /* enum phpa_co_kind */
 	zend_object *task;         /* Async\Coroutine object (reference held); NULL until asked for */
@@ -71,6 +84,7 @@ typedef struct phpa_thread_state {
 	bool fatal;                /* a fatal error happened: the interpreter must be restarted */
 	bool recycling;            /* max_requests reached: take no new job, restart when idle */
 	uint64_t started_requests; /* requests started since the last interpreter (re)start */
+	uint64_t last_started_id;  /* id of the newest job taken from the ring */
 	uint64_t *cancelled_ids;   /* ids JS cancelled that this thread has not matched yet (sorted) */
 	uint32_t ncancelled, cancelled_cap;
 } phpa_thread_state;
@@ -139,6 +153,13 @@ void phpa_limits_thread_stop(phpa_thread_state *ts);
 bool phpa_limits_skip_job(phpa_thread_state *ts, phpa_job *job);
 /* start_request(): the coroutine got its job (deadline, max_requests count). */
 void phpa_limits_request_started(phpa_thread_state *ts, phpa_coroutine *co);
+/* Each scheduler tick, before the ring is drained: cancelled ids of suspended handlers are
+ * matched and those handlers interrupted (they unwind when resumed, see phpa_limits_unwind). */
+void phpa_limits_tick(phpa_thread_state *ts);
+/* The request of `co` ended (normally or not): its deadline timer is disarmed. */
+void phpa_limits_request_done(phpa_coroutine *co);
+/* Inside a coroutine at a suspension point: true (UnwindExit thrown) when it was interrupted. */
+bool phpa_limits_unwind(phpa_coroutine *co);
 /* resume(): around every switch into a coroutine (publishes its deadline to the watchdog). */
 void phpa_limits_enter(phpa_thread_state *ts, phpa_coroutine *co);
 void phpa_limits_leave(phpa_thread_state *ts);

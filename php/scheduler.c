@@ -72,6 +72,7 @@ static phpa_coroutine *coroutine_new(phpa_thread_state *ts)
 {
 	phpa_coroutine *co = calloc(1, sizeof *co);
 	if (!co) zend_error_noreturn(E_ERROR, "phpasync: out of memory for a coroutine");
+	phpa_timer_init(&co->deadline_timer, NULL, co); /* armed per request by limits.c */
 	zval closure;
 	zend_create_fake_closure(&closure, (zend_function *)&coroutine_body_fn, NULL, NULL, NULL);
 	object_init_ex(&co->fiber, zend_ce_fiber);
@@ -223,6 +224,8 @@ static bool suspend_impl(bool requeue)
 	zval_ptr_dtor(&rv);
 	if (co->state == PHPA_CO_WAITING) co->state = PHPA_CO_RUNNING;
 	if (EG(exception)) return false;
+	/* issue 6: the request timed out or its client left while it waited (uncatchable). */
+	if (phpa_limits_unwind(co)) return false;
 	if (co->cancel_pending) {
 		throw_pending_cancel(co);
 		return false;
@@ -327,6 +330,7 @@ static void resume(phpa_thread_state *ts, phpa_coroutine *co)
 	}
 	if (co->state == PHPA_CO_IDLE || co->state == PHPA_CO_DEAD) {
 		if (co->response) phpa_response_fail(co->response, 500); /* no-op when it was answered */
+		phpa_limits_request_done(co);
 		if (co->kind == PHPA_CO_KIND_TASK) ts->tasks--;
 		release_objects(co);
 		co->kind = PHPA_CO_KIND_REQUEST;
@@ -409,6 +413,7 @@ bool phpa_scheduler_run(phpa_thread_state *ts)
 	zend_try {
 		for (;;) {
 			phpa_scheduler_drain_released(ts);
+			phpa_limits_tick(ts); /* issue 6: aborts of suspended handlers, before new jobs */
 			/* issue 6: ts->recycling (max_requests reached) takes no new job either. */
 			while (!ts->stopping && !ts->recycling && ts->inflight < max) {
 				phpa_job *job = phpa_host_ring_pop(ts->index);

@@ -54,6 +54,48 @@ describe('request timeout', () => {
     expect(server.output.join('\n')).not.toContain('finally ran');
   });
 
+  for (const url of ['/sleep', '/delay', '/await', '/read']) {
+    it(`interrupts a handler suspended in a wait (${url}) with 504 and keeps serving`, async () => {
+      const t0 = Date.now();
+      const r = await get(server.url + url);
+      expect(r.status).toBe(504);
+      expect(r.body).toBe('Gateway Timeout\n');
+      expect(Date.now() - t0).toBeLessThan(10_000); // the wait itself is 60 s
+      expect((await get(`${server.url}/after`)).body).toBe('ok /after');
+      expect(server.output.join('\n')).not.toContain(`woke ${url}`);
+    });
+  }
+
+  it('cancels the coroutines a timed-out handler spawned', async () => {
+    expect((await get(`${server.url}/await`)).status).toBe(504);
+    await waitFor(() => server.output.find((l) => l.includes('child of /await ended')));
+  });
+
+  it('cannot be caught while suspended either: neither catch (Throwable) nor finally runs', async () => {
+    const before = server.output.filter((l) => l.includes('finally ran')).length;
+    const r = await get(`${server.url}/sleep-finally`);
+    expect(r.status).toBe(504);
+    expect(r.body).not.toContain('caught');
+    const line = await waitFor(() => server.logs().find((l) => String(l.msg).includes('waited for more than')));
+    expect(line.msg).toBe('request timeout: the handler waited for more than 500 ms; interrupted, answered 504');
+    expect(line.reqId).toMatch(/^req-/);
+    expect(server.output.filter((l) => l.includes('finally ran')).length).toBe(before);
+  });
+
+  it('times out suspended handlers one by one while the thread serves others', async () => {
+    // 8 handlers asleep on the one PHP thread: each gets its own 504 near its own deadline,
+    // and a request sent meanwhile is answered at once.
+    const t0 = Date.now();
+    const sleepers = Array.from({ length: 8 }, () => get(`${server.url}/sleep`).then((r) => ({ ...r, at: Date.now() - t0 })));
+    await new Promise((r) => setTimeout(r, 100));
+    const quick = await get(`${server.url}/quick`);
+    const quickAt = Date.now() - t0;
+    expect(quick.body).toBe('ok /quick');
+    const done = await Promise.all(sleepers);
+    expect(done.map((d) => d.status)).toEqual(Array(8).fill(504));
+    for (const d of done) expect(quickAt).toBeLessThan(d.at);
+  });
+
   it('keeps the interpreter: a timeout is not a restart', async () => {
     await get(`${server.url}/count`);
     const before = Number((await get(`${server.url}/count`)).body);
@@ -99,6 +141,32 @@ describe('client abort', () => {
     expect(c1).toBe(c0 + 1);
     expect(server.logs().filter((l) => (l.level as number) >= 50)).toEqual([]);
   });
+});
+
+describe('client abort of a suspended handler', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    // One coroutine per thread: the next request runs only once the aborted one is gone.
+    server = await startServer({ worker: 'fault-app.php', workerExtra: 'max_coroutines 1' });
+  });
+  afterAll(async () => {
+    expect(await server.stop()).toBe(0);
+  });
+
+  for (const url of ['/sleep', '/delay', '/await', '/read']) {
+    it(`interrupts ${url} when its client goes away, logs no error, and serves the next request`, async () => {
+      const ac = new AbortController();
+      const aborted = fetch(server.url + url, { signal: ac.signal }).catch((e: Error) => e.name);
+      await new Promise((r) => setTimeout(r, 200));
+      ac.abort();
+      expect(await aborted).toBe('AbortError');
+      const t0 = Date.now();
+      expect((await get(`${server.url}/next`)).body).toBe('ok /next');
+      expect(Date.now() - t0).toBeLessThan(10_000); // the wait itself is 60 s
+      expect(server.logs().filter((l) => (l.level as number) >= 50)).toEqual([]);
+      expect(server.output.join('\n')).not.toContain(`woke ${url}`);
+    });
+  }
 });
 
 describe('request limits and malformed HTTP', () => {
