@@ -396,7 +396,8 @@ static void fail_inflight(phpa_thread_state *ts)
 	for (uint32_t i = 0; i < all_coroutines.len; i++) {
 		phpa_coroutine *co = all_coroutines.items[i];
 		if ((co->state == PHPA_CO_RUNNING || co->state == PHPA_CO_WAITING) && co->response) {
-			phpa_log(PHPA_LOG_ERROR, co->job_id, "request failed: PHP hit a fatal error on this thread");
+			/* The one that raised it is logged by PHP's own "Fatal error" line (same reqId). */
+			if (co != ts->current) phpa_log(PHPA_LOG_ERROR, co->job_id, "request failed: PHP hit a fatal error on this thread");
 			phpa_response_fail(co->response, 500);
 		}
 	}

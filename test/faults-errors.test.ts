@@ -84,6 +84,27 @@ describe('exceptions, exit() and fatal errors in a handler', () => {
       expect(a.body).toBe(`ok /q${i}`);
     }
   });
+
+  it('answers 500 to the other in-flight (suspended) requests of the thread and logs each', async () => {
+    const failedLine = 'request failed: PHP hit a fatal error on this thread';
+    const before = server.logs().filter((l) => l.msg === failedLine).length;
+    const sleepers = Array.from({ length: 3 }, () => get(`${server.url}/sleep`));
+    await new Promise((r) => setTimeout(r, 200)); // all three are asleep in the reactor
+    expect((await get(`${server.url}/user-error`)).status).toBe(500);
+    for (const s of await Promise.all(sleepers)) {
+      expect(s.status).toBe(500);
+      expect(s.body).toBe('Internal Server Error\n');
+    }
+    const lines = await waitFor(() => {
+      const l = server.logs().filter((x) => x.msg === failedLine);
+      return l.length >= before + 3 ? l.slice(before) : undefined;
+    });
+    expect(new Set(lines.map((l) => l.reqId)).size).toBe(3);
+    expect(lines.every((l) => l.level === 50)).toBe(true);
+    expect((await get(`${server.url}/after`)).body).toBe('ok /after');
+    // Not the request that raised the fatal error: PHP's own "Fatal error" line names it.
+    expect(server.logs().filter((x) => x.msg === failedLine).length).toBe(before + 3);
+  });
 });
 
 describe('a worker file that fails after a restart', () => {
