@@ -1,4 +1,4 @@
-// Graceful shutdown (drain, 503 to requests that arrive meanwhile, cancel past the drain time,
+// Graceful shutdown (drain, 503 to requests that arrive meanwhile, cancel past drain_timeout,
 // second signal) and max_requests (issue 6).
 import http from 'node:http';
 import { describe, expect, it } from 'vitest';
@@ -101,17 +101,21 @@ describe('graceful shutdown', () => {
     expect(await exited).toBe(0);
   });
 
-  it('past grace_period, what still runs is cancelled (503) and the server exits 0', async () => {
-    const server = await startServer({ worker: 'fault-app.php', globalOptions: 'grace_period 300ms', workerExtra: 'request_timeout off' });
-    const stuck = get(`${server.url}/spin-work`).catch((e: Error) => e.message);
-    await new Promise((r) => setTimeout(r, 100));
-    const t0 = Date.now();
-    expect(await server.stop('SIGTERM')).toBe(0);
-    expect(Date.now() - t0).toBeLessThan(10_000); // liveness: the spinning handler did not hold the exit
-    const r = await stuck;
-    expect(typeof r === 'string' ? r : r.status).toBe(503);
-    expect(server.logs().some((l) => l.msg === 'drain time is over: cancelled the requests still running' && l.cancelled === 1)).toBe(true);
-  });
+  // drain_timeout is phpasync's name for Caddy's grace_period: both must work the same.
+  for (const option of ['drain_timeout', 'grace_period']) {
+    it(`past ${option}, what still runs is cancelled (503) and the server exits 0`, async () => {
+      const server = await startServer({ worker: 'fault-app.php', globalOptions: `${option} 300ms`, workerExtra: 'request_timeout off' });
+      const stuck = get(`${server.url}/spin-work`).catch((e: Error) => e.message);
+      await new Promise((r) => setTimeout(r, 100));
+      const t0 = Date.now();
+      expect(await server.stop('SIGTERM')).toBe(0);
+      expect(Date.now() - t0).toBeLessThan(10_000); // liveness: the spinning handler did not hold the exit
+      const r = await stuck;
+      expect(typeof r === 'string' ? r : r.status).toBe(503);
+      expect(server.logs().some((l) => l.msg === 'shutting down' && l.drainMs === 300)).toBe(true);
+      expect(server.logs().some((l) => l.msg === 'drain time is over: cancelled the requests still running' && l.cancelled === 1)).toBe(true);
+    });
+  }
 
   it('a second signal forces the exit', async () => {
     const server = await startServer({ worker: 'fault-app.php', workerExtra: 'request_timeout off' });
