@@ -4,45 +4,12 @@
 //
 //   node dist/bench/async.js [--c 200] [--seconds 3] [--threads 1]
 // (built by `npx tsc -p tsconfig.json`). Prints each rate and the ratios.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-/** The repository root: the first parent with package.json (works from bench/ and dist/bench/). */
-function root(): string {
-  let d = path.dirname(fileURLToPath(import.meta.url));
-  while (!fs.existsSync(path.join(d, 'package.json')) || path.basename(d) === 'dist') d = path.dirname(d);
-  return d;
-}
-
-/** `phpasync run` on an ephemeral port with `source` as the worker file. */
-async function startServer(source: string, threads: number): Promise<{ url: string; stop: () => void }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'phpasync-bench-'));
-  fs.writeFileSync(path.join(dir, 'worker.php'), source);
-  fs.writeFileSync(
-    path.join(dir, 'Caddyfile'),
-    `{\n\tfrankenphp {\n\t\tworker {\n\t\t\tfile ${dir}/worker.php\n\t\t\tnum ${threads}\n\t\t\tasync\n\t\t\tbuffer_size 1000\n\t\t\tmatch *\n\t\t}\n\t}\n}\n` +
-      `http://127.0.0.1:0 {\n\troute {\n\t\tphp_server {\n\t\t\tindex off\n\t\t\tfile_server off\n\t\t}\n\t}\n}\n`,
-  );
-  const proc = spawn(process.execPath, [path.join(root(), 'dist/src/cli/main.js'), 'run', '--config', path.join(dir, 'Caddyfile')], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    const onData = (d: Buffer): void => {
-      out += d.toString();
-      const m = /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    };
-    proc.stdout.on('data', onData);
-    proc.stderr.on('data', onData);
-    proc.once('exit', (code) => reject(new Error(`phpasync exited with ${code}:\n${out}`)));
-  });
-  return { url: `http://127.0.0.1:${port}`, stop: () => proc.kill('SIGTERM') };
-}
+import { startPhpasync } from '../src/bench/servers/phpasync.js';
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -101,7 +68,11 @@ async function load(url: string, c: number, seconds: number): Promise<{ rps: num
 }
 
 async function main(): Promise<void> {
-  const server = await startServer(worker, THREADS);
+  // phpasync as `phpasync bench` starts it (src/bench/servers), with this worker and a ring
+  // large enough that no request is turned away.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'phpasync-bench-'));
+  fs.writeFileSync(path.join(dir, 'worker.php'), worker);
+  const server = await startPhpasync(dir, { worker: path.join(dir, 'worker.php'), bufferSize: 1000, threads: THREADS });
   try {
     await load(server.url + '/delay0', 50, 0.5); // warm-up (OPcache/JIT, pooled fibers)
     const cpu = await load(server.url + '/delay0', C, SECONDS);
@@ -115,7 +86,8 @@ async function main(): Promise<void> {
     console.log(`Async\\delay(${WAIT_MS}):   ${f(delay.rps)} req/s  p50 ${delay.p50.toFixed(1)} ms  errors ${delay.errors}  ratio ${(delay.rps / bound).toFixed(2)}`);
     console.log(`usleep(${WAIT_MS * 1000}):   ${f(usleep.rps)} req/s  p50 ${usleep.p50.toFixed(1)} ms  errors ${usleep.errors}  ratio ${(usleep.rps / bound).toFixed(2)}`);
   } finally {
-    server.stop();
+    await server.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -1,4 +1,9 @@
-// The measuring step the standalone bench scripts share: a warm-up, then the measured run.
+// What the standalone bench scripts share: autocannon's measured run after a warm-up, flag
+// checks, and the keep-alive client and RSS reading of the leak checks (bench/leak.ts and
+// test/faults-leak.test.ts).
+import fs from 'node:fs';
+import http from 'node:http';
+
 import autocannon from 'autocannon';
 
 /** req/s of `url`; prints one line. Throws when any request failed (a ratio of failures means nothing). */
@@ -21,4 +26,51 @@ export function positive(values: Record<string, string | undefined>, names: stri
     process.exit(2);
   }
   return out;
+}
+
+/** GETs over at most `connections` keep-alive connections; anything but a 200 rejects. */
+export class KeepAliveClient {
+  /** Requests sent so far by sendUntil(). */
+  sent = 0;
+  private readonly agent: http.Agent;
+
+  constructor(
+    private readonly baseUrl: string,
+    private readonly connections: number,
+  ) {
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  }
+
+  get(path: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      http
+        .get(this.baseUrl + path, { agent: this.agent }, (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`status ${res.statusCode}`))));
+        })
+        .on('error', reject);
+    });
+  }
+
+  /** One closed loop per connection, GETting `path` until `sent` reaches `total`. */
+  async sendUntil(total: number, path: string): Promise<void> {
+    await Promise.all(
+      Array.from({ length: this.connections }, async () => {
+        while (this.sent < total) {
+          this.sent++;
+          await this.get(path);
+        }
+      }),
+    );
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+/** Resident set size of a process, in bytes (Linux /proc). */
+export function rssBytes(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 }

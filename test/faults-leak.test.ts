@@ -1,9 +1,8 @@
 // Leaks (issue 6): PHP's heap and the process RSS stay flat across 200k requests.
 // A fast handler and a local keep-alive client keep this file well under a minute.
-import http from 'node:http';
-import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
+import { KeepAliveClient, rssBytes } from '../bench/measure.js';
 import { startServer } from './helpers/server.js';
 
 const TOTAL = 200_000;
@@ -15,30 +14,10 @@ describe('leaks', () => {
   it(`PHP heap and RSS grow less than 5 % across ${TOTAL} requests`, async () => {
     const server = await startServer({ worker: 'fault-app.php' });
     try {
-      const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-      const get = (p: string): Promise<string> =>
-        new Promise((resolve, reject) => {
-          http
-            .get({ host: '127.0.0.1', port: server.port, path: p, agent }, (res) => {
-              let body = '';
-              res.on('data', (d: Buffer) => (body += d.toString()));
-              res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`status ${res.statusCode}`))));
-            })
-            .on('error', reject);
-        });
-      const rss = (): number => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${server.proc.pid}/status`, 'utf8'))![1]) * 1024;
-      let sent = 0;
-      const run = async (n: number): Promise<void> => {
-        const until = sent + n;
-        await Promise.all(
-          Array.from({ length: CONCURRENCY }, async () => {
-            while (sent < until) {
-              sent++;
-              await get('/x');
-            }
-          }),
-        );
-      };
+      const client = new KeepAliveClient(server.url, CONCURRENCY);
+      const run = (n: number): Promise<void> => client.sendUntil(client.sent + n, '/x');
+      const get = (p: string): Promise<string> => client.get(p);
+      const rss = (): number => rssBytes(server.proc.pid!);
       await run(WARMUP); // warm-up: JIT, pools, Node's heap growing to its working size
       const heap0 = Number(await get('/heap'));
       // RSS saw-tooths with Node's garbage collector (116-142 MiB seen here, no trend); a leak
@@ -55,7 +34,7 @@ describe('leaks', () => {
       const rss0 = Math.min(...samples.slice(0, 10));
       const rss1 = Math.min(...samples.slice(-10));
       console.log(`leak: rss checkpoints ${samples.map((r) => (r / 1048576).toFixed(1)).join(' ')} MiB`);
-      agent.destroy();
+      client.close();
       console.log(`leak: ${TOTAL - WARMUP} requests in ${ms} ms; heap ${heap0} -> ${heap1}; rss ${rss0} -> ${rss1}`);
       expect(heap1).toBeLessThan(heap0 * 1.05);
       expect(rss1).toBeLessThan(rss0 * 1.05);

@@ -1,8 +1,9 @@
-// Graceful shutdown (drain, cancel past grace_period, second signal) and max_requests (issue 6).
+// Graceful shutdown (drain, 503 to requests that arrive meanwhile, cancel past drain_timeout,
+// second signal) and max_requests (issue 6).
 import http from 'node:http';
 import { describe, expect, it } from 'vitest';
 
-import { startServer } from './helpers/server.js';
+import { rawConnection, startServer } from './helpers/server.js';
 
 function get(url: string, agent?: http.Agent): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -14,6 +15,37 @@ function get(url: string, agent?: http.Agent): Promise<{ status: number; body: s
       })
       .on('error', reject);
   });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const GET = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
+
+interface RawResponse {
+  status: number;
+  /** Lower-case names. */
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** Splits what a connection received into its responses (each has a Content-Length here). */
+function responses(text: string): RawResponse[] {
+  const out: RawResponse[] = [];
+  let rest = text;
+  while (rest.length > 0) {
+    const end = rest.indexOf('\r\n\r\n');
+    if (end < 0) throw new Error(`incomplete response head: ${JSON.stringify(rest)}`);
+    const [statusLine, ...lines] = rest.slice(0, end).split('\r\n');
+    const headers: Record<string, string> = {};
+    for (const l of lines) {
+      const i = l.indexOf(':');
+      headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
+    }
+    const length = Number(headers['content-length']);
+    if (!Number.isInteger(length)) throw new Error(`no Content-Length in ${JSON.stringify(statusLine)}`);
+    out.push({ status: Number(statusLine!.split(' ')[1]), headers, body: rest.slice(end + 4, end + 4 + length) });
+    rest = rest.slice(end + 4 + length);
+  }
+  return out;
 }
 
 describe('graceful shutdown', () => {
@@ -28,17 +60,62 @@ describe('graceful shutdown', () => {
     expect(await exited).toBe(0);
   });
 
-  it('past grace_period, what still runs is cancelled (503) and the server exits 0', async () => {
-    const server = await startServer({ worker: 'fault-app.php', globalOptions: 'grace_period 300ms', workerExtra: 'request_timeout off' });
-    const stuck = get(`${server.url}/spin-work`).catch((e: Error) => e.message);
-    await new Promise((r) => setTimeout(r, 100));
-    const t0 = Date.now();
-    expect(await server.stop('SIGTERM')).toBe(0);
-    expect(Date.now() - t0).toBeLessThan(10_000); // liveness: the spinning handler did not hold the exit
-    const r = await stuck;
-    expect(typeof r === 'string' ? r : r.status).toBe(503);
-    expect(server.logs().some((l) => l.msg === 'drain time is over: cancelled the requests still running' && l.cancelled === 1)).toBe(true);
+  it('SIGTERM: a new request on a busy keep-alive connection gets 503 + Connection: close after the in-flight 200, then the connection is closed', async () => {
+    const server = await startServer({ worker: 'fault-app.php' });
+    const conn = rawConnection(server.port);
+    conn.socket.write(GET('/work?ms=800') + GET('/second')); // both accepted before the signal
+    await sleep(100);
+    const exited = server.stop('SIGTERM');
+    await sleep(100);
+    conn.socket.write(GET('/late')); // pipelined: sent before the in-flight answers are back
+    const [inflight, second, late, ...more] = responses(await conn.received);
+    expect(inflight).toMatchObject({ status: 200, body: 'done' });
+    expect(second).toMatchObject({ status: 200, body: 'ok /second' });
+    // Not "close": that would drop the answers queued behind them without a word.
+    expect([inflight!.headers.connection, second!.headers.connection]).toEqual(['keep-alive', 'keep-alive']);
+    expect(late).toMatchObject({ status: 503, headers: { connection: 'close' } });
+    expect(more).toEqual([]);
+    expect(conn.ended).toBe(true);
+    expect(await exited).toBe(0);
   });
+
+  it('SIGTERM: a connection opened before it gets 503 + Connection: close for its first request; an idle keep-alive one is closed at once', async () => {
+    const server = await startServer({ worker: 'fault-app.php' });
+    const idle = rawConnection(server.port);
+    idle.socket.write(GET('/first'));
+    await new Promise((r) => idle.socket.once('data', r)); // answered: the connection is idle now
+    const inflight = get(`${server.url}/work?ms=800`);
+    const quiet = rawConnection(server.port); // connected, nothing sent until the server drains
+    await sleep(100);
+    const exited = server.stop('SIGTERM');
+    await sleep(100);
+    quiet.socket.write(GET('/late'));
+    const q = responses(await quiet.received);
+    expect(q).toMatchObject([{ status: 503, headers: { connection: 'close' } }]);
+    expect(quiet.ended).toBe(true);
+    // The idle one had its answer and is closed without waiting for the in-flight request.
+    expect(await Promise.race([idle.received, inflight.then(() => 'in-flight answered first')])).toMatch(/^HTTP\/1\.1 200 /);
+    expect(responses(await idle.received)).toMatchObject([{ status: 200, body: 'ok /first', headers: { connection: 'keep-alive' } }]);
+    expect(idle.ended).toBe(true);
+    expect(await inflight).toEqual({ status: 200, body: 'done' });
+    expect(await exited).toBe(0);
+  });
+
+  // drain_timeout is phpasync's name for Caddy's grace_period: both must work the same.
+  for (const option of ['drain_timeout', 'grace_period']) {
+    it(`past ${option}, what still runs is cancelled (503) and the server exits 0`, async () => {
+      const server = await startServer({ worker: 'fault-app.php', globalOptions: `${option} 300ms`, workerExtra: 'request_timeout off' });
+      const stuck = get(`${server.url}/spin-work`).catch((e: Error) => e.message);
+      await new Promise((r) => setTimeout(r, 100));
+      const t0 = Date.now();
+      expect(await server.stop('SIGTERM')).toBe(0);
+      expect(Date.now() - t0).toBeLessThan(10_000); // liveness: the spinning handler did not hold the exit
+      const r = await stuck;
+      expect(typeof r === 'string' ? r : r.status).toBe(503);
+      expect(server.logs().some((l) => l.msg === 'shutting down' && l.drainMs === 300)).toBe(true);
+      expect(server.logs().some((l) => l.msg === 'drain time is over: cancelled the requests still running' && l.cancelled === 1)).toBe(true);
+    });
+  }
 
   it('a second signal forces the exit', async () => {
     const server = await startServer({ worker: 'fault-app.php', workerExtra: 'request_timeout off' });

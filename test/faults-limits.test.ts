@@ -1,10 +1,9 @@
 // Request timeout, client abort, body/header limits, malformed HTTP and overload (issue 6).
 import http from 'node:http';
-import net from 'node:net';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { startServer, waitFor, type RunningServer } from './helpers/server.js';
+import { rawConnection, startServer, waitFor, type RunningServer } from './helpers/server.js';
 
 async function get(url: string, init?: RequestInit): Promise<{ status: number; body: string; headers: Headers }> {
   const r = await fetch(url, init);
@@ -13,17 +12,9 @@ async function get(url: string, init?: RequestInit): Promise<{ status: number; b
 
 /** Writes raw bytes on a fresh connection and returns everything the server sent back. */
 function raw(port: number, bytes: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1', () => s.write(bytes));
-    let out = '';
-    s.on('data', (d) => (out += d.toString('latin1')));
-    s.on('end', () => resolve(out));
-    s.on('error', reject);
-    s.setTimeout(5000, () => {
-      s.destroy();
-      resolve(out);
-    });
-  });
+  const c = rawConnection(port);
+  c.socket.write(bytes);
+  return c.received;
 }
 
 describe('request timeout', () => {

@@ -53,6 +53,17 @@ export function parseGlobalBlock(node: Node, ctx: AdaptContext, order: Directive
     if (seen.has(l.name) && l.name !== 'order') l.fail(`global option ${l.name} is given twice`);
     seen.add(l.name);
   };
+  // drain_timeout (phpasync's name) and grace_period (Caddy's) are one setting: one of them.
+  let drainSetBy: Line | undefined;
+  const drainTime = (l: Line): void => {
+    once(l);
+    if (drainSetBy) {
+      const { name, loc } = drainSetBy;
+      l.fail(`global options ${name} and ${l.name} are the same setting: give only one (${name} is at ${loc.file}:${loc.line}:${loc.column})`);
+    }
+    global.drainTimeoutMs = durationArg(l, `${l.name} <duration>`);
+    drainSetBy = l;
+  };
 
   eachSubdirective(node.block, {
     owner: 'global options',
@@ -92,10 +103,8 @@ export function parseGlobalBlock(node: Node, ctx: AdaptContext, order: Directive
         if (!allowed.includes(v.text)) l.fail(`auto_https must be one of ${allowed.join(', ')}, got '${v.text}'`, v);
         global.autoHttps = v.text;
       },
-      grace_period(l) {
-        once(l);
-        global.gracePeriodMs = durationArg(l, 'grace_period <duration>');
-      },
+      grace_period: drainTime,
+      drain_timeout: drainTime,
       shutdown_delay(l) {
         once(l);
         global.shutdownDelayMs = durationArg(l, 'shutdown_delay <duration>');

@@ -254,7 +254,9 @@ export interface GlobalOptions {
   admin?: string | false;
   /** `auto_https off|disable_redirects|...` as written. */
   autoHttps?: string;
-  gracePeriodMs?: number;
+  /** How long in-flight requests may run on after SIGTERM/SIGINT before they are cancelled:
+   * `drain_timeout`, or Caddy's `grace_period` (the same setting; the runtime's default is 30 s). */
+  drainTimeoutMs?: number;
   shutdownDelayMs?: number;
   /** Default logger (`log { ... }` in the global block). */
   log?: LogConfig;

@@ -19,6 +19,7 @@ import {
   type NativeEngine,
 } from '../native/index.js';
 import { PhpasyncError } from './errors.js';
+import { hasRequestBehind } from './pipelining.js';
 
 /** With FRAME_END: the response failed after flush() sent its head (php/phpa_bridge.h). */
 export const FRAME_ABORT = 4;
@@ -66,7 +67,8 @@ export class PhpEngine {
     this.native.flushWakes();
   };
   /** Set when the server starts closing: responses then close their connection, so
-   * keep-alive clients do not hold the shutdown until their idle timeout. */
+   * keep-alive clients do not hold the shutdown until their idle timeout; all but one whose
+   * connection has a pipelined request queued behind it: that one's answer closes it. */
   closing = false;
   /** Called when a PHP thread gives up after it had started (worker file keeps failing). */
   onFatal?: (message: string) => void;
@@ -278,7 +280,7 @@ export class PhpEngine {
         if (body) n = Array.isArray(body) ? body.reduce((a, b) => a + b.length, 0) : body.length;
         list.push('Content-Length', String(n));
       }
-      if (this.closing) list.push('Connection', 'close');
+      if (this.closing && !hasRequestBehind(res)) list.push('Connection', 'close');
       res.writeHead(status, list);
     }
     const chunks = body === undefined ? [] : Array.isArray(body) ? body : [body];

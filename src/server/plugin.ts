@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest 
 
 import { encodeEnvelope } from './envelope.js';
 import { PhpEngine, type PhpEngineOptions } from './php-engine.js';
+import { trackLatestRequest } from './pipelining.js';
 
 export interface PhpasyncPluginOptions extends Partial<Omit<PhpEngineOptions, 'workerFile'>> {
   /** Absolute path of the worker file that calls FrankenPHP\HttpServer::onRequest(). */
@@ -48,6 +49,7 @@ const phpasyncPlugin: FastifyPluginAsync<PhpasyncPluginOptions> = async (app: Fa
     app.log,
   );
   app.decorate('phpasync', engine);
+  trackLatestRequest(app.server);
   app.addHook('preClose', async () => {
     engine.closing = true;
   });

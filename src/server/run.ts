@@ -9,7 +9,7 @@ import { phpasync } from './plugin.js';
 /** Site directives the runtime can serve today (everything else is refused by name). */
 const SUPPORTED_SITE_DIRECTIVES = new Set(['root', 'route', 'rewrite', 'php_server', 'php', 'request_body']);
 
-/** Default drain time on SIGTERM/SIGINT when the Caddyfile sets no `grace_period`. */
+/** Default drain time on SIGTERM/SIGINT when the Caddyfile sets no `drain_timeout` (or `grace_period`). */
 export const DEFAULT_DRAIN_MS = 30_000;
 
 // The message names FILE:LINE itself, as issue #4 asks, so no location prefix is added on top.
@@ -151,7 +151,7 @@ export async function runServer(config: PhpasyncConfig, options: RunOptions): Pr
   const host = address ? address.bind ?? address.host : '';
   await app.listen({ host: host === '' ? '0.0.0.0' : host, port: address?.port ?? 8080 });
 
-  const drainMs = config.global?.gracePeriodMs ?? DEFAULT_DRAIN_MS;
+  const drainMs = config.global?.drainTimeoutMs ?? DEFAULT_DRAIN_MS;
   await new Promise<void>((resolve, reject) => {
     let closing = false;
     // A PHP thread gave up (its worker file keeps failing after a restart): exit 1.

@@ -139,7 +139,7 @@ const cases: [name: string, caddyfile: string, message: string][] = [
   [
     "unknown global",
     "{\n\tdebgu\n}\n",
-    "/virtual/Caddyfile:2:2: unrecognized global option 'debgu' (did you mean debug?); allowed: frankenphp, debug, http_port, https_port, admin, auto_https, grace_period, shutdown_delay, log, order",
+    "/virtual/Caddyfile:2:2: unrecognized global option 'debgu' (did you mean debug?); allowed: frankenphp, debug, http_port, https_port, admin, auto_https, grace_period, drain_timeout, shutdown_delay, log, order",
   ],
   [
     "unsupported global",
@@ -190,6 +190,31 @@ const cases: [name: string, caddyfile: string, message: string][] = [
     "grace_period",
     "{\n\tgrace_period soon\n}\n",
     "/virtual/Caddyfile:2:15: grace_period must be a duration such as 10s or 1m30s, got 'soon'",
+  ],
+  [
+    "drain_timeout",
+    "{\n\tdrain_timeout 30\n}\n",
+    "/virtual/Caddyfile:2:16: drain_timeout must be a duration such as 10s or 1m30s, got '30'",
+  ],
+  [
+    "drain_timeout no value",
+    "{\n\tdrain_timeout\n}\n",
+    "/virtual/Caddyfile:2:2: drain_timeout: missing argument; usage: drain_timeout <duration>",
+  ],
+  [
+    "drain_timeout typo",
+    "{\n\tdrain_timout 10s\n}\n",
+    "/virtual/Caddyfile:2:2: unrecognized global option 'drain_timout' (did you mean drain_timeout?); allowed: frankenphp, debug, http_port, https_port, admin, auto_https, grace_period, drain_timeout, shutdown_delay, log, order",
+  ],
+  [
+    "drain_timeout and grace_period",
+    "{\n\tgrace_period 10s\n\tdrain_timeout 20s\n}\n",
+    "/virtual/Caddyfile:3:2: global options grace_period and drain_timeout are the same setting: give only one (grace_period is at /virtual/Caddyfile:2:2)",
+  ],
+  [
+    "grace_period after drain_timeout",
+    "{\n\tdrain_timeout 20s\n\tdebug\n\tgrace_period 10s\n}\n",
+    "/virtual/Caddyfile:4:2: global options drain_timeout and grace_period are the same setting: give only one (drain_timeout is at /virtual/Caddyfile:2:2)",
   ],
   [
     "order unknown",

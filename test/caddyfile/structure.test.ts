@@ -43,6 +43,12 @@ describe('site addresses', () => {
     expect(c.sites[0]!.tls).toMatchObject({ certFile: '/virtual/a.pem', keyFile: '/virtual/b.pem' });
   });
 
+  it('reads drain_timeout, and Caddy\'s grace_period as the same setting', () => {
+    expect(adapt('{\n\tdrain_timeout 1m30s\n}\n').global!.drainTimeoutMs).toBe(90_000);
+    expect(adapt('{\n\tgrace_period 250ms\n}\n').global!.drainTimeoutMs).toBe(250);
+    expect(adapt(':80 {\n}\n').global).toBeUndefined();
+  });
+
   it('uses http_port for addresses without a port', () => {
     expect(adapt('{\n\thttp_port 8000\n}\nhttp://x {\n}\n').sites[0]!.addresses[0]!.port).toBe(8000);
   });

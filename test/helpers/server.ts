@@ -1,6 +1,7 @@
 // Starts a real phpasync server (the CLI, as users run it) on an ephemeral loopback port.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -150,4 +151,39 @@ export async function waitFor<T>(fn: () => T | undefined | false, ms = 5000): Pr
     if (Date.now() > until) throw new Error('waitFor: condition not met in time');
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+export interface RawConnection {
+  socket: net.Socket;
+  /** Everything the server sent, once it ended the connection (or after the timeout). */
+  received: Promise<string>;
+  /** Whether the server ended the connection (false while open, or after the timeout). */
+  readonly ended: boolean;
+}
+
+/** A plain TCP connection to the server, for bytes no HTTP client would send (writes before
+ * the connect completes are queued by the socket). */
+export function rawConnection(port: number, timeoutMs = 5000): RawConnection {
+  const socket = net.connect(port, '127.0.0.1');
+  let ended = false;
+  const received = new Promise<string>((resolve, reject) => {
+    let out = '';
+    socket.on('data', (d: Buffer) => (out += d.toString('latin1')));
+    socket.on('end', () => {
+      ended = true;
+      resolve(out);
+    });
+    socket.on('error', reject);
+    socket.setTimeout(timeoutMs, () => {
+      socket.destroy();
+      resolve(out);
+    });
+  });
+  return {
+    socket,
+    received,
+    get ended() {
+      return ended;
+    },
+  };
 }

@@ -9,6 +9,11 @@ export interface ServerHandle {
   stop(): Promise<void>;
 }
 
+/** A server that is a single child process: its pid is for readings such as its RSS. */
+export interface ChildServerHandle extends ServerHandle {
+  pid: number;
+}
+
 export interface SpawnSpec {
   command: string;
   args: string[];
@@ -23,7 +28,7 @@ export interface SpawnSpec {
 const KEEP_OUTPUT = 64 * 1024; // enough for an error message, bounded for chatty servers
 
 /** Spawns the server and resolves once it listens; rejects with its output if it exits or hangs. */
-export async function spawnServer(spec: SpawnSpec): Promise<ServerHandle> {
+export async function spawnServer(spec: SpawnSpec): Promise<ChildServerHandle> {
   const proc = spawn(spec.command, spec.args, { env: spec.env ?? process.env, cwd: spec.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
@@ -65,6 +70,7 @@ export async function spawnServer(spec: SpawnSpec): Promise<ServerHandle> {
   });
   return {
     url,
+    pid: proc.pid!,
     output: () => output,
     stop: async () => {
       kill(proc);

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { quoteToken } from '../../cli/commands/php-server.js';
 import { CLI, PHP_APP } from '../paths.js';
-import { listeningLine, spawnServer, type ServerHandle } from './child.js';
+import { listeningLine, spawnServer, type ChildServerHandle } from './child.js';
 
 /** One NTS PHP thread with the default ring: the layout `Caddyfile.async` ships with. */
 export const PHP_THREADS = 1;
@@ -13,12 +13,12 @@ export const BUFFER_SIZE = 20;
 /** Requests the server accepts at once before it answers 503. */
 export const RING_CAPACITY = PHP_THREADS * BUFFER_SIZE;
 
-export function benchCaddyfile(worker: string, bufferSize = BUFFER_SIZE): string {
+export function benchCaddyfile(worker: string, bufferSize = BUFFER_SIZE, threads = PHP_THREADS): string {
   return `{
 	frankenphp {
 		worker {
 			file ${quoteToken(worker)}
-			num ${PHP_THREADS}
+			num ${threads}
 			async
 			buffer_size ${bufferSize}
 			match *
@@ -41,13 +41,15 @@ export interface PhpasyncSpec {
   /** Worker file (default: the bench's app). */
   worker?: string;
   bufferSize?: number;
+  /** PHP threads (the worker's `num`; default PHP_THREADS). */
+  threads?: number;
   /** Extra environment (e.g. PHPASYNC_COPY_THRESHOLD for the copy-threshold measurement). */
   env?: Record<string, string>;
 }
 
-export async function startPhpasync(dir: string, spec: PhpasyncSpec = {}): Promise<ServerHandle> {
+export async function startPhpasync(dir: string, spec: PhpasyncSpec = {}): Promise<ChildServerHandle> {
   const caddyfile = path.join(dir, 'Caddyfile');
-  fs.writeFileSync(caddyfile, benchCaddyfile(spec.worker ?? PHP_APP, spec.bufferSize));
+  fs.writeFileSync(caddyfile, benchCaddyfile(spec.worker ?? PHP_APP, spec.bufferSize, spec.threads));
   return spawnServer({
     command: process.execPath,
     args: [CLI, 'run', '--config', caddyfile],
