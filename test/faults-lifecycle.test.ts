@@ -117,6 +117,20 @@ describe('graceful shutdown', () => {
     });
   }
 
+  it('past drain_timeout, a handler suspended in a wait is interrupted too (503, exit 0)', async () => {
+    const server = await startServer({ worker: 'fault-app.php', globalOptions: 'drain_timeout 300ms', workerExtra: 'request_timeout off' });
+    const asleep = [get(`${server.url}/sleep`), get(`${server.url}/await`)].map((p) => p.then((r) => r.status, (e: Error) => e.message));
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = Date.now();
+    expect(await server.stop('SIGTERM')).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(10_000); // their waits are 60 s
+    expect(await Promise.all(asleep)).toEqual([503, 503]);
+    expect(server.logs().some((l) => l.msg === 'drain time is over: cancelled the requests still running' && l.cancelled === 2)).toBe(true);
+    const out = server.output.join('\n');
+    expect(out).not.toContain('woke /');
+    expect(out).toContain('child of /await ended'); // its spawned coroutine was cancelled with it
+  });
+
   it('a second signal forces the exit', async () => {
     const server = await startServer({ worker: 'fault-app.php', workerExtra: 'request_timeout off' });
     void get(`${server.url}/spin-work`).catch(() => undefined);
