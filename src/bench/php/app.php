@@ -50,6 +50,14 @@ HttpServer::onRequest(function (Request $req, Response $res) use ($mib, $hasDela
             while (hrtime(true) < $until);
             $res->write('hello world');
             break;
+        case '/loop':
+            // A CPU-bound PHP loop (the JIT's loop traces matter here: bench/jit-loop.ts).
+            $x = 0;
+            for ($i = 0; $i < 200_000; $i++) {
+                $x = ($x + $i * 7) % 1_000_003;
+            }
+            $res->write((string) $x);
+            break;
         case '/delay':
             if (!$hasDelay) {
                 $res->setStatus(501);

@@ -13,10 +13,18 @@ export const BUFFER_SIZE = 20;
 /** Requests the server accepts at once before it answers 503. */
 export const RING_CAPACITY = PHP_THREADS * BUFFER_SIZE;
 
-export function benchCaddyfile(worker: string, bufferSize = BUFFER_SIZE, threads = PHP_THREADS): string {
+export function benchCaddyfile(
+  worker: string,
+  bufferSize = BUFFER_SIZE,
+  threads = PHP_THREADS,
+  phpIni: Record<string, string> = {},
+): string {
+  const ini = Object.entries(phpIni)
+    .map(([k, v]) => `\t\tphp_ini ${k} ${quoteToken(v)}\n`)
+    .join('');
   return `{
 	frankenphp {
-		worker {
+${ini}		worker {
 			file ${quoteToken(worker)}
 			num ${threads}
 			async
@@ -45,11 +53,13 @@ export interface PhpasyncSpec {
   threads?: number;
   /** Extra environment (e.g. PHPASYNC_COPY_THRESHOLD for the copy-threshold measurement). */
   env?: Record<string, string>;
+  /** php.ini settings on top of phpasync's defaults (`php_ini` lines of the frankenphp block). */
+  phpIni?: Record<string, string>;
 }
 
 export async function startPhpasync(dir: string, spec: PhpasyncSpec = {}): Promise<ChildServerHandle> {
   const caddyfile = path.join(dir, 'Caddyfile');
-  fs.writeFileSync(caddyfile, benchCaddyfile(spec.worker ?? PHP_APP, spec.bufferSize, spec.threads));
+  fs.writeFileSync(caddyfile, benchCaddyfile(spec.worker ?? PHP_APP, spec.bufferSize, spec.threads, spec.phpIni));
   return spawnServer({
     command: process.execPath,
     args: [CLI, 'run', '--config', caddyfile],
