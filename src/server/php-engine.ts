@@ -19,6 +19,7 @@ import {
   type NativeEngine,
 } from '../native/index.js';
 import { PhpasyncError } from './errors.js';
+import { InFlightTable } from './inflight.js';
 import { hasRequestBehind } from './pipelining.js';
 
 /** With FRAME_END: the response failed after flush() sent its head (php/phpa_bridge.h). */
@@ -53,7 +54,7 @@ export interface PhpEngineOptions {
 
 export class PhpEngine {
   private readonly native: NativeEngine;
-  private readonly pending = new Map<number, InFlight>();
+  private readonly pending = new InFlightTable<InFlight>();
   private nextId = 0;
   private readyThreads = 0;
   private exitedThreads = 0;
@@ -138,7 +139,7 @@ export class PhpEngine {
    * connection closed; PHP drops or interrupts the handlers. Returns how many there were. */
   cancelAll(): number {
     let n = 0;
-    for (const [id, p] of this.pending) {
+    for (const [id, p] of this.pending.entries()) {
       n++;
       this.answerUnavailable(p.reply, 'Service Unavailable: the server is shutting down\n');
       this.pending.delete(id);
@@ -186,7 +187,7 @@ export class PhpEngine {
         if (this.started) {
           // A thread gave up after serving (its worker file keeps failing at restart): what it
           // still had queued is answered rather than lost, and the server goes down.
-          for (const [id, { reply }] of this.pending) {
+          for (const [id, { reply }] of this.pending.entries()) {
             this.answerUnavailable(reply, 'Service Unavailable: the PHP worker failed\n');
             this.pending.delete(id);
           }
@@ -202,7 +203,7 @@ export class PhpEngine {
       case EVENT_EXITED:
         if (++this.exitedThreads === this.threads) {
           // Nothing can answer these any more: say so rather than leave the clients hanging.
-          for (const [id, { reply }] of this.pending) {
+          for (const [id, { reply }] of this.pending.entries()) {
             this.log.warn({ reqId: reply.request.id }, 'request unanswered when PHP stopped: answered 503');
             this.answerUnavailable(reply, 'Service Unavailable: the server is shutting down\n');
             this.pending.delete(id);
