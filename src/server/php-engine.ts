@@ -1,5 +1,7 @@
 // PhpEngine: the JS face of the PHP threads. Starts them, submits requests, turns frames
 // from PHP into HTTP responses, and hands zero-copy buffers back once the socket is done.
+import type { ServerResponse } from 'node:http';
+
 import type { FastifyBaseLogger, FastifyReply } from 'fastify';
 
 import {
@@ -27,12 +29,23 @@ export const FRAME_ABORT = 4;
 
 /** A response being written: its reply and the release handles of frames not yet written. */
 interface InFlight {
+  engine: PhpEngine;
+  id: number;
   reply: FastifyReply;
   /** The PHP thread the request went to (cancel() needs it). */
   thread: number;
   /** Created with the first zero-copy or streamed frame: most responses never need one. */
   handles: Set<number> | null;
   closeHooked: boolean;
+}
+
+const IN_FLIGHT = Symbol('phpasync.inFlight');
+type TrackedResponse = ServerResponse & { [IN_FLIGHT]?: InFlight };
+
+/** 'close' of every response handed to PHP: one function for all, no closure per request. */
+function onResponseClose(this: TrackedResponse): void {
+  const f = this[IN_FLIGHT];
+  if (f) f.engine.clientGone(f);
 }
 
 export interface PhpEngineOptions {
@@ -119,16 +132,22 @@ export class PhpEngine {
       this.wakeScheduled = true;
       setImmediate(this.flushWakes); // after every request read in this loop turn
     }
-    this.pending.set(id, { reply, thread: t, handles: null, closeHooked: false });
-    // The client went away before the response ended: PHP drops the request or interrupts
-    // its handler (issue 6). Frames still arriving for it are dropped and released in onFrame.
-    reply.raw.once('close', () => {
-      if (!this.pending.has(id) || reply.raw.writableEnded) return;
-      // Forget it now: a request dropped before it started sends no frame at all.
-      this.pending.delete(id);
-      if (!this.stopped) this.native.cancel(t, id);
-    });
+    const f: InFlight = { engine: this, id, reply, thread: t, handles: null, closeHooked: false };
+    this.pending.set(id, f);
+    const res = reply.raw as TrackedResponse;
+    res[IN_FLIGHT] = f;
+    res.on('close', onResponseClose);
     return true;
+  }
+
+  /** The response's connection closed (onResponseClose). Before the response ended, the client
+   * went away: PHP drops the request or interrupts its handler (issue 6); frames still arriving
+   * for it are dropped and released in onFrame. */
+  clientGone(f: InFlight): void {
+    if (!this.pending.has(f.id) || f.reply.raw.writableEnded) return;
+    // Forget it now: a request dropped before it started sends no frame at all.
+    this.pending.delete(f.id);
+    if (!this.stopped) this.native.cancel(f.thread, f.id);
   }
 
   stats(): EngineStats & { pendingRequests: number } {
