@@ -1,5 +1,7 @@
 // Hello-world req/s through phpasync vs plain Fastify, same client, same run, as a ratio.
-//   node dist/bench/hello.js [--duration 10] [--connections 50]
+//   node dist/bench/hello.js [--duration 10] [--connections 50] [--rounds 1]
+// With --rounds N the two alternate N times and the ratio of each round is printed, then the
+// median: on a shared machine a neighbour's burst then hits one round, not the whole figure.
 // Both servers run in child processes (the ones `phpasync bench` uses); autocannon runs here.
 // Unlike `phpasync bench --scenario php-hello` the ring holds 1000 requests, so no request is
 // turned away with 503 and the figure is the pipeline's throughput alone.
@@ -14,20 +16,37 @@ import { startPhpasync } from '../src/bench/servers/phpasync.js';
 import { measure, positive } from './measure.js';
 
 const { values } = parseArgs({
-  options: { duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '50' } },
+  options: {
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '50' },
+    rounds: { type: 'string', default: '1' },
+  },
 });
-const [duration, connections] = positive(values, ['duration', 'connections'], 'node dist/bench/hello.js [--duration SECONDS>0] [--connections N>0]') as [number, number];
+const [duration, connections, rounds] = positive(
+  values,
+  ['duration', 'connections', 'rounds'],
+  'node dist/bench/hello.js [--duration SECONDS>0] [--connections N>0] [--rounds N>0]',
+) as [number, number, number];
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'phpasync-bench-'));
 try {
-  console.log(`node dist/bench/hello.js --duration ${duration} --connections ${connections}`);
-  const fastify = await startFastify();
-  const fastifyRps = await measure('fastify-hello', fastify.url + '/hello', duration, connections);
-  await fastify.stop();
-  const php = await startPhpasync(dir, { worker: path.join(ROOT, 'test/fixtures/php/hello.php'), bufferSize: 1000 });
-  const phpRps = await measure('phpasync-hello', php.url + '/hello', duration, connections);
-  await php.stop();
-  console.log(`ratio phpasync/fastify: ${(phpRps / fastifyRps).toFixed(2)}x`);
+  console.log(`node dist/bench/hello.js --duration ${duration} --connections ${connections} --rounds ${rounds}`);
+  const ratios: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const fastify = await startFastify();
+    const fastifyRps = await measure('fastify-hello', fastify.url + '/hello', duration, connections);
+    await fastify.stop();
+    const php = await startPhpasync(dir, { worker: path.join(ROOT, 'test/fixtures/php/hello.php'), bufferSize: 1000 });
+    const phpRps = await measure('phpasync-hello', php.url + '/hello', duration, connections);
+    await php.stop();
+    ratios.push(phpRps / fastifyRps);
+    console.log(`ratio phpasync/fastify: ${(phpRps / fastifyRps).toFixed(2)}x`);
+  }
+  if (rounds > 1) {
+    const sorted = [...ratios].sort((a, b) => a - b);
+    const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+    console.log(`median ratio over ${rounds} rounds: ${median.toFixed(2)}x (min ${sorted[0]!.toFixed(2)}, max ${sorted[sorted.length - 1]!.toFixed(2)})`);
+  }
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }
