@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -17,6 +18,14 @@ namespace phpa {
 struct ThreadSlot {
   // +1: one slot more than buffer_size so the shutdown sentinel always fits.
   explicit ThreadSlot(size_t buffer_size) : ring(buffer_size + 1), capacity(buffer_size) {}
+  // Jobs the thread never took are freed here: the stop sentinel that stop() pushes after the
+  // thread already gave up (worker file failed), and requests queued behind it. Pops as the
+  // consumer, so the thread must be gone. (~Engine also destroys the slots of threads it could
+  // not join in time: a use-after-free of its own, see docs/asan.md.)
+  ~ThreadSlot() {
+    phpa_job* job;
+    while (ring.TryPop(&job)) free(job);
+  }
 
   SpscRing<phpa_job*> ring;
   const size_t capacity;  // requests accepted per ring (buffer_size)

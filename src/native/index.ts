@@ -95,14 +95,27 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.basename(path.resolve(here, '../..')) === 'dist' ? path.resolve(here, '../../..') : path.resolve(here, '../..');
 let addon: Addon | undefined;
 
+/**
+ * PHPASYNC_ADDON names another build of the addon (an absolute path, or relative to the current
+ * directory), e.g. the sanitizer build of scripts/test-asan.sh; unset, build/Release is used.
+ */
+export function addonPath(env: NodeJS.ProcessEnv = process.env): string {
+  const chosen = env.PHPASYNC_ADDON;
+  if (chosen === undefined || chosen === '') return path.join(root, 'build/Release/phpasync.node');
+  const file = path.resolve(chosen);
+  if (!fs.existsSync(file)) throw new Error(`PHPASYNC_ADDON names ${file}, which does not exist`);
+  return file;
+}
+
 export function loadAddon(): Addon {
   if (addon) return addon;
-  const file = path.join(root, 'build/Release/phpasync.node');
+  const file = addonPath();
   try {
     addon = createRequire(import.meta.url)(file) as Addon;
   } catch (err) {
     const e = err as Error;
-    throw new Error(`cannot load the phpasync addon (${file}): ${e.message}. Run ./build.sh first.`);
+    const hint = process.env.PHPASYNC_ADDON ? 'It was named by PHPASYNC_ADDON.' : 'Run ./build.sh first.';
+    throw new Error(`cannot load the phpasync addon (${file}): ${e.message}. ${hint}`);
   }
   return addon;
 }

@@ -25,6 +25,12 @@ describe.skipIf(!fs.existsSync(addon))('with the native addon', () => {
     expect(lines[3]).toMatch(/^OPcache: (on|off), JIT: (on|off)$/);
   });
 
+  it('version names a PHPASYNC_ADDON that does not exist and exits non-zero', async () => {
+    const r = await phpasync(['version'], { env: { PHPASYNC_ADDON: '/nonexistent/phpasync.node' } });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('PHPASYNC_ADDON names /nonexistent/phpasync.node, which does not exist');
+  });
+
   it('php-cli passes the script exit code through', async () => {
     const script = path.join(tmp, 'exit.php');
     fs.writeFileSync(script, '<?php echo implode(",", array_slice($argv, 1)); exit(7);');
