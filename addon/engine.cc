@@ -182,7 +182,12 @@ Engine::~Engine() {
     JoinFor(2000);
   }
   for (phpa_frame* f : held_) free(f);  // PHP is gone or going: owners die with its heap
-  if (!joined_ && started_) return;     // threads still running: keep the slots alive
+  if (!joined_ && started_) {
+    // A thread still runs (stuck in PHP) and reads its slot: leak the slots rather than free
+    // memory under it.
+    for (auto& sp : slots_) (void)sp.release();
+    return;
+  }
   if (live_.load() == this) live_.store(nullptr);
 }
 
@@ -317,6 +322,7 @@ void Engine::RequestStop() {
     ThreadSlot& s = *sp;
     s.stop.store(1, std::memory_order_seq_cst);
     auto* job = static_cast<phpa_job*>(malloc(sizeof(phpa_job)));
+    if (job == nullptr) continue;  // out of memory: that thread stops only with the process
     job->id = 0;
     job->kind = PHPA_JOB_STOP;
     job->len = 0;

@@ -16,12 +16,7 @@ if (!dir || !root) {
 // Findings already reported and waiting for a fix in a file this harness does not own. Each
 // matches one allocation site exactly (allocator frame #0, our frame #1); it is still printed,
 // as KNOWN, but does not fail the run. Remove an entry with its fix. docs/asan.md lists them.
-const known = [
-  {
-    what: 'scheduler.c: the all_coroutines array (a __thread co_list) is never freed when a PHP thread ends',
-    frames: [/ in __interceptor_realloc /, / in coroutine_new \S*\/php\/scheduler\.c:\d+/],
-  },
-];
+const known = [];
 const knownAs = (frames) => known.find((k) => k.frames.every((re, i) => frames[i] !== undefined && re.test(frames[i])));
 
 const ourFrame = (line) =>
