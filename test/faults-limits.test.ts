@@ -57,6 +57,18 @@ describe('request timeout', () => {
     });
   }
 
+  it('interrupts a handler waiting in flush() back-pressure for a client that does not read', async () => {
+    const before = server.logs().filter((l) => String(l.msg).includes('waited for more than')).length;
+    const conn = rawConnection(server.port, 15_000);
+    conn.socket.write('GET /stream-stuck HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    conn.socket.pause(); // read nothing: the server's writes back up
+    const line = await waitFor(() => server.logs().filter((l) => String(l.msg).includes('waited for more than'))[before], 10_000);
+    expect(line.reqId).toMatch(/^req-/);
+    expect((await get(`${server.url}/after`)).body).toBe('ok /after');
+    conn.socket.destroy();
+    expect(server.output.join('\n')).not.toContain('woke /stream-stuck');
+  });
+
   it('cancels the coroutines a timed-out handler spawned', async () => {
     expect((await get(`${server.url}/await`)).status).toBe(504);
     await waitFor(() => server.output.find((l) => l.includes('child of /await ended')));
