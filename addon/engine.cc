@@ -206,6 +206,12 @@ Napi::Value Engine::Start(const Napi::CallbackInfo& info) {
 }
 
 void Engine::ThreadMain(int t) {
+#if defined(__linux__)
+  // "php-N" in top -H, perf and /proc/<pid>/task/*/comm (names are at most 15 bytes).
+  char name[16];
+  snprintf(name, sizeof name, "php-%d", t);
+  pthread_setname_np(pthread_self(), name);
+#endif
   if (t == 0) {
     char err[512] = {0};
     int rc = phpa_php_module_startup(&config_, err, sizeof err);

@@ -31,6 +31,7 @@
  * - max_requests. After N started requests the thread stops taking jobs, finishes what it
  *   runs, and restarts its interpreter (thread.c).
  */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "async_backend.h"
 
 #include <pthread.h>
@@ -267,6 +268,9 @@ void phpa_limits_leave(phpa_thread_state *ts)
 static void *watchdog_main(void *arg)
 {
 	(void)arg;
+#if defined(__linux__)
+	pthread_setname_np(pthread_self(), "php-watchdog"); /* else it inherits "php-0" */
+#endif
 	/* Check often enough for the deadline to be met within a tenth of the timeout (at most
 	 * 100 ms late); 20 wake-ups per second at most costs nothing measurable. */
 	uint64_t period_ms = g_timeout_ms / 10;

@@ -58,6 +58,19 @@ describe('shutdown', () => {
     });
   }
 
+  it('names its threads: php-0 serves, php-watchdog enforces request_timeout', async () => {
+    const fs = await import('node:fs');
+    const server = await startServer({ worker: 'hello.php' });
+    try {
+      const task = `/proc/${server.proc.pid}/task`;
+      const names = fs.readdirSync(task).map((t) => fs.readFileSync(`${task}/${t}/comm`, 'utf8').trim());
+      expect(names.filter((n) => n === 'php-0')).toHaveLength(1);
+      expect(names.filter((n) => n === 'php-watchdog')).toHaveLength(1);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+
   it('does not spin a core while idle or after Ctrl-C (process CPU time stays low)', async () => {
     const server = await startServer({ worker: 'hello.php' });
     await fetch(`${server.url}/warm`);
