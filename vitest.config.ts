@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    setupFiles: ['test/helpers/setup.ts'],
     // Every server test spawns a real phpasync process; two cores, so two files at a time.
     pool: 'forks',
     maxWorkers: 2,

@@ -83,6 +83,18 @@ http://127.0.0.1:0 {
   return file;
 }
 
+// Servers a test file left running (it timed out or threw before stop()): killed after the
+// file (test/helpers/setup.ts), so no orphan keeps a port and a core after the run.
+const running = new Set<ChildProcess>();
+
+/** SIGKILLs every server this process started that is still running; returns how many. */
+export function killRunningServers(): number {
+  const n = running.size;
+  for (const p of running) p.kill('SIGKILL');
+  running.clear();
+  return n;
+}
+
 /** Spawns `phpasync run` and waits for its "listening" line. Rejects with the output if it exits first. */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const dir = tempDir();
@@ -91,6 +103,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(proc);
+  proc.once('exit', () => running.delete(proc));
   const output: string[] = [];
   // 'close', not 'exit': it comes after stdout/stderr are drained, so every log line is in.
   const exited = new Promise<number | null>((resolve) => proc.once('close', (code) => resolve(code)));
