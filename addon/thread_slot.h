@@ -20,8 +20,7 @@ struct ThreadSlot {
   explicit ThreadSlot(size_t buffer_size) : ring(buffer_size + 1), capacity(buffer_size) {}
   // Jobs the thread never took are freed here: the stop sentinel that stop() pushes after the
   // thread already gave up (worker file failed), and requests queued behind it. Pops as the
-  // consumer, so the thread must be gone. (~Engine also destroys the slots of threads it could
-  // not join in time: a use-after-free of its own, see docs/asan.md.)
+  // consumer, so the thread must be gone (~Engine leaks the slots of threads it could not join).
   ~ThreadSlot() {
     phpa_job* job;
     while (ring.TryPop(&job)) free(job);

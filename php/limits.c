@@ -245,6 +245,7 @@ void phpa_limits_request_started(phpa_thread_state *ts, phpa_coroutine *co)
 	co->cancelled = false;
 	co->interrupt_pending = false;
 	co->deadline_ns = g_timeout_ms ? phpa_now_ns() + (uint64_t)g_timeout_ms * 1000000u : 0;
+	phpa_timer_stop(&co->deadline_timer); /* disarmed at the last request's end; cheap if so */
 	phpa_timer_init(&co->deadline_timer, deadline_timer_cb, co);
 	if (co->deadline_ns) phpa_timer_start(&co->deadline_timer, co->deadline_ns);
 	ts->started_requests++;
