@@ -8,24 +8,18 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 
 import { ROOT } from '../src/bench/paths.js';
 import { startFastify } from '../src/bench/servers/fastify.js';
 import { startPhpasync } from '../src/bench/servers/phpasync.js';
-import { measure, positive } from './measure.js';
+import { flags, measure, positive } from './measure.js';
 
-const { values } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '10' },
-    connections: { type: 'string', default: '50' },
-    rounds: { type: 'string', default: '1' },
-  },
-});
+const USAGE = 'node dist/bench/hello.js [--duration SECONDS>0] [--connections N>0] [--rounds N>0]';
+const values = flags({ duration: '10', connections: '50', rounds: '1' }, USAGE);
 const [duration, connections, rounds] = positive(
   values,
   ['duration', 'connections', 'rounds'],
-  'node dist/bench/hello.js [--duration SECONDS>0] [--connections N>0] [--rounds N>0]',
+  USAGE,
 ) as [number, number, number];
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'phpasync-bench-'));

@@ -7,22 +7,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 
 import { startPhpasync } from '../src/bench/servers/phpasync.js';
-import { measure, positive } from './measure.js';
+import { flags, measure, positive } from './measure.js';
 
-const { values } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '5' },
-    connections: { type: 'string', default: '2' },
-    rounds: { type: 'string', default: '2' },
-  },
-});
+const USAGE = 'node dist/bench/jit-loop.js [--duration SECONDS>0] [--connections N>0] [--rounds N>0]';
+const values = flags({ duration: '5', connections: '2', rounds: '2' }, USAGE);
 const [duration, connections, rounds] = positive(
   values,
   ['duration', 'connections', 'rounds'],
-  'node dist/bench/jit-loop.js [--duration SECONDS>0] [--connections N>0] [--rounds N>0]',
+  USAGE,
 ) as [number, number, number];
 
 const settings: [string, Record<string, string>][] = [

@@ -4,6 +4,8 @@
 import fs from 'node:fs';
 import http from 'node:http';
 
+import { parseArgs } from 'node:util';
+
 import autocannon from 'autocannon';
 
 /** req/s of `url`; prints one line. Throws when any request failed (a ratio of failures means nothing). */
@@ -16,6 +18,20 @@ export async function measure(name: string, url: string, duration: number, conne
   );
   if (bad > 0) throw new Error(`${name}: ${bad} failed requests`);
   return r.requests.average;
+}
+
+/** `--name value` flags (all strings, with defaults), or exit 2 with parseArgs' complaint and the
+ * usage line: an unknown flag or a value that looks like a flag (`--rounds -1`) is bad input,
+ * not a crash. */
+export function flags(defaults: Record<string, string | undefined>, usage: string): Record<string, string | undefined> {
+  const options: Record<string, { type: 'string'; default?: string }> = {};
+  for (const [name, dflt] of Object.entries(defaults)) options[name] = dflt === undefined ? { type: 'string' } : { type: 'string', default: dflt };
+  try {
+    return parseArgs({ options }).values as Record<string, string | undefined>;
+  } catch (err) {
+    console.error(`${(err as Error).message}\nusage: ${usage}`);
+    process.exit(2);
+  }
 }
 
 /** Positive number flags, or exit 2 with the usage line. */

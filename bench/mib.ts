@@ -8,24 +8,18 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 
 import { ROOT } from '../src/bench/paths.js';
 import { startFastify } from '../src/bench/servers/fastify.js';
 import { startPhpasync } from '../src/bench/servers/phpasync.js';
-import { measure, positive } from './measure.js';
+import { flags, measure, positive } from './measure.js';
 
-const { values } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '4' },
-    connections: { type: 'string', default: '10' },
-    sizes: { type: 'string' },
-  },
-});
+const USAGE = 'node dist/bench/mib.js [--duration SECONDS>0] [--connections N>0] [--sizes B,B,...]';
+const values = flags({ duration: '4', connections: '10', sizes: undefined }, USAGE);
 const [duration, connections] = positive(
   values,
   ['duration', 'connections'],
-  'node dist/bench/mib.js [--duration SECONDS>0] [--connections N>0] [--sizes B,B,...]',
+  USAGE,
 ) as [number, number];
 const worker = path.join(ROOT, 'test/fixtures/php/api-mib.php');
 

@@ -1,6 +1,7 @@
 // `phpasync bench`: flag checks, the report model and formats, and one real short run.
 // No assertion here depends on how fast anything is.
 
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -10,6 +11,7 @@ import { computeRatios } from '../src/bench/ratios.js';
 import type { BenchReport, ScenarioResult } from '../src/bench/result.js';
 import type { Measurement } from '../src/bench/runner.js';
 import { plan, scenarioNames, SCENARIOS } from '../src/bench/scenarios.js';
+import { ROOT } from '../src/bench/paths.js';
 import { benchCaddyfile } from '../src/bench/servers/phpasync.js';
 import { fpmConfig, nginxConfig } from '../src/bench/servers/nginx-fpm.js';
 import { formatTable } from '../src/bench/table.js';
@@ -60,6 +62,22 @@ describe('bench: flags', () => {
     const { code, out } = await runCli(['bench', '--connections', '0']);
     expect(code).toBe(2);
     expect(out).toContain('--connections must be a whole number greater than 0');
+  });
+
+  // The standalone scripts share bench/measure.ts's flags() and positive(): bad input exits 2
+  // with the script's usage line before any server starts.
+  it.each([
+    ['hello.js', ['--rounds', '0'], ''],
+    ['hello.js', ['--duration', 'abc'], ''],
+    ['jit-loop.js', ['--rounds', '-1'], "Option '--rounds' argument is ambiguous"],
+    ['jit-loop.js', ['--connections', '0'], ''],
+    ['mib.js', ['--bogus'], "Unknown option '--bogus'"],
+  ])('standalone %s refuses %j with exit 2 and its usage line', (script, args, why) => {
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'dist/bench', script), ...args], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`usage: node dist/bench/${script} [--duration SECONDS>0] [--connections N>0] `);
+    expect(r.stderr).toContain(why);
+    expect(r.stderr).not.toContain('    at '); // a message, not a stack trace
   });
 
   it('lists the scenarios in --help', async () => {

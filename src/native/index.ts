@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 
 export const FRAME_HEAD = 1;
 export const FRAME_END = 2;
+/** With FRAME_END: the response failed after flush() sent its head (php/phpa_bridge.h). */
+export const FRAME_ABORT = 4;
 
 export const EVENT_READY = 1;
 export const EVENT_FAILED = 2;

@@ -10,6 +10,7 @@ import {
   EVENT_FAILED,
   EVENT_LOG,
   EVENT_READY,
+  FRAME_ABORT,
   FRAME_END,
   FRAME_HEAD,
   LOG_DEBUG,
@@ -23,9 +24,6 @@ import {
 import { PhpasyncError } from './errors.js';
 import { InFlightTable } from './inflight.js';
 import { hasRequestBehind } from './pipelining.js';
-
-/** With FRAME_END: the response failed after flush() sent its head (php/phpa_bridge.h). */
-export const FRAME_ABORT = 4;
 
 /** A response being written: its reply and the release handles of frames not yet written. */
 interface InFlight {
