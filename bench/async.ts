@@ -10,14 +10,14 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { startPhpasync } from '../src/bench/servers/phpasync.js';
+import { flags, positive } from './measure.js';
 
-const arg = (name: string, dflt: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-};
-const C = arg('c', 200);
-const SECONDS = arg('seconds', 3);
-const THREADS = arg('threads', 1);
+const USAGE = 'node dist/bench/async.js [--c N>0] [--seconds SECONDS>0] [--threads N>0]';
+const [C, SECONDS, THREADS] = positive(flags({ c: '200', seconds: '3', threads: '1' }, USAGE), ['c', 'seconds', 'threads'], USAGE) as [
+  number,
+  number,
+  number,
+];
 const WAIT_MS = 10;
 
 const worker = `<?php
