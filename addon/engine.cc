@@ -40,13 +40,13 @@ void BlockAsyncSignals(sigset_t* old) {
   pthread_sigmask(SIG_BLOCK, &all, old);
 }
 
-// A Buffer over PHP's memory. V8 counts every ArrayBuffer as external memory and runs
-// full GCs to reclaim it (measured: 61 mark-compacts in 3 s at ~400 1 MiB responses/s, one
-// for Fastify sending one preallocated Buffer). Collecting these Buffers frees nothing: the
-// bytes are PHP's, bounded by memory_limit, and go back through release(handle). So the
-// count is taken back at creation and given back when the Buffer is collected (net zero),
-// and the Buffers no longer drive V8's GC.
-napi_value LendToJs(napi_env env, const char* ptr, size_t len) {
+// A Buffer over a frame's body block (malloc'd by the PHP thread, owned by the host). V8
+// counts every ArrayBuffer as external memory and runs full GCs to reclaim it (measured: 61
+// mark-compacts in 3 s at ~400 1 MiB responses/s, one for Fastify sending one preallocated
+// Buffer). Collecting these Buffers frees nothing: the block is freed by release(handle), as
+// soon as the socket is done with it. So the count is taken back at creation and given back
+// when the Buffer is collected (net zero), and the Buffers no longer drive V8's GC.
+napi_value BodyBuffer(napi_env env, const char* ptr, size_t len) {
   napi_value buf;
   napi_status st = napi_create_external_buffer(
       env, len, const_cast<char*>(ptr),
@@ -55,10 +55,18 @@ napi_value LendToJs(napi_env env, const char* ptr, size_t len) {
         napi_adjust_external_memory(e, static_cast<int64_t>(reinterpret_cast<uintptr_t>(hint)), &ignored);
       },
       reinterpret_cast<void*>(static_cast<uintptr_t>(len)), &buf);
-  if (st != napi_ok) throw Napi::Error::New(env, "cannot create a Buffer over PHP's response bytes");
+  if (st != napi_ok) throw Napi::Error::New(env, "cannot create a Buffer over a response body");
   int64_t ignored;
   napi_adjust_external_memory(env, -static_cast<int64_t>(len), &ignored);
   return buf;
+}
+
+// Frees the body blocks JS sent in place (the short chunks were freed when they were copied).
+void FreeBodies(phpa_frame* f) {
+  for (uint32_t i = 0; i < f->nchunks; i++) {
+    free(const_cast<char*>(f->chunks[i].ptr));
+    f->chunks[i].ptr = nullptr;
+  }
 }
 
 }  // namespace
@@ -181,7 +189,11 @@ Engine::~Engine() {
     RequestStop();
     JoinFor(2000);
   }
-  for (phpa_frame* f : held_) free(f);  // PHP is gone or going: owners die with its heap
+  for (phpa_frame* f : held_) {
+    if (f == nullptr) continue;
+    FreeBodies(f);
+    free(f);
+  }
   if (!joined_ && started_) {
     // A thread still runs (stuck in PHP) and reads its slot: leak the slots rather than free
     // memory under it.
@@ -311,6 +323,13 @@ Napi::Value Engine::Release(const Napi::CallbackInfo& info) {
   held_[idx] = nullptr;
   held_gen_[idx] = (held_gen_[idx] + 1) % kMaxGen;
   held_free_.push_back(idx);
+  // The socket is done with the bytes (written, or the connection is gone): free them here,
+  // on the JS thread. Only a streamed frame goes back to its PHP thread (back-pressure count).
+  FreeBodies(f);
+  if (f->stream == nullptr) {
+    free(f);
+    return env.Undefined();
+  }
   ThreadSlot& s = *slots_[static_cast<size_t>(f->thread)];
   {
     std::lock_guard<std::mutex> lk(s.released_mu);
@@ -476,10 +495,11 @@ void Engine::DeliverFrame(Napi::Env env, phpa_frame* f) {
   f->headers = nullptr;
 
   Napi::Value body = env.Undefined();
+  bool in_place = false;  // a chunk is sent from its block: the frame needs a release handle
   if (f->nchunks > 0) {
     auto make = [&](phpa_chunk& c) -> Napi::Value {
-      if (c.owner == nullptr) {
-        // Copied bytes travel as a latin1 string: one byte per char, no ArrayBuffer to
+      if (c.len < config_.copy_threshold) {
+        // Short bodies travel as a latin1 string: one byte per char, no ArrayBuffer to
         // allocate and track, and Node writes a string body with the head in one write().
         napi_value str;
         napi_create_string_latin1(env, c.ptr, c.len, &str);
@@ -487,8 +507,9 @@ void Engine::DeliverFrame(Napi::Env env, phpa_frame* f) {
         c.ptr = nullptr;
         return Napi::Value(env, str);
       }
-      // Zero-copy: Node reads PHP's string in place until JS calls release(handle).
-      return Napi::Value(env, LendToJs(env, c.ptr, c.len));
+      // No copy: Node sends from the block until JS calls release(handle), which frees it.
+      in_place = true;
+      return Napi::Value(env, BodyBuffer(env, c.ptr, c.len));
     };
     if (f->nchunks == 1) {
       body = make(f->chunks[0]);
@@ -500,7 +521,7 @@ void Engine::DeliverFrame(Napi::Env env, phpa_frame* f) {
   }
 
   double handle = 0;
-  const bool hand_back = f->nowned > 0 || f->stream != nullptr;  // see phpa_bridge.h, streaming
+  const bool hand_back = in_place || f->stream != nullptr;  // see phpa_bridge.h, streaming
   if (hand_back) {
     uint32_t idx;
     if (!held_free_.empty()) {

@@ -66,7 +66,7 @@ extern "C" void phpa_host_park_end(int thread) {
 
 extern "C" void phpa_host_send_frame(phpa_frame* frame) {
   Engine* e = Engine::Live();
-  if (frame->nowned > 0 || frame->stream != nullptr) e->slot(frame->thread).outstanding.fetch_add(1, std::memory_order_relaxed);
+  if (frame->stream != nullptr) e->slot(frame->thread).outstanding.fetch_add(1, std::memory_order_relaxed);
   e->Send(phpa::Outbound{frame, nullptr});
 }
 

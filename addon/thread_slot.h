@@ -54,7 +54,7 @@ struct ThreadSlot {
   // relaxed: a hint that lets the PHP thread skip the lock; the mutex orders the ids themselves.
   std::atomic<size_t> cancelled_count{0};
 
-  // Frames with owned chunks that JS holds (sent, not yet taken back by this thread).
+  // Streamed frames that JS holds (sent, not yet taken back by this thread).
   std::atomic<uint64_t> outstanding{0};  // relaxed: a counter for stats and shutdown checks
 
   // Requests currently queued or running on this thread (for stats and tests).

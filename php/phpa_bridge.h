@@ -35,9 +35,12 @@ typedef struct phpa_job {
 
 /* ---- frames: PHP thread -> host, through the outbound queue ---------------------------- */
 
-/* One piece of response body. Either copied (owner == NULL: ptr is malloc'd, the host frees
- * it) or referenced (owner != NULL: ptr points into a PHP string that only the owning PHP
- * thread may release, which it does when the host hands the frame back). */
+/* One piece of response body. In a frame, ptr is always malloc'd and owner NULL: the host owns
+ * the bytes and frees them (at once for a short chunk, which JS copies; when the socket is done
+ * with it for one of at least copy_threshold bytes, which JS sends in place). PHP memory is
+ * never lent: a frame may outlive its request and the interpreter (slow clients), and PHP's
+ * heap must neither wait for it nor count it. (Inside php/, owner != NULL marks a chunk that
+ * still references a PHP string until end()/flush() copies it.) */
 typedef struct phpa_chunk {
 	const char *ptr;
 	size_t len;
@@ -56,11 +59,10 @@ enum phpa_frame_flags {
 /* Streaming (Response::flush()) and back-pressure.
  * A response is sent as one HEAD|END frame, or, once flush() was called, as a HEAD frame,
  * any number of body frames and an END frame, in order. Every frame that is not final carries
- * `stream` (an opaque pointer owned by the PHP side): the host then treats the frame like one
- * with owned chunks even when every chunk was copied. It gives JS a release handle, and when
+ * `stream` (an opaque pointer owned by the PHP side): it gives JS a release handle, and when
  * JS reports the frame written to the socket (or the connection gone) the frame comes back
- * through phpa_host_take_released(). phpa_php_frame_released() then releases the owned chunks
- * and subtracts the frame's bytes from the stream's unsent count, waking the coroutine that
+ * through phpa_host_take_released(). phpa_php_frame_released() then subtracts the frame's
+ * bytes (chunk lengths; the host has freed the bytes) from the stream's unsent count, waking the coroutine that
  * waits in flush()/write() for it to fall below the high-water mark. A frame handed back
  * with PHPA_FRAME_UNSENT tells the stream that the client has gone. */
 
@@ -75,8 +77,7 @@ typedef struct phpa_frame {
 	size_t headers_len;
 	uint32_t header_count;
 	uint32_t nchunks;
-	uint32_t nowned;     /* how many chunks have an owner: 0 means nothing to hand back */
-	void *stream;        /* non-NULL: report back when written (see above), even if nowned == 0 */
+	void *stream;        /* non-NULL: report back when written (see above) */
 	phpa_chunk chunks[]; /* malloc'd with the frame */
 } phpa_frame;
 
@@ -122,14 +123,16 @@ int phpa_php_module_startup(const phpa_config *config, char *err, size_t err_len
 void phpa_php_module_shutdown(void);
 
 /* Body of PHP thread `thread`: runs the worker file, then the scheduler until the sentinel
- * arrives and every outstanding buffer is back. Reports READY/FAILED/EXITED via events. */
+ * arrives and its requests are answered (it does not wait for clients to read the answers).
+ * Reports READY/FAILED/EXITED via events. */
 void phpa_php_thread_main(int thread);
 
-/* Release one referenced chunk owner. Called on the owning PHP thread only. */
+/* Release one referenced chunk owner. Called on the owning PHP thread only. No longer called
+ * by the host (frames carry no PHP memory); kept until php/scheduler.c drops its definition. */
 void phpa_php_release_owner(void *owner);
 
-/* A frame came back from the host (phpa_host_take_released): release its owned chunks,
- * settle its stream's back-pressure count and free it. Owning PHP thread only. */
+/* A streamed frame came back from the host (phpa_host_take_released): settle its stream's
+ * back-pressure count and free it. Owning PHP thread only. */
 void phpa_php_frame_released(phpa_frame *frame);
 /* Interrupt whatever PHP code thread `thread` runs at its next VM check (any thread may call
  * it: it only sets that thread's atomic EG(vm_interrupt)). Used after phpa_host cancels. */
@@ -157,12 +160,12 @@ void phpa_host_park_end(int thread);
 /* Hand a finished frame to JS. Ownership of the frame moves to the host. */
 void phpa_host_send_frame(phpa_frame *frame);
 
-/* Frames JS has finished with (owned chunks or a stream), to be handed back on this thread.
+/* Streamed frames JS has finished with, to be handed back on this thread.
  * Moves up to `max` of them into out[] and returns how many; the caller passes each to
  * phpa_php_frame_released(). */
 size_t phpa_host_take_released(int thread, phpa_frame **out, size_t max);
 
-/* Number of frames with owned chunks or a stream that JS still holds for `thread`. */
+/* Number of streamed frames that JS still holds for `thread`. */
 uint64_t phpa_host_outstanding(int thread);
 
 /* Lifecycle and log events. The message is copied. request_id is 0 when unrelated. */

@@ -121,6 +121,9 @@ void phpa_response_finish(zend_object *response);
 void phpa_response_sapi_header(zend_object *response, const char *line, size_t len, int op);
 /* Replace whatever was set with a generic error page and end the response. */
 void phpa_response_fail(zend_object *response, int status);
+/* The interpreter is being restarted: streamed frames still with the host no longer have a
+ * coroutine to wake when they come back. */
+void phpa_response_interpreter_gone(void);
 
 
 /* scheduler.c */

@@ -1,7 +1,9 @@
 /*
  * FrankenPHP\Response: status, headers and a body assembled as chunks. Short writes are
  * copied into one malloc'd run; writes of at least config->copy_threshold bytes keep a
- * reference to the PHP string (no copy) that the host hands back for release on this thread.
+ * reference to the PHP string until end()/flush(), which copy the frame's body once into a
+ * malloc'd block that the host owns and frees when the socket is done with it (no PHP memory
+ * is ever lent to Node: see send_frame()).
  *
  * Streaming: the first flush() sends the head and the buffered body as a non-final frame;
  * from then on every write() is sent at once. Each non-final frame is tracked by the
@@ -24,7 +26,15 @@ typedef struct phpa_stream {
 	size_t unsent;          /* body bytes of frames JS has not reported written */
 	phpa_coroutine *waiter; /* coroutine suspended in flush()/write(), or NULL */
 	bool gone;              /* a frame came back unsent: the client closed the connection */
+	uint32_t generation;    /* interpreter it belongs to (see phpa_response_interpreter_gone) */
 } phpa_stream;
+
+/* Counts interpreter restarts on this thread. A frame may come back after the restart that
+ * destroyed its response's coroutine (and, after a fatal error, perhaps without the response's
+ * free_obj having run): its stream's waiter must then not be woken. */
+static __thread uint32_t interpreter_generation;
+
+void phpa_response_interpreter_gone(void) { interpreter_generation++; }
 
 typedef struct {
 	uint64_t id;
@@ -108,11 +118,11 @@ static void stream_unref(phpa_stream *st)
 
 void phpa_php_frame_released(phpa_frame *f)
 {
-	for (uint32_t c = 0; c < f->nchunks; c++) {
-		if (f->chunks[c].owner) phpa_php_release_owner(f->chunks[c].owner);
-	}
+	/* The body bytes were the host's (see send_frame); it freed them already. */
 	phpa_stream *st = f->stream;
-	if (st) {
+	if (st && st->generation != interpreter_generation) {
+		stream_unref(st);
+	} else if (st) {
 		size_t bytes = 0;
 		for (uint32_t c = 0; c < f->nchunks; c++) bytes += f->chunks[c].len;
 		st->unsent -= bytes < st->unsent ? bytes : st->unsent;
@@ -173,18 +183,37 @@ static void send_frame(phpa_response *r, uint32_t flags)
 		f->headers_len = size;
 		f->header_count = count;
 	}
-	f->nchunks = r->nchunks;
-	f->nowned = r->nowned;
 	size_t bytes = 0;
 	for (uint32_t i = 0; i < r->nchunks; i++) bytes += r->chunks[i].len;
+	if (r->nowned > 0) {
+		/* Strings write() kept a reference to are copied here, once, with the rest of the
+		 * frame's body into one block the host owns: the frame may outlive the request and
+		 * the interpreter (a client that reads slowly), and PHP's heap must not wait for it
+		 * (a restart would stall) nor carry it (it would count against memory_limit). */
+		char *block = malloc(bytes);
+		if (!block) zend_error_noreturn(E_ERROR, "phpasync: out of memory for a response body of %zu bytes", bytes);
+		size_t at = 0;
+		for (uint32_t i = 0; i < r->nchunks; i++) {
+			phpa_chunk *c = &r->chunks[i];
+			memcpy(block + at, c->ptr, c->len);
+			at += c->len;
+			if (c->owner) zend_string_release((zend_string *)c->owner);
+			else free((void *)c->ptr);
+		}
+		r->chunks[0] = (phpa_chunk){block, bytes, NULL};
+		r->nchunks = 1;
+		r->nowned = 0;
+	}
+	f->nchunks = r->nchunks;
 	if (r->nchunks) memcpy(f->chunks, r->chunks, r->nchunks * sizeof(phpa_chunk));
 	/* The frame owns the chunks now. */
-	r->nchunks = r->nowned = 0;
+	r->nchunks = 0;
 	if (!last) {
 		if (!r->stream) {
 			r->stream = calloc(1, sizeof(phpa_stream));
 			if (!r->stream) zend_error_noreturn(E_ERROR, "phpasync: out of memory for a response stream");
 			r->stream->refs = 1;
+			r->stream->generation = interpreter_generation;
 		}
 		r->stream->refs++;
 		r->stream->unsent += bytes;

@@ -47,15 +47,14 @@ static int run_worker_file(phpa_thread_state *ts, char *err, size_t err_len)
 	return 0;
 }
 
-/* Before PHP's heap goes away, every string JS still sends from must come back. */
-static void wait_for_outstanding(phpa_thread_state *ts)
+/* Before the interpreter goes: nothing JS still sends from is in PHP's heap (response bodies
+ * are handed over as host-owned copies, see response.c), so this never waits for a client.
+ * Frames that are back are settled now; those still out (streamed frames of a slow client)
+ * come back later to a stream that knows its coroutine is gone. */
+static void detach_outstanding(phpa_thread_state *ts)
 {
-	while (phpa_host_outstanding(ts->index) > 0) {
-		phpa_scheduler_drain_released(ts);
-		if (phpa_host_outstanding(ts->index) == 0) break;
-		phpa_reactor_park(ts, false, 100);
-	}
 	phpa_scheduler_drain_released(ts);
+	phpa_response_interpreter_gone();
 }
 
 /* Sleeps up to ms unless the thread is asked to stop. Returns true when it must stop. */
@@ -143,7 +142,7 @@ void phpa_php_thread_main(int thread)
 		bool clean = phpa_scheduler_run(ts);
 		const bool recycle = clean && ts->recycling && !ts->stopping;
 		const uint64_t served = ts->started_requests;
-		wait_for_outstanding(ts);
+		detach_outstanding(ts);
 		phpa_scheduler_destroy(ts, !clean);
 		zval_ptr_dtor(&ts->handler);
 		ZVAL_UNDEF(&ts->handler);

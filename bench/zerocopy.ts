@@ -1,0 +1,66 @@
+// What lending write()'s string to Node (zero-copy) buys over copying it: for each body size,
+// one server with the default copy threshold (16 KiB: these bodies are lent) and one with
+// every write() copied (PHPASYNC_COPY_THRESHOLD=2^30), measured alternately in one run.
+// Prints req/s and the server's CPU time per request (utime+stime of every thread of the
+// process, from /proc/<pid>/stat): on a shared machine the CPU figure is the steadier one.
+//   node dist/bench/zerocopy.js [--duration 4] [--connections 10] [--rounds 3] [--sizes 65536,1048576]
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import autocannon from 'autocannon';
+
+import { ROOT } from '../src/bench/paths.js';
+import { startPhpasync } from '../src/bench/servers/phpasync.js';
+import { flags, positive } from './measure.js';
+
+const USAGE = 'node dist/bench/zerocopy.js [--duration S>0] [--connections N>0] [--rounds N>0] [--sizes B,B,...]';
+const values = flags({ duration: '4', connections: '10', rounds: '3', sizes: '65536,1048576' }, USAGE);
+const [duration, connections, rounds] = positive(values, ['duration', 'connections', 'rounds'], USAGE) as [number, number, number];
+const sizes = values.sizes!.split(',').map(Number);
+if (sizes.some((s) => !(s > 0))) {
+  console.error(`usage: ${USAGE}`);
+  process.exit(2);
+}
+const worker = path.join(ROOT, 'test/fixtures/php/api-mib.php');
+const TICK_US = 1e6 / 100; // USER_HZ is 100 on Linux
+
+/** utime + stime of the whole process (every thread), in microseconds. */
+function cpuUs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * TICK_US; // fields 14 and 15 of stat(5)
+}
+
+async function run(pid: number, url: string): Promise<{ rps: number; cpu: number }> {
+  await autocannon({ url, connections, duration: 1 }); // warm-up
+  const before = cpuUs(pid);
+  const r = await autocannon({ url, connections, duration });
+  const cpu = cpuUs(pid) - before;
+  if (r.errors + r.non2xx > 0) throw new Error(`${url}: ${r.errors + r.non2xx} failed requests`);
+  return { rps: r.requests.average, cpu: cpu / r.requests.total };
+}
+
+const dirs = [0, 1].map(() => fs.mkdtempSync(path.join(os.tmpdir(), 'phpasync-bench-')));
+console.log(`node dist/bench/zerocopy.js --duration ${duration} --connections ${connections} --rounds ${rounds} --sizes ${values.sizes}`);
+const lent = await startPhpasync(dirs[0]!, { worker, bufferSize: 1000 });
+const copied = await startPhpasync(dirs[1]!, { worker, bufferSize: 1000, env: { PHPASYNC_COPY_THRESHOLD: String(2 ** 30) } });
+try {
+  for (const size of sizes) {
+    for (let i = 0; i < rounds; i++) {
+      // Alternate which goes first: drift in the neighbours' load then hits both alike.
+      const order = i % 2 === 0 ? ([['lent', lent], ['copied', copied]] as const) : ([['copied', copied], ['lent', lent]] as const);
+      const out: Record<string, { rps: number; cpu: number }> = {};
+      for (const [name, s] of order) out[name] = await run(s.pid, `${s.url}/?size=${size}`);
+      const l = out.lent!;
+      const c = out.copied!;
+      console.log(
+        `${String(size).padStart(8)} B round ${i + 1}: lent ${l.rps.toFixed(0)} req/s ${l.cpu.toFixed(0)} us/req | copied ${c.rps.toFixed(0)} req/s ${c.cpu.toFixed(0)} us/req | lent/copied req/s ${(l.rps / c.rps).toFixed(2)}x cpu ${(l.cpu / c.cpu).toFixed(2)}x`,
+      );
+    }
+  }
+} finally {
+  await lent.stop();
+  await copied.stop();
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+}
