@@ -1,5 +1,7 @@
 #include "engine.h"
 
+#include "body_pool.h"
+
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -61,12 +63,17 @@ napi_value BodyBuffer(napi_env env, const char* ptr, size_t len) {
   return buf;
 }
 
-// Frees the body blocks JS sent in place (the short chunks were freed when they were copied).
+// Frees one chunk's bytes, whichever way the PHP thread allocated them (see phpa_chunk).
+void FreeChunk(phpa_chunk& c) {
+  char* p = const_cast<char*>(c.ptr);
+  if (c.owner == PHPA_HOST_BLOCK) BodyPool::Get().Free(p, c.len);
+  else free(p);
+  c.ptr = nullptr;
+}
+
+// Frees the bodies JS sent in place (the short chunks were freed when they were copied).
 void FreeBodies(phpa_frame* f) {
-  for (uint32_t i = 0; i < f->nchunks; i++) {
-    free(const_cast<char*>(f->chunks[i].ptr));
-    f->chunks[i].ptr = nullptr;
-  }
+  for (uint32_t i = 0; i < f->nchunks; i++) FreeChunk(f->chunks[i]);
 }
 
 }  // namespace
@@ -503,8 +510,7 @@ void Engine::DeliverFrame(Napi::Env env, phpa_frame* f) {
         // allocate and track, and Node writes a string body with the head in one write().
         napi_value str;
         napi_create_string_latin1(env, c.ptr, c.len, &str);
-        free(const_cast<char*>(c.ptr));
-        c.ptr = nullptr;
+        FreeChunk(c);
         return Napi::Value(env, str);
       }
       // No copy: Node sends from the block until JS calls release(handle), which frees it.

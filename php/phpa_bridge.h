@@ -35,12 +35,14 @@ typedef struct phpa_job {
 
 /* ---- frames: PHP thread -> host, through the outbound queue ---------------------------- */
 
-/* One piece of response body. In a frame, ptr is always malloc'd and owner NULL: the host owns
- * the bytes and frees them (at once for a short chunk, which JS copies; when the socket is done
- * with it for one of at least copy_threshold bytes, which JS sends in place). PHP memory is
- * never lent: a frame may outlive its request and the interpreter (slow clients), and PHP's
- * heap must neither wait for it nor count it. (Inside php/, owner != NULL marks a chunk that
- * still references a PHP string until end()/flush() copies it.) */
+/* One piece of response body. In a frame the host owns the bytes: ptr is malloc'd (owner
+ * NULL) or a block from phpa_host_body_alloc() (owner == PHPA_HOST_BLOCK), and the host frees
+ * it (at once for a short chunk, which JS copies; when the socket is done with it for one of
+ * at least copy_threshold bytes, which JS sends in place). PHP memory is never lent: a frame
+ * may outlive its request and the interpreter (slow clients), and PHP's heap must neither
+ * wait for it nor count it. (Inside php/, another owner is the PHP string a chunk still
+ * references until end()/flush() copies it.) */
+#define PHPA_HOST_BLOCK ((void *)1)
 typedef struct phpa_chunk {
 	const char *ptr;
 	size_t len;
@@ -156,6 +158,10 @@ int phpa_host_notifier_fd(int thread);
  * (the caller must not block). end: stop parking and consume the notifier's counter. */
 int phpa_host_park_begin(int thread, int watch_ring);
 void phpa_host_park_end(int thread);
+
+/* A block for a frame's body, owned by the host once in a frame (see phpa_chunk); NULL when
+ * out of memory. Any thread. */
+char *phpa_host_body_alloc(size_t len);
 
 /* Hand a finished frame to JS. Ownership of the frame moves to the host. */
 void phpa_host_send_frame(phpa_frame *frame);

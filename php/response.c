@@ -190,7 +190,7 @@ static void send_frame(phpa_response *r, uint32_t flags)
 		 * frame's body into one block the host owns: the frame may outlive the request and
 		 * the interpreter (a client that reads slowly), and PHP's heap must not wait for it
 		 * (a restart would stall) nor carry it (it would count against memory_limit). */
-		char *block = malloc(bytes);
+		char *block = phpa_host_body_alloc(bytes);
 		if (!block) zend_error_noreturn(E_ERROR, "phpasync: out of memory for a response body of %zu bytes", bytes);
 		size_t at = 0;
 		for (uint32_t i = 0; i < r->nchunks; i++) {
@@ -200,7 +200,7 @@ static void send_frame(phpa_response *r, uint32_t flags)
 			if (c->owner) zend_string_release((zend_string *)c->owner);
 			else free((void *)c->ptr);
 		}
-		r->chunks[0] = (phpa_chunk){block, bytes, NULL};
+		r->chunks[0] = (phpa_chunk){block, bytes, PHPA_HOST_BLOCK};
 		r->nchunks = 1;
 		r->nowned = 0;
 	}
