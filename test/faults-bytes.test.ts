@@ -1,6 +1,7 @@
 // Response bytes and slow clients (issue 11): a client that does not read a large response
 // must not stall a fatal-error restart or a max_requests recycle, nor keep its bytes counted
 // against later requests' memory_limit.
+import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -91,5 +92,67 @@ describe('a client that does not read a large response', () => {
     expect(await get(`${server.url}/alloc?mib=50`)).toEqual({ status: 200, body: String(50 * MIB) });
     expect(server.output.join('\n')).not.toContain('Allowed memory size');
     for (const s of slow) expect(await s.drain()).toEqual({ status: 'HTTP/1.1 200 OK', body: 50 * MIB, allB: true });
+  }, 60_000);
+});
+
+describe('SIGTERM while responses are being written', () => {
+  it('waits for a slow reader to get every byte of its answered request, then exits 0', async () => {
+    server = await startServer({ worker: 'slow-bytes.php' });
+    const slow = slowReader(server.port, '/big?mib=20');
+    expect(await slow.head).toMatch(/^HTTP\/1\.1 200 /);
+    const s = server;
+    server = undefined;
+    s.proc.kill('SIGTERM');
+    await waitFor(() => s.logs().some((l) => l.msg === 'shutting down'));
+    // The server has begun its drain while the client still holds 20 MiB unread.
+    expect(s.proc.exitCode).toBe(null);
+    expect(await slow.drain()).toEqual({ status: 'HTTP/1.1 200 OK', body: 20 * MIB, allB: true });
+    expect(await s.exited).toBe(0);
+  }, 60_000);
+});
+
+/** One client of the load: GETs over its own keep-alive connection until the server refuses
+ * the connection. Every outcome is counted; "bad" is anything but a whole response or a
+ * clean refusal. */
+async function keepAliveClient(port: number, n: number, out: { ok: number; refused503: number; connRefused: number; bad: string[] }): Promise<void> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    for (let i = 0; ; i++) {
+      const path = `/c${n}-${i}`;
+      const r = await new Promise<{ status: number; body: string; connection: string | undefined } | { error: string }>((resolve) => {
+        const req = http.get({ host: '127.0.0.1', port, path, agent }, (res) => {
+          let body = '';
+          res.setEncoding('latin1');
+          res.on('data', (d: string) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode!, body, connection: res.headers.connection }));
+          res.on('error', (e) => resolve({ error: `${path}: response cut: ${String(e)}` }));
+        });
+        req.on('error', (e: NodeJS.ErrnoException) => resolve({ error: e.code === 'ECONNREFUSED' ? 'ECONNREFUSED' : `${path}: ${e.code ?? ''} ${e.message}` }));
+      });
+      if ('error' in r) {
+        if (r.error === 'ECONNREFUSED') out.connRefused++;
+        else out.bad.push(r.error);
+        return;
+      }
+      if (r.status === 200 && r.body === `ok ${path}`) out.ok++;
+      else if (r.status === 503 && r.connection === 'close') out.refused503++;
+      else out.bad.push(`${path}: ${r.status} ${r.body.slice(0, 80)}`);
+    }
+  } finally {
+    agent.destroy();
+  }
+}
+
+describe('SIGTERM under keep-alive load', () => {
+  it('answers every request in full or refuses it cleanly: nothing is reset', async () => {
+    const s = await startServer({ worker: 'slow-bytes.php', bufferSize: 200 });
+    const out = { ok: 0, refused503: 0, connRefused: 0, bad: [] as string[] };
+    const clients = Array.from({ length: 100 }, (_, n) => keepAliveClient(s.port, n, out));
+    await waitFor(() => out.ok >= 1000, 30_000);
+    s.proc.kill('SIGTERM');
+    await Promise.all(clients);
+    expect(await s.exited).toBe(0);
+    expect(out.bad).toEqual([]);
+    expect(out.ok).toBeGreaterThanOrEqual(1000);
   }, 60_000);
 });

@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 
 import { ConfigError } from '../config/errors.js';
 import type { DirectiveConfig, PhpasyncConfig, WorkerConfig } from '../config/model.js';
+import { gracefulConnections } from './drain.js';
 import { PhpasyncError } from './errors.js';
 import { phpasync } from './plugin.js';
 
@@ -148,6 +149,7 @@ export async function runServer(config: PhpasyncConfig, options: RunOptions): Pr
   const site = config.sites[0];
   const address = site?.addresses[0];
   const app = await buildServer(config);
+  const conns = gracefulConnections(app.server);
   const host = address ? address.bind ?? address.host : '';
   await app.listen({ host: host === '' ? '0.0.0.0' : host, port: address?.port ?? 8080 });
 
@@ -174,6 +176,12 @@ export async function runServer(config: PhpasyncConfig, options: RunOptions): Pr
       const drain = setTimeout(() => {
         const n = app.phpasync.cancelAll();
         app.log.warn({ drainMs, cancelled: n }, 'drain time is over: cancelled the requests still running');
+        // Responses still being written to clients that read too slowly are cut, once the
+        // 503s just sent have had a moment to go out.
+        setTimeout(() => {
+          const cut = conns.cutAll();
+          if (cut > 0) app.log.warn({ connections: cut }, 'drain time is over: closed the connections still being written to');
+        }, 1000).unref();
       }, drainMs);
       drain.unref();
       app.close().then(

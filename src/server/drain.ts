@@ -1,0 +1,68 @@
+// Graceful close of the HTTP connections on SIGTERM/SIGINT: no answered request loses bytes,
+// and no keep-alive client is reset while it may be sending.
+//
+// Node's server.close() calls closeIdleConnections(), which destroys every connection without
+// a request being read, including one whose response has ended but is still being written to
+// a slow client (measured: 2.8 of 20 MiB delivered), and keep-alive connections a client may
+// be sending its next request on (reset, no response). Here closeIdleConnections() is replaced
+// on the server: a connection is closed only once no response of it is still being written
+// and it has been idle for IDLE_GRACE_MS (a client that sends again within that time gets 503
+// + Connection: close from Fastify, which is closing); what is still open when the drain time
+// is over is cut.
+import type { Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+
+/** Quiet time after which an idle keep-alive connection is closed during a drain. */
+export const IDLE_GRACE_MS = 250;
+
+interface ConnState {
+  /** Responses of this connection not yet written to the kernel (or aborted). */
+  busy: number;
+  /** When busy last fell to 0 (or the connection opened). */
+  idleSince: number;
+}
+
+export interface ConnectionDrain {
+  /** Destroys every connection still open (the drain time is over). Returns how many. */
+  cutAll(): number;
+}
+
+export function gracefulConnections(server: Server): ConnectionDrain {
+  const conns = new Map<Socket, ConnState>();
+  server.on('connection', (socket: Socket) => {
+    conns.set(socket, { busy: 0, idleSince: Date.now() });
+    socket.once('close', () => conns.delete(socket));
+  });
+  server.on('request', (req: { socket: Socket }, res: ServerResponse) => {
+    const st = conns.get(req.socket);
+    if (!st) return;
+    st.busy++;
+    // 'close' comes after 'finish' (the last byte handed to the kernel) or when the
+    // connection is gone, exactly once.
+    res.once('close', () => {
+      st.busy--;
+      st.idleSince = Date.now();
+    });
+  });
+
+  let sweeping: NodeJS.Timeout | undefined;
+  const sweep = (): void => {
+    const now = Date.now();
+    for (const [socket, st] of conns) {
+      if (st.busy === 0 && now - st.idleSince >= IDLE_GRACE_MS) socket.destroy();
+    }
+    sweeping = conns.size > 0 ? setTimeout(sweep, 50) : undefined;
+    sweeping?.unref();
+  };
+  // Called by server.close() (Fastify's close, after its preClose hooks).
+  server.closeIdleConnections = (): void => {
+    if (!sweeping) sweep();
+  };
+  return {
+    cutAll() {
+      const n = conns.size;
+      for (const socket of conns.keys()) socket.destroy();
+      return n;
+    },
+  };
+}
