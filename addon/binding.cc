@@ -2,6 +2,10 @@
 #include <napi.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/ioctl.h>
+#if defined(__linux__)
+#include <linux/sockios.h>
+#endif
 
 #include <string>
 #include <thread>
@@ -54,7 +58,22 @@ Napi::Value RunCli(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, status);
 }
 
+// socketUnsent(fd): bytes a TCP socket's kernel send queue still holds (SIOCOUTQ), or -1
+// where that cannot be read. The write timeout uses it to see a slow client make progress:
+// from userspace alone, progress shows only when the kernel frees a third of its buffer.
+Napi::Value SocketUnsent(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "socketUnsent(fd): fd must be a number");
+  int n = -1;
+#ifdef SIOCOUTQ
+  const int fd = info[0].As<Napi::Number>().Int32Value();
+  if (fd < 0 || ioctl(fd, SIOCOUTQ, &n) != 0) n = -1;
+#endif
+  return Napi::Number::New(env, n);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("socketUnsent", Napi::Function::New(env, SocketUnsent));
   exports.Set("Engine", phpa::Engine::Init(env));
   exports.Set("phpInfo", Napi::Function::New(env, PhpInfo));
   exports.Set("runCli", Napi::Function::New(env, RunCli));

@@ -1,7 +1,7 @@
 // The global options block `{ … }` at the top of a Caddyfile, including FrankenPHP's
 // `frankenphp { … }` and Caddy's `order`.
 
-import type { FrankenphpGlobalConfig, GlobalOptions, SourceLocation } from '../config/model.js';
+import type { FrankenphpGlobalConfig, GlobalOptions, ServerTimeouts, SourceLocation } from '../config/model.js';
 import { parseLog, type AdaptContext } from './context.js';
 import { eachSubdirective, intValue, type Line } from './line.js';
 import type { Node } from './parser.js';
@@ -31,7 +31,6 @@ const UNSUPPORTED_GLOBALS = [
   'pki',
   'preferred_chains',
   'renew_interval',
-  'servers',
   'skip_install_trust',
   'storage',
   'storage_clean_interval',
@@ -113,6 +112,11 @@ export function parseGlobalBlock(node: Node, ctx: AdaptContext, order: Directive
         once(l);
         global.log = parseLog(l, ctx, false);
       },
+      servers(l) {
+        once(l);
+        if (l.args.length > 0) l.fail('servers <listener address> is not supported by phpasync: write servers { … } for every listener', l.args[0]!);
+        global.timeouts = parseServers(l);
+      },
       order(l) {
         l.expectArgs(2, 3, 'order <directive> first|last|before <other>|after <other>');
         order.apply(l);
@@ -126,10 +130,51 @@ export function parseGlobalBlock(node: Node, ctx: AdaptContext, order: Directive
   return result;
 }
 
-function durationArg(l: Line, usage: string): number {
+/** Caddy's `servers { … }` global option: phpasync honours `timeouts`, refuses the rest. */
+function parseServers(line: Line): ServerTimeouts | undefined {
+  let timeouts: ServerTimeouts | undefined;
+  eachSubdirective(line.block, {
+    owner: 'servers',
+    handlers: {
+      timeouts(l) {
+        if (timeouts) l.fail('servers: timeouts is given twice');
+        l.expectArgs(0, 0, 'timeouts { read_body <d>; read_header <d>; write <d>; idle <d> }');
+        const t: ServerTimeouts = { source: { ...l.loc } };
+        const set = (key: 'readBodyMs' | 'readHeaderMs' | 'writeMs' | 'idleMs') => (s: Line) => {
+          if (t[key] !== undefined) s.fail(`servers timeouts: ${s.name} is given twice`);
+          s.noBlock();
+          t[key] = durationArg(s, `${s.name} <duration>`, 'servers timeouts ');
+        };
+        eachSubdirective(l.block, {
+          owner: 'servers timeouts',
+          handlers: { read_body: set('readBodyMs'), read_header: set('readHeaderMs'), write: set('writeMs'), idle: set('idleMs') },
+        });
+        timeouts = t;
+      },
+    },
+    unsupported: [
+      'name',
+      'listener_wrappers',
+      'trusted_proxies',
+      'trusted_proxies_strict',
+      'client_ip_headers',
+      'metrics',
+      'max_header_size',
+      'enable_full_duplex',
+      'log_credentials',
+      'protocols',
+      'strict_sni_host',
+      'keepalive_interval',
+      'trace',
+    ],
+  });
+  return timeouts;
+}
+
+function durationArg(l: Line, usage: string, prefix = ''): number {
   const t = l.single(usage);
   const ms = parseDuration(t.text);
-  if (ms === undefined) l.fail(`${l.name} must be a duration such as 10s or 1m30s, got '${t.text}'`, t);
+  if (ms === undefined) l.fail(`${prefix}${l.name} must be a duration such as 10s or 1m30s, got '${t.text}'`, t);
   return ms;
 }
 

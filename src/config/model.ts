@@ -258,7 +258,24 @@ export interface GlobalOptions {
    * `drain_timeout`, or Caddy's `grace_period` (the same setting; the runtime's default is 30 s). */
   drainTimeoutMs?: number;
   shutdownDelayMs?: number;
+  /** `servers { timeouts { … } }`: the HTTP server's timeouts as written (0 = none); absent
+   * ones take the runtime's defaults (src/server/timeouts.ts). */
+  timeouts?: ServerTimeouts;
   /** Default logger (`log { ... }` in the global block). */
   log?: LogConfig;
+  source: SourceLocation;
+}
+
+/** Caddy's `servers { timeouts { read_body read_header write idle } }`, in milliseconds. */
+export interface ServerTimeouts {
+  /** Whole request, headers and body, from its first byte (Node's requestTimeout); 408 past it. */
+  readBodyMs?: number;
+  /** Request headers (Node's headersTimeout); 408 past it. */
+  readHeaderMs?: number;
+  /** How long the writing of a response may make no progress (the client reads nothing)
+   * before the connection is cut. Caddy's is a deadline for the whole response; see README. */
+  writeMs?: number;
+  /** Keep-alive connection without a request (Node's keepAliveTimeout). */
+  idleMs?: number;
   source: SourceLocation;
 }

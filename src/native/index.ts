@@ -90,6 +90,7 @@ interface Addon {
   Engine: new (options: EngineOptions) => NativeEngine;
   phpInfo(): { phpVersion: string; zts: boolean };
   runCli(script: string, args: string[]): number;
+  socketUnsent(fd: number): number;
 }
 
 // The repository root: three levels above dist/src/native, two above src/native (tests run the .ts).
@@ -160,4 +161,9 @@ file_put_contents(${JSON.stringify(out)}, json_encode(['opcache' => (bool)($s['o
 /** Runs a PHP script as the CLI would; returns its exit status. Blocks the event loop. */
 export function runPhpCli(script: string, args: string[]): number {
   return loadAddon().runCli(script, args);
+}
+
+/** Bytes the kernel still holds in the send queue of TCP socket `fd`; -1 where unknown. */
+export function socketUnsent(fd: number): number {
+  return loadAddon().socketUnsent(fd);
 }

@@ -5,6 +5,7 @@ import { ConfigError } from '../config/errors.js';
 import type { DirectiveConfig, PhpasyncConfig, WorkerConfig } from '../config/model.js';
 import { gracefulConnections } from './drain.js';
 import { PhpasyncError } from './errors.js';
+import { applyTimeouts, checkingIntervalMs, effectiveTimeouts } from './timeouts.js';
 import { phpasync } from './plugin.js';
 
 /** Site directives the runtime can serve today (everything else is refused by name). */
@@ -115,12 +116,16 @@ export async function buildServer(config: PhpasyncConfig): Promise<FastifyInstan
       `${config.configFile}: no async worker: add "worker { file <path>; async }" to the frankenphp global block`,
     );
   }
+  const timeouts = effectiveTimeouts(config.global?.timeouts);
   const app = Fastify({
+    // Node checks read_header/read_body only at this interval (its default is 30 s).
+    http: { connectionsCheckingInterval: checkingIntervalMs(timeouts) },
     logger: { level: config.global?.debug ? 'debug' : 'info' },
     // Like Caddy, no access log unless asked for (the `log` directive, not supported yet).
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: 'idle',
   });
+  applyTimeouts(app.server, timeouts, app.log);
   const numThreads = config.frankenphp?.numThreads;
   if (numThreads !== undefined && numThreads !== worker.num) {
     app.log.info(

@@ -139,7 +139,7 @@ const cases: [name: string, caddyfile: string, message: string][] = [
   [
     "unknown global",
     "{\n\tdebgu\n}\n",
-    "/virtual/Caddyfile:2:2: unrecognized global option 'debgu' (did you mean debug?); allowed: frankenphp, debug, http_port, https_port, admin, auto_https, grace_period, drain_timeout, shutdown_delay, log, order",
+    "/virtual/Caddyfile:2:2: unrecognized global option 'debgu' (did you mean debug?); allowed: frankenphp, debug, http_port, https_port, admin, auto_https, grace_period, drain_timeout, shutdown_delay, log, servers, order",
   ],
   [
     "unsupported global",
@@ -204,7 +204,7 @@ const cases: [name: string, caddyfile: string, message: string][] = [
   [
     "drain_timeout typo",
     "{\n\tdrain_timout 10s\n}\n",
-    "/virtual/Caddyfile:2:2: unrecognized global option 'drain_timout' (did you mean drain_timeout?); allowed: frankenphp, debug, http_port, https_port, admin, auto_https, grace_period, drain_timeout, shutdown_delay, log, order",
+    "/virtual/Caddyfile:2:2: unrecognized global option 'drain_timout' (did you mean drain_timeout?); allowed: frankenphp, debug, http_port, https_port, admin, auto_https, grace_period, drain_timeout, shutdown_delay, log, servers, order",
   ],
   [
     "drain_timeout and grace_period",
@@ -215,6 +215,36 @@ const cases: [name: string, caddyfile: string, message: string][] = [
     "grace_period after drain_timeout",
     "{\n\tdrain_timeout 20s\n\tdebug\n\tgrace_period 10s\n}\n",
     "/virtual/Caddyfile:4:2: global options drain_timeout and grace_period are the same setting: give only one (drain_timeout is at /virtual/Caddyfile:2:2)",
+  ],
+  [
+    "servers timeouts negative",
+    "{\n\tservers {\n\t\ttimeouts {\n\t\t\twrite -1s\n\t\t}\n\t}\n}\n",
+    "/virtual/Caddyfile:4:10: servers timeouts write must be a duration such as 10s or 1m30s, got '-1s'",
+  ],
+  [
+    "servers timeouts unknown key",
+    "{\n\tservers {\n\t\ttimeouts {\n\t\t\tread_bdy 10s\n\t\t}\n\t}\n}\n",
+    "/virtual/Caddyfile:4:4: servers timeouts: unrecognized subdirective 'read_bdy' (did you mean read_body?); allowed: read_body, read_header, write, idle",
+  ],
+  [
+    "servers timeouts twice",
+    "{\n\tservers {\n\t\ttimeouts {\n\t\t\tidle 1m\n\t\t\tidle 2m\n\t\t}\n\t}\n}\n",
+    "/virtual/Caddyfile:5:4: servers timeouts: idle is given twice",
+  ],
+  [
+    "servers timeouts no value",
+    "{\n\tservers {\n\t\ttimeouts {\n\t\t\tread_body\n\t\t}\n\t}\n}\n",
+    "/virtual/Caddyfile:4:4: servers timeouts read_body: missing argument; usage: read_body <duration>",
+  ],
+  [
+    "servers option not supported",
+    "{\n\tservers {\n\t\tprotocols h1 h2\n\t}\n}\n",
+    "/virtual/Caddyfile:3:3: servers: subdirective 'protocols' is not supported by phpasync",
+  ],
+  [
+    "servers with a listener address",
+    "{\n\tservers :443 {\n\t\ttimeouts {\n\t\t\tidle 1m\n\t\t}\n\t}\n}\n",
+    "/virtual/Caddyfile:2:10: servers <listener address> is not supported by phpasync: write servers { … } for every listener",
   ],
   [
     "order unknown",
