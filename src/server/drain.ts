@@ -15,41 +15,30 @@ import type { Socket } from 'node:net';
 /** Quiet time after which an idle keep-alive connection is closed during a drain. */
 export const IDLE_GRACE_MS = 250;
 
-interface ConnState {
-  /** Responses of this connection not yet written to the kernel (or aborted). */
-  busy: number;
-  /** When busy last fell to 0 (or the connection opened). */
-  idleSince: number;
-}
-
 export interface ConnectionDrain {
   /** Destroys every connection still open (the drain time is over). Returns how many. */
   cutAll(): number;
 }
 
+type HttpSocket = Socket & { _httpMessage?: ServerResponse | null };
+
 export function gracefulConnections(server: Server): ConnectionDrain {
-  const conns = new Map<Socket, ConnState>();
-  server.on('connection', (socket: Socket) => {
-    conns.set(socket, { busy: 0, idleSince: Date.now() });
+  // Open connections, with when the sweep first saw them idle (0: not idle when last seen).
+  // Nothing is done per request: Node keeps the response being written on the socket
+  // (_httpMessage, from its request's headers until its last byte went to the kernel).
+  const conns = new Map<HttpSocket, number>();
+  server.on('connection', (socket: HttpSocket) => {
+    conns.set(socket, 0);
     socket.once('close', () => conns.delete(socket));
-  });
-  server.on('request', (req: { socket: Socket }, res: ServerResponse) => {
-    const st = conns.get(req.socket);
-    if (!st) return;
-    st.busy++;
-    // 'close' comes after 'finish' (the last byte handed to the kernel) or when the
-    // connection is gone, exactly once.
-    res.once('close', () => {
-      st.busy--;
-      st.idleSince = Date.now();
-    });
   });
 
   let sweeping: NodeJS.Timeout | undefined;
   const sweep = (): void => {
     const now = Date.now();
-    for (const [socket, st] of conns) {
-      if (st.busy === 0 && now - st.idleSince >= IDLE_GRACE_MS) socket.destroy();
+    for (const [socket, idleSince] of conns) {
+      if (socket._httpMessage) conns.set(socket, 0);
+      else if (idleSince === 0) conns.set(socket, now);
+      else if (now - idleSince >= IDLE_GRACE_MS) socket.destroy();
     }
     sweeping = conns.size > 0 ? setTimeout(sweep, 50) : undefined;
     sweeping?.unref();

@@ -82,8 +82,10 @@ export function applyTimeouts(server: Server, e: EffectiveTimeouts, log: Fastify
 function unsent(socket: Socket & { _handle?: { writeQueueSize?: number; fd?: number } | null }): number {
   const h = socket._handle;
   const q = h?.writeQueueSize;
+  const node = socket.writableLength + (typeof q === 'number' ? q : 0);
+  if (node === 0) return 0; // all in the kernel (or nothing to send): no response waits on it
   const k = typeof h?.fd === 'number' ? socketUnsent(h.fd) : -1;
-  return socket.writableLength + (typeof q === 'number' ? q : 0) + (k > 0 ? k : 0);
+  return node + (k > 0 ? k : 0);
 }
 
 function watchWrites(server: Server, writeMs: number, log: FastifyBaseLogger): void {
