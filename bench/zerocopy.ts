@@ -5,6 +5,8 @@
 // Prints req/s and the server's CPU time per request (utime+stime of every thread of the
 // process, from /proc/<pid>/stat): on a shared machine the CPU figure is the steadier one.
 //   node dist/bench/zerocopy.js [--duration 4] [--connections 10] [--rounds 3] [--sizes 65536,1048576]
+// With --baseline DIR the second server is instead another build of phpasync (DIR is its
+// repository root, built) with the default threshold: the same comparison across two trees.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,11 +14,12 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 
 import { ROOT } from '../src/bench/paths.js';
-import { startPhpasync } from '../src/bench/servers/phpasync.js';
+import { listeningLine, spawnServer, type ChildServerHandle } from '../src/bench/servers/child.js';
+import { benchCaddyfile, startPhpasync } from '../src/bench/servers/phpasync.js';
 import { flags, positive } from './measure.js';
 
-const USAGE = 'node dist/bench/zerocopy.js [--duration S>0] [--connections N>0] [--rounds N>0] [--sizes B,B,...]';
-const values = flags({ duration: '4', connections: '10', rounds: '3', sizes: '65536,1048576' }, USAGE);
+const USAGE = 'node dist/bench/zerocopy.js [--duration S>0] [--connections N>0] [--rounds N>0] [--sizes B,B,...] [--baseline DIR]';
+const values = flags({ duration: '4', connections: '10', rounds: '3', sizes: '65536,1048576', baseline: undefined }, USAGE);
 const [duration, connections, rounds] = positive(values, ['duration', 'connections', 'rounds'], USAGE) as [number, number, number];
 const sizes = values.sizes!.split(',').map(Number);
 if (sizes.some((s) => !(s > 0))) {
@@ -42,10 +45,20 @@ async function run(pid: number, url: string): Promise<{ rps: number; cpu: number
   return { rps: r.requests.average, cpu: cpu / r.requests.total };
 }
 
+/** phpasync from another repository root (its own dist/ and build/), default settings. */
+async function startOther(root: string, dir: string): Promise<ChildServerHandle> {
+  const caddyfile = path.join(dir, 'Caddyfile');
+  fs.writeFileSync(caddyfile, benchCaddyfile(worker, 1000));
+  return spawnServer({ command: process.execPath, args: [path.resolve(root, 'dist/src/cli/main.js'), 'run', '--config', caddyfile], listening: listeningLine });
+}
+
 const dirs = [0, 1].map(() => fs.mkdtempSync(path.join(os.tmpdir(), 'phpasync-bench-')));
-console.log(`node dist/bench/zerocopy.js --duration ${duration} --connections ${connections} --rounds ${rounds} --sizes ${values.sizes}`);
+console.log(`node dist/bench/zerocopy.js --duration ${duration} --connections ${connections} --rounds ${rounds} --sizes ${values.sizes}${values.baseline ? ` --baseline ${values.baseline}` : ''}`);
 const inplace = await startPhpasync(dirs[0]!, { worker, bufferSize: 1000 });
-const copied = await startPhpasync(dirs[1]!, { worker, bufferSize: 1000, env: { PHPASYNC_COPY_THRESHOLD: String(2 ** 30) } });
+const copied = values.baseline
+  ? await startOther(values.baseline, dirs[1]!)
+  : await startPhpasync(dirs[1]!, { worker, bufferSize: 1000, env: { PHPASYNC_COPY_THRESHOLD: String(2 ** 30) } });
+const other = values.baseline ? 'baseline' : 'copied';
 try {
   for (const size of sizes) {
     for (let i = 0; i < rounds; i++) {
@@ -56,7 +69,7 @@ try {
       const l = out.inplace!;
       const c = out.copied!;
       console.log(
-        `${String(size).padStart(8)} B round ${i + 1}: inplace ${l.rps.toFixed(0)} req/s ${l.cpu.toFixed(0)} us/req | copied ${c.rps.toFixed(0)} req/s ${c.cpu.toFixed(0)} us/req | inplace/copied req/s ${(l.rps / c.rps).toFixed(2)}x cpu ${(l.cpu / c.cpu).toFixed(2)}x`,
+        `${String(size).padStart(8)} B round ${i + 1}: inplace ${l.rps.toFixed(0)} req/s ${l.cpu.toFixed(0)} us/req | ${other} ${c.rps.toFixed(0)} req/s ${c.cpu.toFixed(0)} us/req | inplace/${other} req/s ${(l.rps / c.rps).toFixed(2)}x cpu ${(l.cpu / c.cpu).toFixed(2)}x`,
       );
     }
   }
