@@ -137,7 +137,14 @@ static void phpa_interrupt_function(zend_execute_data *execute_data)
 	if (orig_interrupt) orig_interrupt(execute_data);
 	phpa_thread_state *ts = phpa_ts;
 	phpa_coroutine *co = ts ? ts->current : NULL;
-	if (!co || !co->job_id || co->timed_out || co->cancelled) return;
+	if (!co || co->kind != PHPA_CO_KIND_REQUEST || !co->job_id || co->timed_out || co->cancelled) return;
+	if (!EG(active_fiber)) {
+		/* The scheduler's own stack, around Fiber::start()/resume() of `co`: an UnwindExit
+		 * thrown here would unwind the scheduler, not the handler. Ask again once the handler
+		 * runs; if it suspended meanwhile, phpa_limits_tick() or its deadline timer takes over. */
+		zend_atomic_bool_store_ex(&EG(vm_interrupt), true);
+		return;
+	}
 	if (EG(exception)) {
 		/* Not at a clean point: ask again at the next check. */
 		zend_atomic_bool_store_ex(&EG(vm_interrupt), true);
