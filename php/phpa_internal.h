@@ -39,6 +39,7 @@ struct phpa_coroutine {
 	int state;                 /* enum phpa_co_state */
 	bool started;              /* Fiber::start() already called */
 	phpa_coroutine *next_idle; /* pool free list */
+	uint32_t all_index;        /* position in the thread's list of all coroutines */
 	phpa_coroutine *next_ready; /* run queue link (woken, waiting for the next tick) */
 	bool queued;               /* on the run queue */
 	/* issue 6 (limits.c): request deadline and why the handler was interrupted. */
@@ -74,6 +75,7 @@ typedef struct phpa_thread_state {
 	uint32_t tasks;            /* of which spawned by Async\spawn() */
 	bool tasks_cancelled;      /* stopping: the remaining spawned coroutines were cancelled */
 	uint32_t pooled;           /* coroutines created (idle or not) */
+	uint32_t nidle;            /* of which in the idle pool (at most PHPA_IDLE_MAX) */
 	bool stopping;             /* the sentinel was seen */
 	bool in_request_scope;     /* the worker's PHP request is active */
 

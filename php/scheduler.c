@@ -33,6 +33,12 @@ typedef struct {
 } co_list;
 static __thread co_list all_coroutines;
 
+/* Idle fibers kept for reuse. Each holds a C stack mapping (plus its guard page) and a VM
+ * stack page, so a burst (a request that spawns thousands of coroutines) must not leave them
+ * all behind: past this many, a finished coroutine's fiber is destroyed. 128 covers the
+ * concurrency one thread sustains in the benchmarks (c <= 100) without churn. */
+#define PHPA_IDLE_MAX 128
+
 uint32_t phpa_sched_all(phpa_coroutine ***out)
 {
 	*out = all_coroutines.items;
@@ -59,6 +65,7 @@ void phpa_scheduler_init(phpa_thread_state *ts)
 	ts->idle = NULL;
 	ts->inflight = 0;
 	ts->pooled = 0;
+	ts->nidle = 0;
 	ts->stopping = false;
 	ts->ready_head = ts->ready_tail = NULL;
 	ts->tasks = 0;
@@ -82,9 +89,40 @@ static phpa_coroutine *coroutine_new(phpa_thread_state *ts)
 		all_coroutines.cap = all_coroutines.cap ? all_coroutines.cap * 2 : 16;
 		all_coroutines.items = realloc(all_coroutines.items, all_coroutines.cap * sizeof(phpa_coroutine *));
 	}
+	co->all_index = all_coroutines.len;
 	all_coroutines.items[all_coroutines.len++] = co;
 	ts->pooled++;
 	return co;
+}
+
+/* Takes a coroutine from the idle pool, or makes one. */
+static phpa_coroutine *coroutine_take(phpa_thread_state *ts)
+{
+	phpa_coroutine *co = ts->idle;
+	if (!co) return coroutine_new(ts);
+	ts->idle = co->next_idle;
+	ts->nidle--;
+	return co;
+}
+
+/* A coroutine whose body went idle: back to the pool, or, past PHPA_IDLE_MAX, destroyed.
+ * Destroying a fiber suspended at the top of its loop resumes it with a graceful exit; the
+ * body returns and PHP frees its stacks. */
+static void coroutine_retire(phpa_thread_state *ts, phpa_coroutine *co)
+{
+	if (ts->nidle < PHPA_IDLE_MAX) {
+		co->next_idle = ts->idle;
+		ts->idle = co;
+		ts->nidle++;
+		return;
+	}
+	co->state = PHPA_CO_DEAD;
+	zval_ptr_dtor(&co->fiber);
+	phpa_coroutine *last = all_coroutines.items[--all_coroutines.len];
+	all_coroutines.items[co->all_index] = last;
+	last->all_index = co->all_index;
+	ts->pooled--;
+	free(co);
 }
 
 static void log_uncaught(phpa_coroutine *co, zend_object *ex)
@@ -245,18 +283,11 @@ void phpa_sched_cancel(phpa_coroutine *co, zend_object *reason)
 	phpa_sched_wake(co); /* a waiting coroutine sees it now; a running one at its next suspension */
 }
 
-static phpa_coroutine *coroutine_new(phpa_thread_state *ts);
-
 phpa_coroutine *phpa_sched_spawn(zend_object *task)
 {
 	phpa_thread_state *ts = phpa_ts;
 	phpa_coroutine *parent = ts->current;
-	phpa_coroutine *co = ts->idle;
-	if (co) {
-		ts->idle = co->next_idle;
-	} else {
-		co = coroutine_new(ts);
-	}
+	phpa_coroutine *co = coroutine_take(ts);
 	co->kind = PHPA_CO_KIND_TASK;
 	GC_ADDREF(task);
 	co->task = task;
@@ -336,10 +367,7 @@ static void resume(phpa_thread_state *ts, phpa_coroutine *co)
 		co->kind = PHPA_CO_KIND_REQUEST;
 		co->owner_job = 0;
 		ts->inflight--;
-		if (co->state == PHPA_CO_IDLE) {
-			co->next_idle = ts->idle;
-			ts->idle = co;
-		}
+		if (co->state == PHPA_CO_IDLE) coroutine_retire(ts, co);
 	}
 }
 
@@ -359,12 +387,7 @@ static void start_request(phpa_thread_state *ts, phpa_job *job)
 		free(job);
 		return;
 	}
-	phpa_coroutine *co = ts->idle;
-	if (co) {
-		ts->idle = co->next_idle;
-	} else {
-		co = coroutine_new(ts);
-	}
+	phpa_coroutine *co = coroutine_take(ts);
 	co->kind = PHPA_CO_KIND_REQUEST;
 	co->owner_job = 0;
 	co->task = NULL;
@@ -444,8 +467,26 @@ bool phpa_scheduler_run(phpa_thread_state *ts)
 	return clean;
 }
 
+/* After a fatal error PHP frees every object without its destructor, so a fiber suspended in
+ * the middle of a handler (ours, a spawned coroutine's, or a user Fiber) never returns and its C
+ * stack would stay mapped for the life of the process. Its frames are abandoned: nothing in
+ * them runs again, and the heap they point into is reset by the request shutdown that follows. */
+static void free_suspended_fiber_stacks(void)
+{
+	zend_objects_store *store = &EG(objects_store);
+	for (uint32_t i = 1; i < store->top; i++) {
+		zend_object *obj = store->object_buckets[i];
+		if (!IS_OBJ_VALID(obj) || obj->ce != zend_ce_fiber) continue;
+		zend_fiber *fiber = (zend_fiber *)obj;
+		if (fiber->context.status != ZEND_FIBER_STATUS_SUSPENDED) continue;
+		zend_fiber_destroy_context(&fiber->context);
+		fiber->context.status = ZEND_FIBER_STATUS_DEAD;
+	}
+}
+
 void phpa_scheduler_destroy(phpa_thread_state *ts, bool after_fatal)
 {
+	if (after_fatal) free_suspended_fiber_stacks();
 	for (uint32_t i = 0; i < all_coroutines.len; i++) {
 		phpa_coroutine *co = all_coroutines.items[i];
 		if (!after_fatal) {
@@ -463,6 +504,7 @@ void phpa_scheduler_destroy(phpa_thread_state *ts, bool after_fatal)
 	all_coroutines.items = NULL;
 	all_coroutines.cap = 0;
 	ts->idle = NULL;
+	ts->nidle = 0;
 	ts->pooled = 0;
 	ts->ready_head = ts->ready_tail = NULL;
 	phpa_reactor_reset(ts);
