@@ -48,6 +48,8 @@ struct phpa_coroutine {
 	bool cancelled;            /* the client went away: interrupted, response discarded */
 	bool interrupt_pending;    /* timed out or cancelled while suspended: unwind when resumed */
 	phpa_timer deadline_timer; /* fires at deadline_ns if the handler is suspended then */
+	bool guarded;              /* the handler runs inside serve()'s zend_try: a contained fatal lands there */
+	bool contained_fatal;      /* its handler hit a fatal error that ends only this request */
 	/* Added for Async\ (async.c): what the fiber runs and how it is told to stop. */
 	int kind;                  /* enum phpa_co_kind */
 	zend_object *task;         /* Async\Coroutine object (reference held); NULL until asked for */
@@ -172,6 +174,10 @@ bool phpa_limits_after_handler(phpa_thread_state *ts, phpa_coroutine *co);
 /* The scheduler's zend_catch, before failing the requests: room to answer them after an
  * out-of-memory fatal error (the interpreter is restarted right after). */
 void phpa_limits_after_bailout(phpa_thread_state *ts);
+/* serve(), after a bailout out of the handler: true when it was a fatal error contained to
+ * this request (the thread finishes its other requests, then restarts); false when the whole
+ * interpreter must restart now (the caller bails out again). */
+bool phpa_limits_contain(phpa_thread_state *ts, phpa_coroutine *co);
 
 /* reactor.c */
 int phpa_reactor_open(phpa_thread_state *ts);

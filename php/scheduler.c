@@ -140,6 +140,20 @@ static void log_uncaught(phpa_coroutine *co, zend_object *ex)
 	zend_string_release(f);
 }
 
+/* Back to the VM state of serve()'s entry after a bailout out of the handler: the frames the
+ * handler had pushed are dropped (what they referenced stays allocated, see limits.c). */
+static void restore_vm(zend_execute_data *ex, zend_vm_stack stack, zval *top)
+{
+	while (EG(vm_stack) != stack) {
+		zend_vm_stack prev = EG(vm_stack)->prev;
+		efree(EG(vm_stack));
+		EG(vm_stack) = prev;
+	}
+	EG(vm_stack_top) = top;
+	EG(vm_stack_end) = stack->end;
+	EG(current_execute_data) = ex;
+}
+
 /* Runs inside the coroutine's fiber: the handler for one request, then the bookkeeping that
  * makes sure the request is answered whatever the handler did. */
 static void serve(phpa_thread_state *ts, phpa_coroutine *co)
@@ -154,15 +168,35 @@ static void serve(phpa_thread_state *ts, phpa_coroutine *co)
 	fci.params = args;
 	fci.param_count = 2;
 	const int ob_level = php_output_get_level();
+	/* Where the VM was, to come back to after a fatal error contained to this request. */
+	zend_execute_data *const saved_ex = EG(current_execute_data);
+	zend_vm_stack const saved_stack = EG(vm_stack);
+	zval *const saved_top = EG(vm_stack_top);
+	volatile bool bailed = false;
 
-	zend_call_function(&fci, &ts->handler_fcc);
-	zval_ptr_dtor(&retval);
+	co->guarded = true;
+	zend_try {
+		zend_call_function(&fci, &ts->handler_fcc);
+	} zend_catch {
+		bailed = true;
+	} zend_end_try();
+	co->guarded = false;
 
-	/* issue 6 (limits.c): after a fatal error this bails out to phpa_scheduler_run()'s
-	 * zend_catch (PHP may hand a fatal back as an UnwindExit, like exit()); a handler
-	 * interrupted by the request timeout or a client abort was answered there (504/discarded). */
+	if (!bailed) zval_ptr_dtor(&retval);
+
 	bool abnormal = false;
-	if (phpa_limits_after_handler(ts, co)) {
+	if (bailed) {
+		/* Not contained: on to the fiber's own catch and the scheduler's, which restart. */
+		if (!phpa_limits_contain(ts, co)) zend_bailout();
+		restore_vm(saved_ex, saved_stack, saved_top);
+		if (EG(exception)) zend_clear_exception();
+		phpa_response_fail(co->response, 500);
+		abnormal = true;
+	} else if (phpa_limits_after_handler(ts, co)) {
+		/* limits.c: after a fatal error that was not contained this bails out to
+		 * phpa_scheduler_run()'s zend_catch (PHP may hand a fatal back as an UnwindExit, like
+		 * exit()); a handler interrupted by the request timeout or a client abort was answered
+		 * there (504/discarded). */
 		abnormal = true; /* its spawned children are cancelled with it */
 	} else if (EG(exception)) {
 		zend_object *ex = EG(exception);
@@ -183,8 +217,19 @@ static void serve(phpa_thread_state *ts, phpa_coroutine *co)
 	}
 	/* Structured concurrency: coroutines it spawned are cancelled when the request failed. */
 	phpa_async_request_done(co, abnormal);
-	/* An ob_start() left open would swallow the next requests' output. */
-	while (php_output_get_level() > ob_level) php_output_end();
+	/* An ob_start() left open would swallow the next requests' output. Its callback may throw:
+	 * that is this request's uncaught exception, not the thread's. */
+	while (php_output_get_level() > ob_level) {
+		php_output_end();
+		if (EG(exception)) {
+			zend_object *ex = EG(exception);
+			GC_ADDREF(ex);
+			zend_clear_exception();
+			if (!zend_is_unwind_exit(ex) && !zend_is_graceful_exit(ex)) log_uncaught(co, ex);
+			OBJ_RELEASE(ex);
+			phpa_response_fail(co->response, 500); /* no-op when it was answered */
+		}
+	}
 	if (!phpa_response_is_ended(co->response)) {
 		phpa_log(PHPA_LOG_DEBUG, co->job_id, "handler returned without end(): response ended for it");
 		phpa_response_finish(co->response);
