@@ -55,6 +55,18 @@ describe('exceptions, exit() and fatal errors in a handler', () => {
     expect((await get(`${server.url}/after-ob`)).body).toBe('ok /after-ob');
   });
 
+  it('logs an exception thrown by the callback of a buffer the handler left open as that request\'s, nothing restarts', async () => {
+    const count = Number((await get(`${server.url}/count`)).body);
+    const sleepers = Array.from({ length: 3 }, () => get(`${server.url}/sleep-short`));
+    await new Promise((r) => setTimeout(r, 50));
+    const r = await get(`${server.url}/ob-throw-open`);
+    expect(r).toMatchObject({ status: 200, body: 'ended before the buffer closed' });
+    for (const s of await Promise.all(sleepers)) expect(s).toMatchObject({ status: 200, body: 'slept' });
+    await waitFor(() => logLine(server, /^Uncaught RuntimeException: from an ob callback in .*fault-app\.php:\d+$/));
+    expect((await get(`${server.url}/count`)).body).toBe(String(count + 1));
+    expect(server.output.join('\n')).not.toContain('from an ob callback in Unknown');
+  });
+
   it('answers a fatal error PHP raises while compiling with 500, restarts the interpreter and serves on', async () => {
     const before = server.logs().filter((l) => l.msg === 'PHP thread 0: restarting the interpreter after a fatal error').length;
     const r = await get(`${server.url}/compile-fatal`);
