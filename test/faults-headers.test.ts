@@ -57,16 +57,26 @@ describe('header values and names Node would refuse', () => {
       return l.length >= trailerLogsBefore + trailers && l;
     });
     expect(lines.at(-1)).toMatchObject({ level: 50, reqId: expect.stringMatching(/^req-/) });
+    const raw = rawConnection(server.port);
+    raw.socket.write('GET /trailer HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+    expect((await raw.received).split('\r\n')[0]).toBe('HTTP/1.1 500 Internal Server Error');
     expect(String(lines.at(-1)!.msg)).toMatch(/ERR_HTTP_TRAILER_INVALID/);
     await expectNoOutstanding(server);
   });
 
-  it('answers a poisoned head sent by flush() 500, and SIGTERM then drains and exits 0', async () => {
+  it('answers a poisoned or refused head sent by flush() 500, and SIGTERM then drains and exits 0', async () => {
     const s = await startApiServer({ worker: 'faults-headers.php' });
     try {
-      const [bad, good] = await Promise.all([request(s, { path: '/poison/flush' }), request(s, { path: '/ok/after' })]);
+      const [bad, refused, good] = await Promise.all([
+        request(s, { path: '/poison/flush' }),
+        request(s, { path: '/trailer/flush' }),
+        request(s, { path: '/ok/after' }),
+      ]);
       expect(bad.status).toBe(500);
+      expect(refused.status).toBe(500);
       expect(good.body.toString()).toBe('ok /ok/after');
+      await waitFor(() => logLines(s, /refused the response head \(ERR_HTTP_TRAILER_INVALID/).length === 1);
+      // The streaming handler was stopped: its buffers came back and nothing is pending.
       await expectNoOutstanding(s);
     } finally {
       expect(await s.stop()).toBe(0);

@@ -304,7 +304,8 @@ export class PhpEngine {
       const text = 'Internal Server Error\n';
       const head: Record<string, string> = { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(text.length) };
       if (this.closing && !hasRequestBehind(res)) head.Connection = 'close';
-      res.writeHead(500, head);
+      // The reason too: the refused writeHead() already stored its status's ('OK').
+      res.writeHead(500, 'Internal Server Error', head);
       res.end(text);
     } catch {
       res.destroy();
