@@ -402,9 +402,7 @@ void phpa_response_sapi_header(zend_object *response, const char *line, size_t l
 		zend_string *key = zend_string_tolower(name);
 		zend_hash_del(&r->headers, key);
 		zend_string_release(key);
-	} else if (colon && (op == SAPI_HEADER_REPLACE || op == SAPI_HEADER_ADD)) {
-		const char *v = colon + 1;
-		while (v < line + len && (*v == ' ' || *v == '\t')) v++;
+	} else if (op == SAPI_HEADER_REPLACE || op == SAPI_HEADER_ADD) {
 		/* header() and setcookie() refuse CR, LF and NUL themselves; what Node would still
 		 * refuse is thrown here, from inside the call that set it (SAPI lets it propagate),
 		 * named after that call ("setcookie(): ..."). */
@@ -412,6 +410,13 @@ void phpa_response_sapi_header(zend_object *response, const char *line, size_t l
 		if (EG(current_execute_data) && EG(current_execute_data)->func) {
 			snprintf(prefix, sizeof prefix, "%s(): ", get_active_function_name());
 		}
+		if (!colon) {
+			if (len) zend_value_error("%sHeader \"%.*s\" has no ':' (expected \"Name: value\")", prefix, (int)len, line);
+			zend_string_release(name);
+			return;
+		}
+		const char *v = colon + 1;
+		while (v < line + len && (*v == ' ' || *v == '\t')) v++;
 		if (check_header_bytes(line, name_len, v, (size_t)(line + len - v), prefix)) {
 			zend_string *value = zend_string_init(v, line + len - v, 0);
 			set_header(r, name, value, op == SAPI_HEADER_REPLACE);

@@ -30,6 +30,7 @@ describe('header values and names Node would refuse', () => {
       'ValueError: Header name "X-\x01" is not a valid HTTP token',
       'ValueError: header(): Header value for "X-Bad" must not contain control characters (byte 0x1F at offset 1); only tab, bytes 0x20-0x7E and 0x80-0xFF are allowed',
       'ValueError: header(): Header name "Bad Name" is not a valid HTTP token',
+      'ValueError: header(): Header "NoColon" has no \':\' (expected "Name: value")',
       'ValueError: setcookie(): Header value for "Set-Cookie" must not contain control characters (byte 0x02 at offset 11); only tab, bytes 0x20-0x7E and 0x80-0xFF are allowed',
       'ValueError: setrawcookie(): Header value for "Set-Cookie" must not contain control characters (byte 0x7F at offset 3); only tab, bytes 0x20-0x7E and 0x80-0xFF are allowed',
       null, // tab, space and bytes 0x80-0xFF are fine, as for Node
