@@ -24,8 +24,15 @@ async function rounds(server: RunningServer, n: number, conns: number, request: 
   for (let r = 0; r < n; r++) {
     await Promise.all(Array.from({ length: conns }, () => sendAndReset(server.port, request)));
     // Every round: the server still answers, so a crash is seen in the round that caused it.
-    const res = await fetch(`${server.url}/after`);
-    expect(res.status).toBe(200);
+    // Right after a flood its ring may still be full of the aborted requests (dropped as they
+    // are popped): 503 + Retry-After then is back-pressure, not a failure.
+    let status = 0;
+    for (let i = 0; i < 100 && (status === 0 || status === 503); i++) {
+      if (status === 503) await new Promise((r) => setTimeout(r, 20));
+      status = (await fetch(`${server.url}/after`)).status;
+    }
+    expect(status).toBe(200);
+    expect(server.proc.exitCode).toBeNull();
   }
   // An abort interrupts one handler; it is never a fatal error of the thread.
   expect(server.output.join('\n')).not.toMatch(/restarting the interpreter|fatal error/i);
