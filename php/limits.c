@@ -191,10 +191,12 @@ static void phpa_interrupt_function(zend_execute_data *execute_data)
 	phpa_thread_state *ts = phpa_ts;
 	phpa_coroutine *co = ts ? ts->current : NULL;
 	if (!co || co->kind != PHPA_CO_KIND_REQUEST || !co->job_id || co->timed_out || co->cancelled) return;
-	if (!EG(active_fiber)) {
-		/* The scheduler's own stack, around Fiber::start()/resume() of `co`: an UnwindExit
-		 * thrown here would unwind the scheduler, not the handler. Ask again once the handler
-		 * runs; if it suspended meanwhile, phpa_limits_tick() or its deadline timer takes over. */
+	if (!co->guarded || !EG(active_fiber)) {
+		/* Not inside the handler: on the scheduler's stack around Fiber::start()/resume(), or in
+		 * the coroutine's own loop before or after serve(). An UnwindExit thrown there would
+		 * unwind the scheduler or end the pooled fiber, not the handler. Ask again once the
+		 * handler runs; if it suspended meanwhile, phpa_limits_tick() or its deadline timer
+		 * takes over. */
 		zend_atomic_bool_store_ex(&EG(vm_interrupt), true);
 		return;
 	}
