@@ -57,6 +57,7 @@ static size_t g_page;
 
 static __thread bool t_armed;
 static __thread void *t_alt_map;      /* guard page + ALT_STACK_SIZE (munmap'd at thread stop) */
+static __thread stack_t t_prev_alt;   /* the thread's alternate stack before ours (ASan sets one) */
 static __thread uintptr_t t_thread_low; /* lowest address of the thread's own stack (0: unknown) */
 /* Set by the handler just before it jumps; read after the bailout landed, on the same thread. */
 static __thread volatile sig_atomic_t t_overflowed;
@@ -189,7 +190,7 @@ void phpa_stack_guard_thread_start(void)
 	}
 	mprotect(map, g_page, PROT_NONE);
 	stack_t ss = {.ss_sp = (char *)map + g_page, .ss_size = ALT_STACK_SIZE, .ss_flags = 0};
-	if (sigaltstack(&ss, NULL) != 0) {
+	if (sigaltstack(&ss, &t_prev_alt) != 0) {
 		munmap(map, g_page + ALT_STACK_SIZE);
 		phpa_log(PHPA_LOG_WARN, 0, "stack overflow guard off on this PHP thread (sigaltstack failed): "
 			"a stack overflow in a handler kills the process");
@@ -219,8 +220,11 @@ void phpa_stack_guard_thread_stop(void)
 		restore_handler(SIGBUS, &g_prev_bus);
 	}
 	pthread_mutex_unlock(&g_lock);
-	stack_t off = {.ss_sp = NULL, .ss_size = 0, .ss_flags = SS_DISABLE};
-	sigaltstack(&off, NULL);
+	/* Whoever had set one before gets theirs back (they free it at thread exit). */
+	stack_t prev = t_prev_alt;
+	if (prev.ss_flags & SS_DISABLE) prev = (stack_t){.ss_sp = NULL, .ss_size = 0, .ss_flags = SS_DISABLE};
+	else prev.ss_flags = 0;
+	sigaltstack(&prev, NULL);
 	munmap(t_alt_map, g_page + ALT_STACK_SIZE);
 	t_alt_map = NULL;
 }
