@@ -34,6 +34,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 #include <zend_fibers.h>
+#include <zend_objects_API.h>
 #include <zend_observer.h>
 
 /* The leading fields of Zend's private struct _zend_fiber_stack (PHP 8.1 to 8.4): pointer is
@@ -64,6 +65,7 @@ static __thread volatile sig_atomic_t t_overflowed;
 static __thread uint64_t t_overflow_job;
 static __thread bool t_overflow_task;  /* in a coroutine spawned by the request (Async\spawn) */
 static __thread bool t_overflow_fiber; /* on a fiber (else on the thread's own stack) */
+static __thread zend_fiber_context *t_overflow_ctx; /* that fiber */
 
 static uintptr_t fault_sp(void *uc)
 {
@@ -131,6 +133,7 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 		t_overflow_job = co ? co->job_id : 0;
 		t_overflow_task = co && co->kind == PHPA_CO_KIND_TASK;
 		t_overflow_fiber = on_fiber;
+		t_overflow_ctx = on_fiber ? EG(current_fiber_context) : NULL;
 		t_overflowed = 1;
 		/* PHP's SETJMP does not save the signal mask (sigsetjmp(.., 0) or glibc's setjmp), so
 		 * the jump would leave this signal blocked, and the next fault would kill the process. */
@@ -138,6 +141,10 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 		sigemptyset(&s);
 		sigaddset(&s, sig);
 		pthread_sigmask(SIG_UNBLOCK, &s, NULL);
+		/* As php_error_cb does before a fatal error's bailout: no destructor may run in the
+		 * broken request, Fiber's included (its destructor would resume suspended coroutines
+		 * at request shutdown, after the scheduler freed their state). Memory writes only. */
+		zend_objects_store_mark_destructed(&EG(objects_store));
 		zend_bailout(); /* longjmp to the innermost zend_try, on the faulting stack */
 	}
 	chain(sig, si, uc);
@@ -238,8 +245,8 @@ static bool log_overflow(void)
 	const int thread = ts ? ts->index : 0;
 	if (!t_overflow_fiber) {
 		phpa_log(PHPA_LOG_ERROR, t_overflow_job,
-			"stack overflow: deep recursion in C code on PHP thread %d's own stack (worker file top level); "
-			"bailed out as a fatal error",
+			"stack overflow: deep recursion in C code on PHP thread %d's own stack (worker file top level, or "
+			"the interpreter's start or shutdown); bailed out as a fatal error",
 			thread);
 		return true;
 	}
@@ -259,15 +266,15 @@ static bool log_overflow(void)
 	return true;
 }
 
-/* The fiber that overflowed has caught the bailout and switches back to whoever resumed it:
+/* The fiber that overflowed has caught the bailout and switches back to whoever resumed it
+ * (its first switch after the fault):
  * log now, while its request is still pending in JS (its 500 follows from the scheduler's
  * zend_catch), so the line carries the request's id. Off the signal handler, on the fiber's
  * own stack. */
 static void on_fiber_switch(zend_fiber_context *from, zend_fiber_context *to)
 {
-	(void)from;
 	(void)to;
-	if (t_overflowed) log_overflow();
+	if (t_overflowed && from == t_overflow_ctx) log_overflow();
 }
 
 void phpa_stack_guard_module_startup(void)

@@ -107,6 +107,7 @@ void phpa_php_thread_main(int thread)
 	int failures = 0; /* worker file failures in a row after a restart */
 	const int max_failures = ts->config->max_consecutive_failures;
 	for (;;) {
+		phpa_stack_guard_report(); /* one caught during the last shutdown is not this start's */
 		phpa_limits_thread_start(ts);
 		if (phpa_request_startup() == FAILURE) {
 			const char *m = "php_request_startup() failed";

@@ -111,7 +111,7 @@ FrankenPHP\\HttpServer::onRequest(function ($req, $res) { $res->end(); });
       (e: Error) => e,
     );
     expect(err.message).toMatch(/^phpasync exited with 1 before listening/);
-    expect(err.message).toContain("stack overflow: deep recursion in C code on PHP thread 0's own stack (worker file top level)");
+    expect(err.message).toContain("stack overflow: deep recursion in C code on PHP thread 0's own stack (worker file top level");
     expect(err.message).toMatch(/worker file .*worker\.php failed: stack overflow \(see the log line above\)/);
   });
 });
