@@ -83,6 +83,22 @@ describe('a C stack overflow in a handler', () => {
   });
 });
 
+describe('fiber.stack_size set in php_ini', () => {
+  it('overrides the 8M default, and an overflow of the smaller stack is caught too', async () => {
+    const server = await startServer({ worker: 'stack-app.php', globalExtra: 'php_ini fiber.stack_size 2M' });
+    try {
+      expect((await get(`${server.url}/mem`)).body).toMatch(/ stack 2M$/);
+      expect(await get(`${server.url}/serialize?depth=1000`)).toEqual({ status: 200, body: 'serialized 10006' });
+      expect((await get(`${server.url}/serialize?depth=2000`)).status).toBe(500); // overflowed 2 MiB
+      const line = await waitFor(() => messages(server, /^stack overflow: /)[0]);
+      expect(line.msg).toMatch(/ran out of its 2048 KiB C stack \(fiber\.stack_size\)/);
+      expect(await get(`${server.url}/after`)).toEqual({ status: 200, body: 'ok /after 1' });
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+});
+
 describe('faults the guard must not swallow', () => {
   it('still crashes the process on a fault that is no stack overflow (a bad pointer through FFI)', async () => {
     const started = Date.now();
