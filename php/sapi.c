@@ -45,8 +45,10 @@ static const char phpa_default_ini[] =
 	"opcache.jit_hot_loop=0\n"
 	/* Handlers run on fibers: give them a C stack as deep as a main thread's (8 MiB, the
 	 * usual RLIMIT_STACK; PHP's default is 2 MiB, where serialize() of a 2000-deep array
-	 * overflows). Reserved address space only: pages are touched as recursion reaches them
-	 * (measured: no RSS difference with 1000 pooled coroutines, see stack_guard.c). */
+	 * overflows). Reserved address space only: pages are touched as recursion reaches them.
+	 * Measured with 1000 coroutines alive: RSS +11 MB and 2 maps each, the same at 2M and 8M;
+	 * address space +8 GB instead of +2 GB (strict overcommit, vm.overcommit_memory=2, would
+	 * count it: set php_ini fiber.stack_size lower there). Overflows: stack_guard.c. */
 	"fiber.stack_size=8M\n";
 
 const char *phpa_php_version(void) { return PHP_VERSION; }
