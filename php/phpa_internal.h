@@ -179,6 +179,16 @@ void phpa_limits_after_bailout(phpa_thread_state *ts);
  * interpreter must restart now (the caller bails out again). */
 bool phpa_limits_contain(phpa_thread_state *ts, phpa_coroutine *co);
 
+/* stack_guard.c: a C stack overflow on a PHP thread fails its request, not the process. */
+/* Once, after PHP's module startup: the fiber-switch observer that logs an overflow. */
+void phpa_stack_guard_module_startup(void);
+/* On the PHP thread, when it starts and stops: its alternate signal stack, and the process-wide
+ * SIGSEGV/SIGBUS handler while any PHP thread runs. */
+void phpa_stack_guard_thread_start(void);
+void phpa_stack_guard_thread_stop(void);
+/* After a bailout: logs a stack overflow not logged yet; true when there was one. */
+bool phpa_stack_guard_report(void);
+
 /* reactor.c */
 int phpa_reactor_open(phpa_thread_state *ts);
 void phpa_reactor_close(phpa_thread_state *ts);
