@@ -1,6 +1,7 @@
 // `phpasync run`: from a typed config to a listening server, and back down on SIGINT/SIGTERM.
 import Fastify, { LogController, type FastifyInstance, type FastifyListenOptions } from 'fastify';
 
+import { reportIgnoredSignalsWith } from './signals.js';
 import { ConfigError } from '../config/errors.js';
 import type { DirectiveConfig, PhpasyncConfig, WorkerConfig } from '../config/model.js';
 import { bindListener } from './bind.js';
@@ -169,6 +170,10 @@ export async function runServer(config: PhpasyncConfig, options: RunOptions): Pr
     await app.close(); // stops the PHP threads, or they would keep the process alive
     throw err;
   }
+
+  reportIgnoredSignalsWith((signal) =>
+    app.log.info({ signal }, 'signal ignored: not implemented (stop with SIGTERM or SIGINT)'),
+  );
 
   const drainMs = config.global?.drainTimeoutMs ?? DEFAULT_DRAIN_MS;
   await new Promise<void>((resolve, reject) => {
