@@ -26,12 +26,15 @@
  * "not supported yet", because their state is per thread or per process and would be shared
  * by every request: session_start(), session_id($id), session_regenerate_id() (one session per
  * thread: a concurrent request would get another user's session); pcntl_fork() (the child is a
- * copy of the whole server, with its listening socket, epoll and wake-up fds) and pcntl_exec()
- * (it replaces the server). php-cli threads keep PHP's behaviour.
+ * copy of the whole server, with its listening socket, epoll and wake-up fds), pcntl_exec()
+ * (it replaces the server), pcntl_signal(), pcntl_alarm() and the pcntl_sig* calls (signals
+ * are the server's). php-cli threads keep PHP's behaviour.
  *
- * Children forked by PHP (proc_open()) get default signal dispositions and an empty signal mask,
- * as libuv gives its own children: PHP threads block every asynchronous signal, and a child
- * inheriting that could not be stopped by proc_terminate().
+ * Children started by PHP get the signal state libuv gives its own children: PHP threads block
+ * every asynchronous signal, and a child inheriting that could not be stopped by SIGTERM or
+ * proc_terminate(). Forked ones (proc_open()) reset dispositions and mask in a fork handler;
+ * exec(), shell_exec(), system(), passthru(), popen() and mail() (glibc's popen() is
+ * posix_spawn: no fork handler) run with the thread's mask emptied for the call.
  */
 #include "async_backend.h"
 
@@ -225,7 +228,7 @@ static void hook_stream_select(INTERNAL_FUNCTION_PARAMETERS)
 
 /* ---- per-thread and per-process state: refused on server threads -------------------------- */
 
-static handler_t orig_session_start, orig_session_id, orig_session_regenerate_id, orig_pcntl_fork, orig_pcntl_exec;
+static handler_t orig_session_start, orig_session_id, orig_session_regenerate_id;
 
 /* phpa_ts is set for the whole life of a server PHP thread (worker file included), and never
  * on a php-cli thread. */
@@ -266,28 +269,42 @@ static void hook_session_regenerate_id(INTERNAL_FUNCTION_PARAMETERS)
 	RETURN_THROWS();
 }
 
-static void hook_pcntl_fork(INTERNAL_FUNCTION_PARAMETERS)
-{
-	if (!on_server_thread()) {
-		orig_pcntl_fork(INTERNAL_FUNCTION_PARAM_PASSTHRU);
-		return;
-	}
-	zend_throw_error(NULL,
-		"not supported yet: pcntl_fork() in an async worker: the child would be a copy of the whole server "
-		"(its listening socket, the PHP thread's epoll and wake-up fds) and would take requests from it; "
-		"start a program with proc_open() or exec() instead");
-	RETURN_THROWS();
-}
+/* Process-wide pcntl calls: refused on server threads, PHP's own behaviour elsewhere. */
+typedef struct {
+	const char *name;
+	const char *why;
+	handler_t orig;
+} process_refusal;
 
-static void hook_pcntl_exec(INTERNAL_FUNCTION_PARAMETERS)
+#define USE_A_PROGRAM "start a program with proc_open() or exec() instead"
+#define SIGNALS_ARE_NODES "signals belong to the server (Node handles SIGTERM/SIGINT to drain; PHP threads keep them blocked)"
+
+static process_refusal process_refusals[] = {
+	{"pcntl_fork", "the child would be a copy of the whole server (its listening socket, the PHP thread's epoll and "
+		"wake-up fds) and would take requests from it; " USE_A_PROGRAM, NULL},
+	{"pcntl_exec", "it would replace the server process and drop every request; " USE_A_PROGRAM, NULL},
+	{"pcntl_signal", "signal handlers are process-wide: a PHP handler would replace the server's, and SIGTERM "
+		"would no longer stop it; " SIGNALS_ARE_NODES, NULL},
+	{"pcntl_alarm", "SIGALRM would end the whole server; use Async\\delay() or Async\\timeout()", NULL},
+	{"pcntl_sigprocmask", SIGNALS_ARE_NODES, NULL},
+	{"pcntl_sigwaitinfo", SIGNALS_ARE_NODES, NULL},
+	{"pcntl_sigtimedwait", SIGNALS_ARE_NODES, NULL},
+};
+
+static void hook_process_refusal(INTERNAL_FUNCTION_PARAMETERS)
 {
-	if (!on_server_thread()) {
-		orig_pcntl_exec(INTERNAL_FUNCTION_PARAM_PASSTHRU);
-		return;
+	zend_string *fn = execute_data->func->common.function_name;
+	for (size_t i = 0; i < sizeof process_refusals / sizeof *process_refusals; i++) {
+		process_refusal *r = &process_refusals[i];
+		if (!zend_string_equals_cstr(fn, r->name, strlen(r->name))) continue;
+		if (!on_server_thread()) {
+			r->orig(INTERNAL_FUNCTION_PARAM_PASSTHRU);
+			return;
+		}
+		zend_throw_error(NULL, "not supported yet: %s() in an async worker: %s", r->name, r->why);
+		RETURN_THROWS();
 	}
-	zend_throw_error(NULL,
-		"not supported yet: pcntl_exec() in an async worker: it would replace the server process and drop "
-		"every request; start a program with proc_open() or exec() instead");
+	zend_throw_error(NULL, "phpasync: %s() is hooked but unknown", ZSTR_VAL(fn)); /* unreachable */
 	RETURN_THROWS();
 }
 
@@ -391,6 +408,46 @@ static void reset_signals_in_child(void)
 	sigset_t none;
 	sigemptyset(&none);
 	pthread_sigmask(SIG_SETMASK, &none, NULL);
+}
+
+/* exec() & co start their program through popen(), which glibc implements with posix_spawn:
+ * no fork handler runs, and the child inherits the calling thread's signal mask, in which the
+ * server blocks everything (SIGTERM or Ctrl-C could not stop the child). For the length of the
+ * call the PHP thread takes the process's usual empty mask instead: a signal the kernel hands
+ * to this thread meanwhile runs Node's (libuv's) handler, which only writes to a pipe and is
+ * safe on any thread. The mask is put back on every way out, bailouts included. */
+typedef struct {
+	const char *name;
+	handler_t orig;
+} spawner;
+
+static spawner spawners[] = {{"exec", NULL}, {"shell_exec", NULL}, {"system", NULL}, {"passthru", NULL}, {"popen", NULL}, {"mail", NULL}};
+
+static void hook_spawner(INTERNAL_FUNCTION_PARAMETERS)
+{
+	zend_string *fn = execute_data->func->common.function_name;
+	handler_t orig = NULL;
+	for (size_t i = 0; i < sizeof spawners / sizeof *spawners && !orig; i++) {
+		if (zend_string_equals_cstr(fn, spawners[i].name, strlen(spawners[i].name))) orig = spawners[i].orig;
+	}
+	if (!orig) { /* unreachable: only the functions above carry this handler */
+		zend_throw_error(NULL, "phpasync: %s() is hooked but unknown", ZSTR_VAL(fn));
+		RETURN_THROWS();
+	}
+	if (!on_server_thread()) {
+		orig(INTERNAL_FUNCTION_PARAM_PASSTHRU);
+		return;
+	}
+	sigset_t none, old;
+	sigemptyset(&none);
+	pthread_sigmask(SIG_SETMASK, &none, &old);
+	zend_try {
+		orig(INTERNAL_FUNCTION_PARAM_PASSTHRU);
+	} zend_catch {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		zend_bailout();
+	} zend_end_try();
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 static void register_atfork(void) { pthread_atfork(NULL, NULL, reset_signals_in_child); }
@@ -630,10 +687,12 @@ void phpa_hooks_minit(void)
 	orig_session_start = replace("session_start", hook_session_start);
 	orig_session_id = replace("session_id", hook_session_id);
 	orig_session_regenerate_id = replace("session_regenerate_id", hook_session_regenerate_id);
-	orig_pcntl_fork = replace("pcntl_fork", hook_pcntl_fork);
-	orig_pcntl_exec = replace("pcntl_exec", hook_pcntl_exec);
+	for (size_t i = 0; i < sizeof process_refusals / sizeof *process_refusals; i++) {
+		process_refusals[i].orig = replace(process_refusals[i].name, hook_process_refusal);
+	}
 	orig_pcntl_waitpid = replace("pcntl_waitpid", hook_pcntl_waitpid);
 	orig_pcntl_wait = replace("pcntl_wait", hook_pcntl_wait);
+	for (size_t i = 0; i < sizeof spawners / sizeof *spawners; i++) spawners[i].orig = replace(spawners[i].name, hook_spawner);
 	static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 	pthread_once(&atfork_once, register_atfork);
 }
