@@ -2,6 +2,7 @@
 // fails before PHP boots (the socket is bound before the worker file runs).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -48,6 +49,54 @@ FrankenPHP\\HttpServer::onRequest(function ($req, $res) { $res->end(); });
       expect(res.status).toBe(200);
     } finally {
       expect(await first.stop()).toBe(0);
+    }
+  });
+
+  it('a connection made while the worker file still runs is answered once PHP is ready', async () => {
+    const dir = tempDir();
+    const go = path.join(dir, 'go');
+    const port = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    // The worker file waits for a file the test creates only after it has connected.
+    const caddyfile = writeCaddyfile(dir, {
+      workerSource: `<?php
+for ($i = 0; $i < 3000 && !file_exists(${JSON.stringify(go)}); $i++) usleep(10000);
+FrankenPHP\\HttpServer::onRequest(function ($req, $res) { $res->write('served'); $res->end(); });
+`,
+    });
+    fs.writeFileSync(caddyfile, fs.readFileSync(caddyfile, 'utf8').replace('127.0.0.1:0', `127.0.0.1:${port}`));
+    const proc = spawn(process.execPath, [CLI, 'run', '--config', caddyfile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => proc.once('close', (c) => r(c)));
+    try {
+      // Bound before PHP boots: the connect succeeds while the worker file still waits.
+      let connected = false;
+      for (let i = 0; i < 200 && !connected; i++) {
+        const s = net.connect(port, '127.0.0.1');
+        connected = await new Promise<boolean>((r) => {
+          s.once('connect', () => r(true));
+          s.once('error', () => r(false));
+        });
+        s.destroy();
+        if (!connected) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(connected).toBe(true);
+      expect(out).not.toContain('PHP worker ready');
+      const res = fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(20_000) });
+      fs.writeFileSync(go, '');
+      const r = await res;
+      expect(r.status).toBe(200);
+      expect(await r.text()).toBe('served');
+    } finally {
+      fs.writeFileSync(go, '');
+      proc.kill('SIGTERM');
+      expect(await exited).toBe(0);
     }
   });
 });

@@ -161,10 +161,10 @@ export async function runServer(config: PhpasyncConfig, options: RunOptions): Pr
     throw err;
   }
   try {
-    // Node's server.listen({ handle }) serves on an already bound socket handle (the
-    // net.Server's own `_handle`); Fastify passes its options through to it.
-    const handle = (listener as unknown as { _handle: unknown })._handle;
-    await app.listen({ host: listenHost, handle } as FastifyListenOptions);
+    // Node's server.listen({ handle }) serves on an already bound socket handle; Fastify
+    // passes its options through to it.
+    await app.listen({ host: listenHost, handle: listener.handle } as FastifyListenOptions);
+    listener.adopt(app.server);
   } catch (err) {
     listener.close();
     await app.close(); // stops the PHP threads, or they would keep the process alive
