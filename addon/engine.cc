@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,6 +64,22 @@ napi_value BodyBuffer(napi_env env, const char* ptr, size_t len) {
   return buf;
 }
 
+// Body chunks up to this size may travel as one latin1 string (cheap, and Node writes it with
+// the head in one write()). A larger one always travels as a Buffer over its block, whatever
+// copy_threshold says: a V8 string stops at 2^29-24 chars (a 512 MiB body once went out as
+// ""), and a string that large costs one more copy into V8's heap.
+constexpr size_t kMaxStringChunk = size_t{64} << 20;
+
+// A failed napi call may leave a JS exception pending (V8 throws "Invalid string length"):
+// clear it and throw in C++, so the frame fails alone and later calls into JS still work.
+void Check(napi_env env, napi_status st, const char* what) {
+  if (st == napi_ok) return;
+  bool pending = false;
+  napi_value ignored;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) napi_get_and_clear_last_exception(env, &ignored);
+  throw Napi::Error::New(env, std::string("cannot create ") + what);
+}
+
 // Frees one chunk's bytes, whichever way the PHP thread allocated them (see phpa_chunk).
 void FreeChunk(phpa_chunk& c) {
   char* p = const_cast<char*>(c.ptr);
@@ -74,6 +91,17 @@ void FreeChunk(phpa_chunk& c) {
 // Frees the bodies JS sent in place (the short chunks were freed when they were copied).
 void FreeBodies(phpa_frame* f) {
   for (uint32_t i = 0; i < f->nchunks; i++) FreeChunk(f->chunks[i]);
+}
+
+// An error log line for request `id` through the onEvent listener (stderr if that throws too).
+void LogError(Napi::Env env, Napi::FunctionReference& on_event, int thread, uint64_t id, const std::string& message) {
+  try {
+    on_event.Call({Napi::Number::New(env, PHPA_EVENT_LOG), Napi::Number::New(env, thread),
+                   Napi::Number::New(env, PHPA_LOG_ERROR), Napi::Number::New(env, static_cast<double>(id)),
+                   Napi::String::New(env, message)});
+  } catch (const Napi::Error& err) {
+    fprintf(stderr, "phpasync: %s (and the event listener threw: %s)\n", message.c_str(), err.Message().c_str());
+  }
 }
 
 }  // namespace
@@ -471,59 +499,79 @@ void Engine::Dispatch(Napi::Env env) {
   for (Outbound& item : batch) {
     if (item.frame != nullptr) {
       frames_delivered_++;
-      DeliverFrame(env, item.frame);
+      DeliverFrame(env, item.frame);  // catches its own failures
       continue;
     }
     Event& e = *item.event;
-    on_event_.Call({Napi::Number::New(env, e.kind), Napi::Number::New(env, e.thread), Napi::Number::New(env, e.level),
-                    Napi::Number::New(env, static_cast<double>(e.request_id)),
-                    Napi::String::New(env, e.message)});
+    // A throwing listener must not drop the rest of the batch (other requests' frames).
+    try {
+      on_event_.Call({Napi::Number::New(env, e.kind), Napi::Number::New(env, e.thread), Napi::Number::New(env, e.level),
+                      Napi::Number::New(env, static_cast<double>(e.request_id)), Napi::String::New(env, e.message)});
+    } catch (const Napi::Error& err) {
+      fprintf(stderr, "phpasync: the event listener threw: %s\n", err.Message().c_str());
+    }
   }
 }
 
+// One frame to JS. Whatever fails here fails this frame alone: building its values (JS is
+// told through onFrame's `error` argument and answers the request 500) or onFrame itself
+// throwing (logged). Never an exception out of here: the rest of the batch still goes out.
 void Engine::DeliverFrame(Napi::Env env, phpa_frame* f) {
   Napi::Value headers = env.Undefined();
-  if (f->flags & PHPA_FRAME_HEAD) {
-    Napi::Array a = Napi::Array::New(env, f->header_count * 2);
-    const char* p = f->headers;
-    for (uint32_t i = 0; i < f->header_count * 2; i++) {
-      uint32_t len;
-      memcpy(&len, p, sizeof len);
-      p += sizeof len;
-      napi_value s;
-      // latin1: header bytes reach the socket unchanged (Node writes headers as latin1).
-      napi_create_string_latin1(env, p, len, &s);
-      a.Set(i, Napi::Value(env, s));
-      p += len;
+  Napi::Value body = env.Undefined();
+  bool in_place = false;  // a chunk is sent from its block: the frame needs a release handle
+  std::string error;
+  try {
+    if (f->flags & PHPA_FRAME_HEAD) {
+      Napi::Array a = Napi::Array::New(env, f->header_count * 2);
+      const char* p = f->headers;
+      for (uint32_t i = 0; i < f->header_count * 2; i++) {
+        uint32_t len;
+        memcpy(&len, p, sizeof len);
+        p += sizeof len;
+        napi_value s;
+        // latin1: header bytes reach the socket unchanged (Node writes headers as latin1).
+        Check(env, napi_create_string_latin1(env, p, len, &s), "a response header string");
+        a.Set(i, Napi::Value(env, s));
+        p += len;
+      }
+      headers = a;
     }
-    headers = a;
+    if (f->nchunks > 0) {
+      auto make = [&](phpa_chunk& c) -> Napi::Value {
+        if (c.len < config_.copy_threshold && c.len <= kMaxStringChunk) {
+          // Short bodies travel as a latin1 string: one byte per char, no ArrayBuffer to
+          // allocate and track, and Node writes a string body with the head in one write().
+          napi_value str;
+          napi_status st = napi_create_string_latin1(env, c.ptr, c.len, &str);
+          FreeChunk(c);
+          Check(env, st, "a response body string");
+          return Napi::Value(env, str);
+        }
+        // No copy: Node sends from the block until JS calls release(handle), which frees it.
+        in_place = true;
+        return Napi::Value(env, BodyBuffer(env, c.ptr, c.len));
+      };
+      if (f->nchunks == 1) {
+        body = make(f->chunks[0]);
+      } else {
+        Napi::Array a = Napi::Array::New(env, f->nchunks);
+        for (uint32_t i = 0; i < f->nchunks; i++) a.Set(i, make(f->chunks[i]));
+        body = a;
+      }
+    }
+  } catch (const Napi::Error& e) {
+    error = e.Message();
+    headers = env.Undefined();
+    body = env.Undefined();
   }
   free(f->headers);
   f->headers = nullptr;
-
-  Napi::Value body = env.Undefined();
-  bool in_place = false;  // a chunk is sent from its block: the frame needs a release handle
-  if (f->nchunks > 0) {
-    auto make = [&](phpa_chunk& c) -> Napi::Value {
-      if (c.len < config_.copy_threshold) {
-        // Short bodies travel as a latin1 string: one byte per char, no ArrayBuffer to
-        // allocate and track, and Node writes a string body with the head in one write().
-        napi_value str;
-        napi_create_string_latin1(env, c.ptr, c.len, &str);
-        FreeChunk(c);
-        return Napi::Value(env, str);
-      }
-      // No copy: Node sends from the block until JS calls release(handle), which frees it.
-      in_place = true;
-      return Napi::Value(env, BodyBuffer(env, c.ptr, c.len));
-    };
-    if (f->nchunks == 1) {
-      body = make(f->chunks[0]);
-    } else {
-      Napi::Array a = Napi::Array::New(env, f->nchunks);
-      for (uint32_t i = 0; i < f->nchunks; i++) a.Set(i, make(f->chunks[i]));
-      body = a;
-    }
+  if (!error.empty()) {
+    // Nothing of the body goes out: free every block now (a Buffer already made over one is
+    // dropped unused); only a streamed frame still needs its handle.
+    FreeBodies(f);
+    in_place = false;
   }
 
   double handle = 0;
@@ -542,11 +590,17 @@ void Engine::DeliverFrame(Napi::Env env, phpa_frame* f) {
     handle = static_cast<double>((static_cast<uint64_t>(held_gen_[idx]) << kSlotBits) | idx);
   }
   const uint64_t id = f->id;
+  const int thread = f->thread;
   const uint32_t flags = f->flags;
   const int status = f->status;
   if (!hand_back) free(f);
-  on_frame_.Call({Napi::Number::New(env, static_cast<double>(id)), Napi::Number::New(env, flags),
-                  Napi::Number::New(env, status), headers, body, Napi::Number::New(env, handle)});
+  try {
+    on_frame_.Call({Napi::Number::New(env, static_cast<double>(id)), Napi::Number::New(env, flags),
+                    Napi::Number::New(env, status), headers, body, Napi::Number::New(env, handle),
+                    error.empty() ? env.Undefined() : Napi::String::New(env, error)});
+  } catch (const Napi::Error& e) {
+    LogError(env, on_event_, thread, id, "delivering a response frame to Node threw: " + e.Message());
+  }
 }
 
 }  // namespace phpa

@@ -125,7 +125,10 @@ final class UploadedFile
  */
 final class Response
 {
-    /** Sets the status to send. Throws ValueError outside 100..599. */
+    /**
+     * Sets the status to send. Throws ValueError outside 200..599: a 1xx (informational)
+     * status cannot be the final status of a response.
+     */
     public function setStatus(int $status): void {}
 
     /** Status to send; 200 until setStatus() or redirect() is called. */
@@ -133,7 +136,8 @@ final class Response
 
     /**
      * Replaces every value of the header. Throws ValueError when the name is not an HTTP
-     * token or the value contains CR, LF or NUL.
+     * token or the value contains a control character (bytes 0x00-0x1F except tab, and 0x7F),
+     * as Node refuses them. header() and setcookie() throw the same ValueError in a handler.
      */
     public function setHeader(string $name, string $value): void {}
 

@@ -15,24 +15,47 @@
  *   listening socket. The tables are patched in place (not swapped per stream) so that
  *   PHP's identity checks on stream->ops stay true.
  *
+ * - pcntl_waitpid, pcntl_wait: inside a coroutine, the coroutine waits (on a pidfd, else by
+ *   polling with back-off) until the call would not block, then PHP's own code reaps.
+ *
  * Not covered (they still block the thread inside coroutines): DNS resolution (getaddrinfo)
  * of host names, TLS streams (ssl://, tls://, https:// — logged once per thread as "not
- * supported yet"), plain files and pipes, curl.
+ * supported yet"), plain files and pipes (so exec(), shell_exec(), proc_close() too), curl.
+ *
+ * Refused on the server's PHP threads (worker file and handlers), with an Error that says
+ * "not supported yet", because their state is per thread or per process and would be shared
+ * by every request: session_start(), session_id($id), session_regenerate_id() (one session per
+ * thread: a concurrent request would get another user's session); pcntl_fork() (the child is a
+ * copy of the whole server, with its listening socket, epoll and wake-up fds), pcntl_exec()
+ * (it replaces the server), pcntl_signal(), pcntl_alarm() and the pcntl_sig* calls (signals
+ * are the server's). php-cli threads keep PHP's behaviour.
+ *
+ * Children started by PHP get the signal state libuv gives its own children: PHP threads block
+ * every asynchronous signal, and a child inheriting that could not be stopped by SIGTERM or
+ * proc_terminate(). Forked ones (proc_open()) reset dispositions and mask in a fork handler;
+ * exec(), shell_exec(), system(), passthru(), popen() and mail() (glibc's popen() is
+ * posix_spawn: no fork handler) run with the thread's mask emptied for the call.
  */
 #include "async_backend.h"
 
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <main/php_network.h>
 #include <main/php_streams.h>
 #include <ext/standard/file.h>
+#ifdef HAVE_PHP_SESSION
+#include <ext/session/php_session.h>
+#endif
 
 /* ---- function-table hooks ------------------------------------------------------------------ */
 
@@ -202,6 +225,232 @@ static void hook_stream_select(INTERNAL_FUNCTION_PARAMETERS)
 	if (evs) efree(evs);
 	if (rev) efree(rev);
 }
+
+/* ---- per-thread and per-process state: refused on server threads -------------------------- */
+
+static handler_t orig_session_start, orig_session_id, orig_session_regenerate_id;
+
+/* phpa_ts is set for the whole life of a server PHP thread (worker file included), and never
+ * on a php-cli thread. */
+static bool on_server_thread(void) { return phpa_ts != NULL; }
+
+#define SESSIONS_WHY                                                                                        \
+	"PHP sessions are per thread and the requests of a thread run concurrently, so one user's session "  \
+	"would be shared with the others' (per-request sessions come with the per-coroutine request context)"
+
+static void hook_session_start(INTERNAL_FUNCTION_PARAMETERS)
+{
+	if (!on_server_thread()) {
+		orig_session_start(INTERNAL_FUNCTION_PARAM_PASSTHRU);
+		return;
+	}
+	zend_throw_error(NULL, "not supported yet: session_start() in an async worker: " SESSIONS_WHY);
+	RETURN_THROWS();
+}
+
+static void hook_session_id(INTERNAL_FUNCTION_PARAMETERS)
+{
+	zval *id = ZEND_NUM_ARGS() >= 1 ? ZEND_CALL_ARG(execute_data, 1) : NULL;
+	if (!on_server_thread() || !id || Z_TYPE_P(id) == IS_NULL) { /* the getter shares nothing */
+		orig_session_id(INTERNAL_FUNCTION_PARAM_PASSTHRU);
+		return;
+	}
+	zend_throw_error(NULL, "not supported yet: session_id($id) in an async worker: " SESSIONS_WHY);
+	RETURN_THROWS();
+}
+
+static void hook_session_regenerate_id(INTERNAL_FUNCTION_PARAMETERS)
+{
+	if (!on_server_thread()) {
+		orig_session_regenerate_id(INTERNAL_FUNCTION_PARAM_PASSTHRU);
+		return;
+	}
+	zend_throw_error(NULL, "not supported yet: session_regenerate_id() in an async worker: " SESSIONS_WHY);
+	RETURN_THROWS();
+}
+
+/* Process-wide pcntl calls: refused on server threads, PHP's own behaviour elsewhere. */
+typedef struct {
+	const char *name;
+	const char *why;
+	handler_t orig;
+} process_refusal;
+
+#define USE_A_PROGRAM "start a program with proc_open() or exec() instead"
+#define SIGNALS_ARE_NODES "signals belong to the server (Node handles SIGTERM/SIGINT to drain; PHP threads keep them blocked)"
+
+static process_refusal process_refusals[] = {
+	{"pcntl_fork", "the child would be a copy of the whole server (its listening socket, the PHP thread's epoll and "
+		"wake-up fds) and would take requests from it; " USE_A_PROGRAM, NULL},
+	{"pcntl_exec", "it would replace the server process and drop every request; " USE_A_PROGRAM, NULL},
+	{"pcntl_signal", "signal handlers are process-wide: a PHP handler would replace the server's, and SIGTERM "
+		"would no longer stop it; " SIGNALS_ARE_NODES, NULL},
+	{"pcntl_alarm", "SIGALRM would end the whole server; use Async\\delay() or Async\\timeout()", NULL},
+	{"pcntl_sigprocmask", SIGNALS_ARE_NODES, NULL},
+	{"pcntl_sigwaitinfo", SIGNALS_ARE_NODES, NULL},
+	{"pcntl_sigtimedwait", SIGNALS_ARE_NODES, NULL},
+};
+
+static void hook_process_refusal(INTERNAL_FUNCTION_PARAMETERS)
+{
+	zend_string *fn = execute_data->func->common.function_name;
+	for (size_t i = 0; i < sizeof process_refusals / sizeof *process_refusals; i++) {
+		process_refusal *r = &process_refusals[i];
+		if (!zend_string_equals_cstr(fn, r->name, strlen(r->name))) continue;
+		if (!on_server_thread()) {
+			r->orig(INTERNAL_FUNCTION_PARAM_PASSTHRU);
+			return;
+		}
+		zend_throw_error(NULL, "not supported yet: %s() in an async worker: %s", r->name, r->why);
+		RETURN_THROWS();
+	}
+	zend_throw_error(NULL, "phpasync: %s() is hooked but unknown", ZSTR_VAL(fn)); /* unreachable */
+	RETURN_THROWS();
+}
+
+/* session.auto_start opens one session at the thread's request startup, which every request of
+ * the thread would then share: close it (without writing) and say so. */
+static void close_auto_started_session(void)
+{
+#ifdef HAVE_PHP_SESSION
+	if (PS(session_status) != php_session_active) return;
+	php_session_flush(0);
+	if (PS(id)) { /* session_id() would keep returning it to every request */
+		zend_string_release(PS(id));
+		PS(id) = NULL;
+	}
+	zend_hash_str_del(&EG(symbol_table), "_SESSION", sizeof "_SESSION" - 1);
+	phpa_log(PHPA_LOG_ERROR, 0,
+		"not supported yet: session.auto_start in an async worker: " SESSIONS_WHY "; the session it opened was closed");
+#endif
+}
+
+/* ---- child processes ----------------------------------------------------------------------- */
+
+static handler_t orig_pcntl_waitpid, orig_pcntl_wait;
+
+/* In a coroutine and without WNOHANG: suspend until waitpid(pid, options) would return at once
+ * (waitid with WNOWAIT looks without reaping; PHP's own code reaps afterwards). A pidfd wakes
+ * the coroutine when a given child exits; other waits poll with back-off (1 ms doubling to
+ * 100 ms). Returns with an exception pending when the coroutine was cancelled. */
+static void wait_child_ready(zend_long pid, zend_long options)
+{
+	if (!phpa_sched_running() || (options & WNOHANG)) return;
+	idtype_t type = P_PID;
+	id_t id = (id_t)pid;
+	if (pid == -1) {
+		type = P_ALL;
+		id = 0;
+	} else if (pid == 0) {
+		type = P_PGID;
+		id = (id_t)getpgid(0);
+	} else if (pid < -1) {
+		type = P_PGID;
+		id = (id_t)-pid;
+	}
+	int wflags = WEXITED | WNOWAIT | WNOHANG | ((options & WUNTRACED) ? WSTOPPED : 0) | ((options & WCONTINUED) ? WCONTINUED : 0);
+	int pidfd = -1;
+#ifdef SYS_pidfd_open
+	if (type == P_PID && !(options & (WUNTRACED | WCONTINUED))) pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+#endif
+	uint64_t backoff = 1000000;
+	for (;;) {
+		siginfo_t info;
+		memset(&info, 0, sizeof info);
+		if (waitid(type, id, &info, wflags) != 0) {
+			if (errno == EINTR) continue;
+			break; /* ECHILD & co: PHP's call reports it */
+		}
+		if (info.si_pid != 0) break;
+		if (pidfd >= 0) {
+			short ev = POLLIN, rev = 0;
+			if (phpa_wait_fds(&pidfd, &ev, &rev, 1, 0) < 0) break;
+		} else {
+			if (!phpa_sched_sleep_until(phpa_now_ns() + backoff)) break;
+			if (backoff < 100000000) backoff *= 2;
+		}
+	}
+	if (pidfd >= 0) close(pidfd);
+}
+
+/* pcntl_waitpid(int $process_id, &$status, int $flags = 0, &$resource_usage = []) */
+static void hook_pcntl_waitpid(INTERNAL_FUNCTION_PARAMETERS)
+{
+	zval *pid = ZEND_NUM_ARGS() >= 2 ? ZEND_CALL_ARG(execute_data, 1) : NULL;
+	zval *flags = ZEND_NUM_ARGS() >= 3 ? ZEND_CALL_ARG(execute_data, 3) : NULL;
+	if (pid && Z_TYPE_P(pid) == IS_LONG && (!flags || Z_TYPE_P(flags) == IS_LONG)) {
+		wait_child_ready(Z_LVAL_P(pid), flags ? Z_LVAL_P(flags) : 0);
+		if (EG(exception)) RETURN_THROWS();
+	}
+	orig_pcntl_waitpid(INTERNAL_FUNCTION_PARAM_PASSTHRU);
+}
+
+/* pcntl_wait(&$status, int $flags = 0, &$resource_usage = []) */
+static void hook_pcntl_wait(INTERNAL_FUNCTION_PARAMETERS)
+{
+	zval *flags = ZEND_NUM_ARGS() >= 2 ? ZEND_CALL_ARG(execute_data, 2) : NULL;
+	if (ZEND_NUM_ARGS() >= 1 && (!flags || Z_TYPE_P(flags) == IS_LONG)) {
+		wait_child_ready(-1, flags ? Z_LVAL_P(flags) : 0);
+		if (EG(exception)) RETURN_THROWS();
+	}
+	orig_pcntl_wait(INTERNAL_FUNCTION_PARAM_PASSTHRU);
+}
+
+/* Runs in the child of every fork() of the process, before it execs. Same reset as libuv's
+ * uv_spawn child: signals 1..31 to their default action (RT signals belong to glibc), then an
+ * empty mask. Async-signal-safe calls only. */
+static void reset_signals_in_child(void)
+{
+	for (int s = 1; s < 32; s++) {
+		if (s == SIGKILL || s == SIGSTOP) continue;
+		signal(s, SIG_DFL);
+	}
+	sigset_t none;
+	sigemptyset(&none);
+	pthread_sigmask(SIG_SETMASK, &none, NULL);
+}
+
+/* exec() & co start their program through popen(), which glibc implements with posix_spawn:
+ * no fork handler runs, and the child inherits the calling thread's signal mask, in which the
+ * server blocks everything (SIGTERM or Ctrl-C could not stop the child). For the length of the
+ * call the PHP thread takes the process's usual empty mask instead: a signal the kernel hands
+ * to this thread meanwhile runs Node's (libuv's) handler, which only writes to a pipe and is
+ * safe on any thread. The mask is put back on every way out, bailouts included. */
+typedef struct {
+	const char *name;
+	handler_t orig;
+} spawner;
+
+static spawner spawners[] = {{"exec", NULL}, {"shell_exec", NULL}, {"system", NULL}, {"passthru", NULL}, {"popen", NULL}, {"mail", NULL}};
+
+static void hook_spawner(INTERNAL_FUNCTION_PARAMETERS)
+{
+	zend_string *fn = execute_data->func->common.function_name;
+	handler_t orig = NULL;
+	for (size_t i = 0; i < sizeof spawners / sizeof *spawners && !orig; i++) {
+		if (zend_string_equals_cstr(fn, spawners[i].name, strlen(spawners[i].name))) orig = spawners[i].orig;
+	}
+	if (!orig) { /* unreachable: only the functions above carry this handler */
+		zend_throw_error(NULL, "phpasync: %s() is hooked but unknown", ZSTR_VAL(fn));
+		RETURN_THROWS();
+	}
+	if (!on_server_thread()) {
+		orig(INTERNAL_FUNCTION_PARAM_PASSTHRU);
+		return;
+	}
+	sigset_t none, old;
+	sigemptyset(&none);
+	pthread_sigmask(SIG_SETMASK, &none, &old);
+	zend_try {
+		orig(INTERNAL_FUNCTION_PARAM_PASSTHRU);
+	} zend_catch {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		zend_bailout();
+	} zend_end_try();
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void register_atfork(void) { pthread_atfork(NULL, NULL, reset_signals_in_child); }
 
 /* ---- socket stream ops ------------------------------------------------------------------- */
 
@@ -404,6 +653,7 @@ static php_stream *warn_tls_factory(const char *proto, size_t protolen, const ch
 
 void phpa_hooks_thread_init(void)
 {
+	close_auto_started_session();
 	if (!phpa_async_enabled()) return;
 	pthread_mutex_lock(&patch_mu);
 	if (!patch_done) {
@@ -433,4 +683,16 @@ void phpa_hooks_minit(void)
 	orig_nanosleep = replace("time_nanosleep", hook_nanosleep);
 	orig_sleep_until = replace("time_sleep_until", hook_sleep_until);
 	orig_stream_select = replace("stream_select", hook_stream_select);
+	/* Absent when PHP is built without session or pcntl: replace() then returns NULL. */
+	orig_session_start = replace("session_start", hook_session_start);
+	orig_session_id = replace("session_id", hook_session_id);
+	orig_session_regenerate_id = replace("session_regenerate_id", hook_session_regenerate_id);
+	for (size_t i = 0; i < sizeof process_refusals / sizeof *process_refusals; i++) {
+		process_refusals[i].orig = replace(process_refusals[i].name, hook_process_refusal);
+	}
+	orig_pcntl_waitpid = replace("pcntl_waitpid", hook_pcntl_waitpid);
+	orig_pcntl_wait = replace("pcntl_wait", hook_pcntl_wait);
+	for (size_t i = 0; i < sizeof spawners / sizeof *spawners; i++) spawners[i].orig = replace(spawners[i].name, hook_spawner);
+	static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+	pthread_once(&atfork_once, register_atfork);
 }

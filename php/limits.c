@@ -38,6 +38,7 @@
 #include <stdatomic.h>
 #include <time.h>
 #include <zend_exceptions.h>
+#include <main/php_output.h>
 
 typedef struct {
 	/* That thread's EG(vm_interrupt) (NULL while it runs no interpreter). Atomic pointer: the
@@ -60,10 +61,45 @@ static void (*orig_interrupt)(zend_execute_data *);
 
 #define PHPA_BAILING_ERRORS (E_ERROR | E_CORE_ERROR | E_COMPILE_ERROR | E_USER_ERROR | E_RECOVERABLE_ERROR)
 
+/* A fatal error raised by a request's handler at a point where nothing shared is half
+ * changed, so that unwinding the handler (as exit() does) is enough: E_USER_ERROR (raised by
+ * user code between statements) and memory exhaustion. Debian's PHP 8.2 raises the latter at a
+ * VM safe point (its allocator lets the failing allocation through and reports it later,
+ * zend_handle_delayed_oom); a PHP that raises it inside the allocator bails out of it, which
+ * serve()'s guard catches (see phpa_limits_contain). Only inside a request coroutine's guard,
+ * not while PHP compiles (compiler globals) or runs an output handler (output globals).
+ * Anything else restarts the interpreter at once. */
+static bool containable(phpa_thread_state *ts, int type, zend_string *message)
+{
+	phpa_coroutine *co = ts->current;
+	if (!co || co->kind != PHPA_CO_KIND_REQUEST || co->state != PHPA_CO_RUNNING || !co->guarded) return false;
+	if (!EG(active_fiber) || CG(in_compilation) || OG(running)) return false;
+	switch (type & E_ALL) {
+	case E_USER_ERROR:
+		return true;
+	case E_ERROR:
+		return zend_string_starts_with_literal(message, "Allowed memory size of") ||
+			zend_string_starts_with_literal(message, "Out of memory");
+	default:
+		return false;
+	}
+}
+
 static void phpa_error_cb(int type, zend_string *file, const uint32_t line, zend_string *message)
 {
 	phpa_thread_state *ts = phpa_ts;
-	if (ts && (type & PHPA_BAILING_ERRORS) && !(type & E_DONT_BAIL)) ts->fatal = true;
+	if (ts && (type & PHPA_BAILING_ERRORS) && !(type & E_DONT_BAIL)) {
+		if (containable(ts, type, message)) {
+			/* Logged as PHP logs it, but without PHP's bailout, which would first mark every
+			 * object of every request destructed: the handler unwinds like exit() instead. */
+			ts->current->contained_fatal = true;
+			orig_error_cb(type | E_DONT_BAIL, file, line, message);
+			EG(exit_status) = 0;
+			if (!EG(exception)) zend_throw_unwind_exit();
+			return;
+		}
+		ts->fatal = true;
+	}
 	orig_error_cb(type, file, line, message);
 }
 
@@ -73,6 +109,23 @@ void phpa_limits_after_bailout(phpa_thread_state *ts)
 	/* After "Allowed memory size exhausted" the heap is still full; answering the requests
 	 * allocates. The limit comes back from php.ini at the request shutdown that follows. */
 	zend_set_memory_limit((size_t)ZEND_LONG_MAX);
+}
+
+bool phpa_limits_contain(phpa_thread_state *ts, phpa_coroutine *co)
+{
+	if (!co->contained_fatal || ts->fatal) return false;
+	co->contained_fatal = false;
+	/* A bailout out of the middle of the handler (a PHP whose allocator raises the error
+	 * itself): its frames are abandoned, not freed, so what they hold stays allocated until the
+	 * interpreter restarts, which it does once the other requests in flight are done. They get a
+	 * whole memory_limit of room on top of what is in use meanwhile (the limit comes back from
+	 * php.ini at the restart). The bailout also turned the cycle collector off until then. */
+	if (PG(memory_limit) > 0) zend_set_memory_limit(zend_memory_usage(true) + (size_t)PG(memory_limit));
+	ts->recycling = true;
+	phpa_log(PHPA_LOG_ERROR, co->job_id,
+		"request failed with a fatal error: answered 500; the thread restarts its interpreter once the other "
+		"requests in flight are done");
+	return true;
 }
 
 /* ---- cancellation (client abort) --------------------------------------------------------- */
@@ -137,7 +190,16 @@ static void phpa_interrupt_function(zend_execute_data *execute_data)
 	if (orig_interrupt) orig_interrupt(execute_data);
 	phpa_thread_state *ts = phpa_ts;
 	phpa_coroutine *co = ts ? ts->current : NULL;
-	if (!co || !co->job_id || co->timed_out || co->cancelled) return;
+	if (!co || co->kind != PHPA_CO_KIND_REQUEST || !co->job_id || co->timed_out || co->cancelled) return;
+	if (!co->guarded || !EG(active_fiber)) {
+		/* Not inside the handler: on the scheduler's stack around Fiber::start()/resume(), or in
+		 * the coroutine's own loop before or after serve(). An UnwindExit thrown there would
+		 * unwind the scheduler or end the pooled fiber, not the handler. Ask again once the
+		 * handler runs; if it suspended meanwhile, phpa_limits_tick() or its deadline timer
+		 * takes over. */
+		zend_atomic_bool_store_ex(&EG(vm_interrupt), true);
+		return;
+	}
 	if (EG(exception)) {
 		/* Not at a clean point: ask again at the next check. */
 		zend_atomic_bool_store_ex(&EG(vm_interrupt), true);
@@ -227,6 +289,21 @@ bool phpa_limits_after_handler(phpa_thread_state *ts, phpa_coroutine *co)
 		 * unusable now: go to the scheduler's zend_catch, which answers 500 and restarts. */
 		if (EG(exception)) zend_clear_exception();
 		zend_bailout();
+	}
+	if (co->contained_fatal) {
+		/* The handler unwound from a fatal error of its own (see containable()). */
+		co->contained_fatal = false;
+		if (EG(exception)) zend_clear_exception();
+		EG(exit_status) = 0;
+#ifdef ZEND_HAS_OOM
+		/* A delayed out-of-memory error leaves its state HANDLED, and while it is set PHP refuses
+		 * every call from C (zend_call_function fails) until the next request startup. Its
+		 * message was freed when it was handled; the handler's frames are unwound and freed. */
+		if (EG(delayed_oom).state == ZEND_OOM_STATE_HANDLED) EG(delayed_oom).state = ZEND_OOM_STATE_NONE;
+#endif
+		phpa_log(PHPA_LOG_ERROR, co->job_id, "request failed with a fatal error: answered 500; the thread goes on");
+		phpa_response_fail(co->response, 500);
+		return true;
 	}
 	if (!co->timed_out && !co->cancelled) return false;
 	if (EG(exception)) zend_clear_exception();

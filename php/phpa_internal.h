@@ -39,6 +39,7 @@ struct phpa_coroutine {
 	int state;                 /* enum phpa_co_state */
 	bool started;              /* Fiber::start() already called */
 	phpa_coroutine *next_idle; /* pool free list */
+	uint32_t all_index;        /* position in the thread's list of all coroutines */
 	phpa_coroutine *next_ready; /* run queue link (woken, waiting for the next tick) */
 	bool queued;               /* on the run queue */
 	/* issue 6 (limits.c): request deadline and why the handler was interrupted. */
@@ -47,6 +48,8 @@ struct phpa_coroutine {
 	bool cancelled;            /* the client went away: interrupted, response discarded */
 	bool interrupt_pending;    /* timed out or cancelled while suspended: unwind when resumed */
 	phpa_timer deadline_timer; /* fires at deadline_ns if the handler is suspended then */
+	bool guarded;              /* the handler runs inside serve()'s zend_try: a contained fatal lands there */
+	bool contained_fatal;      /* its handler hit a fatal error that ends only this request */
 	/* Added for Async\ (async.c): what the fiber runs and how it is told to stop. */
 	int kind;                  /* enum phpa_co_kind */
 	zend_object *task;         /* Async\Coroutine object (reference held); NULL until asked for */
@@ -74,6 +77,7 @@ typedef struct phpa_thread_state {
 	uint32_t tasks;            /* of which spawned by Async\spawn() */
 	bool tasks_cancelled;      /* stopping: the remaining spawned coroutines were cancelled */
 	uint32_t pooled;           /* coroutines created (idle or not) */
+	uint32_t nidle;            /* of which in the idle pool (at most PHPA_IDLE_MAX) */
 	bool stopping;             /* the sentinel was seen */
 	bool in_request_scope;     /* the worker's PHP request is active */
 
@@ -173,6 +177,20 @@ bool phpa_limits_after_handler(phpa_thread_state *ts, phpa_coroutine *co);
 /* The scheduler's zend_catch, before failing the requests: room to answer them after an
  * out-of-memory fatal error (the interpreter is restarted right after). */
 void phpa_limits_after_bailout(phpa_thread_state *ts);
+/* serve(), after a bailout out of the handler: true when it was a fatal error contained to
+ * this request (the thread finishes its other requests, then restarts); false when the whole
+ * interpreter must restart now (the caller bails out again). */
+bool phpa_limits_contain(phpa_thread_state *ts, phpa_coroutine *co);
+
+/* stack_guard.c: a C stack overflow on a PHP thread fails its request, not the process. */
+/* Once, after PHP's module startup: the fiber-switch observer that logs an overflow. */
+void phpa_stack_guard_module_startup(void);
+/* On the PHP thread, when it starts and stops: its alternate signal stack, and the process-wide
+ * SIGSEGV/SIGBUS handler while any PHP thread runs. */
+void phpa_stack_guard_thread_start(void);
+void phpa_stack_guard_thread_stop(void);
+/* After a bailout: logs a stack overflow not logged yet; true when there was one. */
+bool phpa_stack_guard_report(void);
 
 /* reactor.c */
 int phpa_reactor_open(phpa_thread_state *ts);

@@ -254,23 +254,41 @@ static bool wait_for_drain(phpa_response *r)
 
 static bool is_token_char(unsigned char c)
 {
-	/* RFC 9110 tchar */
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("!#$%&'*+-.^_`|~", c) != NULL;
+	/* RFC 9110 tchar (c != 0: strchr() would find the terminator) */
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
-static bool check_name(zend_string *name);
+static bool check_name_bytes(const char *name, size_t len, const char *prefix);
+
+/* Node's rule for a header value (checkInvalidHeaderChar): tab, 0x20-0x7E and 0x80-0xFF.
+ * Anything else makes Node's writeHead throw, so it is refused here, where the handler can
+ * still catch it. Returns the offset of the first refused byte, or len when there is none. */
+static size_t bad_value_byte(const char *v, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)v[i];
+		if ((c < 0x20 && c != '\t') || c == 0x7f) return i;
+	}
+	return len;
+}
+
+/* prefix names the PHP function for refusals that reach us through SAPI ("header(): "). */
+static bool check_header_bytes(const char *name, size_t name_len, const char *value, size_t value_len, const char *prefix)
+{
+	if (!check_name_bytes(name, name_len, prefix)) return false;
+	size_t at = bad_value_byte(value, value_len);
+	if (at < value_len) {
+		zend_value_error("%sHeader value for \"%.*s\" must not contain control characters (byte 0x%02X at offset %zu); "
+			"only tab, bytes 0x20-0x7E and 0x80-0xFF are allowed",
+			prefix, (int)name_len, name, (unsigned)(unsigned char)value[at], at);
+		return false;
+	}
+	return true;
+}
 
 static bool check_header(zend_string *name, zend_string *value)
 {
-	if (!check_name(name)) return false;
-	for (size_t i = 0; i < ZSTR_LEN(value); i++) {
-		char c = ZSTR_VAL(value)[i];
-		if (c == '\r' || c == '\n' || c == '\0') {
-			zend_value_error("Header value for \"%s\" must not contain CR, LF or NUL", ZSTR_VAL(name));
-			return false;
-		}
-	}
-	return true;
+	return check_header_bytes(ZSTR_VAL(name), ZSTR_LEN(name), ZSTR_VAL(value), ZSTR_LEN(value), "");
 }
 
 static bool check_open(phpa_response *r)
@@ -293,20 +311,22 @@ static bool check_head_open(phpa_response *r)
 	return true;
 }
 
-static bool check_name(zend_string *name)
+static bool check_name_bytes(const char *name, size_t len, const char *prefix)
 {
-	if (ZSTR_LEN(name) == 0) {
-		zend_value_error("Header name must not be empty");
+	if (len == 0) {
+		zend_value_error("%sHeader name must not be empty", prefix);
 		return false;
 	}
-	for (size_t i = 0; i < ZSTR_LEN(name); i++) {
-		if (!is_token_char((unsigned char)ZSTR_VAL(name)[i])) {
-			zend_value_error("Header name \"%s\" is not a valid HTTP token", ZSTR_VAL(name));
+	for (size_t i = 0; i < len; i++) {
+		if (!is_token_char((unsigned char)name[i])) {
+			zend_value_error("%sHeader name \"%.*s\" is not a valid HTTP token", prefix, (int)len, name);
 			return false;
 		}
 	}
 	return true;
 }
+
+static bool check_name(zend_string *name) { return check_name_bytes(ZSTR_VAL(name), ZSTR_LEN(name), ""); }
 
 static void set_header(phpa_response *r, zend_string *name, zend_string *value, bool replace)
 {
@@ -411,15 +431,26 @@ void phpa_response_sapi_header(zend_object *response, const char *line, size_t l
 		zend_string *key = zend_string_tolower(name);
 		zend_hash_del(&r->headers, key);
 		zend_string_release(key);
-	} else if (colon && (op == SAPI_HEADER_REPLACE || op == SAPI_HEADER_ADD)) {
+	} else if (op == SAPI_HEADER_REPLACE || op == SAPI_HEADER_ADD) {
+		/* header() and setcookie() refuse CR, LF and NUL themselves; what Node would still
+		 * refuse is thrown here, from inside the call that set it (SAPI lets it propagate),
+		 * named after that call ("setcookie(): ..."). */
+		char prefix[64] = "";
+		if (EG(current_execute_data) && EG(current_execute_data)->func) {
+			snprintf(prefix, sizeof prefix, "%s(): ", get_active_function_name());
+		}
+		if (!colon) {
+			if (len) zend_value_error("%sHeader \"%.*s\" has no ':' (expected \"Name: value\")", prefix, (int)len, line);
+			zend_string_release(name);
+			return;
+		}
 		const char *v = colon + 1;
 		while (v < line + len && (*v == ' ' || *v == '\t')) v++;
-		zend_string *value = zend_string_init(v, line + len - v, 0);
-		/* header() already refused CR/LF; a bad name is dropped rather than sent. */
-		bool ok = true;
-		for (size_t i = 0; i < name_len && ok; i++) ok = is_token_char((unsigned char)line[i]);
-		if (ok && name_len) set_header(r, name, value, op == SAPI_HEADER_REPLACE);
-		zend_string_release(value);
+		if (check_header_bytes(line, name_len, v, (size_t)(line + len - v), prefix)) {
+			zend_string *value = zend_string_init(v, line + len - v, 0);
+			set_header(r, name, value, op == SAPI_HEADER_REPLACE);
+			zend_string_release(value);
+		}
 	}
 	zend_string_release(name);
 }
@@ -457,8 +488,11 @@ ZEND_METHOD(FrankenPHP_Response, setStatus)
 	ZEND_PARSE_PARAMETERS_END();
 	THIS_CHECKED(r);
 	if (!check_head_open(r)) RETURN_THROWS();
-	if (status < 100 || status > 599) {
-		zend_argument_value_error(1, "must be between 100 and 599, " ZEND_LONG_FMT " given", status);
+	/* A 1xx is informational: sent as the final status, the client keeps waiting for the
+	 * real one (and a pipelining client gets out of step). */
+	if (status < 200 || status > 599) {
+		zend_argument_value_error(1, "must be a final status between 200 and 599 (1xx informational statuses "
+			"cannot be sent as the response status), " ZEND_LONG_FMT " given", status);
 		RETURN_THROWS();
 	}
 	r->status = (int)status;

@@ -33,6 +33,12 @@ typedef struct {
 } co_list;
 static __thread co_list all_coroutines;
 
+/* Idle fibers kept for reuse. Each holds a C stack mapping (plus its guard page) and a VM
+ * stack page, so a burst (a request that spawns thousands of coroutines) must not leave them
+ * all behind: past this many, a finished coroutine's fiber is destroyed. 128 covers the
+ * concurrency one thread sustains in the benchmarks (c <= 100) without churn. */
+#define PHPA_IDLE_MAX 128
+
 uint32_t phpa_sched_all(phpa_coroutine ***out)
 {
 	*out = all_coroutines.items;
@@ -59,6 +65,7 @@ void phpa_scheduler_init(phpa_thread_state *ts)
 	ts->idle = NULL;
 	ts->inflight = 0;
 	ts->pooled = 0;
+	ts->nidle = 0;
 	ts->stopping = false;
 	ts->ready_head = ts->ready_tail = NULL;
 	ts->tasks = 0;
@@ -82,9 +89,40 @@ static phpa_coroutine *coroutine_new(phpa_thread_state *ts)
 		all_coroutines.cap = all_coroutines.cap ? all_coroutines.cap * 2 : 16;
 		all_coroutines.items = realloc(all_coroutines.items, all_coroutines.cap * sizeof(phpa_coroutine *));
 	}
+	co->all_index = all_coroutines.len;
 	all_coroutines.items[all_coroutines.len++] = co;
 	ts->pooled++;
 	return co;
+}
+
+/* Takes a coroutine from the idle pool, or makes one. */
+static phpa_coroutine *coroutine_take(phpa_thread_state *ts)
+{
+	phpa_coroutine *co = ts->idle;
+	if (!co) return coroutine_new(ts);
+	ts->idle = co->next_idle;
+	ts->nidle--;
+	return co;
+}
+
+/* A coroutine whose body went idle: back to the pool, or, past PHPA_IDLE_MAX, destroyed.
+ * Destroying a fiber suspended at the top of its loop resumes it with a graceful exit; the
+ * body returns and PHP frees its stacks. */
+static void coroutine_retire(phpa_thread_state *ts, phpa_coroutine *co)
+{
+	if (ts->nidle < PHPA_IDLE_MAX) {
+		co->next_idle = ts->idle;
+		ts->idle = co;
+		ts->nidle++;
+		return;
+	}
+	co->state = PHPA_CO_DEAD;
+	zval_ptr_dtor(&co->fiber);
+	phpa_coroutine *last = all_coroutines.items[--all_coroutines.len];
+	all_coroutines.items[co->all_index] = last;
+	last->all_index = co->all_index;
+	ts->pooled--;
+	free(co);
 }
 
 static void log_uncaught(phpa_coroutine *co, zend_object *ex)
@@ -102,6 +140,20 @@ static void log_uncaught(phpa_coroutine *co, zend_object *ex)
 	zend_string_release(f);
 }
 
+/* Back to the VM state of serve()'s entry after a bailout out of the handler: the frames the
+ * handler had pushed are dropped (what they referenced stays allocated, see limits.c). */
+static void restore_vm(zend_execute_data *ex, zend_vm_stack stack, zval *top)
+{
+	while (EG(vm_stack) != stack) {
+		zend_vm_stack prev = EG(vm_stack)->prev;
+		efree(EG(vm_stack));
+		EG(vm_stack) = prev;
+	}
+	EG(vm_stack_top) = top;
+	EG(vm_stack_end) = stack->end;
+	EG(current_execute_data) = ex;
+}
+
 /* Runs inside the coroutine's fiber: the handler for one request, then the bookkeeping that
  * makes sure the request is answered whatever the handler did. */
 static void serve(phpa_thread_state *ts, phpa_coroutine *co)
@@ -116,15 +168,35 @@ static void serve(phpa_thread_state *ts, phpa_coroutine *co)
 	fci.params = args;
 	fci.param_count = 2;
 	const int ob_level = php_output_get_level();
+	/* Where the VM was, to come back to after a fatal error contained to this request. */
+	zend_execute_data *const saved_ex = EG(current_execute_data);
+	zend_vm_stack const saved_stack = EG(vm_stack);
+	zval *const saved_top = EG(vm_stack_top);
+	volatile bool bailed = false;
 
-	zend_call_function(&fci, &ts->handler_fcc);
-	zval_ptr_dtor(&retval);
+	co->guarded = true;
+	zend_try {
+		zend_call_function(&fci, &ts->handler_fcc);
+	} zend_catch {
+		bailed = true;
+	} zend_end_try();
+	co->guarded = false;
 
-	/* issue 6 (limits.c): after a fatal error this bails out to phpa_scheduler_run()'s
-	 * zend_catch (PHP may hand a fatal back as an UnwindExit, like exit()); a handler
-	 * interrupted by the request timeout or a client abort was answered there (504/discarded). */
+	if (!bailed) zval_ptr_dtor(&retval);
+
 	bool abnormal = false;
-	if (phpa_limits_after_handler(ts, co)) {
+	if (bailed) {
+		/* Not contained: on to the fiber's own catch and the scheduler's, which restart. */
+		if (!phpa_limits_contain(ts, co)) zend_bailout();
+		restore_vm(saved_ex, saved_stack, saved_top);
+		if (EG(exception)) zend_clear_exception();
+		phpa_response_fail(co->response, 500);
+		abnormal = true;
+	} else if (phpa_limits_after_handler(ts, co)) {
+		/* limits.c: after a fatal error that was not contained this bails out to
+		 * phpa_scheduler_run()'s zend_catch (PHP may hand a fatal back as an UnwindExit, like
+		 * exit()); a handler interrupted by the request timeout or a client abort was answered
+		 * there (504/discarded). */
 		abnormal = true; /* its spawned children are cancelled with it */
 	} else if (EG(exception)) {
 		zend_object *ex = EG(exception);
@@ -145,8 +217,19 @@ static void serve(phpa_thread_state *ts, phpa_coroutine *co)
 	}
 	/* Structured concurrency: coroutines it spawned are cancelled when the request failed. */
 	phpa_async_request_done(co, abnormal);
-	/* An ob_start() left open would swallow the next requests' output. */
-	while (php_output_get_level() > ob_level) php_output_end();
+	/* An ob_start() left open would swallow the next requests' output. Its callback may throw:
+	 * that is this request's uncaught exception, not the thread's. */
+	while (php_output_get_level() > ob_level) {
+		php_output_end();
+		if (EG(exception)) {
+			zend_object *ex = EG(exception);
+			GC_ADDREF(ex);
+			zend_clear_exception();
+			if (!zend_is_unwind_exit(ex) && !zend_is_graceful_exit(ex)) log_uncaught(co, ex);
+			OBJ_RELEASE(ex);
+			phpa_response_fail(co->response, 500); /* no-op when it was answered */
+		}
+	}
 	if (!phpa_response_is_ended(co->response)) {
 		phpa_log(PHPA_LOG_DEBUG, co->job_id, "handler returned without end(): response ended for it");
 		phpa_response_finish(co->response);
@@ -245,18 +328,11 @@ void phpa_sched_cancel(phpa_coroutine *co, zend_object *reason)
 	phpa_sched_wake(co); /* a waiting coroutine sees it now; a running one at its next suspension */
 }
 
-static phpa_coroutine *coroutine_new(phpa_thread_state *ts);
-
 phpa_coroutine *phpa_sched_spawn(zend_object *task)
 {
 	phpa_thread_state *ts = phpa_ts;
 	phpa_coroutine *parent = ts->current;
-	phpa_coroutine *co = ts->idle;
-	if (co) {
-		ts->idle = co->next_idle;
-	} else {
-		co = coroutine_new(ts);
-	}
+	phpa_coroutine *co = coroutine_take(ts);
 	co->kind = PHPA_CO_KIND_TASK;
 	GC_ADDREF(task);
 	co->task = task;
@@ -336,10 +412,7 @@ static void resume(phpa_thread_state *ts, phpa_coroutine *co)
 		co->kind = PHPA_CO_KIND_REQUEST;
 		co->owner_job = 0;
 		ts->inflight--;
-		if (co->state == PHPA_CO_IDLE) {
-			co->next_idle = ts->idle;
-			ts->idle = co;
-		}
+		if (co->state == PHPA_CO_IDLE) coroutine_retire(ts, co);
 	}
 }
 
@@ -359,12 +432,7 @@ static void start_request(phpa_thread_state *ts, phpa_job *job)
 		free(job);
 		return;
 	}
-	phpa_coroutine *co = ts->idle;
-	if (co) {
-		ts->idle = co->next_idle;
-	} else {
-		co = coroutine_new(ts);
-	}
+	phpa_coroutine *co = coroutine_take(ts);
 	co->kind = PHPA_CO_KIND_REQUEST;
 	co->owner_job = 0;
 	co->task = NULL;
@@ -444,8 +512,26 @@ bool phpa_scheduler_run(phpa_thread_state *ts)
 	return clean;
 }
 
+/* After a fatal error PHP frees every object without its destructor, so a fiber suspended in
+ * the middle of a handler (ours, a spawned coroutine's, or a user Fiber) never returns and its C
+ * stack would stay mapped for the life of the process. Its frames are abandoned: nothing in
+ * them runs again, and the heap they point into is reset by the request shutdown that follows. */
+static void free_suspended_fiber_stacks(void)
+{
+	zend_objects_store *store = &EG(objects_store);
+	for (uint32_t i = 1; i < store->top; i++) {
+		zend_object *obj = store->object_buckets[i];
+		if (!IS_OBJ_VALID(obj) || obj->ce != zend_ce_fiber) continue;
+		zend_fiber *fiber = (zend_fiber *)obj;
+		if (fiber->context.status != ZEND_FIBER_STATUS_SUSPENDED) continue;
+		zend_fiber_destroy_context(&fiber->context);
+		fiber->context.status = ZEND_FIBER_STATUS_DEAD;
+	}
+}
+
 void phpa_scheduler_destroy(phpa_thread_state *ts, bool after_fatal)
 {
+	if (after_fatal) free_suspended_fiber_stacks();
 	for (uint32_t i = 0; i < all_coroutines.len; i++) {
 		phpa_coroutine *co = all_coroutines.items[i];
 		if (!after_fatal) {
@@ -463,6 +549,7 @@ void phpa_scheduler_destroy(phpa_thread_state *ts, bool after_fatal)
 	all_coroutines.items = NULL;
 	all_coroutines.cap = 0;
 	ts->idle = NULL;
+	ts->nidle = 0;
 	ts->pooled = 0;
 	ts->ready_head = ts->ready_tail = NULL;
 	phpa_reactor_reset(ts);

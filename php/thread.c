@@ -32,6 +32,10 @@ static int run_worker_file(phpa_thread_state *ts, char *err, size_t err_len)
 	} zend_end_try();
 	zend_destroy_file_handle(&fh);
 	if (EG(exception)) zend_clear_exception();
+	if (phpa_stack_guard_report()) {
+		snprintf(err, err_len, "worker file %s failed: stack overflow (see the log line above)", file);
+		return -1;
+	}
 	if (Z_ISUNDEF(ts->handler)) {
 		if (PG(last_error_message)) {
 			snprintf(err, err_len, "worker file %s failed: %s in %s:%d", file, ZSTR_VAL(PG(last_error_message)),
@@ -92,6 +96,7 @@ void phpa_php_thread_main(int thread)
 	ts->config = phpa_current_config();
 	ZVAL_UNDEF(&ts->handler);
 	phpa_ts = ts;
+	phpa_stack_guard_thread_start();
 	if (phpa_reactor_open(ts) != 0) {
 		const char *m = "cannot create the thread's epoll instance";
 		phpa_host_event(thread, PHPA_EVENT_FAILED, PHPA_LOG_ERROR, 0, m, strlen(m));
@@ -101,6 +106,7 @@ void phpa_php_thread_main(int thread)
 	int failures = 0; /* worker file failures in a row after a restart */
 	const int max_failures = ts->config->max_consecutive_failures;
 	for (;;) {
+		phpa_stack_guard_report(); /* one caught during the last shutdown is not this start's */
 		phpa_limits_thread_start(ts);
 		if (phpa_request_startup() == FAILURE) {
 			const char *m = "php_request_startup() failed";
@@ -140,6 +146,7 @@ void phpa_php_thread_main(int thread)
 		failures = 0;
 		phpa_scheduler_init(ts);
 		bool clean = phpa_scheduler_run(ts);
+		if (!clean) phpa_stack_guard_report(); /* an overflow on the thread's own stack */
 		const bool recycle = clean && ts->recycling && !ts->stopping;
 		const uint64_t served = ts->started_requests;
 		detach_outstanding(ts);
@@ -158,6 +165,7 @@ void phpa_php_thread_main(int thread)
 done:
 	phpa_limits_thread_stop(ts);
 	phpa_reactor_close(ts);
+	phpa_stack_guard_thread_stop();
 	phpa_ts = NULL;
 	free(ts);
 #ifdef ZTS

@@ -55,20 +55,54 @@ describe('exceptions, exit() and fatal errors in a handler', () => {
     expect((await get(`${server.url}/after-ob`)).body).toBe('ok /after-ob');
   });
 
+  it('logs an exception thrown by the callback of a buffer the handler left open as that request\'s, nothing restarts', async () => {
+    const count = Number((await get(`${server.url}/count`)).body);
+    const sleepers = Array.from({ length: 3 }, () => get(`${server.url}/sleep-short`));
+    await new Promise((r) => setTimeout(r, 50));
+    const r = await get(`${server.url}/ob-throw-open`);
+    expect(r).toMatchObject({ status: 200, body: 'ended before the buffer closed' });
+    for (const s of await Promise.all(sleepers)) expect(s).toMatchObject({ status: 200, body: 'slept' });
+    await waitFor(() => logLine(server, /^Uncaught RuntimeException: from an ob callback in .*fault-app\.php:\d+$/));
+    expect((await get(`${server.url}/count`)).body).toBe(String(count + 1));
+    expect(server.output.join('\n')).not.toContain('from an ob callback in Unknown');
+  });
+
+  it('answers a fatal error PHP raises while compiling with 500, restarts the interpreter and serves on', async () => {
+    const before = server.logs().filter((l) => l.msg === 'PHP thread 0: restarting the interpreter after a fatal error').length;
+    const r = await get(`${server.url}/compile-fatal`);
+    expect(r.status).toBe(500);
+    expect(r.body).toBe('Internal Server Error\n');
+    const fatal = await waitFor(() => logLine(server, /PHP Fatal error: +Cannot declare class TwiceDeclared/));
+    expect(fatal.reqId).toMatch(/^req-/);
+    await waitFor(() => server.logs().filter((l) => l.msg === 'PHP thread 0: restarting the interpreter after a fatal error').length > before);
+    // The restarted interpreter ran the worker file again: its static counter starts over.
+    expect((await get(`${server.url}/count`)).body).toBe('1');
+    expect((await get(`${server.url}/after`)).body).toBe('ok /after');
+  });
+
   for (const [name, url, message] of [
     ['memory_limit exhausted', '/oom', /Allowed memory size of 33554432 bytes exhausted/],
     ['trigger_error(E_USER_ERROR)', '/user-error', /PHP Fatal error: +user asked for a fatal/],
   ] as const) {
-    it(`answers a fatal error (${name}) with 500, restarts the interpreter and serves on`, async () => {
-      const before = server.logs().filter((l) => l.msg === 'PHP thread 0: restarting the interpreter after a fatal error').length;
+    it(`contains a fatal error (${name}) to its request: 500 for it, the requests in flight with it and the interpreter go on`, async () => {
+      const restarts = (): number => server.logs().filter((l) => l.msg === 'PHP thread 0: restarting the interpreter after a fatal error').length;
+      const before = restarts();
+      const count = Number((await get(`${server.url}/count`)).body);
+      const sleepers = Array.from({ length: 3 }, () => get(`${server.url}/sleep-short`));
+      await new Promise((r) => setTimeout(r, 50)); // all three are asleep in the reactor
       const r = await get(server.url + url);
       expect(r.status).toBe(500);
       expect(r.body).toBe('Internal Server Error\n');
+      for (const s of await Promise.all(sleepers)) expect(s).toMatchObject({ status: 200, body: 'slept' });
       const fatal = await waitFor(() => logLine(server, message));
       expect(fatal.reqId).toMatch(/^req-/);
-      await waitFor(() => server.logs().filter((l) => l.msg === 'PHP thread 0: restarting the interpreter after a fatal error').length > before);
-      // The restarted interpreter ran the worker file again: its static counter starts over.
-      expect((await get(`${server.url}/count`)).body).toBe('1');
+      const contained = await waitFor(() => server.logs().find((l) => l.reqId === fatal.reqId && String(l.msg).startsWith('request failed with a fatal error')));
+      expect(contained.msg).toBe('request failed with a fatal error: answered 500; the thread goes on');
+      // Same interpreter: the worker's static counter goes on, nothing restarted.
+      expect((await get(`${server.url}/count`)).body).toBe(String(count + 1));
+      expect(restarts()).toBe(before);
+      // What the failed handler held was freed by unwinding it: a second one fails the same way.
+      expect((await get(server.url + url)).status).toBe(500);
       expect((await get(`${server.url}/after`)).body).toBe('ok /after');
     });
   }
@@ -90,7 +124,7 @@ describe('exceptions, exit() and fatal errors in a handler', () => {
     const before = server.logs().filter((l) => l.msg === failedLine).length;
     const sleepers = Array.from({ length: 3 }, () => get(`${server.url}/sleep`));
     await new Promise((r) => setTimeout(r, 200)); // all three are asleep in the reactor
-    expect((await get(`${server.url}/user-error`)).status).toBe(500);
+    expect((await get(`${server.url}/compile-fatal`)).status).toBe(500);
     for (const s of await Promise.all(sleepers)) {
       expect(s.status).toBe(500);
       expect(s.body).toBe('Internal Server Error\n');

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // phpasync: the command line, shaped like caddy's and frankenphp's.
 
+// First, before the other modules run: SIGHUP/SIGUSR1/SIGUSR2 are ignored from here on.
+import '../server/signals.js';
 import { closest } from '../caddyfile/suggest.js';
 import type { Command } from './command.js';
 import { adapt } from './commands/adapt.js';

@@ -3,7 +3,8 @@
 //   valid until `release(handle)` and must not be read after (release throws when called twice);
 // - `submit` copies the envelope, so the caller may reuse its bytes at once;
 // - body chunks are strings (copied bytes, one latin1 char per byte: write them with the
-//   'latin1' encoding) or Buffers (zero-copy, see above).
+//   'latin1' encoding) or Buffers (zero-copy, see above; or copied runs over 64 MiB, which a
+//   V8 string could not hold).
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -36,9 +37,13 @@ export type FrameCallback = (
   headers: string[] | undefined,
   body: BodyChunk | BodyChunk[] | undefined,
   handle: number,
+  /** Set when the addon could not turn the frame into JS values: headers and body are then
+   * undefined, and the request must be failed (the handle still has to be released). */
+  error: string | undefined,
 ) => void;
 
-/** A body chunk: a latin1 string (bytes copied out of PHP) or a Buffer over PHP's memory. */
+/** A body chunk: a latin1 string (bytes copied out of PHP), a Buffer over PHP's memory (frame
+ * with a handle), or a Buffer that owns a copied run too large for one string. */
 export type BodyChunk = string | Buffer;
 
 export type EventCallback = (kind: number, thread: number, level: number, requestId: number, message: string) => void;

@@ -6,6 +6,7 @@ export const ERROR_CODES = {
   PHPASYNC_NO_ASYNC_WORKER: 'the configuration has no async worker to send requests to',
   PHPASYNC_NOT_SUPPORTED: 'the configuration uses something phpasync does not support yet',
   PHPASYNC_ADDON: 'the native addon could not be loaded or refused the options',
+  PHPASYNC_LISTEN: 'the address to serve on cannot be bound (in use, not local, or privileged)',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -105,7 +105,7 @@ export class PhpEngine {
       workerFile: options.workerFile,
       iniEntries,
       env: Object.entries(options.env).map(([k, v]) => `${k}=${v}`),
-      onFrame: (id, flags, status, headers, body, handle) => this.onFrame(id, flags, status, headers, body, handle),
+      onFrame: (id, flags, status, headers, body, handle, error) => this.onFrame(id, flags, status, headers, body, handle, error),
       onEvent: (kind, thread, level, requestId, message) => this.onEvent(kind, thread, level, requestId, message),
     });
   }
@@ -255,6 +255,7 @@ export class PhpEngine {
     headers: string[] | undefined,
     body: BodyChunk | BodyChunk[] | undefined,
     handle: number,
+    error: string | undefined,
   ): void {
     const p = this.pending.get(id);
     if (flags & FRAME_END) this.pending.delete(id);
@@ -264,6 +265,62 @@ export class PhpEngine {
       if (handle) this.native.release(handle, true);
       return;
     }
+    if (error !== undefined) {
+      this.frameFailed(p, flags, handle, false, `the addon could not deliver a response frame (${error})`);
+      return;
+    }
+    // Node refuses some heads and bodies by throwing (writeHead: a Trailer header on a response
+    // that is not chunked, a bad header byte PHP let through): that request fails alone.
+    try {
+      this.deliver(p, res, flags, status, headers, body, handle);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const what = res.headersSent ? 'refused a response frame after the head was sent' : 'refused the response head';
+      this.frameFailed(p, flags, handle, true, `Node ${what} (${e.code ?? e.name}: ${e.message})`);
+    }
+  }
+
+  /** A frame could not be sent: the request is answered 500 (or its connection cut when its
+   * head is out already), logged with its id, its buffers go back to PHP, and a handler still
+   * streaming to it is interrupted. Nothing here may throw: other frames of the batch follow.
+   * registered: deliver() put the handle in p.handles first thing (its done/'close' paths may
+   * release it from there); otherwise nothing else knows it. */
+  private frameFailed(p: InFlight, flags: number, handle: number, registered: boolean, why: string): void {
+    const res = p.reply.raw;
+    const headSent = res.headersSent;
+    this.log.error({ reqId: p.reply.request.id, thread: p.thread }, `${why}: ${headSent ? 'connection closed' : 'answered 500'}`);
+    if (!(flags & FRAME_END)) {
+      this.pending.delete(p.id);
+      if (!this.stopped) this.native.cancel(p.thread, p.id);
+    }
+    if (handle && (!registered || p.handles?.delete(handle))) this.native.release(handle, true);
+    try {
+      if (headSent) {
+        res.destroy();
+        return;
+      }
+      // writeHead() may have stored some of the refused headers before it threw.
+      for (const name of res.getHeaderNames()) res.removeHeader(name);
+      const text = 'Internal Server Error\n';
+      const head: Record<string, string> = { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(text.length) };
+      if (this.closing && !hasRequestBehind(res)) head.Connection = 'close';
+      // The reason too: the refused writeHead() already stored its status's ('OK').
+      res.writeHead(500, 'Internal Server Error', head);
+      res.end(text);
+    } catch {
+      res.destroy();
+    }
+  }
+
+  private deliver(
+    p: InFlight,
+    res: ServerResponse,
+    flags: number,
+    status: number,
+    headers: string[] | undefined,
+    body: BodyChunk | BodyChunk[] | undefined,
+    handle: number,
+  ): void {
     let done: ((err?: Error | null) => void) | undefined;
     if (handle) {
       const handles = (p.handles ??= new Set());

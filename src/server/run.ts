@@ -1,8 +1,10 @@
 // `phpasync run`: from a typed config to a listening server, and back down on SIGINT/SIGTERM.
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyListenOptions } from 'fastify';
 
+import { reportIgnoredSignalsWith } from './signals.js';
 import { ConfigError } from '../config/errors.js';
 import type { DirectiveConfig, PhpasyncConfig, WorkerConfig } from '../config/model.js';
+import { bindListener } from './bind.js';
 import { gracefulConnections } from './drain.js';
 import { PhpasyncError } from './errors.js';
 import { applyTimeouts, checkingIntervalMs, effectiveTimeouts } from './timeouts.js';
@@ -153,10 +155,32 @@ export async function runServer(config: PhpasyncConfig, options: RunOptions): Pr
   if (options.watch) throw notSupported('run --watch', { file: config.configFile, line: 1, column: 1 });
   const site = config.sites[0];
   const address = site?.addresses[0];
-  const app = await buildServer(config);
-  const conns = gracefulConnections(app.server);
   const host = address ? address.bind ?? address.host : '';
-  await app.listen({ host: host === '' ? '0.0.0.0' : host, port: address?.port ?? 8080 });
+  const listenHost = host === '' ? '0.0.0.0' : host;
+  // Bound before PHP boots: a port in use fails here, before the worker file runs.
+  const listener = await bindListener(listenHost, address?.port ?? 8080);
+  let app: FastifyInstance;
+  try {
+    app = await buildServer(config);
+  } catch (err) {
+    listener.close();
+    throw err;
+  }
+  const conns = gracefulConnections(app.server);
+  try {
+    // Node's server.listen({ handle }) serves on an already bound socket handle; Fastify
+    // passes its options through to it.
+    await app.listen({ host: listenHost, handle: listener.handle } as FastifyListenOptions);
+    listener.adopt(app.server);
+  } catch (err) {
+    listener.close();
+    await app.close(); // stops the PHP threads, or they would keep the process alive
+    throw err;
+  }
+
+  reportIgnoredSignalsWith((signal) =>
+    app.log.info({ signal }, 'signal ignored: not implemented (stop with SIGTERM or SIGINT)'),
+  );
 
   const drainMs = config.global?.drainTimeoutMs ?? DEFAULT_DRAIN_MS;
   await new Promise<void>((resolve, reject) => {

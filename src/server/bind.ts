@@ -1,0 +1,64 @@
+// Binds the listening socket before PHP boots, so that a port already in use (or an address
+// not on this host) fails fast with a clear message instead of after the worker file has run.
+// The bound handle is then given to Fastify's server (Node's `listen({ handle })`): one bind,
+// no race. Connections that arrive while PHP boots are accepted paused and handed to that
+// server once it listens, so they are served, not left hanging.
+import type { Server } from 'node:http';
+import net from 'node:net';
+
+import { PhpasyncError } from './errors.js';
+
+const REASONS: Record<string, string> = {
+  EADDRINUSE: 'the address is already in use (another server listens there)',
+  EACCES: 'permission denied (ports below 1024 need privileges)',
+  EADDRNOTAVAIL: 'the address is not one of this host',
+};
+
+export interface BoundListener {
+  /** The bound libuv handle, for `listen({ handle })`. */
+  readonly handle: unknown;
+  /** Hands the connections accepted so far to `server`, which now listens on the handle. */
+  adopt(server: Server): void;
+  /** Closes the socket and every connection accepted so far (startup failed). */
+  close(): void;
+}
+
+/** Listens on host:port; rejects with PHPASYNC_LISTEN and the reason. */
+export async function bindListener(host: string, port: number): Promise<BoundListener> {
+  const early: net.Socket[] = [];
+  // Paused: nothing is read before the HTTP server takes the socket over.
+  const server = net.createServer({ pauseOnConnect: true }, (socket) => {
+    early.push(socket);
+    socket.once('close', () => early.splice(early.indexOf(socket) >>> 0, 1));
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    const shown = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    throw new PhpasyncError(
+      'PHPASYNC_LISTEN',
+      `cannot listen on ${shown}: ${REASONS[code] ?? (err as Error).message}${code ? ` (${code})` : ''}`,
+    );
+  }
+  return {
+    handle: (server as unknown as { _handle: unknown })._handle,
+    adopt(http) {
+      for (const socket of early.splice(0)) {
+        socket.removeAllListeners('close');
+        http.emit('connection', socket);
+        socket.resume();
+      }
+    },
+    close() {
+      for (const socket of early.splice(0)) socket.destroy();
+      server.close();
+    },
+  };
+}
