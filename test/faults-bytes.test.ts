@@ -59,16 +59,37 @@ afterEach(async () => {
 
 describe('a client that does not read a large response', () => {
   it('does not stall the restart after a fatal error: other requests are answered while it holds its response', async () => {
-    server = await startServer({ worker: 'slow-bytes.php', globalExtra: 'php_ini memory_limit 128M' });
+    server = await startServer({ worker: 'slow-bytes.php' });
     const slow = slowReader(server.port, '/big?mib=50');
     expect(await slow.head).toMatch(/^HTTP\/1\.1 200 /);
-    expect((await get(`${server.url}/oom`)).status).toBe(500);
+    expect((await get(`${server.url}/fatal`)).status).toBe(500);
     await waitFor(() => server!.logs().some((l) => String(l.msg).includes('restarting the interpreter after a fatal error')));
     // The slow reader has not read its response yet, and the restarted thread serves.
     expect(await get(`${server.url}/hello`)).toEqual({ status: 200, body: 'ok /hello' });
     expect(slow.socket.isPaused()).toBe(true);
     // Its bytes were not lost with the interpreter they came from.
     expect(await slow.drain()).toEqual({ status: 'HTTP/1.1 200 OK', body: 50 * MIB, allB: true });
+  }, 60_000);
+
+  it('does not stall the restart when the stalled response is streamed (flush()): its frames come back after the restart', async () => {
+    server = await startServer({ worker: 'slow-bytes.php', env: { PHPASYNC_TEST_STATS: '1' } });
+    const slow = slowReader(server.port, '/stream?mib=20');
+    expect(await slow.head).toMatch(/^HTTP\/1\.1 200 /);
+    expect((await get(`${server.url}/fatal`)).status).toBe(500);
+    expect(await get(`${server.url}/hello`)).toEqual({ status: 200, body: 'ok /hello' });
+    expect(slow.socket.isPaused()).toBe(true);
+    // The stream failed with the interpreter: the client gets a cut response, not a hang.
+    const got = await slow.drain().catch((e: Error) => ({ status: 'cut', body: 0, allB: false, err: e.message }));
+    expect(got.body).toBeLessThan(20 * MIB);
+    // Every frame came back and was settled by the restarted thread.
+    let stats: { heldByJs: number; outstandingBuffers: number } | undefined;
+    for (let i = 0; i < 100; i++) {
+      stats = (await (await fetch(`${server.url}/__phpasync/stats`)).json()) as { heldByJs: number; outstandingBuffers: number };
+      if (stats.heldByJs === 0 && stats.outstandingBuffers === 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(stats).toMatchObject({ heldByJs: 0, outstandingBuffers: 0 });
+    expect(await get(`${server.url}/hello2`)).toEqual({ status: 200, body: 'ok /hello2' });
   }, 60_000);
 
   it('does not stall a max_requests recycle: other requests are answered while it holds its response', async () => {
@@ -147,7 +168,7 @@ describe('SIGTERM under keep-alive load', () => {
   it('answers every request in full or refuses it cleanly: nothing is reset', async () => {
     const s = await startServer({ worker: 'slow-bytes.php', bufferSize: 200 });
     const out = { ok: 0, refused503: 0, connRefused: 0, bad: [] as string[] };
-    const clients = Array.from({ length: 100 }, (_, n) => keepAliveClient(s.port, n, out));
+    const clients = Array.from({ length: 200 }, (_, n) => keepAliveClient(s.port, n, out));
     await waitFor(() => out.ok >= 1000, 30_000);
     s.proc.kill('SIGTERM');
     await Promise.all(clients);

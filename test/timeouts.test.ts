@@ -88,10 +88,12 @@ describe('write', () => {
     await steadyDone;
     clearInterval(pacer);
     expect(steadyBytes).toBeGreaterThan(8 * (1 << 20));
-    const stats = await waitFor(async () => {
-      const s = (await (await fetch(`${server!.url}/__phpasync/stats`)).json()) as { heldByJs: number; pendingRequests: number };
-      return s;
-    });
+    let stats: { heldByJs: number; pendingRequests: number } | undefined;
+    for (let i = 0; i < 100; i++) {
+      stats = (await (await fetch(`${server.url}/__phpasync/stats`)).json()) as { heldByJs: number; pendingRequests: number };
+      if (stats.heldByJs === 0 && stats.pendingRequests === 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     expect(stats).toMatchObject({ heldByJs: 0, pendingRequests: 0 });
     expect(logged(server, 'write timeout:')).toHaveLength(1);
     stuck.destroy();
