@@ -64,8 +64,8 @@ enum phpa_frame_flags {
  * `stream` (an opaque pointer owned by the PHP side): it gives JS a release handle, and when
  * JS reports the frame written to the socket (or the connection gone) the frame comes back
  * through phpa_host_take_released(). phpa_php_frame_released() then subtracts the frame's
- * bytes (chunk lengths; the host has freed the bytes) from the stream's unsent count, waking the coroutine that
- * waits in flush()/write() for it to fall below the high-water mark. A frame handed back
+ * chunk lengths (the host has freed the bytes) from the stream's unsent count, waking the
+ * coroutine that waits in flush()/write() for it to fall below the high-water mark. A frame handed back
  * with PHPA_FRAME_UNSENT tells the stream that the client has gone. */
 
 typedef struct phpa_frame {
