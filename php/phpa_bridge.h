@@ -129,10 +129,6 @@ void phpa_php_module_shutdown(void);
  * Reports READY/FAILED/EXITED via events. */
 void phpa_php_thread_main(int thread);
 
-/* Release one referenced chunk owner. Called on the owning PHP thread only. No longer called
- * by the host (frames carry no PHP memory); kept until php/scheduler.c drops its definition. */
-void phpa_php_release_owner(void *owner);
-
 /* A streamed frame came back from the host (phpa_host_take_released): settle its stream's
  * back-pressure count and free it. Owning PHP thread only. */
 void phpa_php_frame_released(phpa_frame *frame);

@@ -64,6 +64,11 @@ int phpa_php_is_zts(void)
 #endif
 }
 
+/* libc's, not PHP's: php.h maps vsnprintf to ap_php_vsnprintf, whose %.*s takes the strlen()
+ * of the whole argument first, reading past a buffer that is not NUL-terminated (PHP's output
+ * chunks, logged by ub_write below; ASan found it). */
+#undef vsnprintf
+
 void phpa_log(int level, uint64_t request_id, const char *fmt, ...)
 {
 	char buf[4096];

@@ -455,8 +455,6 @@ void phpa_scheduler_drain_released(phpa_thread_state *ts)
 	}
 }
 
-void phpa_php_release_owner(void *owner) { zend_string_release((zend_string *)owner); }
-
 /* After a fatal error: every request this thread was serving gets a 500. Requests still in
  * the ring were never taken and are served after the restart. */
 static void fail_inflight(phpa_thread_state *ts)
