@@ -191,6 +191,8 @@ void phpa_stack_guard_thread_start(void);
 void phpa_stack_guard_thread_stop(void);
 /* After a bailout: logs a stack overflow not logged yet; true when there was one. */
 bool phpa_stack_guard_report(void);
+/* First thing on a new coroutine's fiber: in ASan builds, clears stale marks on its stack. */
+void phpa_stack_guard_fresh_stack(void);
 
 /* reactor.c */
 int phpa_reactor_open(phpa_thread_state *ts);

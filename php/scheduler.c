@@ -241,6 +241,7 @@ static void coroutine_body(INTERNAL_FUNCTION_PARAMETERS)
 	(void)execute_data;
 	phpa_thread_state *ts = phpa_ts;
 	phpa_coroutine *co = ts->current; /* set by the scheduler before every resume */
+	phpa_stack_guard_fresh_stack();
 	for (;;) {
 		if (co->kind == PHPA_CO_KIND_TASK) {
 			phpa_async_run_task(co);

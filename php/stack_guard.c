@@ -36,6 +36,9 @@
 #include <zend_fibers.h>
 #include <zend_objects_API.h>
 #include <zend_observer.h>
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
 
 /* The leading fields of Zend's private struct _zend_fiber_stack (PHP 8.1 to 8.4): pointer is
  * the lowest usable byte, right above ZEND_FIBER_GUARD_PAGES guard pages; size is the usable
@@ -274,7 +277,17 @@ static bool log_overflow(void)
 static void on_fiber_switch(zend_fiber_context *from, zend_fiber_context *to)
 {
 	(void)to;
-	if (t_overflowed && from == t_overflow_ctx) log_overflow();
+	if (!t_overflowed || from != t_overflow_ctx) return;
+	log_overflow();
+#if defined(__SANITIZE_ADDRESS__)
+	/* The jump skipped the epilogues of thousands of frames, whose locals ASan still marks out
+	 * of scope; PHP frees this stack next and a later fiber's stack may be mapped at the same
+	 * place: clear the marks, or that fiber's first locals are reported. */
+	if (from->stack) {
+		const fiber_stack_head *st = (const fiber_stack_head *)from->stack;
+		ASAN_UNPOISON_MEMORY_REGION(st->pointer, st->size);
+	}
+#endif
 }
 
 void phpa_stack_guard_module_startup(void)
@@ -283,3 +296,18 @@ void phpa_stack_guard_module_startup(void)
 }
 
 bool phpa_stack_guard_report(void) { return log_overflow(); }
+
+void phpa_stack_guard_fresh_stack(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	/* A new fiber's stack may be mapped where one lay that PHP longjmp'd off (a fatal error, a
+	 * stack overflow): ASan's marks for the skipped frames' locals are still there and would be
+	 * reported against this fiber's own. Clears them below this function's frame (its own
+	 * locals included: they need no checking). */
+	zend_fiber_context *ctx = EG(current_fiber_context);
+	if (!ctx || !ctx->stack) return;
+	char *low = (char *)((const fiber_stack_head *)ctx->stack)->pointer;
+	char *here = (char *)__builtin_frame_address(0);
+	if (here > low) ASAN_UNPOISON_MEMORY_REGION(low, (size_t)(here - low));
+#endif
+}
