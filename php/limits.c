@@ -63,12 +63,12 @@ static void (*orig_interrupt)(zend_execute_data *);
 
 /* A fatal error raised by a request's handler at a point where nothing shared is half
  * changed, so that unwinding the handler (as exit() does) is enough: E_USER_ERROR (raised by
- * user code between statements) and memory exhaustion. Debian's PHP 8.2 raises the latter at a
- * VM safe point (its allocator lets the failing allocation through and reports it later,
- * zend_handle_delayed_oom); a PHP that raises it inside the allocator bails out of it, which
- * serve()'s guard catches (see phpa_limits_contain). Only inside a request coroutine's guard,
- * not while PHP compiles (compiler globals) or runs an output handler (output globals).
- * Anything else restarts the interpreter at once. */
+ * user code between statements) and, on a PHP with delayed out-of-memory errors (Debian's
+ * 8.2.36 has them: ZEND_HAS_OOM), memory exhaustion, which its allocator then reports at a VM
+ * safe point (zend_handle_delayed_oom) after letting the failing allocation through. A PHP that
+ * raises it inside the allocator bails out of the middle of C code: that restarts. Only inside
+ * a request's handler (co->guarded), not while PHP compiles (compiler globals) or runs an
+ * output handler (output globals). Anything else restarts the interpreter at once. */
 static bool containable(phpa_thread_state *ts, int type, zend_string *message)
 {
 	phpa_coroutine *co = ts->current;
@@ -77,9 +77,11 @@ static bool containable(phpa_thread_state *ts, int type, zend_string *message)
 	switch (type & E_ALL) {
 	case E_USER_ERROR:
 		return true;
+#ifdef ZEND_HAS_OOM
 	case E_ERROR:
 		return zend_string_starts_with_literal(message, "Allowed memory size of") ||
 			zend_string_starts_with_literal(message, "Out of memory");
+#endif
 	default:
 		return false;
 	}
@@ -109,23 +111,6 @@ void phpa_limits_after_bailout(phpa_thread_state *ts)
 	/* After "Allowed memory size exhausted" the heap is still full; answering the requests
 	 * allocates. The limit comes back from php.ini at the request shutdown that follows. */
 	zend_set_memory_limit((size_t)ZEND_LONG_MAX);
-}
-
-bool phpa_limits_contain(phpa_thread_state *ts, phpa_coroutine *co)
-{
-	if (!co->contained_fatal || ts->fatal) return false;
-	co->contained_fatal = false;
-	/* A bailout out of the middle of the handler (a PHP whose allocator raises the error
-	 * itself): its frames are abandoned, not freed, so what they hold stays allocated until the
-	 * interpreter restarts, which it does once the other requests in flight are done. They get a
-	 * whole memory_limit of room on top of what is in use meanwhile (the limit comes back from
-	 * php.ini at the restart). The bailout also turned the cycle collector off until then. */
-	if (PG(memory_limit) > 0) zend_set_memory_limit(zend_memory_usage(true) + (size_t)PG(memory_limit));
-	ts->recycling = true;
-	phpa_log(PHPA_LOG_ERROR, co->job_id,
-		"request failed with a fatal error: answered 500; the thread restarts its interpreter once the other "
-		"requests in flight are done");
-	return true;
 }
 
 /* ---- cancellation (client abort) --------------------------------------------------------- */
@@ -321,6 +306,7 @@ void phpa_limits_request_started(phpa_thread_state *ts, phpa_coroutine *co)
 	co->timed_out = false;
 	co->cancelled = false;
 	co->interrupt_pending = false;
+	co->contained_fatal = false;
 	co->deadline_ns = g_timeout_ms ? phpa_now_ns() + (uint64_t)g_timeout_ms * 1000000u : 0;
 	phpa_timer_stop(&co->deadline_timer); /* disarmed at the last request's end; cheap if so */
 	phpa_timer_init(&co->deadline_timer, deadline_timer_cb, co);

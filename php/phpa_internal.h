@@ -48,7 +48,7 @@ struct phpa_coroutine {
 	bool cancelled;            /* the client went away: interrupted, response discarded */
 	bool interrupt_pending;    /* timed out or cancelled while suspended: unwind when resumed */
 	phpa_timer deadline_timer; /* fires at deadline_ns if the handler is suspended then */
-	bool guarded;              /* the handler runs inside serve()'s zend_try: a contained fatal lands there */
+	bool guarded;              /* its handler is running (serve()): interrupts may unwind it */
 	bool contained_fatal;      /* its handler hit a fatal error that ends only this request */
 	/* Added for Async\ (async.c): what the fiber runs and how it is told to stop. */
 	int kind;                  /* enum phpa_co_kind */
@@ -170,17 +170,14 @@ bool phpa_limits_unwind(phpa_coroutine *co);
 /* resume(): around every switch into a coroutine (publishes its deadline to the watchdog). */
 void phpa_limits_enter(phpa_thread_state *ts, phpa_coroutine *co);
 void phpa_limits_leave(phpa_thread_state *ts);
-/* serve(), right after the handler returned: bails out (never returns) after a fatal error;
- * returns true when the handler was interrupted by a timeout (504 sent) or a client abort
- * (response discarded), with the exception cleared. */
+/* serve(), right after the handler returned: bails out (never returns) after a fatal error
+ * that needs a restart; returns true, with the exception cleared, when the handler unwound from
+ * a fatal error of its own (500 sent), a timeout (504 sent) or a client abort (response
+ * discarded). */
 bool phpa_limits_after_handler(phpa_thread_state *ts, phpa_coroutine *co);
 /* The scheduler's zend_catch, before failing the requests: room to answer them after an
  * out-of-memory fatal error (the interpreter is restarted right after). */
 void phpa_limits_after_bailout(phpa_thread_state *ts);
-/* serve(), after a bailout out of the handler: true when it was a fatal error contained to
- * this request (the thread finishes its other requests, then restarts); false when the whole
- * interpreter must restart now (the caller bails out again). */
-bool phpa_limits_contain(phpa_thread_state *ts, phpa_coroutine *co);
 
 /* stack_guard.c: a C stack overflow on a PHP thread fails its request, not the process. */
 /* Once, after PHP's module startup: the fiber-switch observer that logs an overflow. */

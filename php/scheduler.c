@@ -140,20 +140,6 @@ static void log_uncaught(phpa_coroutine *co, zend_object *ex)
 	zend_string_release(f);
 }
 
-/* Back to the VM state of serve()'s entry after a bailout out of the handler: the frames the
- * handler had pushed are dropped (what they referenced stays allocated, see limits.c). */
-static void restore_vm(zend_execute_data *ex, zend_vm_stack stack, zval *top)
-{
-	while (EG(vm_stack) != stack) {
-		zend_vm_stack prev = EG(vm_stack)->prev;
-		efree(EG(vm_stack));
-		EG(vm_stack) = prev;
-	}
-	EG(vm_stack_top) = top;
-	EG(vm_stack_end) = stack->end;
-	EG(current_execute_data) = ex;
-}
-
 /* Runs inside the coroutine's fiber: the handler for one request, then the bookkeeping that
  * makes sure the request is answered whatever the handler did. */
 static void serve(phpa_thread_state *ts, phpa_coroutine *co)
@@ -168,31 +154,16 @@ static void serve(phpa_thread_state *ts, phpa_coroutine *co)
 	fci.params = args;
 	fci.param_count = 2;
 	const int ob_level = php_output_get_level();
-	/* Where the VM was, to come back to after a fatal error contained to this request. */
-	zend_execute_data *const saved_ex = EG(current_execute_data);
-	zend_vm_stack const saved_stack = EG(vm_stack);
-	zval *const saved_top = EG(vm_stack_top);
-	volatile bool bailed = false;
 
+	/* Interrupts (abort, timeout) and contained fatal errors unwind the handler only: see
+	 * limits.c. A bailout passes through (the fiber dies and the interpreter restarts). */
 	co->guarded = true;
-	zend_try {
-		zend_call_function(&fci, &ts->handler_fcc);
-	} zend_catch {
-		bailed = true;
-	} zend_end_try();
+	zend_call_function(&fci, &ts->handler_fcc);
 	co->guarded = false;
-
-	if (!bailed) zval_ptr_dtor(&retval);
+	zval_ptr_dtor(&retval);
 
 	bool abnormal = false;
-	if (bailed) {
-		/* Not contained: on to the fiber's own catch and the scheduler's, which restart. */
-		if (!phpa_limits_contain(ts, co)) zend_bailout();
-		restore_vm(saved_ex, saved_stack, saved_top);
-		if (EG(exception)) zend_clear_exception();
-		phpa_response_fail(co->response, 500);
-		abnormal = true;
-	} else if (phpa_limits_after_handler(ts, co)) {
+	if (phpa_limits_after_handler(ts, co)) {
 		/* limits.c: after a fatal error that was not contained this bails out to
 		 * phpa_scheduler_run()'s zend_catch (PHP may hand a fatal back as an UnwindExit, like
 		 * exit()); a handler interrupted by the request timeout or a client abort was answered
