@@ -125,7 +125,65 @@ typedef struct {
 	zend_long files_seen;
 	zend_long vars;
 	bool files_warned;
+	bool vars_warned; /* one warning per body, however many fields are dropped */
 } parse_state;
+
+/* max_multipart_body_parts as PHP reads it (-1: max_input_vars + max_file_uploads). A PHP
+ * without that ini entry (before 8.1.17/8.2.4) gets the same default. */
+zend_long phpa_form_max_parts(void)
+{
+	zend_ini_entry *e = zend_hash_str_find_ptr(EG(ini_directives), "max_multipart_body_parts",
+		sizeof("max_multipart_body_parts") - 1);
+	zend_long n = e && e->value ? ZEND_STRTOL(ZSTR_VAL(e->value), NULL, 10) : -1;
+	if (n < 0) n = PG(max_input_vars) + INI_INT("max_file_uploads");
+	return n;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9') return c - '0';
+	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+	return -1;
+}
+
+/* An RFC 8187 ext-value (filename*=charset'lang'%XX...) decoded to UTF-8 into out
+ * (emalloc'd). Only UTF-8 and ISO-8859-1, the two charsets RFC 8187 requires; false for
+ * anything else or a bad escape, and the plain filename= is used instead (RFC 6266 4.3). */
+static bool decode_ext_value(const char *v, size_t len, char **out, size_t *out_len)
+{
+	const char *q1 = memchr(v, '\'', len);
+	if (!q1) return false;
+	const char *q2 = memchr(q1 + 1, '\'', v + len - q1 - 1);
+	if (!q2) return false;
+	size_t cs_len = q1 - v;
+	bool utf8 = cs_len == 5 && zend_binary_strncasecmp(v, 5, "utf-8", 5, 5) == 0;
+	bool latin1 = cs_len == 10 && zend_binary_strncasecmp(v, 10, "iso-8859-1", 10, 10) == 0;
+	if (!utf8 && !latin1) return false;
+	smart_str s = {0};
+	for (const char *p = q2 + 1, *end = v + len; p < end; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '%') {
+			int h = end - p > 2 ? hexval(p[1]) : -1, l = end - p > 2 ? hexval(p[2]) : -1;
+			if (h < 0 || l < 0) {
+				smart_str_free(&s);
+				return false;
+			}
+			c = (unsigned char)(h * 16 + l);
+			p += 2;
+		}
+		if (latin1 && c >= 0x80) {
+			smart_str_appendc(&s, (char)(0xC0 | (c >> 6)));
+			smart_str_appendc(&s, (char)(0x80 | (c & 0x3F)));
+		} else {
+			smart_str_appendc(&s, (char)c);
+		}
+	}
+	*out_len = s.s ? ZSTR_LEN(s.s) : 0;
+	*out = estrndup(s.s ? ZSTR_VAL(s.s) : "", *out_len);
+	smart_str_free(&s);
+	return true;
+}
 
 static void handle_file(parse_state *st, zval *files, phpa_upload_set *set, const char *name, const char *filename,
 	size_t filename_len, const char *type, size_t type_len, const char *content, size_t clen)
@@ -178,8 +236,10 @@ static void handle_file(parse_state *st, zval *files, phpa_upload_set *set, cons
 }
 
 bool phpa_form_parse_multipart(const char *body, size_t len, const char *content_type, size_t ct_len, zval *post,
-	zval *files, phpa_upload_set *set)
+	zval *files, phpa_upload_set *set, bool *too_many_parts)
 {
+	*too_many_parts = false;
+	zend_long parts_left = phpa_form_max_parts();
 	char *boundary = NULL;
 	size_t blen = 0;
 	if (!find_param(content_type, ct_len, "boundary", &boundary, &blen) || blen == 0 || blen > 200) {
@@ -219,6 +279,14 @@ bool phpa_form_parse_multipart(const char *body, size_t len, const char *content
 			goto done;
 		}
 		p += 2;
+		/* As PHP's rfc1867: every part counts, named or not, before its headers are read. */
+		if (parts_left-- <= 0) {
+			*too_many_parts = true;
+			zend_throw_exception_ex(spl_ce_OverflowException, 413,
+				"Multipart body parts limit exceeded " ZEND_LONG_FMT ". To increase the limit change "
+				"max_multipart_body_parts in php.ini.", phpa_form_max_parts());
+			goto done;
+		}
 		/* Part headers, up to an empty line. */
 		char *name = NULL, *filename = NULL;
 		size_t name_len = 0, filename_len = 0;
@@ -246,7 +314,21 @@ bool phpa_form_parse_multipart(const char *body, size_t len, const char *content
 				while (ve > v && is_ws(ve[-1])) ve--;
 				if (hn == 19 && zend_binary_strncasecmp(p, hn, "content-disposition", hn, hn) == 0) {
 					if (!name) find_param(v, ve - v, "name", &name, &name_len);
-					if (!filename) has_filename = find_param(v, ve - v, "filename", &filename, &filename_len);
+					char *ext;
+					size_t ext_len;
+					/* filename* (RFC 6266) wins over filename, whichever comes first. */
+					if (find_param(v, ve - v, "filename*", &ext, &ext_len)) {
+						char *dec;
+						size_t dec_len;
+						if (decode_ext_value(ext, ext_len, &dec, &dec_len)) {
+							if (filename) efree(filename);
+							filename = dec;
+							filename_len = dec_len;
+							has_filename = true;
+						}
+						efree(ext);
+					}
+					if (!has_filename) has_filename = find_param(v, ve - v, "filename", &filename, &filename_len);
 				} else if (hn == 12 && zend_binary_strncasecmp(p, hn, "content-type", hn, hn) == 0) {
 					type = v;
 					type_len = ve - v;
@@ -267,7 +349,10 @@ bool phpa_form_parse_multipart(const char *body, size_t len, const char *content
 			if (has_filename) {
 				handle_file(&st, files, set, name, filename, filename_len, type, type_len, content, clen);
 			} else if (++st.vars > PG(max_input_vars)) {
-				php_error_docref(NULL, E_WARNING, "Input variables exceeded " ZEND_LONG_FMT ". To increase the limit change max_input_vars in php.ini.", PG(max_input_vars));
+				if (!st.vars_warned) {
+					php_error_docref(NULL, E_WARNING, "Input variables exceeded " ZEND_LONG_FMT ". To increase the limit change max_input_vars in php.ini.", PG(max_input_vars));
+					st.vars_warned = true;
+				}
 			} else {
 				if (strcmp(name, "MAX_FILE_SIZE") == 0) st.max_file_size = ZEND_STRTOL(content, NULL, 10);
 				php_register_variable_safe(name, content, clen, post);

@@ -73,6 +73,10 @@ final class Request
      * The form fields, with the shapes $_POST would have, for application/x-www-form-urlencoded
      * and multipart/form-data bodies; null for any other Content-Type. Throws
      * UnexpectedValueException for a malformed multipart body (no boundary, no closing line).
+     * A multipart body with more parts than max_multipart_body_parts (php.ini; -1, the
+     * default, means max_input_vars + max_file_uploads) throws OverflowException (code 413);
+     * called from the request's own handler coroutine, the request is answered 413 at once
+     * and one warning is logged. Fields over max_input_vars are dropped with one warning.
      */
     public function getParsedBody(): ?array {}
 
@@ -86,11 +90,14 @@ final class Request
 
 /**
  * One file of a multipart/form-data request. Its temp file is removed when the request
- * ends (when phpasync drops the Request) unless moveTo() moved it.
+ * ends (when phpasync drops the Request) unless moveTo() or move_uploaded_file() moved it.
  */
 final class UploadedFile
 {
-    /** The file name the client sent, without any directory part. */
+    /**
+     * The file name the client sent, without any directory part. filename*= (RFC 6266,
+     * UTF-8 or ISO-8859-1, given as UTF-8) wins over filename=.
+     */
     public function getName(): string {}
 
     /** The Content-Type the client sent for the file ("" when none); not checked. */
@@ -99,7 +106,11 @@ final class UploadedFile
     /** Size in bytes; 0 when getError() is not UPLOAD_ERR_OK. */
     public function getSize(): int {}
 
-    /** Path of the temp file holding the bytes; "" when getError() is not UPLOAD_ERR_OK. */
+    /**
+     * Path of the temp file holding the bytes; "" when getError() is not UPLOAD_ERR_OK.
+     * is_uploaded_file() and move_uploaded_file() accept it, from the request's handler or a
+     * coroutine it spawned, and no other request's.
+     */
     public function getTmpName(): string {}
 
     /**

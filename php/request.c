@@ -339,9 +339,19 @@ static bool parse_body(phpa_request *r)
 		phpa_form_parse_urlencoded(r->env.body.ptr, r->env.body.len, &r->parsed_body);
 	} else if (media_type_is(cts, ctl, "multipart/form-data")) {
 		array_init(&r->parsed_body);
-		if (!r->uploads) r->uploads = phpa_upload_set_new();
+		if (!r->uploads) r->uploads = phpa_upload_set_new(r->job->id);
+		bool too_many = false;
 		ok = phpa_form_parse_multipart(r->env.body.ptr ? r->env.body.ptr : "", r->env.body.len, cts, ctl,
-			&r->parsed_body, &r->files, r->uploads);
+			&r->parsed_body, &r->files, r->uploads, &too_many);
+		if (too_many) {
+			/* 413, not 400: the body is well-formed, it is over a configured size limit (PHP's
+			 * own check, counted in parts). Answered now, so a handler that catches the
+			 * exception cannot go on with part of the form; one line, however many parts. */
+			phpa_log(PHPA_LOG_WARN, r->job->id, "multipart body refused with 413: more than " ZEND_LONG_FMT
+				" parts (max_multipart_body_parts)", phpa_form_max_parts());
+			phpa_coroutine *co = phpa_sched_current();
+			if (co && co->request == &r->std && co->response) phpa_response_fail(co->response, 413);
+		}
 		if (!ok) {
 			/* Nothing half-parsed stays: the files written so far go with the request. */
 			zval_ptr_dtor(&r->parsed_body);

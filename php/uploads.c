@@ -14,11 +14,19 @@
 
 /* ---- the set ------------------------------------------------------------------------------ */
 
-phpa_upload_set *phpa_upload_set_new(void)
+/* This thread's sets whose request is not over: move_uploaded_file() looks its caller's up. */
+static __thread phpa_upload_set *live_sets;
+
+phpa_upload_set *phpa_upload_set_new(uint64_t job_id)
 {
 	phpa_upload_set *set = calloc(1, sizeof *set);
 	if (!set) zend_error_noreturn(E_ERROR, "phpasync: out of memory for uploads");
 	set->refs = 1;
+	set->job_id = job_id;
+	set->next_live = live_sets;
+	if (live_sets) live_sets->prev_live = &set->next_live;
+	set->prev_live = &live_sets;
+	live_sets = set;
 	return set;
 }
 
@@ -26,6 +34,10 @@ void phpa_upload_set_end(phpa_upload_set *set)
 {
 	if (!set || set->ended) return;
 	set->ended = true;
+	*set->prev_live = set->next_live;
+	if (set->next_live) set->next_live->prev_live = set->prev_live;
+	set->next_live = NULL;
+	set->prev_live = NULL;
 	for (uint32_t i = 0; i < set->n; i++) {
 		if (set->paths[i]) {
 			unlink(set->paths[i]);
@@ -103,6 +115,7 @@ void phpa_uploaded_file_init_class(zend_class_entry *ce)
 	uf_handlers.offset = XtOffsetOf(phpa_uploaded_file, std);
 	uf_handlers.free_obj = uf_free;
 	uf_handlers.clone_obj = NULL;
+	phpa_uploads_hook_functions();
 }
 
 void phpa_uploaded_file_new(zval *rv, phpa_upload_set *set, const char *name, size_t name_len, const char *type,
@@ -190,6 +203,10 @@ ZEND_METHOD(FrankenPHP_UploadedFile, moveTo)
 		zend_throw_error(NULL, "Cannot move \"%s\": it was moved already", ZSTR_VAL(f->name));
 		RETURN_THROWS();
 	}
+	if (!f->set->ended && !f->set->paths[f->slot]) {
+		zend_throw_error(NULL, "Cannot move \"%s\": move_uploaded_file() moved it already", ZSTR_VAL(f->name));
+		RETURN_THROWS();
+	}
 	if (f->set->ended || !f->set->paths[f->slot]) {
 		zend_throw_error(NULL, "Cannot move \"%s\": its request has ended and its temp file was removed",
 			ZSTR_VAL(f->name));
@@ -218,4 +235,90 @@ ZEND_METHOD(FrankenPHP_UploadedFile, moveTo)
 	free(f->set->paths[f->slot]);
 	f->set->paths[f->slot] = NULL;
 	f->moved = true;
+}
+
+
+/* ---- move_uploaded_file() and is_uploaded_file() -------------------------------------------
+ * PHP's own functions accept only paths in SG(rfc1867_uploaded_files), a per-thread table
+ * meant for one request per thread. Here the coroutines of many requests interleave on one
+ * thread, so a table filled for the whole request would show one request's files to every
+ * other request of the thread. Instead the table is filled with the calling request's files
+ * only for the duration of the call, and the previous table is put back before returning:
+ * both functions are synchronous (plain-file rename/copy, no suspension point), so no other
+ * coroutine can run while the table holds them. Files the call moved leave the request's set.
+ */
+
+typedef void (*handler_t)(INTERNAL_FUNCTION_PARAMETERS);
+static handler_t orig_move_uploaded_file, orig_is_uploaded_file;
+
+/* The request the running code works for: its own, or the one that spawned its coroutine. */
+static phpa_upload_set *caller_set(void)
+{
+	phpa_coroutine *co = phpa_sched_current();
+	if (!co) return NULL;
+	uint64_t job = co->kind == PHPA_CO_KIND_TASK ? co->owner_job : co->job_id;
+	if (job == 0) return NULL;
+	for (phpa_upload_set *s = live_sets; s; s = s->next_live) {
+		if (s->job_id == job) return s;
+	}
+	return NULL;
+}
+
+static void call_with_request_files(handler_t orig, INTERNAL_FUNCTION_PARAMETERS)
+{
+	phpa_upload_set *set = caller_set();
+	HashTable *saved = SG(rfc1867_uploaded_files);
+	HashTable table;
+	/* No destructor: the set owns the paths and removes them at the request's end. */
+	zend_hash_init(&table, set ? set->n : 0, NULL, NULL, 0);
+	if (set) {
+		for (uint32_t i = 0; i < set->n; i++) {
+			if (set->paths[i]) zend_hash_str_add_empty_element(&table, set->paths[i], strlen(set->paths[i]));
+		}
+	}
+	SG(rfc1867_uploaded_files) = &table;
+	/* A fatal error inside must not leave PHP's request shutdown a pointer to this frame. */
+	zend_try {
+		orig(INTERNAL_FUNCTION_PARAM_PASSTHRU);
+	} zend_catch {
+		SG(rfc1867_uploaded_files) = saved;
+		zend_hash_destroy(&table);
+		zend_bailout();
+	} zend_end_try();
+	SG(rfc1867_uploaded_files) = saved;
+	/* move_uploaded_file() deletes what it moved from the table. */
+	if (set) {
+		for (uint32_t i = 0; i < set->n; i++) {
+			if (set->paths[i] && !zend_hash_str_exists(&table, set->paths[i], strlen(set->paths[i]))) {
+				free(set->paths[i]);
+				set->paths[i] = NULL;
+			}
+		}
+	}
+	zend_hash_destroy(&table);
+}
+
+static void hook_move_uploaded_file(INTERNAL_FUNCTION_PARAMETERS)
+{
+	call_with_request_files(orig_move_uploaded_file, INTERNAL_FUNCTION_PARAM_PASSTHRU);
+}
+
+static void hook_is_uploaded_file(INTERNAL_FUNCTION_PARAMETERS)
+{
+	call_with_request_files(orig_is_uploaded_file, INTERNAL_FUNCTION_PARAM_PASSTHRU);
+}
+
+static handler_t replace(const char *name, handler_t h)
+{
+	zend_function *f = zend_hash_str_find_ptr(CG(function_table), name, strlen(name));
+	if (!f || f->type != ZEND_INTERNAL_FUNCTION) return NULL;
+	handler_t orig = f->internal_function.handler;
+	f->internal_function.handler = h;
+	return orig;
+}
+
+void phpa_uploads_hook_functions(void)
+{
+	orig_move_uploaded_file = replace("move_uploaded_file", hook_move_uploaded_file);
+	orig_is_uploaded_file = replace("is_uploaded_file", hook_is_uploaded_file);
 }
