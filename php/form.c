@@ -149,7 +149,8 @@ static int hexval(char c)
 
 /* An RFC 8187 ext-value (filename*=charset'lang'%XX...) decoded to UTF-8 into out
  * (emalloc'd). Only UTF-8 and ISO-8859-1, the two charsets RFC 8187 requires; false for
- * anything else or a bad escape, and the plain filename= is used instead (RFC 6266 4.3). */
+ * anything else, a bad escape or an encoded NUL (a name PHP's file functions would cut or
+ * refuse), and the plain filename= is used instead (RFC 6266 4.3). */
 static bool decode_ext_value(const char *v, size_t len, char **out, size_t *out_len)
 {
 	const char *q1 = memchr(v, '\'', len);
@@ -165,7 +166,7 @@ static bool decode_ext_value(const char *v, size_t len, char **out, size_t *out_
 		unsigned char c = (unsigned char)*p;
 		if (c == '%') {
 			int h = end - p > 2 ? hexval(p[1]) : -1, l = end - p > 2 ? hexval(p[2]) : -1;
-			if (h < 0 || l < 0) {
+			if (h < 0 || l < 0 || (h | l) == 0) {
 				smart_str_free(&s);
 				return false;
 			}

@@ -76,6 +76,8 @@ describe('Content-Disposition', () => {
       file('c', `filename*=ISO-8859-1''caf%E9.txt`),
       file('d', `filename="plain.txt"; filename*=KOI8-R''x.txt`), // unknown charset: plain one
       file('e', `filename*=UTF-8''..%2F..%2Fetc%2Fpasswd`), // decoded, then reduced to its basename
+      file('f', `filename*=UTF-8''a%00b.txt; filename="nul.txt"`), // an encoded NUL: the plain one
+      file('g', `filename*=UTF-8''bad%E`), // a cut escape and no plain one: a field, as PHP does
     ]);
     expect(JSON.parse(r.body.toString())).toEqual({
       a: 'café €.txt',
@@ -83,6 +85,7 @@ describe('Content-Disposition', () => {
       c: 'café.txt',
       d: 'plain.txt',
       e: 'passwd',
+      f: 'nul.txt',
     });
   });
 });
@@ -106,6 +109,12 @@ describe('move_uploaded_file()', () => {
     expect(fs.readFileSync(to, 'utf8')).toBe('hello upload');
   });
 
+  it('moves it from a coroutine the handler spawned', async () => {
+    const to = path.join(tempDir(), 'spawned.txt');
+    const r = await post(server, `/move-spawned?to=${encodeURIComponent(to)}`, [upload('file', 'from a task')]);
+    expect(JSON.parse(r.body.toString())).toEqual({ moved: true, content: 'from a task' });
+  });
+
   it("never accepts another request's temp file, even on the same thread", async () => {
     const dir = tempDir();
     const to = path.join(dir, 'stolen.txt');
@@ -113,7 +122,12 @@ describe('move_uploaded_file()', () => {
     const steal = request(server, { path: `/steal?to=${encodeURIComponent(to)}` });
     const [h, s] = await Promise.all([hold, steal]);
     expect(JSON.parse(s.body.toString())).toEqual({ seen: true, is_uploaded: false, moved: false });
-    expect(JSON.parse(h.body.toString())).toMatchObject({ seen: true, still_mine: true });
+    const held = JSON.parse(h.body.toString()) as { seen: boolean; still_mine: boolean; tmp: string };
+    expect(held).toMatchObject({ seen: true, still_mine: true });
     expect(fs.existsSync(to)).toBe(false);
+    // Not moved: gone with its request, and no later request of the thread can claim it.
+    await waitFor(() => !fs.existsSync(held.tmp));
+    const late = await request(server, { path: `/claim?path=${encodeURIComponent(held.tmp)}&to=${encodeURIComponent(to)}` });
+    expect(JSON.parse(late.body.toString())).toEqual({ is_uploaded: false, moved: false });
   });
 });
