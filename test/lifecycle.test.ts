@@ -30,7 +30,7 @@ describe('startup errors', () => {
 
   it('refuses num > 1 on an NTS PHP, naming the reason', async () => {
     const r = await startupFailure({ worker: 'hello.php', num: 2 });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2); // refused as a config error before PHP starts
     expect(r.out).toContain('this PHP is NTS (not thread-safe): it can run only one PHP thread per process');
   });
 

@@ -2,13 +2,16 @@
 //   worker <file> [<num>]
 //   worker [<file>] [<num>] { file, num, name, env, match, async, buffer_size, max_coroutines, watch,
 //                             request_timeout, max_requests, max_consecutive_failures }
-// max_coroutines, request_timeout and max_requests are phpasync's own.
+// max_coroutines, request_timeout and max_requests are phpasync's own. `match` patterns are
+// Caddy path patterns (src/config/worker-match.ts); the TrueAsync fork's `drain_timeout` is
+// refused with a pointer to the global option.
 
 import path from 'node:path';
 import type { WorkerConfig } from '../config/model.js';
 import { boolValue, eachSubdirective, intValue, type Line } from './line.js';
 import { resolvePath, type AdaptContext } from './context.js';
 import { parseDuration } from './units.js';
+import { workerMatchProblem } from '../config/worker-match.js';
 
 export const DEFAULT_BUFFER_SIZE = 20;
 export const MIN_BUFFER_SIZE = 1;
@@ -47,6 +50,16 @@ export function parseWorker(line: Line, ctx: AdaptContext, base: string): Worker
     numGiven = true;
   }
 
+  // TrueAsync's worker drain_timeout bounds a graceful worker restart (admin API, watch,
+  // reload), which phpasync does not have; its shutdown drain is a global option. Checked
+  // here so the name is not listed among the subdirectives phpasync takes.
+  const drain = line.block?.find((n) => n.head.quote === 'none' && n.head.text === 'drain_timeout');
+  if (drain) {
+    line.fail(
+      'worker drain_timeout is not supported yet: it bounds a graceful worker restart, which phpasync does not do; for how long in-flight requests may finish on SIGTERM/SIGINT, set the global option instead: { drain_timeout 30s }',
+      drain.head,
+    );
+  }
   eachSubdirective(line.block, {
     owner: 'worker',
     handlers: {
@@ -72,7 +85,8 @@ export function parseWorker(line: Line, ctx: AdaptContext, base: string): Worker
       match(l) {
         l.expectArgs(1, Infinity, 'match <path patterns...>');
         for (const t of l.args) {
-          if (t.text !== '*' && !t.text.startsWith('/')) l.fail(`worker match: '${t.text}' must be * or a path starting with /`, t);
+          const problem = workerMatchProblem(t.text);
+          if (problem) l.fail(`worker match: ${problem}`, t);
           worker.match.push(t.text);
         }
       },

@@ -2,6 +2,7 @@
 // and `--help` work on a machine where the addon is not built.
 
 import { checkFiles } from '../config/checks.js';
+import { checkRuntime } from '../config/runtime-checks.js';
 import type { ConfigError } from '../config/errors.js';
 import type { PhpasyncConfig } from '../config/model.js';
 
@@ -21,7 +22,13 @@ export function loadNative(): Promise<typeof import('../native/index.js')> {
   return load('the native addon (build it with ./build.sh)', () => import('../native/index.js'));
 }
 
-/** Everything that stops a config from running: missing files, then what the runtime lacks. */
+/**
+ * Everything that stops a config from running: missing files, what the server lacks, what this
+ * build and the linked PHP cannot do. The one check `run`, `validate` and `adapt --validate`
+ * share, so validate never passes what run refuses. Loads the addon (to ask the PHP).
+ */
 export async function runnableProblems(config: PhpasyncConfig): Promise<ConfigError[]> {
-  return [...checkFiles(config), ...(await loadServer()).checkRunnable(config)];
+  const server = await loadServer();
+  const php = (await loadNative()).loadAddon().phpInfo();
+  return [...checkFiles(config), ...server.checkRunnable(config), ...checkRuntime(config, php)];
 }

@@ -9,6 +9,7 @@ import { gracefulConnections } from './drain.js';
 import { PhpasyncError } from './errors.js';
 import { applyTimeouts, checkingIntervalMs, effectiveTimeouts } from './timeouts.js';
 import { phpasync } from './plugin.js';
+import { compileWorkerMatch } from '../config/worker-match.js';
 
 /** Site directives the runtime can serve today (everything else is refused by name). */
 const SUPPORTED_SITE_DIRECTIVES = new Set(['root', 'route', 'rewrite', 'php_server', 'php', 'request_body']);
@@ -44,9 +45,6 @@ export function checkRunnable(config: PhpasyncConfig): ConfigError[] {
   for (const w of workers) {
     if (!w.async) errors.push(notSupported('worker without async (classic worker mode)', w.source));
     if (w.watch.length > 0) errors.push(notSupported('worker watch', w.source));
-    if (w.match.length > 0 && !w.match.includes('*')) {
-      errors.push(notSupported(`worker match ${w.match.join(' ')} (only "match *" routes requests today)`, w.source));
-    }
   }
   if (workers.length === 0) {
     errors.push(
@@ -128,6 +126,15 @@ export async function buildServer(config: PhpasyncConfig): Promise<FastifyInstan
     forceCloseConnections: 'idle',
   });
   applyTimeouts(app.server, timeouts, app.log);
+  // A path the worker's `match` does not take would go to static files or classic scripts,
+  // neither built yet: 404, as FrankenPHP answers when no such file exists.
+  const workerTakes = compileWorkerMatch(worker.match);
+  if (workerTakes) {
+    app.addHook('onRequest', (request, reply, done) => {
+      if (workerTakes(request.raw.url ?? '/')) return done();
+      reply.code(404).header('content-type', 'text/plain; charset=utf-8').send('Not Found\n');
+    });
+  }
   const numThreads = config.frankenphp?.numThreads;
   if (numThreads !== undefined && numThreads !== worker.num) {
     app.log.info(

@@ -1,5 +1,6 @@
 // The phpasync command as users run it: help, adapt, validate and their exit codes.
-// These need the compiled CLI only (validate also loads the server module, not the addon).
+// These need the compiled CLI; validate and adapt --validate also load the server module and
+// the addon (to ask the linked PHP), which PHP itself is not started by.
 
 import fs from 'node:fs';
 import os from 'node:os';

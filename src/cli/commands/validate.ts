@@ -10,7 +10,8 @@ export const validate: Command = {
   help: `Usage: phpasync validate [--config FILE]
 
 Reads the Caddyfile, checks the files it names (worker scripts, roots, certificates) and asks
-the runtime whether it can run everything in it. Prints "Valid configuration" or every problem.
+the server and the linked PHP whether they can run everything in it: the same checks run
+makes before it starts. Prints "Valid configuration" or every problem.
 
 Options:
 ${CONFIG_FLAGS_HELP}

@@ -1,0 +1,138 @@
+// validate and run share one check (runnableProblems): what run refuses, validate refuses with
+// the same words and exit 2. Covers the checks that need the linked PHP (NTS: num 1), static
+// files in php_server (not built yet) and the TrueAsync worker subdirectives.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildOnce, fixtures, phpasync, repo } from './helpers.js';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'phpasync-checks-'));
+beforeAll(buildOnce, 120_000);
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const entrypoint = path.join(fixtures, 'examples/async_entrypoint.php');
+
+function caddyfile(worker: string, site: string): string {
+  const d = fs.mkdtempSync(path.join(tmp, 'case-'));
+  fs.writeFileSync(
+    path.join(d, 'Caddyfile'),
+    `{\n\tfrankenphp {\n\t\tworker {\n\t\t\tfile ${entrypoint}\n\t\t\tasync\n${worker}\t\t}\n\t}\n}\n\nhttp://127.0.0.1:0 {\n${site}}\n`,
+  );
+  return d;
+}
+
+const OFF = '\tphp_server {\n\t\tfile_server off\n\t}\n';
+
+async function isNts(): Promise<boolean> {
+  const r = await phpasync(['version']);
+  return /\(NTS\)/.test(r.stdout);
+}
+
+describe('validate runs the checks run does', () => {
+  it('num 2 on an NTS PHP: validate and run both exit 2 with the same message', async () => {
+    if (!(await isNts())) return; // a ZTS PHP runs num 2
+    const d = caddyfile('\t\t\tnum 2\n', OFF);
+    const v = await phpasync(['validate'], { cwd: d });
+    const r = await phpasync(['run'], { cwd: d });
+    expect(v.code).toBe(2);
+    expect(v.stdout).toBe('');
+    expect(v.stderr).toBe(
+      "Caddyfile:3:3: this PHP is NTS (not thread-safe): it can run only one PHP thread per process, so an async worker's num must be 1 (several processes are not supported yet); got num 2\n",
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(v.stderr);
+    const a = await phpasync(['adapt', '--validate'], { cwd: d });
+    expect(a.code).toBe(2);
+    expect(a.stderr).toBe(v.stderr);
+  });
+
+  it('num above what the addon starts is refused by validate', async () => {
+    const d = caddyfile('\t\t\tnum 300\n', OFF);
+    const v = await phpasync(['validate'], { cwd: d });
+    expect(v.code).toBe(2);
+    expect(v.stderr).toBe('Caddyfile:3:3: worker num must be at most 256, got 300\n');
+  });
+
+  it('the repository Caddyfile.async is valid', async () => {
+    const v = await phpasync(['validate', '--config', path.join(repo, 'Caddyfile.async')]);
+    expect(v.stderr).toBe('');
+    expect(v.code).toBe(0);
+  });
+});
+
+describe('php_server without file_server off (static files are not built yet)', () => {
+  const message =
+    'Caddyfile:12:2: not supported yet: file_server (static files) inside php_server; add `file_server off` inside php_server, or give the worker `match *`\n';
+
+  it('is refused by validate, run and adapt --validate, exit 2', async () => {
+    const d = caddyfile('\t\t\tmatch /api/*\n', '\tphp_server\n');
+    for (const args of [['validate'], ['run'], ['adapt', '--validate']]) {
+      const r = await phpasync(args, { cwd: d });
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toBe(message);
+      expect(r.stdout, args.join(' ')).toBe('');
+    }
+  });
+
+  it('also without any worker match (FrankenPHP would serve files there)', async () => {
+    const d = caddyfile('', '\tphp_server {\n\t\tindex off\n\t}\n');
+    const r = await phpasync(['validate'], { cwd: d });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(message.replace(':12:2:', ':11:2:'));
+  });
+
+  it('adapt alone still prints what it read (exit 0), as for every directive run refuses', async () => {
+    const d = caddyfile('\t\t\tmatch /api/*\n', '\tphp_server\n');
+    const r = await phpasync(['adapt'], { cwd: d });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).sites[0].directives[0].phpServer.fileServer).toBe(true);
+  });
+
+  it('is accepted with file_server off, or when the worker takes every path (match * or /*)', async () => {
+    for (const [worker, site] of [
+      ['\t\t\tmatch /api/*\n', OFF],
+      ['\t\t\tmatch *\n', '\tphp_server\n'],
+      ['\t\t\tmatch /*\n', '\tphp_server\n'],
+    ] as const) {
+      const r = await phpasync(['validate'], { cwd: caddyfile(worker, site) });
+      expect(r.stderr, worker + site).toBe('');
+      expect(r.code, worker + site).toBe(0);
+    }
+  });
+});
+
+describe('worker subdirectives of the TrueAsync docs', () => {
+  it('match /* is valid', async () => {
+    const r = await phpasync(['validate'], { cwd: caddyfile('\t\t\tmatch /*\n', OFF) });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+
+  it('drain_timeout is refused with a pointer to the global option, by adapt, validate and run', async () => {
+    const d = caddyfile('\t\t\tdrain_timeout 30s\n', OFF);
+    for (const cmd of ['adapt', 'validate', 'run']) {
+      const r = await phpasync([cmd], { cwd: d });
+      expect(r.code, cmd).toBe(2);
+      expect(r.stderr, cmd).toBe(
+        'Caddyfile:6:4: worker drain_timeout is not supported yet: it bounds a graceful worker restart, which phpasync does not do; for how long in-flight requests may finish on SIGTERM/SIGINT, set the global option instead: { drain_timeout 30s }\n',
+      );
+    }
+  });
+
+  it('a narrow match with a rewrite is refused (Caddy tests the match on the rewritten path)', async () => {
+    const d = caddyfile('\t\t\tmatch /api/*\n', `\trewrite * /index.php\n${OFF}`);
+    const r = await phpasync(['validate'], { cwd: d });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      'Caddyfile:12:2: not supported yet: rewrite together with worker match /api/* (the match would be tested on the rewritten path); use match * or drop the rewrite\n',
+    );
+  });
+
+  it('match patterns Caddy compares in escaped space are refused by name', async () => {
+    const r = await phpasync(['adapt'], { cwd: caddyfile('\t\t\tmatch /a%2Fb\n', OFF) });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("Caddyfile:6:10: worker match: not supported yet: '/a%2Fb': percent-escapes in a worker match\n");
+  });
+});
