@@ -1,4 +1,4 @@
-// Response bytes and slow clients (issue 11): a client that does not read a large response
+// Response bytes and slow clients: a client that does not read a large response
 // must not stall a fatal-error restart or a max_requests recycle, nor keep its bytes counted
 // against later requests' memory_limit.
 import http from 'node:http';

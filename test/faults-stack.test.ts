@@ -1,4 +1,4 @@
-// C stack overflows in handlers (issue 11, item 2). Handlers run on PHP Fiber stacks and PHP
+// C stack overflows in handlers. Handlers run on PHP Fiber stacks and PHP
 // 8.2 has no zend.max_allowed_stack_size: deep recursion in C code used to SIGSEGV the whole
 // server. Now fibers get 8 MiB stacks (fiber.stack_size) and an overflow fails that request
 // with 500 and restarts the thread's interpreter, like a fatal error. Every request in flight on
