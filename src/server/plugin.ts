@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest 
 import { encodeEnvelope } from './envelope.js';
 import { PhpEngine, type PhpEngineOptions } from './php-engine.js';
 import { trackLatestRequest } from './pipelining.js';
+import { guardRequests } from './request-line.js';
 
 export interface PhpasyncPluginOptions extends Partial<Omit<PhpEngineOptions, 'workerFile'>> {
   /** Absolute path of the worker file that calls FrankenPHP\HttpServer::onRequest(). */
@@ -85,6 +86,7 @@ const phpasyncPlugin: FastifyPluginAsync<PhpasyncPluginOptions> = async (app: Fa
   for (const m of methods) app.addHttpMethod(m, { hasBody: true, overrideExisting: true });
   // Without a listener Node drops a CONNECT's connection without a word.
   app.server.on('connect', refuseConnect);
+  guardRequests(app.server, opts.bodyLimit ?? DEFAULT_BODY_LIMIT);
   app.route({
     method: [...methods, 'HEAD'],
     url: '/*',
