@@ -79,9 +79,9 @@ const phpasyncPlugin: FastifyPluginAsync<PhpasyncPluginOptions> = async (app: Fa
     }
   };
   // Every method Node's parser accepts goes to PHP, with its body if it has one (GET and
-  // TRACE too, as in Caddy; Fastify would drop theirs). HEAD stays bodyless: Fastify answers
-  // it from the GET route. CONNECT never reaches routes (Node emits 'connect', below); method
-  // tokens outside http.METHODS are refused 400 by Node's parser before any JS runs.
+  // TRACE too, as in Caddy; Fastify would drop theirs). HEAD stays bodyless. CONNECT never
+  // reaches routes (Node emits 'connect', below); method tokens outside http.METHODS are
+  // refused 400 by Node's parser (HPE_INVALID_METHOD) before any JS runs.
   const methods = http.METHODS.filter((m) => m !== 'CONNECT' && m !== 'HEAD');
   for (const m of methods) app.addHttpMethod(m, { hasBody: true, overrideExisting: true });
   // Without a listener Node drops a CONNECT's connection without a word.
@@ -98,6 +98,8 @@ const phpasyncPlugin: FastifyPluginAsync<PhpasyncPluginOptions> = async (app: Fa
 /** CONNECT asks for a tunnel: not supported yet, said in a 501 the client can read. */
 function refuseConnect(_req: http.IncomingMessage, socket: import('node:stream').Duplex): void {
   const text = 'not supported yet: CONNECT (tunnels)\n';
+  // The socket is ours now: a client reset with no listener would throw in the process.
+  socket.on('error', () => socket.destroy());
   socket.end(
     `HTTP/1.1 501 Not Implemented\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${text.length}\r\nConnection: close\r\n\r\n${text}`,
   );
