@@ -54,8 +54,15 @@ describe('request line', () => {
   it('passes percent-encoded bytes that are not UTF-8 to PHP as sent', async () => {
     const e = echoed(await raw(`GET /caf%E9?x=%E9 HTTP/1.1\r\nHost: a\r\n${close}\r\n`));
     expect(e).toMatchObject({ uri: '/caf%E9?x=%E9' });
+    expect(echoed(await raw(`GET /ok?x=%E9 HTTP/1.1\r\nHost: a\r\n${close}\r\n`))).toMatchObject({ uri: '/ok?x=%E9' });
     // and valid escapes are untouched
     expect(echoed(await raw(`GET /caf%C3%A9 HTTP/1.1\r\nHost: a\r\n${close}\r\n`))).toMatchObject({ uri: '/caf%C3%A9' });
+  });
+
+  it('answers a malformed percent-escape in the path 400, as Go does', async () => {
+    const data = await raw(`GET /a%zz HTTP/1.1\r\nHost: a\r\n${close}\r\n`);
+    expect(data).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(data).toContain('malformed percent-escape');
   });
 });
 

@@ -5,7 +5,8 @@
 // - an absolute-form target: PHP sees its path and query, and its authority as the Host
 //   (RFC 9112 §3.2.2);
 // - percent-encoded bytes that are not UTF-8 (/caf%E9): Fastify's router refuses to decode
-//   them, PHP gets them as sent (the router sees them escaped once more);
+//   them, PHP gets them as sent (the router sees them escaped once more); a malformed escape
+//   in the path (/a%zz) is 400, as in Go;
 // - Expect: 100-continue with a declared body over the limit: 413 without the 100.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 
@@ -61,6 +62,10 @@ function check(req: IncomingMessage, res: ServerResponse): boolean {
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
   if (path.includes('%')) {
+    if (/%(?![0-9a-fA-F]{2})/.test(path)) {
+      refuse(res, 400, 'Bad Request', 'Bad Request: malformed percent-escape in the request target');
+      return false;
+    }
     try {
       decodeURIComponent(path);
     } catch {
