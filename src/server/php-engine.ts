@@ -22,6 +22,7 @@ import {
   type NativeEngine,
 } from '../native/index.js';
 import { PhpasyncError } from './errors.js';
+import { frameHeaders } from './framing.js';
 import { InFlightTable } from './inflight.js';
 import { hasRequestBehind } from './pipelining.js';
 
@@ -306,6 +307,9 @@ export class PhpEngine {
       if (this.closing && !hasRequestBehind(res)) head.Connection = 'close';
       // The reason too: the refused writeHead() already stored its status's ('OK').
       res.writeHead(500, 'Internal Server Error', head);
+      // A refused 204/304 head left Node's no-body mark set: the 500 would go out with its
+      // Content-Length but without its text, and the client would wait for it.
+      (res as unknown as { _hasBody: boolean })._hasBody = true;
       res.end(text);
     } catch {
       res.destroy();
@@ -345,15 +349,15 @@ export class PhpEngine {
       return;
     }
     if (flags & FRAME_HEAD) {
-      const list = headers ?? [];
-      let hasLength = false;
-      for (let i = 0; i < list.length; i += 2) {
-        if (list[i]!.length === 14 && list[i]!.toLowerCase() === 'content-length') hasLength = true;
+      let bodyLength: number | undefined;
+      if (flags & FRAME_END) {
+        bodyLength = 0;
+        if (body) bodyLength = Array.isArray(body) ? body.reduce((a, b) => a + b.length, 0) : body.length;
       }
-      if (!hasLength && flags & FRAME_END) {
-        let n = 0;
-        if (body) n = Array.isArray(body) ? body.reduce((a, b) => a + b.length, 0) : body.length;
-        list.push('Content-Length', String(n));
+      const framed = frameHeaders(headers ?? [], status, p.reply.request.method === 'HEAD', bodyLength);
+      const list = framed.headers;
+      if (framed.dropped !== null) {
+        this.log.warn({ reqId: p.reply.request.id }, `framing header set by the application replaced by what is sent (${framed.dropped})`);
       }
       if (this.closing && !hasRequestBehind(res)) list.push('Connection', 'close');
       res.writeHead(status, list);

@@ -1,10 +1,13 @@
 // The Fastify plugin: `app.register(phpasync, options)` sends every request of its scope to
 // the PHP worker's coroutines. The CLI mounts it; applications may mount it themselves.
+import http from 'node:http';
+
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 
 import { encodeEnvelope } from './envelope.js';
 import { PhpEngine, type PhpEngineOptions } from './php-engine.js';
 import { trackLatestRequest } from './pipelining.js';
+import { guardRequests } from './request-line.js';
 
 export interface PhpasyncPluginOptions extends Partial<Omit<PhpEngineOptions, 'workerFile'>> {
   /** Absolute path of the worker file that calls FrankenPHP\HttpServer::onRequest(). */
@@ -75,13 +78,32 @@ const phpasyncPlugin: FastifyPluginAsync<PhpasyncPluginOptions> = async (app: Fa
       reply.raw.end('Service Unavailable: every PHP request buffer is full\n');
     }
   };
+  // Every method Node's parser accepts goes to PHP, with its body if it has one (GET and
+  // TRACE too, as in Caddy; Fastify would drop theirs). HEAD stays bodyless. CONNECT never
+  // reaches routes (Node emits 'connect', below); method tokens outside http.METHODS are
+  // refused 400 by Node's parser (HPE_INVALID_METHOD) before any JS runs.
+  const methods = http.METHODS.filter((m) => m !== 'CONNECT' && m !== 'HEAD');
+  for (const m of methods) app.addHttpMethod(m, { hasBody: true, overrideExisting: true });
+  // Without a listener Node drops a CONNECT's connection without a word.
+  app.server.on('connect', refuseConnect);
+  guardRequests(app.server, opts.bodyLimit ?? DEFAULT_BODY_LIMIT);
   app.route({
-    method: ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'],
+    method: [...methods, 'HEAD'],
     url: '/*',
     bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
     handler,
   });
 };
+
+/** CONNECT asks for a tunnel: not supported yet, said in a 501 the client can read. */
+function refuseConnect(_req: http.IncomingMessage, socket: import('node:stream').Duplex): void {
+  const text = 'not supported yet: CONNECT (tunnels)\n';
+  // The socket is ours now: a client reset with no listener would throw in the process.
+  socket.on('error', () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 501 Not Implemented\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${text.length}\r\nConnection: close\r\n\r\n${text}`,
+  );
+}
 
 // Not encapsulated: the decorator and hooks belong to the app that registers us.
 (phpasyncPlugin as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;

@@ -1,0 +1,47 @@
+// Response framing is ours, not the application's: Content-Length and Transfer-Encoding set from
+// PHP are replaced by what is really sent, so a wrong or malformed value can never make a
+// client read the next response on the connection out of the body of this one (desync).
+
+/** Statuses that never carry a body (RFC 9110 §6.4.1): no Content-Length either. */
+export function statusHasNoBody(status: number): boolean {
+  return (status >= 100 && status < 200) || status === 204 || status === 304;
+}
+
+export interface FramingResult {
+  /** The head to write, framing headers replaced. */
+  headers: string[];
+  /** What the application set that was dropped or corrected (for a log line), or null. */
+  dropped: string | null;
+}
+
+/**
+ * headers: the flat [name, value, …] list from PHP. bodyLength: the whole body's size when the
+ * response is complete in this frame, undefined when it streams (Node then chunks it).
+ * isHead: the request was HEAD, where the application's Content-Length describes the GET it
+ * stands for and is kept when well formed (Go keeps it too).
+ */
+export function frameHeaders(headers: string[], status: number, isHead: boolean, bodyLength: number | undefined): FramingResult {
+  const out: string[] = [];
+  const lengths: string[] = [];
+  let dropped: string | null = null;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
+    const value = headers[i + 1]!;
+    if (name.length === 14 && name.toLowerCase() === 'content-length') lengths.push(value);
+    else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') dropped = `Transfer-Encoding: ${value}`;
+    else out.push(name, value);
+  }
+  let length: string | undefined;
+  if (statusHasNoBody(status)) {
+    length = undefined;
+  } else if (isHead && lengths.length > 0 && lengths.every((v) => /^\d{1,15}$/.test(v) && v === lengths[0])) {
+    length = lengths[0];
+  } else if (bodyLength !== undefined) {
+    length = String(bodyLength);
+  }
+  if (lengths.length > 0 && (lengths.length > 1 || lengths[0] !== length)) {
+    dropped = `${dropped ? dropped + ', ' : ''}Content-Length: ${lengths.join(', ')}`;
+  }
+  if (length !== undefined) out.push('Content-Length', length);
+  return { headers: out, dropped };
+}
