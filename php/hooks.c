@@ -32,9 +32,11 @@
  *
  * Children started by PHP get the signal state libuv gives its own children: PHP threads block
  * every asynchronous signal, and a child inheriting that could not be stopped by SIGTERM or
- * proc_terminate(). Forked ones (proc_open()) reset dispositions and mask in a fork handler;
- * exec(), shell_exec(), system(), passthru(), popen() and mail() (glibc's popen() is
- * posix_spawn: no fork handler) run with the thread's mask emptied for the call.
+ * proc_terminate(). Forked ones (proc_open()) reset dispositions and mask in a fork handler.
+ * Not covered yet: exec(), shell_exec(), system(), passthru(), popen() and mail() (glibc's
+ * popen() is posix_spawn, which runs no fork handler): their children start with the PHP
+ * thread's signals blocked. Emptying the thread's mask for the call was tried; under load the
+ * child still started with every signal blocked, for a reason not found.
  */
 #include "async_backend.h"
 
@@ -410,46 +412,6 @@ static void reset_signals_in_child(void)
 	pthread_sigmask(SIG_SETMASK, &none, NULL);
 }
 
-/* exec() & co start their program through popen(), which glibc implements with posix_spawn:
- * no fork handler runs, and the child inherits the calling thread's signal mask, in which the
- * server blocks everything (SIGTERM or Ctrl-C could not stop the child). For the length of the
- * call the PHP thread takes the process's usual empty mask instead: a signal the kernel hands
- * to this thread meanwhile runs Node's (libuv's) handler, which only writes to a pipe and is
- * safe on any thread. The mask is put back on every way out, bailouts included. */
-typedef struct {
-	const char *name;
-	handler_t orig;
-} spawner;
-
-static spawner spawners[] = {{"exec", NULL}, {"shell_exec", NULL}, {"system", NULL}, {"passthru", NULL}, {"popen", NULL}, {"mail", NULL}};
-
-static void hook_spawner(INTERNAL_FUNCTION_PARAMETERS)
-{
-	zend_string *fn = execute_data->func->common.function_name;
-	handler_t orig = NULL;
-	for (size_t i = 0; i < sizeof spawners / sizeof *spawners && !orig; i++) {
-		if (zend_string_equals_cstr(fn, spawners[i].name, strlen(spawners[i].name))) orig = spawners[i].orig;
-	}
-	if (!orig) { /* unreachable: only the functions above carry this handler */
-		zend_throw_error(NULL, "phpasync: %s() is hooked but unknown", ZSTR_VAL(fn));
-		RETURN_THROWS();
-	}
-	if (!on_server_thread()) {
-		orig(INTERNAL_FUNCTION_PARAM_PASSTHRU);
-		return;
-	}
-	sigset_t none, old;
-	sigemptyset(&none);
-	pthread_sigmask(SIG_SETMASK, &none, &old);
-	zend_try {
-		orig(INTERNAL_FUNCTION_PARAM_PASSTHRU);
-	} zend_catch {
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		zend_bailout();
-	} zend_end_try();
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-}
-
 static void register_atfork(void) { pthread_atfork(NULL, NULL, reset_signals_in_child); }
 
 /* ---- socket stream ops ------------------------------------------------------------------- */
@@ -692,7 +654,6 @@ void phpa_hooks_minit(void)
 	}
 	orig_pcntl_waitpid = replace("pcntl_waitpid", hook_pcntl_waitpid);
 	orig_pcntl_wait = replace("pcntl_wait", hook_pcntl_wait);
-	for (size_t i = 0; i < sizeof spawners / sizeof *spawners; i++) spawners[i].orig = replace(spawners[i].name, hook_spawner);
 	static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 	pthread_once(&atfork_once, register_atfork);
 }
