@@ -283,8 +283,22 @@ bool phpa_limits_after_handler(phpa_thread_state *ts, phpa_coroutine *co)
 #ifdef ZEND_HAS_OOM
 		/* A delayed out-of-memory error leaves its state HANDLED, and while it is set PHP refuses
 		 * every call from C (zend_call_function fails) until the next request startup. Its
-		 * message was freed when it was handled; the handler's frames are unwound and freed. */
-		if (EG(delayed_oom).state == ZEND_OOM_STATE_HANDLED) EG(delayed_oom).state = ZEND_OOM_STATE_NONE;
+		 * message was freed when it was handled; the handler's frames are unwound and freed, but
+		 * not the allocation that went over the limit (LeakSanitizer saw it: PHP drops the result
+		 * of the call it was made in). So the thread finishes the requests in flight, takes no
+		 * new one and restarts its interpreter, as a fatal error would, without failing them;
+		 * the shutdown is the unclean one of a fatal error, which frees everything. */
+		if (EG(delayed_oom).state == ZEND_OOM_STATE_HANDLED) {
+			EG(delayed_oom).state = ZEND_OOM_STATE_NONE;
+			ts->recycling = true;
+			ts->recycle_after_oom = true;
+			CG(unclean_shutdown) = 1;
+			phpa_log(PHPA_LOG_ERROR, co->job_id,
+				"request failed with a fatal error: answered 500; the thread restarts its interpreter once the "
+				"other requests in flight are done");
+			phpa_response_fail(co->response, 500);
+			return true;
+		}
 #endif
 		phpa_log(PHPA_LOG_ERROR, co->job_id, "request failed with a fatal error: answered 500; the thread goes on");
 		phpa_response_fail(co->response, 500);
@@ -389,6 +403,7 @@ void phpa_limits_thread_start(phpa_thread_state *ts)
 {
 	ts->fatal = false;
 	ts->recycling = false;
+	ts->recycle_after_oom = false;
 	ts->started_requests = 0;
 	if (g_slots && ts->index < g_nslots) {
 		atomic_store(&g_slots[ts->index].deadline_ns, 0);

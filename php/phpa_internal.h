@@ -87,6 +87,7 @@ typedef struct phpa_thread_state {
 	/* issue 6 (limits.c) */
 	bool fatal;                /* a fatal error happened: the interpreter must be restarted */
 	bool recycling;            /* max_requests reached: take no new job, restart when idle */
+	bool recycle_after_oom;    /* recycling because a contained out-of-memory error leaked */
 	uint64_t started_requests; /* requests started since the last interpreter (re)start */
 	uint64_t last_started_id;  /* id of the newest job taken from the ring */
 	uint64_t *cancelled_ids;   /* ids JS cancelled that this thread has not matched yet (sorted) */

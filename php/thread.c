@@ -155,7 +155,9 @@ void phpa_php_thread_main(int thread)
 		ZVAL_UNDEF(&ts->handler);
 		php_request_shutdown(NULL);
 		if (ts->stopping || (clean && !recycle)) break;
-		if (recycle) {
+		if (recycle && ts->recycle_after_oom) {
+			phpa_log(PHPA_LOG_INFO, 0, "PHP thread %d: restarting the interpreter after a request ran out of memory", thread);
+		} else if (recycle) {
 			phpa_log(PHPA_LOG_INFO, 0, "PHP thread %d: restarting the interpreter after %llu requests (max_requests)", thread,
 				(unsigned long long)served);
 		} else {
