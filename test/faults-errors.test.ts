@@ -1,5 +1,5 @@
-// Faults inside handlers: exceptions, exit()/die(), fatal errors and the interpreter restart
-// (issue 6). Every test runs the real CLI; the thread must keep serving afterwards.
+// Faults inside handlers: exceptions, exit()/die(), fatal errors and the interpreter restart.
+// Every test runs the real CLI; the thread must keep serving afterwards.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -140,7 +140,7 @@ export class PhpEngine {
   }
 
   /** The response's connection closed (onResponseClose). Before the response ended, the client
-   * went away: PHP drops the request or interrupts its handler (issue 6); frames still arriving
+   * went away: PHP drops the request or interrupts its handler; frames still arriving
    * for it are dropped and released in onFrame. */
   clientGone(f: InFlight): void {
     if (!this.pending.has(f.id) || f.reply.raw.writableEnded) return;

@@ -17,7 +17,8 @@ const SUPPORTED_SITE_DIRECTIVES = new Set(['root', 'route', 'rewrite', 'php_serv
 /** Default drain time on SIGTERM/SIGINT when the Caddyfile sets no `drain_timeout` (or `grace_period`). */
 export const DEFAULT_DRAIN_MS = 30_000;
 
-// The message names FILE:LINE itself, as issue #4 asks, so no location prefix is added on top.
+// The message names FILE:LINE itself (where the directive was written), so no location prefix is
+// added on top.
 function notSupported(what: string, source: { file: string; line: number; column: number }): ConfigError {
   return new ConfigError(`not supported yet: ${what} (${source.file}:${source.line})`);
 }
