@@ -2,6 +2,7 @@
 // server refuses (src/server/run.ts checkRunnable). Called by `runnableProblems`, which `run`,
 // `validate` and `adapt --validate` all go through, so validate never passes what run refuses.
 
+import { ENGINE } from './defaults.js';
 import { ConfigError } from './errors.js';
 import type { DirectiveConfig, PhpasyncConfig, WorkerConfig } from './model.js';
 import { matchesEveryPath } from './worker-match.js';
@@ -11,8 +12,9 @@ export interface PhpFacts {
   zts: boolean;
 }
 
-/** The addon starts at most this many PHP threads (addon/engine.cc). */
-export const MAX_WORKER_THREADS = 256;
+/** The most PHP threads one engine starts (the adapter leaves `num` unbounded: checked here, so
+ * that `validate` says it). */
+const MAX_WORKER_THREADS = ENGINE.threads.max;
 
 function workersOf(config: PhpasyncConfig): WorkerConfig[] {
   const workers = [...(config.frankenphp?.workers ?? [])];

@@ -4,20 +4,12 @@ import type { ServerResponse } from 'node:http';
 
 import type { FastifyBaseLogger, FastifyReply } from 'fastify';
 
+import type { EngineOptions } from '../config/defaults.js';
 import {
+  bridgeConstants,
   createEngine,
-  EVENT_EXITED,
-  EVENT_FAILED,
-  EVENT_LOG,
-  EVENT_READY,
-  FRAME_ABORT,
-  FRAME_END,
-  FRAME_HEAD,
-  LOG_DEBUG,
-  LOG_ERROR,
-  LOG_INFO,
-  LOG_WARN,
   type BodyChunk,
+  type BridgeConstants,
   type EngineStats,
   type NativeEngine,
 } from '../native/index.js';
@@ -47,25 +39,10 @@ function onResponseClose(this: TrackedResponse): void {
   if (f) f.engine.clientGone(f);
 }
 
-export interface PhpEngineOptions {
-  workerFile: string;
-  threads: number;
-  bufferSize: number;
-  maxCoroutines: number;
-  copyThreshold?: number;
-  /** A handler running longer is interrupted and answered 504 (ms; 0 = none; default 30 s). */
-  requestTimeoutMs?: number;
-  /** Restart a thread's interpreter after this many requests (0 = never). */
-  maxRequests?: number;
-  /** Worker file failures in a row after a restart before giving up (-1 = never; default 6). */
-  maxConsecutiveFailures?: number;
-  /** php.ini lines (`key=value`), applied after phpasync's defaults. */
-  phpIni: Record<string, string>;
-  env: Record<string, string>;
-}
-
 export class PhpEngine {
   private readonly native: NativeEngine;
+  /** The bridge's frame flags, event kinds and log levels. */
+  private readonly k: BridgeConstants;
   private readonly pending = new InFlightTable<InFlight>();
   private nextId = 0;
   private readyThreads = 0;
@@ -88,31 +65,25 @@ export class PhpEngine {
   private started = false;
 
   private constructor(
-    options: PhpEngineOptions,
+    options: EngineOptions,
     private readonly log: FastifyBaseLogger,
   ) {
     this.threads = options.threads;
-    const iniEntries = Object.entries(options.phpIni)
-      .map(([k, v]) => `${k}=${v}`)
-      .join('\n');
+    this.k = bridgeConstants();
+    const { phpIni, env, ...rest } = options;
     this.native = createEngine({
-      threads: options.threads,
-      bufferSize: options.bufferSize,
-      maxCoroutines: options.maxCoroutines,
-      ...(options.copyThreshold !== undefined ? { copyThreshold: options.copyThreshold } : {}),
-      ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
-      ...(options.maxRequests !== undefined ? { maxRequests: options.maxRequests } : {}),
-      ...(options.maxConsecutiveFailures !== undefined ? { maxConsecutiveFailures: options.maxConsecutiveFailures } : {}),
-      workerFile: options.workerFile,
-      iniEntries,
-      env: Object.entries(options.env).map(([k, v]) => `${k}=${v}`),
+      ...rest,
+      iniEntries: Object.entries(phpIni)
+        .map(([k, v]) => `${k}=${v}`)
+        .join('\n'),
+      env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
       onFrame: (id, flags, status, headers, body, handle, error) => this.onFrame(id, flags, status, headers, body, handle, error),
       onEvent: (kind, thread, level, requestId, message) => this.onEvent(kind, thread, level, requestId, message),
     });
   }
 
   /** Starts the PHP threads; resolves when every one ran the worker file and registered a handler. */
-  static async start(options: PhpEngineOptions, log: FastifyBaseLogger): Promise<PhpEngine> {
+  static async start(options: EngineOptions, log: FastifyBaseLogger): Promise<PhpEngine> {
     const engine = new PhpEngine(options, log);
     await new Promise<void>((resolve, reject) => {
       engine.startup = { resolve, reject };
@@ -194,13 +165,13 @@ export class PhpEngine {
 
   private onEvent(kind: number, thread: number, level: number, requestId: number, message: string): void {
     switch (kind) {
-      case EVENT_READY:
+      case this.k.EVENT_READY:
         if (++this.readyThreads === this.threads) {
           this.started = true;
           this.startup?.resolve();
         }
         return;
-      case EVENT_FAILED:
+      case this.k.EVENT_FAILED:
         this.log.error({ thread }, message);
         if (this.started) {
           // A thread gave up after serving (its worker file keeps failing at restart): what it
@@ -215,10 +186,10 @@ export class PhpEngine {
         // The thread exits on its own; stop the others so join() can finish.
         this.native.stop();
         return;
-      case EVENT_LOG:
+      case this.k.EVENT_LOG:
         this.logFromPhp(level, thread, requestId, message);
         return;
-      case EVENT_EXITED:
+      case this.k.EVENT_EXITED:
         if (++this.exitedThreads === this.threads) {
           // Nothing can answer these any more: say so rather than leave the clients hanging.
           for (const [id, { reply }] of this.pending.entries()) {
@@ -236,10 +207,10 @@ export class PhpEngine {
   private logFromPhp(level: number, thread: number, requestId: number, message: string): void {
     const reply = requestId ? this.pending.get(requestId)?.reply : undefined;
     const fields = reply ? { reqId: reply.request.id, thread } : { thread };
-    if (level >= LOG_ERROR) this.log.error(fields, message);
-    else if (level >= LOG_WARN) this.log.warn(fields, message);
-    else if (level >= LOG_INFO) this.log.info(fields, message);
-    else if (level >= LOG_DEBUG) this.log.debug(fields, message);
+    if (level >= this.k.LOG_ERROR) this.log.error(fields, message);
+    else if (level >= this.k.LOG_WARN) this.log.warn(fields, message);
+    else if (level >= this.k.LOG_INFO) this.log.info(fields, message);
+    else if (level >= this.k.LOG_DEBUG) this.log.debug(fields, message);
   }
 
   /**
@@ -259,7 +230,7 @@ export class PhpEngine {
     error: string | undefined,
   ): void {
     const p = this.pending.get(id);
-    if (flags & FRAME_END) this.pending.delete(id);
+    if (flags & this.k.FRAME_END) this.pending.delete(id);
     const res = p?.reply.raw;
     if (!p || !res || res.destroyed || res.writableEnded) {
       // The client went away: nothing to send, but PHP's strings still come back.
@@ -290,7 +261,7 @@ export class PhpEngine {
     const res = p.reply.raw;
     const headSent = res.headersSent;
     this.log.error({ reqId: p.reply.request.id, thread: p.thread }, `${why}: ${headSent ? 'connection closed' : 'answered 500'}`);
-    if (!(flags & FRAME_END)) {
+    if (!(flags & this.k.FRAME_END)) {
       this.pending.delete(p.id);
       if (!this.stopped) this.native.cancel(p.thread, p.id);
     }
@@ -340,7 +311,7 @@ export class PhpEngine {
         if (handles.delete(handle)) this.native.release(handle, Boolean(err));
       };
     }
-    if (flags & FRAME_ABORT) {
+    if (flags & this.k.FRAME_ABORT) {
       // The status line is out already: closing the connection without the last chunk is the
       // only error left to send. destroySoon() lets what was written before go out first.
       const socket = res.socket;
@@ -348,9 +319,9 @@ export class PhpEngine {
       else res.destroy();
       return;
     }
-    if (flags & FRAME_HEAD) {
+    if (flags & this.k.FRAME_HEAD) {
       let bodyLength: number | undefined;
-      if (flags & FRAME_END) {
+      if (flags & this.k.FRAME_END) {
         bodyLength = 0;
         if (body) bodyLength = Array.isArray(body) ? body.reduce((a, b) => a + b.length, 0) : body.length;
       }
@@ -363,7 +334,7 @@ export class PhpEngine {
       res.writeHead(status, list);
     }
     const chunks = body === undefined ? [] : Array.isArray(body) ? body : [body];
-    if (flags & FRAME_END) {
+    if (flags & this.k.FRAME_END) {
       const last = chunks.pop();
       for (const c of chunks) res.write(c, 'latin1');
       if (last) res.end(last, 'latin1', done);

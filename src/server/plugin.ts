@@ -4,12 +4,14 @@ import http from 'node:http';
 
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 
+import { BODY_LIMIT_BYTES, ENGINE, engineOptions, rangeText, type EngineOptions } from '../config/defaults.js';
 import { encodeEnvelope } from './envelope.js';
-import { PhpEngine, type PhpEngineOptions } from './php-engine.js';
+import { PhpEngine } from './php-engine.js';
 import { trackLatestRequest } from './pipelining.js';
 import { guardRequests } from './request-line.js';
 
-export interface PhpasyncPluginOptions extends Partial<Omit<PhpEngineOptions, 'workerFile'>> {
+/** The engine's options (src/config/defaults.ts fills in those left out) and the body limit. */
+export interface PhpasyncPluginOptions extends Partial<EngineOptions> {
   /** Absolute path of the worker file that calls FrankenPHP\HttpServer::onRequest(). */
   workerFile: string;
   /** Largest request body accepted, in bytes (default 64 MiB); larger ones get 413. */
@@ -22,35 +24,20 @@ declare module 'fastify' {
   }
 }
 
-const DEFAULT_BODY_LIMIT = 64 * 1024 * 1024;
-
 /** PHPASYNC_COPY_THRESHOLD=<bytes> overrides the write() copy threshold (measurements). */
 function envCopyThreshold(): number | undefined {
   const v = process.env.PHPASYNC_COPY_THRESHOLD;
   if (v === undefined || v === '') return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`PHPASYNC_COPY_THRESHOLD must be a non-negative integer, got "${v}"`);
+  const { min, max } = ENGINE.copyThreshold;
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new Error(`PHPASYNC_COPY_THRESHOLD must be an integer in ${rangeText(ENGINE.copyThreshold)}, got "${v}"`);
+  }
   return n;
 }
 
 const phpasyncPlugin: FastifyPluginAsync<PhpasyncPluginOptions> = async (app: FastifyInstance, opts) => {
-  const engine = await PhpEngine.start(
-    {
-      workerFile: opts.workerFile,
-      threads: opts.threads ?? 1,
-      bufferSize: opts.bufferSize ?? 20,
-      maxCoroutines: opts.maxCoroutines ?? 1000,
-      ...((opts.copyThreshold ?? envCopyThreshold()) !== undefined
-        ? { copyThreshold: (opts.copyThreshold ?? envCopyThreshold())! }
-        : {}),
-      ...(opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
-      ...(opts.maxRequests !== undefined ? { maxRequests: opts.maxRequests } : {}),
-      ...(opts.maxConsecutiveFailures !== undefined ? { maxConsecutiveFailures: opts.maxConsecutiveFailures } : {}),
-      phpIni: opts.phpIni ?? {},
-      env: opts.env ?? {},
-    },
-    app.log,
-  );
+  const engine = await PhpEngine.start(engineOptions({ ...opts, copyThreshold: opts.copyThreshold ?? envCopyThreshold() }), app.log);
   app.decorate('phpasync', engine);
   trackLatestRequest(app.server);
   app.addHook('preClose', async () => {
@@ -86,11 +73,11 @@ const phpasyncPlugin: FastifyPluginAsync<PhpasyncPluginOptions> = async (app: Fa
   for (const m of methods) app.addHttpMethod(m, { hasBody: true, overrideExisting: true });
   // Without a listener Node drops a CONNECT's connection without a word.
   app.server.on('connect', refuseConnect);
-  guardRequests(app.server, opts.bodyLimit ?? DEFAULT_BODY_LIMIT);
+  guardRequests(app.server, opts.bodyLimit ?? BODY_LIMIT_BYTES);
   app.route({
     method: [...methods, 'HEAD'],
     url: '/*',
-    bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    bodyLimit: opts.bodyLimit ?? BODY_LIMIT_BYTES,
     handler,
   });
 };

@@ -2,6 +2,7 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyListenOptions } from 'fastify';
 
 import { reportIgnoredSignalsWith } from './signals.js';
+import { DRAIN_TIMEOUT_MS, LISTEN_PORT, workerEngineOptions } from '../config/defaults.js';
 import { ConfigError } from '../config/errors.js';
 import type { DirectiveConfig, PhpasyncConfig, WorkerConfig } from '../config/model.js';
 import { bindListener } from './bind.js';
@@ -13,9 +14,6 @@ import { compileWorkerMatch } from '../config/worker-match.js';
 
 /** Site directives the runtime can serve today (everything else is refused by name). */
 const SUPPORTED_SITE_DIRECTIVES = new Set(['root', 'route', 'rewrite', 'php_server', 'php', 'request_body']);
-
-/** Default drain time on SIGTERM/SIGINT when the Caddyfile sets no `drain_timeout` (or `grace_period`). */
-export const DEFAULT_DRAIN_MS = 30_000;
 
 // The message names FILE:LINE itself (where the directive was written), so no location prefix is
 // added on top.
@@ -143,17 +141,10 @@ export async function buildServer(config: PhpasyncConfig): Promise<FastifyInstan
       'num_threads counts classic PHP threads too; phpasync runs only the async worker threads',
     );
   }
+  const bodyLimit = bodyLimitOf(config);
   await app.register(phpasync, {
-    workerFile: worker.file,
-    threads: worker.num,
-    bufferSize: worker.bufferSize,
-    ...(worker.maxCoroutines !== undefined ? { maxCoroutines: worker.maxCoroutines } : {}),
-    phpIni: config.frankenphp?.phpIni ?? {},
-    env: worker.env,
-    ...(worker.requestTimeoutMs !== undefined ? { requestTimeoutMs: worker.requestTimeoutMs } : {}),
-    ...(worker.maxRequests !== undefined ? { maxRequests: worker.maxRequests } : {}),
-    ...(worker.maxConsecutiveFailures !== undefined ? { maxConsecutiveFailures: worker.maxConsecutiveFailures } : {}),
-    ...(bodyLimitOf(config) !== undefined ? { bodyLimit: bodyLimitOf(config)! } : {}),
+    ...workerEngineOptions(worker, config.frankenphp?.phpIni),
+    ...(bodyLimit !== undefined ? { bodyLimit } : {}),
   });
   return app;
 }
@@ -166,7 +157,7 @@ export async function runServer(config: PhpasyncConfig, options: RunOptions): Pr
   const host = address ? address.bind ?? address.host : '';
   const listenHost = host === '' ? '0.0.0.0' : host;
   // Bound before PHP boots: a port in use fails here, before the worker file runs.
-  const listener = await bindListener(listenHost, address?.port ?? 8080);
+  const listener = await bindListener(listenHost, address?.port ?? LISTEN_PORT);
   let app: FastifyInstance;
   try {
     app = await buildServer(config);
@@ -190,7 +181,7 @@ export async function runServer(config: PhpasyncConfig, options: RunOptions): Pr
     app.log.info({ signal }, 'signal ignored: not implemented (stop with SIGTERM or SIGINT)'),
   );
 
-  const drainMs = config.global?.drainTimeoutMs ?? DEFAULT_DRAIN_MS;
+  const drainMs = config.global?.drainTimeoutMs ?? DRAIN_TIMEOUT_MS;
   await new Promise<void>((resolve, reject) => {
     let closing = false;
     // A PHP thread gave up (its worker file keeps failing after a restart): exit 1.

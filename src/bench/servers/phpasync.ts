@@ -3,13 +3,14 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { ENGINE } from '../../config/defaults.js';
 import { quoteToken } from '../../cli/commands/php-server.js';
 import { CLI, PHP_APP } from '../paths.js';
 import { listeningLine, spawnServer, type ChildServerHandle } from './child.js';
 
 /** One NTS PHP thread with the default ring: the layout `Caddyfile.async` ships with. */
 export const PHP_THREADS = 1;
-export const BUFFER_SIZE = 20;
+export const BUFFER_SIZE = ENGINE.bufferSize.default;
 /** Requests the server accepts at once before it answers 503. */
 export const RING_CAPACITY = PHP_THREADS * BUFFER_SIZE;
 

@@ -3,6 +3,7 @@
 
 import path from 'node:path';
 import { adaptCaddyfile } from '../../caddyfile/index.js';
+import { ENGINE, LISTEN_PORT, rangeText } from '../../config/defaults.js';
 import { ConfigError } from '../../config/errors.js';
 import { bool, list, parseFlags, str } from '../args.js';
 import type { Command } from '../command.js';
@@ -61,11 +62,11 @@ scripts. With --async, each worker runs the TrueAsync pipeline: the script regis
 FrankenPHP\\HttpServer::onRequest() and every request runs as a coroutine.
 
 Options:
-  -l, --listen ADDR       Address to listen on (default :8080), e.g. 127.0.0.1:9000
+  -l, --listen ADDR       Address to listen on (default :${LISTEN_PORT}), e.g. 127.0.0.1:9000
   -r, --root DIR          Document root (default: the current directory)
   -w, --worker FILE       Worker script, relative to the current directory (repeatable)
       --async             Run workers in TrueAsync mode (one coroutine per request)
-      --buffer-size N     Per-thread request queue of async workers, 1..1000 (default 20)
+      --buffer-size N     Per-thread request queue of async workers, ${rangeText(ENGINE.bufferSize)} (default ${ENGINE.bufferSize.default})
       --watch             Restart workers when PHP files under the current directory change
   -v, --debug             Verbose logging
   -h, --help              Show this help
@@ -87,7 +88,7 @@ Exit status: 0 after a clean stop, 2 for invalid flags, 1 when the server fails.
     }
     const workers = list(p, 'worker');
     const flags: PhpServerFlags = {
-      listen: str(p, 'listen') ?? ':8080',
+      listen: str(p, 'listen') ?? `:${LISTEN_PORT}`,
       root: path.resolve(str(p, 'root') ?? '.'),
       workers: workers.map((w) => path.resolve(w)),
       async: bool(p, 'async'),
@@ -96,8 +97,8 @@ Exit status: 0 after a clean stop, 2 for invalid flags, 1 when the server fails.
     };
     const bs = str(p, 'buffer-size');
     if (bs !== undefined) {
-      if (!/^\d+$/.test(bs) || Number(bs) < 1 || Number(bs) > 1000) {
-        throw new UsageError(`php-server: --buffer-size must be an integer in the range 1..1000, got '${bs}'`);
+      if (!/^\d+$/.test(bs) || Number(bs) < ENGINE.bufferSize.min || Number(bs) > ENGINE.bufferSize.max) {
+        throw new UsageError(`php-server: --buffer-size must be an integer in the range ${rangeText(ENGINE.bufferSize)}, got '${bs}'`);
       }
       if (!flags.async || workers.length === 0) throw new UsageError('php-server: --buffer-size applies to async workers: add --worker FILE --async');
       flags.bufferSize = Number(bs);
