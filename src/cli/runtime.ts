@@ -2,9 +2,10 @@
 // and `--help` work on a machine where the addon is not built.
 
 import { checkFiles } from '../config/checks.js';
-import { checkRuntime } from '../config/runtime-checks.js';
 import type { ConfigError } from '../config/errors.js';
 import type { PhpasyncConfig } from '../config/model.js';
+import { checkRunnable } from '../config/runnable.js';
+import { checkRuntime } from '../config/runtime-checks.js';
 
 async function load<T>(what: string, importer: () => Promise<T>): Promise<T> {
   try {
@@ -25,10 +26,10 @@ export function loadNative(): Promise<typeof import('../native/index.js')> {
 /**
  * Everything that stops a config from running: missing files, what the server lacks, what this
  * build and the linked PHP cannot do. The one check `run`, `validate` and `adapt --validate`
- * share, so validate never passes what run refuses. Loads the addon (to ask the PHP).
+ * share, so validate never passes what run refuses. Loads the addon (to ask the PHP), not the
+ * server (test/cli/validate-light.test.ts checks that Fastify stays unloaded).
  */
 export async function runnableProblems(config: PhpasyncConfig): Promise<ConfigError[]> {
-  const server = await loadServer();
   const php = (await loadNative()).loadAddon().phpInfo();
-  return [...checkFiles(config), ...server.checkRunnable(config), ...checkRuntime(config, php)];
+  return [...checkFiles(config), ...checkRunnable(config), ...checkRuntime(config, php)];
 }

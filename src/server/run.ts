@@ -3,88 +3,15 @@ import Fastify, { LogController, type FastifyInstance, type FastifyListenOptions
 
 import { reportIgnoredSignalsWith } from './signals.js';
 import { DRAIN_TIMEOUT_MS, LISTEN_PORT, workerEngineOptions } from '../config/defaults.js';
-import { ConfigError } from '../config/errors.js';
-import type { DirectiveConfig, PhpasyncConfig, WorkerConfig } from '../config/model.js';
+import type { PhpasyncConfig } from '../config/model.js';
+import { checkRunnable, notSupported } from '../config/runnable.js';
+import { allWorkers, intoRoutes, walkDirectives } from '../config/walk.js';
 import { bindListener } from './bind.js';
 import { gracefulConnections } from './drain.js';
 import { PhpasyncError } from './errors.js';
 import { applyTimeouts, checkingIntervalMs, effectiveTimeouts } from './timeouts.js';
 import { phpasync } from './plugin.js';
 import { compileWorkerMatch } from '../config/worker-match.js';
-
-/** Site directives the runtime can serve today (everything else is refused by name). */
-const SUPPORTED_SITE_DIRECTIVES = new Set(['root', 'route', 'rewrite', 'php_server', 'php', 'request_body']);
-
-// The message names FILE:LINE itself (where the directive was written), so no location prefix is
-// added on top.
-function notSupported(what: string, source: { file: string; line: number; column: number }): ConfigError {
-  return new ConfigError(`not supported yet: ${what} (${source.file}:${source.line})`);
-}
-
-/** Every worker of the config: the global `frankenphp` block's and those inside php_server/php. */
-function allWorkers(config: PhpasyncConfig): WorkerConfig[] {
-  const workers = [...(config.frankenphp?.workers ?? [])];
-  const walk = (ds: DirectiveConfig[]): void => {
-    for (const d of ds) {
-      workers.push(...(d.phpServer?.workers ?? []), ...(d.php?.workers ?? []));
-      walk(d.children);
-    }
-  };
-  for (const site of config.sites) walk(site.directives);
-  return workers;
-}
-
-/** What the config asks for that the runtime does not do yet; empty when it can run. */
-export function checkRunnable(config: PhpasyncConfig): ConfigError[] {
-  const errors: ConfigError[] = [];
-  const fp = config.frankenphp;
-  if (fp?.maxThreads !== undefined) errors.push(notSupported('frankenphp max_threads', fp.source));
-
-  const workers = allWorkers(config);
-  for (const w of workers) {
-    if (!w.async) errors.push(notSupported('worker without async (classic worker mode)', w.source));
-    if (w.watch.length > 0) errors.push(notSupported('worker watch', w.source));
-  }
-  if (workers.length === 0) {
-    errors.push(
-      new ConfigError(
-        `${config.configFile}: no async worker to send requests to: add "worker { file <path>; async }" to the frankenphp global block (php-server: --worker FILE --async)`,
-      ),
-    );
-  }
-  if (workers.length > 1) errors.push(notSupported('more than one worker', workers[1]!.source));
-
-  const g = config.global;
-  if (g) {
-    const unsupported: [keyof typeof g, string][] = [
-      ['httpPort', 'http_port'],
-      ['httpsPort', 'https_port'],
-      ['autoHttps', 'auto_https'],
-      ['shutdownDelayMs', 'shutdown_delay'],
-      ['log', 'log'],
-    ];
-    for (const [key, name] of unsupported) if (g[key] !== undefined) errors.push(notSupported(`global option ${name}`, g.source));
-    // `admin off` agrees with phpasync (there is no admin API); an address does not.
-    if (g.admin !== undefined && g.admin !== false) errors.push(notSupported('global option admin <address>', g.source));
-  }
-
-  if (config.sites.length > 1) errors.push(notSupported('more than one site block', config.sites[1]!.source));
-  for (const site of config.sites) {
-    if (site.addresses.length > 1) errors.push(notSupported('more than one address for a site', site.addresses[1]!.source));
-    for (const a of site.addresses) if (a.scheme === 'https') errors.push(notSupported('https', a.source));
-    if (site.tls) errors.push(notSupported('tls', site.tls.source));
-    for (const l of site.logs ?? []) errors.push(notSupported('log', l.source));
-    const walk = (ds: DirectiveConfig[]): void => {
-      for (const d of ds) {
-        if (!SUPPORTED_SITE_DIRECTIVES.has(d.name)) errors.push(notSupported(d.name, d.source));
-        if (d.name === 'request_body' && d.match) errors.push(notSupported('request_body with a matcher', d.source));
-        if (d.name === 'route') walk(d.children);
-      }
-    };
-    walk(site.directives);
-  }
-  return errors;
-}
 
 export interface RunOptions {
   watch: boolean;
@@ -93,14 +20,12 @@ export interface RunOptions {
 /** The largest request body the site accepts (`request_body { max_size }`), if it sets one. */
 function bodyLimitOf(config: PhpasyncConfig): number | undefined {
   let limit: number | undefined;
-  const walk = (ds: DirectiveConfig[]): void => {
-    for (const d of ds) {
+  for (const site of config.sites) {
+    for (const d of walkDirectives(site.directives, intoRoutes)) {
       const max = d.requestBody?.maxSize;
       if (d.name === 'request_body' && max !== undefined) limit = limit === undefined ? max : Math.min(limit, max);
-      if (d.name === 'route') walk(d.children);
     }
-  };
-  for (const site of config.sites) walk(site.directives);
+  }
   return limit;
 }
 
