@@ -3,6 +3,7 @@
 
 import path from 'node:path';
 import { adaptCaddyfile } from '../../caddyfile/index.js';
+import { frankenphpBlock, writeCaddyfile, type CaddyDirective } from '../../caddyfile/writer.js';
 import { ENGINE, LISTEN_PORT, rangeText } from '../../config/defaults.js';
 import { ConfigError } from '../../config/errors.js';
 import { bool, list, parseFlags, str } from '../args.js';
@@ -20,36 +21,27 @@ export interface PhpServerFlags {
   debug: boolean;
 }
 
-/** A word the lexer reads back unchanged. */
-export function quoteToken(s: string): string {
-  if (s.includes('{$')) throw new UsageError(`php-server: '${s}' contains {$, which a Caddyfile would read as an environment variable`);
-  if (s !== '' && /^[^\s"`#{}\\<]+$/.test(s)) return s;
-  if (!s.includes('`')) return '`' + s + '`';
-  return '"' + s.replace(/"/g, '\\"') + '"';
-}
-
 export function phpServerCaddyfile(f: PhpServerFlags): string {
-  const lines: string[] = [];
-  const global: string[] = [];
-  if (f.debug) global.push('\tdebug');
+  const global: CaddyDirective[] = [];
+  if (f.debug) global.push({ name: 'debug' });
   if (f.workers.length > 0) {
-    global.push('\tfrankenphp {');
-    for (const w of f.workers) {
-      global.push('\t\tworker {', `\t\t\tfile ${quoteToken(w)}`);
-      if (f.async) {
-        global.push('\t\t\tasync');
-        // The async entrypoint answers every request itself, as in the TrueAsync guide.
-        global.push('\t\t\tmatch *');
-        if (f.bufferSize !== undefined) global.push(`\t\t\tbuffer_size ${f.bufferSize}`);
-      }
-      if (f.watch) global.push('\t\t\twatch');
-      global.push('\t\t}');
-    }
-    global.push('\t}');
+    const workers = f.workers.map((file) => ({
+      file,
+      async: f.async,
+      // The async entrypoint answers every request itself, as in the TrueAsync guide.
+      matchAll: f.async,
+      ...(f.async && f.bufferSize !== undefined ? { bufferSize: f.bufferSize } : {}),
+      watch: f.watch,
+    }));
+    global.push(frankenphpBlock(workers));
   }
-  if (global.length > 0) lines.push('{', ...global, '}', '');
-  lines.push(`${quoteToken(f.listen)} {`, `\troot * ${quoteToken(f.root)}`, '\tphp_server', '}', '');
-  return lines.join('\n');
+  const site = { address: f.listen, directives: [{ name: 'root', args: ['*', f.root] }, { name: 'php_server' }] };
+  try {
+    return writeCaddyfile(global, [site]);
+  } catch (err) {
+    // Only a flag value can make the text unwritable (quoteToken), so speak about flags.
+    throw new UsageError(`php-server: ${(err as Error).message}`);
+  }
 }
 
 export const phpServer: Command = {
