@@ -8,7 +8,7 @@ import { checkRunnable, notSupported } from '../config/runnable.js';
 import { allWorkers, intoRoutes, walkDirectives } from '../config/walk.js';
 import { bindListener } from './bind.js';
 import { gracefulConnections } from './drain.js';
-import { PhpasyncError } from './errors.js';
+import { httpAnswer, PhpasyncError } from './errors.js';
 import { applyTimeouts, checkingIntervalMs, effectiveTimeouts } from './timeouts.js';
 import { phpasync } from './plugin.js';
 import { compileWorkerMatch } from '../config/worker-match.js';
@@ -33,13 +33,8 @@ function bodyLimitOf(config: PhpasyncConfig): number | undefined {
 export async function buildServer(config: PhpasyncConfig): Promise<FastifyInstance> {
   const errors = checkRunnable(config);
   if (errors.length > 0) throw errors[0];
-  const worker = allWorkers(config)[0];
-  if (!worker) {
-    throw new PhpasyncError(
-      'PHPASYNC_NO_ASYNC_WORKER',
-      `${config.configFile}: no async worker: add "worker { file <path>; async }" to the frankenphp global block`,
-    );
-  }
+  // checkRunnable refuses a config without exactly one worker (PHPASYNC_NO_ASYNC_WORKER).
+  const worker = allWorkers(config)[0]!;
   const timeouts = effectiveTimeouts(config.global?.timeouts);
   const app = Fastify({
     // Node checks read_header/read_body only at this interval (its default is 30 s).
@@ -56,7 +51,8 @@ export async function buildServer(config: PhpasyncConfig): Promise<FastifyInstan
   if (workerTakes) {
     app.addHook('onRequest', (request, reply, done) => {
       if (workerTakes(request.raw.url ?? '/')) return done();
-      reply.code(404).header('content-type', 'text/plain; charset=utf-8').send('Not Found\n');
+      const a = httpAnswer('PHPASYNC_NOT_MATCHED');
+      reply.code(a.status).header('content-type', 'text/plain; charset=utf-8').send(a.body);
     });
   }
   const numThreads = config.frankenphp?.numThreads;
@@ -114,7 +110,7 @@ export async function runServer(config: PhpasyncConfig, options: RunOptions): Pr
       if (closing) return;
       closing = true;
       app.close().finally(() =>
-        reject(new PhpasyncError('PHPASYNC_WORKER_FAILED', `the PHP worker stopped: ${message}`)),
+        reject(new PhpasyncError('PHPASYNC_WORKER_FAILED', [message])),
       );
     };
     const onSignal = (signal: NodeJS.Signals): void => {

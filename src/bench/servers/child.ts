@@ -2,6 +2,8 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 
+import { PhpasyncError } from '../../server/errors.js';
+
 export interface ServerHandle {
   url: string;
   /** What the process printed so far, for error messages. */
@@ -37,7 +39,7 @@ export async function spawnServer(spec: SpawnSpec): Promise<ChildServerHandle> {
     let found = false;
     const timer = setTimeout(() => {
       kill(proc);
-      reject(new Error(`${spec.command} did not start listening within ${(spec.timeoutMs ?? 20_000) / 1000} s:\n${output}`));
+      reject(new PhpasyncError('PHPASYNC_BENCH_START', [spec.command, (spec.timeoutMs ?? 20_000) / 1000, output]));
     }, spec.timeoutMs ?? 20_000);
     const onData = (d: Buffer): void => {
       const text = d.toString();
@@ -65,7 +67,7 @@ export async function spawnServer(spec: SpawnSpec): Promise<ChildServerHandle> {
     });
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`${spec.command} exited with ${code} before listening:\n${output}`));
+      reject(new PhpasyncError('PHPASYNC_BENCH_EXITED', [spec.command, String(code), output]));
     });
   });
   return {
