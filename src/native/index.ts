@@ -145,20 +145,23 @@ export function createEngine(options: NativeEngineOptions): NativeEngine {
   return new (loadAddon().Engine)(options);
 }
 
-let bridge: BridgeConstants | undefined;
-
-/** The bridge enums, as the loaded addon defines them. */
-export function bridgeConstants(): BridgeConstants {
-  if (bridge) return bridge;
-  const exported = loadAddon().constants;
-  if (exported === undefined) return (bridge = BRIDGE_FALLBACK);
+/** The bridge enums from an addon's `constants` export; BRIDGE_FALLBACK when it has none. */
+export function readBridgeConstants(exported: Record<string, unknown> | undefined): BridgeConstants {
+  if (exported === undefined) return BRIDGE_FALLBACK;
   const out = {} as BridgeConstants;
   for (const key of BRIDGE_KEYS) {
     const v = exported[key];
     if (typeof v !== 'number') throw new PhpasyncError('PHPASYNC_ADDON_CONSTANTS', [key]);
     out[key] = v;
   }
-  return (bridge = out);
+  return out;
+}
+
+let bridge: BridgeConstants | undefined;
+
+/** The bridge enums, as the loaded addon defines them. */
+export function bridgeConstants(): BridgeConstants {
+  return (bridge ??= readBridgeConstants(loadAddon().constants));
 }
 
 export interface VersionInfo {
