@@ -116,6 +116,9 @@ export function rangeText(s: IntSetting): string {
 /** How long in-flight requests may run on after SIGTERM/SIGINT (`drain_timeout`, `grace_period`). */
 export const DRAIN_TIMEOUT_MS = 30_000;
 
+/** How long stopping waits for the PHP threads to join once they all reported that they exited. */
+export const THREAD_JOIN_MS = 5000;
+
 /** Largest request body accepted when the site sets no `request_body { max_size }`; larger: 413. */
 export const BODY_LIMIT_BYTES = 64 * 1024 * 1024;
 

@@ -4,7 +4,7 @@ import type { ServerResponse } from 'node:http';
 
 import type { FastifyBaseLogger, FastifyReply } from 'fastify';
 
-import type { EngineOptions } from '../config/defaults.js';
+import { THREAD_JOIN_MS, type EngineOptions } from '../config/defaults.js';
 import {
   bridgeConstants,
   createEngine,
@@ -162,7 +162,7 @@ export class PhpEngine {
     });
     this.native.stop();
     await done;
-    this.native.join(5000);
+    this.native.join(THREAD_JOIN_MS);
   }
 
   private onEvent(kind: number, thread: number, level: number, requestId: number, message: string): void {
@@ -199,7 +199,7 @@ export class PhpEngine {
             this.answerUnavailable(reply, 'PHPASYNC_SHUTTING_DOWN');
             this.pending.delete(id);
           }
-          if (!this.stopped) this.native.join(5000);
+          if (!this.stopped) this.native.join(THREAD_JOIN_MS);
           this.exited?.();
         }
         return;
