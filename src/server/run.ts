@@ -9,6 +9,7 @@ import { gracefulConnections } from './drain.js';
 import { PhpasyncError } from './errors.js';
 import { applyTimeouts, checkingIntervalMs, effectiveTimeouts } from './timeouts.js';
 import { phpasync } from './plugin.js';
+import { echoRequestId, genReqId } from './request-id.js';
 import { compileWorkerMatch } from '../config/worker-match.js';
 
 /** Site directives the runtime can serve today (everything else is refused by name). */
@@ -124,7 +125,9 @@ export async function buildServer(config: PhpasyncConfig): Promise<FastifyInstan
     // Like Caddy, no access log unless asked for (the `log` directive, not supported yet).
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: 'idle',
+    genReqId,
   });
+  echoRequestId(app);
   applyTimeouts(app.server, timeouts, app.log);
   // A path the worker's `match` does not take would go to static files or classic scripts,
   // neither built yet: 404, as FrankenPHP answers when no such file exists.
