@@ -98,13 +98,6 @@ async function phpRoutes(scope: FastifyInstance, { prefix, engine, bodyLimit }: 
 
   const handler = (request: FastifyRequest, reply: FastifyReply): void => {
     const body = Buffer.isBuffer(request.body) ? request.body : null;
-    // Headers the app's hooks set (@fastify/cors, @fastify/helmet, ...) go on the response;
-    // PHP's own headers of the same name replace them when the head is written.
-    const fromHooks = reply.getHeaders();
-    for (const name in fromHooks) {
-      const v = fromHooks[name];
-      if (v !== undefined) reply.raw.setHeader(name, v);
-    }
     reply.hijack(); // the response is written from PHP's frames, straight to the socket
     if (!engine.submit(encodeEnvelope(request.raw, request.protocol, body), reply)) {
       reply.raw.writeHead(503, { 'Retry-After': '1', 'Content-Type': 'text/plain; charset=utf-8' });
