@@ -29,6 +29,7 @@ export const ERRORS = {
   PHPASYNC_UNQUOTABLE: { exit: 2, message: "'%s' contains {$, which a Caddyfile would read as an environment variable" },
   PHPASYNC_OPTION_RANGE: { exit: 1, message: 'options.%s must be an integer in %s' },
   PHPASYNC_ENV_VALUE: { exit: 1, message: '%s must be an integer in %s, got "%s"' },
+  PHPASYNC_ENV_CHOICE: { exit: 1, message: '%s must be %s, got "%s"' },
 
   // --- starting and running (exit 1) ---
   PHPASYNC_LOAD: { exit: 1, message: 'cannot load %s: %s' },

@@ -14,6 +14,7 @@ import {
   type NativeEngine,
 } from '../native/index.js';
 import { httpAnswer, PhpasyncError, type ErrorCode } from './errors.js';
+import { addHookHeaders } from './hook-headers.js';
 import { frameHeaders } from './framing.js';
 import { InFlightTable } from './inflight.js';
 import { hasRequestBehind } from './pipelining.js';
@@ -332,6 +333,7 @@ export class PhpEngine {
       if (framed.dropped !== null) {
         this.log.warn({ reqId: p.reply.request.id }, `framing header set by the application replaced by what is sent (${framed.dropped})`);
       }
+      addHookHeaders(list, p.reply);
       if (this.closing && !hasRequestBehind(res)) list.push('Connection', 'close');
       res.writeHead(status, list);
     }

@@ -3,6 +3,7 @@
 import http from 'node:http';
 
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
 
 import { BODY_LIMIT_BYTES, ENGINE, engineOptions, rangeText, type EngineOptions } from '../config/defaults.js';
 import { encodeEnvelope } from './envelope.js';
@@ -17,6 +18,8 @@ export interface PhpasyncPluginOptions extends Partial<EngineOptions> {
   workerFile: string;
   /** Largest request body accepted, in bytes (default 64 MiB); larger ones get 413. */
   bodyLimit?: number;
+  /** Only requests under this path go to PHP (default: all of them). PHP sees the full URI. */
+  prefix?: string;
 }
 
 declare module 'fastify' {
@@ -49,13 +52,36 @@ const phpasyncPlugin: FastifyPluginAsync<PhpasyncPluginOptions> = async (app: Fa
     await engine.stop();
   });
 
+  // Every method Node's parser accepts goes to PHP, with its body if it has one (GET and
+  // TRACE too, as in Caddy; Fastify would drop theirs). HEAD stays bodyless. CONNECT never
+  // reaches routes (Node emits 'connect', below); method tokens outside http.METHODS are
+  // refused 400 by Node's parser (HPE_INVALID_METHOD) before any JS runs.
+  for (const m of PHP_METHODS) app.addHttpMethod(m, { hasBody: true, overrideExisting: true });
+  // Without a listener Node drops a CONNECT's connection without a word.
+  app.server.on('connect', refuseConnect);
+  const bodyLimit = opts.bodyLimit ?? BODY_LIMIT_BYTES;
+  guardRequests(app.server, bodyLimit);
+  // The routes live in a scope of their own: the raw-body parser and the prefix stay there, so
+  // the app's other routes keep their JSON parsing.
+  await app.register(phpRoutes, { prefix: opts.prefix ?? '', engine, bodyLimit });
+};
+
+const PHP_METHODS = http.METHODS.filter((m) => m !== 'CONNECT' && m !== 'HEAD');
+
+interface RoutesOptions {
+  prefix: string;
+  engine: PhpEngine;
+  bodyLimit: number;
+}
+
+async function phpRoutes(scope: FastifyInstance, { prefix, engine, bodyLimit }: RoutesOptions): Promise<void> {
   // PHP gets the body as raw bytes, whatever the content type.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  scope.removeAllContentTypeParsers();
+  scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   // Tests read the zero-copy counters here; the route exists only with PHPASYNC_TEST_STATS=1.
   if (process.env.PHPASYNC_TEST_STATS === '1') {
-    app.get('/__phpasync/stats', async () => engine.stats());
+    scope.get('/__phpasync/stats', async () => engine.stats());
   }
 
   const handler = (request: FastifyRequest, reply: FastifyReply): void => {
@@ -67,22 +93,11 @@ const phpasyncPlugin: FastifyPluginAsync<PhpasyncPluginOptions> = async (app: Fa
       reply.raw.end(a.body);
     }
   };
-  // Every method Node's parser accepts goes to PHP, with its body if it has one (GET and
-  // TRACE too, as in Caddy; Fastify would drop theirs). HEAD stays bodyless. CONNECT never
-  // reaches routes (Node emits 'connect', below); method tokens outside http.METHODS are
-  // refused 400 by Node's parser (HPE_INVALID_METHOD) before any JS runs.
-  const methods = http.METHODS.filter((m) => m !== 'CONNECT' && m !== 'HEAD');
-  for (const m of methods) app.addHttpMethod(m, { hasBody: true, overrideExisting: true });
-  // Without a listener Node drops a CONNECT's connection without a word.
-  app.server.on('connect', refuseConnect);
-  guardRequests(app.server, opts.bodyLimit ?? BODY_LIMIT_BYTES);
-  app.route({
-    method: [...methods, 'HEAD'],
-    url: '/*',
-    bodyLimit: opts.bodyLimit ?? BODY_LIMIT_BYTES,
-    handler,
-  });
-};
+  const method = [...PHP_METHODS, 'HEAD'];
+  scope.route({ method, url: '/*', bodyLimit, handler });
+  // Under a prefix, '/*' is '/prefix/*': the prefix itself is a route too.
+  if (prefix !== '' && prefix !== '/') scope.route({ method, url: '/', bodyLimit, handler });
+}
 
 /** CONNECT asks for a tunnel: not supported yet, said in a 501 the client can read. */
 function refuseConnect(_req: http.IncomingMessage, socket: import('node:stream').Duplex): void {
@@ -94,8 +109,9 @@ function refuseConnect(_req: http.IncomingMessage, socket: import('node:stream')
   );
 }
 
-// Not encapsulated: the decorator and hooks belong to the app that registers us.
-(phpasyncPlugin as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
+// The decorator and the close hooks belong to the app that registers us (fastify-plugin); the
+// routes are encapsulated in phpRoutes.
+const plugin = fp(phpasyncPlugin, { fastify: '5.x', name: 'phpasync' });
 
-export default phpasyncPlugin;
-export { phpasyncPlugin as phpasync };
+export default plugin;
+export { plugin as phpasync };

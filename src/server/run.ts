@@ -10,7 +10,9 @@ import { bindListener } from './bind.js';
 import { gracefulConnections } from './drain.js';
 import { httpAnswer, PhpasyncError } from './errors.js';
 import { applyTimeouts, checkingIntervalMs, effectiveTimeouts } from './timeouts.js';
+import { loggerOptions } from './logger.js';
 import { phpasync } from './plugin.js';
+import { echoRequestId, genReqId } from './request-id.js';
 import { compileWorkerMatch } from '../config/worker-match.js';
 
 export interface RunOptions {
@@ -39,11 +41,13 @@ export async function buildServer(config: PhpasyncConfig): Promise<FastifyInstan
   const app = Fastify({
     // Node checks read_header/read_body only at this interval (its default is 30 s).
     http: { connectionsCheckingInterval: checkingIntervalMs(timeouts) },
-    logger: { level: config.global?.debug ? 'debug' : 'info' },
+    logger: loggerOptions({ debug: config.global?.debug === true }),
     // Like Caddy, no access log unless asked for (the `log` directive, not supported yet).
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: 'idle',
+    genReqId,
   });
+  echoRequestId(app);
   applyTimeouts(app.server, timeouts, app.log);
   // A path the worker's `match` does not take would go to static files or classic scripts,
   // neither built yet: 404, as FrankenPHP answers when no such file exists.
