@@ -81,12 +81,31 @@ export async function runServer(config: PhpasyncConfig, options: RunOptions): Pr
   const address = site?.addresses[0];
   const host = address ? address.bind ?? address.host : '';
   const listenHost = host === '' ? '0.0.0.0' : host;
-  // Bound before PHP boots: a port in use fails here, before the worker file runs.
-  const listener = await bindListener(listenHost, address?.port ?? LISTEN_PORT);
+  // One listener for the whole run: a stop signal that comes while PHP boots or the server
+  // starts listening is kept and acted on once it is up. (Swapping listeners would drop a
+  // signal libuv had already queued for the removed one; Node's default would kill the
+  // process without a word.)
+  let early: NodeJS.Signals | undefined;
+  let onStop: ((signal: NodeJS.Signals) => void) | undefined;
+  const stopListener = (signal: NodeJS.Signals): void => {
+    if (onStop) onStop(signal);
+    else early ??= signal;
+  };
+  process.on('SIGINT', stopListener);
+  process.on('SIGTERM', stopListener);
+  const dropStopListener = (): void => {
+    process.off('SIGINT', stopListener);
+    process.off('SIGTERM', stopListener);
+  };
+  const listener = await bindListener(listenHost, address?.port ?? LISTEN_PORT).catch((err: unknown) => {
+    dropStopListener();
+    throw err;
+  });
   let app: FastifyInstance;
   try {
     app = await buildServer(config);
   } catch (err) {
+    dropStopListener();
     listener.close();
     throw err;
   }
@@ -97,6 +116,7 @@ export async function runServer(config: PhpasyncConfig, options: RunOptions): Pr
     await app.listen({ host: listenHost, handle: listener.handle } as FastifyListenOptions);
     listener.adopt(app.server);
   } catch (err) {
+    dropStopListener();
     listener.close();
     await app.close(); // stops the PHP threads, or they would keep the process alive
     throw err;
@@ -149,7 +169,7 @@ export async function runServer(config: PhpasyncConfig, options: RunOptions): Pr
         },
       );
     };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    onStop = onSignal;
+    if (early) onSignal(early);
   });
 }
