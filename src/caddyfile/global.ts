@@ -102,6 +102,10 @@ export function parseGlobalBlock(node: Node, ctx: AdaptContext, order: Directive
         if (!allowed.includes(v.text)) l.fail(`auto_https must be one of ${allowed.join(', ')}, got '${v.text}'`, v);
         global.autoHttps = v.text;
       },
+      processes(l) {
+        once(l);
+        global.processes = intValue(l.single('processes <count>'), 'processes', 1, 256);
+      },
       grace_period: drainTime,
       drain_timeout: drainTime,
       shutdown_delay(l) {

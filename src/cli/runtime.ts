@@ -2,7 +2,7 @@
 // and `--help` work on a machine where the addon is not built.
 
 import { checkFiles } from '../config/checks.js';
-import { checkRuntime } from '../config/runtime-checks.js';
+import { checkRuntime, workersOf } from '../config/runtime-checks.js';
 import type { ConfigError } from '../config/errors.js';
 import type { PhpasyncConfig } from '../config/model.js';
 
@@ -31,4 +31,17 @@ export async function runnableProblems(config: PhpasyncConfig): Promise<ConfigEr
   const server = await loadServer();
   const php = (await loadNative()).loadAddon().phpInfo();
   return [...checkFiles(config), ...server.checkRunnable(config), ...checkRuntime(config, php)];
+}
+
+/** Runs the config under the supervisor when it asks for several processes (until it stops);
+ * false when one process serves it (the caller runs it). */
+export async function supervise(config: PhpasyncConfig, pidFile: string | undefined): Promise<boolean> {
+  const { processPlan } = await import('../supervisor/plan.js');
+  const num = workersOf(config)[0]?.num ?? 1;
+  const plan = processPlan(config, num, (await loadNative()).loadAddon().phpInfo());
+  if (plan.processes === 0) return false;
+  const { runSupervisor } = await load('the supervisor', () => import('../supervisor/supervisor.js'));
+  const { DEFAULT_DRAIN_MS } = await loadServer();
+  await runSupervisor(config, plan, { drainMs: config.global?.drainTimeoutMs ?? DEFAULT_DRAIN_MS, ...(pidFile ? { pidFile } : {}) });
+  return true;
 }

@@ -1,4 +1,6 @@
 // `phpasync run`: from a typed config to a listening server, and back down on SIGINT/SIGTERM.
+import os from 'node:os';
+
 import Fastify, { LogController, type FastifyInstance, type FastifyListenOptions } from 'fastify';
 
 import { reportIgnoredSignalsWith } from './signals.js';
@@ -105,8 +107,16 @@ function bodyLimitOf(config: PhpasyncConfig): number | undefined {
   return limit;
 }
 
+/** What a supervised child (src/supervisor/child.ts) changes in the app it builds. */
+export interface BuildOptions {
+  /** PHP threads, instead of the worker's num (on NTS, num counts processes). */
+  threads?: number;
+  /** Fields every log line carries (the child's id). */
+  logBindings?: Record<string, unknown>;
+}
+
 /** Builds the Fastify app for a runnable config (no listen). */
-export async function buildServer(config: PhpasyncConfig): Promise<FastifyInstance> {
+export async function buildServer(config: PhpasyncConfig, build: BuildOptions = {}): Promise<FastifyInstance> {
   const errors = checkRunnable(config);
   if (errors.length > 0) throw errors[0];
   const worker = allWorkers(config)[0];
@@ -120,7 +130,10 @@ export async function buildServer(config: PhpasyncConfig): Promise<FastifyInstan
   const app = Fastify({
     // Node checks read_header/read_body only at this interval (its default is 30 s).
     http: { connectionsCheckingInterval: checkingIntervalMs(timeouts) },
-    logger: { level: config.global?.debug ? 'debug' : 'info' },
+    logger: {
+      level: config.global?.debug ? 'debug' : 'info',
+      ...(build.logBindings ? { base: { pid: process.pid, hostname: os.hostname(), ...build.logBindings } } : {}),
+    },
     // Like Caddy, no access log unless asked for (the `log` directive, not supported yet).
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: 'idle',
@@ -144,7 +157,7 @@ export async function buildServer(config: PhpasyncConfig): Promise<FastifyInstan
   }
   await app.register(phpasync, {
     workerFile: worker.file,
-    threads: worker.num,
+    threads: build.threads ?? worker.num,
     bufferSize: worker.bufferSize,
     ...(worker.maxCoroutines !== undefined ? { maxCoroutines: worker.maxCoroutines } : {}),
     phpIni: config.frankenphp?.phpIni ?? {},
