@@ -24,7 +24,7 @@ import { buildServer } from '../server/run.js';
 import type { FromChild, ToChild } from './protocol.js';
 
 /** How often changed engine counters are reported to the supervisor. */
-const STATS_EVERY_MS = 50;
+const STATS_EVERY_MS = 20;
 
 function send(m: FromChild): void {
   // After the supervisor is gone there is no one to tell.

@@ -44,6 +44,8 @@ interface Child {
   ready: boolean;
   /** Told to drain (reload or stop): takes no more connections. */
   draining: boolean;
+  /** Its channel failed: it is dying, take it out of the rotation before its exit is seen. */
+  gone?: boolean;
   stats: Counters;
   exited: Promise<void>;
 }
@@ -81,7 +83,7 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
   let stopping = false;
   let rr = 0;
 
-  const serving = (): Child[] => slots.flatMap((s) => (s.child?.ready && !s.child.draining ? [s.child] : []));
+  const serving = (): Child[] => slots.flatMap((s) => (s.child?.ready && !s.child.draining && !s.child.gone ? [s.child] : []));
 
   function handOut(socket: net.Socket): void {
     if (stopping) {
@@ -95,10 +97,17 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
       return;
     }
     const child = open[rr++ % open.length]!;
-    // The handle leaves this process; a send that fails (the child died just now) closes it:
-    // that client sees its connection closed, as it would with a child that died holding it.
-    child.proc.send({ t: 'conn' } satisfies ToChild, socket, { keepOpen: false }, (err) => {
-      if (err) log.warn({ child: child.id, err: err.message }, 'could not hand a connection to the child');
+    // keepOpen: this process keeps its copy of the connection until the message is written, so
+    // a child that died a moment ago (its exit not seen yet) costs a retry with another
+    // child, not the client's connection.
+    child.proc.send({ t: 'conn' } satisfies ToChild, socket, { keepOpen: true }, (err) => {
+      if (!err) {
+        socket.destroy(); // the child has its own descriptor now; closing ours sends nothing
+        return;
+      }
+      child.gone = true;
+      log.warn({ child: child.id, err: err.message }, 'could not hand a connection to the child; giving it to another');
+      handOut(socket);
     });
   }
 
@@ -156,11 +165,11 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
     if (stopping) return;
     const lived = Date.now() - child.startedAt;
     const delayMs = slot.backoff.delayAfter(lived);
-    // What the child last reported (at most 50 ms old): the requests it held, now failed.
+    // What the child last reported (at most 20 ms old): the requests it held, now failed.
     const inFlight = child.stats.pendingRequests ?? 0;
     log.error(
       { child: slot.id, childPid: child.proc.pid, exit: how, inFlight, livedMs: lived, restartInMs: delayMs },
-      `child ${slot.id} died (${how}) with ${inFlight} request(s) in flight; starting it again in ${delayMs} ms`,
+      `child ${slot.id} died (${how}) with ${inFlight} request(s) in flight (its last count, at most 20 ms old); starting it again in ${delayMs} ms`,
     );
     restartLater(slot, delayMs);
   }

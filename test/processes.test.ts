@@ -1,0 +1,179 @@
+// Several supervised processes behind one address (src/supervisor/): on the NTS PHP of this
+// machine `num 2` runs two processes, each answering its own pid (getmypid()).
+import http from 'node:http';
+
+import autocannon from 'autocannon';
+import { describe, expect, it } from 'vitest';
+
+import { startServer, waitFor, type RunningServer } from './helpers/server.js';
+
+interface Answer {
+  status: number;
+  body: string;
+}
+
+/** One GET; `agent` false opens a new connection, an agent reuses its keep-alive one. */
+function get(url: string, agent: http.Agent | false = false): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+}
+
+/** A client that keeps one connection open and sends on it only. */
+function oneConnection(): http.Agent {
+  return new http.Agent({ keepAlive: true, maxSockets: 1 });
+}
+
+/** `n` keep-alive connections, grouped by the pid of the child serving each. */
+async function connectionsByChild(url: string, n: number): Promise<Map<string, http.Agent[]>> {
+  const by = new Map<string, http.Agent[]>();
+  for (let i = 0; i < n; i++) {
+    const a = oneConnection();
+    const r = await get(url + '/', a);
+    expect(r.status).toBe(200);
+    by.set(r.body, [...(by.get(r.body) ?? []), a]);
+  }
+  return by;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function start(): Promise<RunningServer> {
+  return startServer({ worker: 'processes.php', num: 2 });
+}
+
+describe('num 2 on an NTS PHP: two processes share the address', () => {
+  it('both serve, and a CPU-bound request on one does not hold up the other', async () => {
+    const srv = await start();
+    try {
+      const pids = new Set<string>();
+      for (let i = 0; i < 6; i++) pids.add((await get(srv.url + '/')).body);
+      expect(pids.size).toBe(2);
+      expect(pids.has(String(srv.proc.pid))).toBe(false); // children serve, not the supervisor
+      const by = await connectionsByChild(srv.url, 2);
+      const [[pidA, [a]], [pidB, [b]]] = [...by.entries()] as [string, http.Agent[]][];
+      expect(pidA).not.toBe(pidB);
+
+      let busyDone = false;
+      const busy = get(srv.url + '/busy?ms=3000', a).then((r) => ((busyDone = true), r));
+      await sleep(200); // let it start (one PHP thread per process: the loop holds it)
+      for (let i = 0; i < 5; i++) {
+        const r = await get(srv.url + '/', b);
+        expect(r).toEqual({ status: 200, body: pidB });
+        expect(busyDone).toBe(false); // answered while the other process is still busy
+      }
+      expect(await busy).toEqual({ status: 200, body: pidA });
+    } finally {
+      expect(await srv.stop()).toBe(0);
+    }
+  });
+
+  for (const how of ['SIGSEGV from PHP', 'SIGKILL'] as const) {
+    it(`a child killed by ${how}: its in-flight requests fail, every later one is answered, it comes back`, async () => {
+      const srv = await start();
+      try {
+        const by = await connectionsByChild(srv.url, 4);
+        const [[victim, [a1, a2]], [survivor]] = [...by.entries()] as [string, http.Agent[]][];
+        expect(by.get(victim)!.length).toBe(2);
+
+        const slow = get(srv.url + '/slow?ms=5000', a1);
+        await sleep(300); // the child reports its in-flight count every 20 ms
+        const kill = how === 'SIGKILL' ? (process.kill(Number(victim), 'SIGKILL'), undefined) : get(srv.url + '/segv', a2);
+        await Promise.all([
+          expect(slow).rejects.toThrow(/socket hang up|ECONNRESET/),
+          kill && expect(kill).rejects.toThrow(/socket hang up|ECONNRESET/),
+        ]);
+
+        // At once, while the dead child is not back yet: every request is answered.
+        for (let i = 0; i < 20; i++) {
+          const r = await get(srv.url + '/').catch((err: Error) => {
+            throw new Error(`request ${i} after the kill: ${err.message}\n${srv.output.join('\n')}`);
+          });
+          expect(r.status).toBe(200);
+        }
+        const signal = how === 'SIGKILL' ? 'SIGKILL' : 'SIGSEGV';
+        const died = await waitFor(() => srv.logs().find((l) => l['exit'] === signal));
+        expect(died['childPid']).toBe(Number(victim));
+        expect(died['inFlight']).toBeGreaterThanOrEqual(1);
+        expect(String(died['msg'])).toMatch(new RegExp(`child \\d died \\(${signal}\\) with \\d+ request`));
+        await waitFor(() => srv.logs().some((l) => String(l['msg']).endsWith('is serving again')), 10_000);
+        const pids = new Set<string>();
+        for (let i = 0; i < 6; i++) pids.add((await get(srv.url + '/')).body);
+        expect(pids.has(survivor)).toBe(true);
+        expect(pids.has(victim)).toBe(false);
+        expect(pids.size).toBe(2);
+      } finally {
+        expect(await srv.stop()).toBe(0);
+      }
+    });
+  }
+
+  it('SIGHUP under continuous load: the children are replaced one at a time, no error, no non-2xx', async () => {
+    const srv = await start();
+    try {
+      const before = new Set<string>();
+      for (let i = 0; i < 4; i++) before.add((await get(srv.url + '/')).body);
+      const load = autocannon({ url: srv.url + '/slow?ms=10', connections: 8, duration: 6 });
+      await sleep(1000);
+      srv.proc.kill('SIGHUP');
+      await waitFor(() => srv.logs().some((l) => l['msg'] === 'reload done'), 20_000);
+      let loadOver = false;
+      const r = await load.then((x) => ((loadOver = true), x));
+      expect(loadOver).toBe(true);
+      expect(r.errors).toBe(0);
+      expect(r.timeouts).toBe(0);
+      expect(r.non2xx).toBe(0);
+      expect(r['2xx']).toBeGreaterThan(0);
+      const after = new Set<string>();
+      for (let i = 0; i < 4; i++) after.add((await get(srv.url + '/')).body);
+      expect(after.size).toBe(2);
+      for (const pid of after) expect(before.has(pid)).toBe(false);
+      expect(srv.logs().filter((l) => String(l['msg']).startsWith('reload: child')).length).toBe(2);
+    } finally {
+      expect(await srv.stop()).toBe(0);
+    }
+  });
+
+  it('SIGTERM under load: every request sent on an accepted connection is answered, exit 0', async () => {
+    const srv = await start();
+    const failures: string[] = [];
+    let answered = 0;
+    let answeredAfterTerm = 0;
+    let termSent = false;
+    // Eight clients, each sending one request after the other on its own connection, until the
+    // server refuses a new connection (its listener closed): the only error allowed.
+    const client = async (): Promise<void> => {
+      const agent = oneConnection();
+      for (;;) {
+        try {
+          const r = await get(srv.url + '/slow?ms=20', agent);
+          if (r.status !== 200) failures.push(`status ${r.status}`);
+          answered++;
+          if (termSent) answeredAfterTerm++;
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code !== 'ECONNREFUSED') failures.push(`${code}: ${(err as Error).message}`);
+          return;
+        }
+      }
+    };
+    const clients = Array.from({ length: 8 }, client);
+    const long = get(srv.url + '/slow?ms=1500');
+    await sleep(800);
+    termSent = true;
+    const code = srv.stop('SIGTERM');
+    await Promise.all(clients);
+    expect(await long).toEqual({ status: 200, body: expect.stringMatching(/^\d+$/) });
+    expect(await code).toBe(0);
+    expect(failures).toEqual([]);
+    expect(answered).toBeGreaterThan(0);
+    expect(answeredAfterTerm).toBeGreaterThan(0); // requests in flight at SIGTERM were answered
+  });
+});
