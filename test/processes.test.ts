@@ -5,7 +5,7 @@ import http from 'node:http';
 import autocannon from 'autocannon';
 import { describe, expect, it } from 'vitest';
 
-import { startServer, waitFor, type RunningServer } from './helpers/server.js';
+import { runCli, startServer, tempDir, waitFor, writeCaddyfile, type RunningServer } from './helpers/server.js';
 
 interface Answer {
   status: number;
@@ -175,5 +175,12 @@ describe('num 2 on an NTS PHP: two processes share the address', () => {
     expect(failures).toEqual([]);
     expect(answered).toBeGreaterThan(0);
     expect(answeredAfterTerm).toBeGreaterThan(0); // requests in flight at SIGTERM were answered
+  });
+
+  it('a worker file that fails in the children fails the start: exit 1 with PHP\'s message', async () => {
+    const r = await runCli(['run', '--config', writeCaddyfile(tempDir(), { worker: 'parse-error.php', num: 2 })]);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/parse-error\.php failed: Unclosed '\{' on line 3/);
+    expect(r.out).toMatch(/child \d exited before serving \(exit code 1\)/);
   });
 });
