@@ -120,13 +120,37 @@ describe('num 2 on an NTS PHP: two processes share the address', () => {
     try {
       const before = new Set<string>();
       for (let i = 0; i < 4; i++) before.add((await get(srv.url + '/')).body);
+      // Two kinds of clients at once: autocannon, always a request in flight on each
+      // connection; and clients that pause a little between requests on their connection, so
+      // that some connection is idle at the moment its child starts draining.
       const load = autocannon({ url: srv.url + '/slow?ms=10', connections: 8, duration: 6 });
+      let stop = false;
+      const failures: string[] = [];
+      let answered = 0;
+      const pausing = async (): Promise<void> => {
+        const agent = oneConnection();
+        while (!stop) {
+          try {
+            const r = await get(srv.url + '/', agent);
+            if (r.status === 200) answered++;
+            else failures.push(`status ${r.status}: ${r.body}`);
+          } catch (err) {
+            failures.push(`${(err as NodeJS.ErrnoException).code}: ${(err as Error).message}`);
+          }
+          await sleep(Math.random() * 40);
+        }
+      };
+      const clients = Array.from({ length: 8 }, pausing);
       await sleep(1000);
       srv.proc.kill('SIGHUP');
       await waitFor(() => srv.logs().some((l) => l['msg'] === 'reload done'), 20_000);
       let loadOver = false;
       const r = await load.then((x) => ((loadOver = true), x));
-      expect(loadOver).toBe(true);
+      expect(loadOver).toBe(true); // the reload was done while the load ran
+      stop = true;
+      await Promise.all(clients);
+      expect(failures).toEqual([]);
+      expect(answered).toBeGreaterThan(0);
       expect(r.errors).toBe(0);
       expect(r.timeouts).toBe(0);
       expect(r.non2xx).toBe(0);
