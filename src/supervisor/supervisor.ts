@@ -29,6 +29,9 @@ import type { ProcessPlan } from './plan.js';
 import { isFromChild, type ToChild } from './protocol.js';
 import { sumStats, type Counters } from './stats.js';
 
+/** Connections held while no child serves; Node's default listen backlog. */
+const MAX_WAITING = 511;
+
 const CHILD_ENTRY = path.join(path.dirname(fileURLToPath(import.meta.url)), 'child.js');
 
 export interface SupervisorOptions {
@@ -92,6 +95,12 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
     }
     const open = serving();
     if (open.length === 0) {
+      // No child serves (all restarting): hold the connection, as the kernel's accept queue
+      // would, up to as many as that queue holds.
+      if (waiting.length >= MAX_WAITING) {
+        socket.destroy();
+        return;
+      }
       waiting.push(socket);
       socket.once('close', () => waiting.splice(waiting.indexOf(socket) >>> 0, 1));
       return;
@@ -182,7 +191,8 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
       const startedAt = Date.now();
       spawnChild(slot).then(
         (c) => {
-          if (stopping) return drainChild(c);
+          // Stopping, or a reload put a new child in the slot meanwhile: this one is not needed.
+          if (stopping || slot.child) return drainChild(c);
           slot.child = c;
           log.info({ child: slot.id, childPid: c.proc.pid, restarts: slot.restarts }, `child ${slot.id} is serving again`);
           flushWaiting();
@@ -238,6 +248,7 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
       }
       const old = slot.child;
       slot.child = fresh;
+      clearTimeout(slot.restartTimer); // the old one died meanwhile: the new one takes its place
       if (stopping) {
         drainChild(fresh);
         return;
