@@ -128,6 +128,8 @@ process.on('disconnect', () => askDrain('supervisor gone'));
 const socketDir = process.argv[2]!;
 process.on('message', (m: ToChild, handle: unknown) => {
   if (m.t === 'conn') {
+    // First: from here on the supervisor lets go of its copy; reading starts after this turn.
+    send({ t: 'took', n: m.n });
     if (onConnection && handle) onConnection(handle as HttpSocket);
     else (handle as Socket | undefined)?.destroy();
   } else if (m.t === 'drain') askDrain('supervisor');

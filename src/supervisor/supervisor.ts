@@ -50,6 +50,8 @@ interface Child {
   /** Its channel failed: it is dying, take it out of the rotation before its exit is seen. */
   gone?: boolean;
   stats: Counters;
+  /** Connections sent and not yet taken, by number: this process still holds them. */
+  handing: Map<number, net.Socket>;
   exited: Promise<void>;
 }
 
@@ -85,6 +87,7 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
   const slots: Slot[] = Array.from({ length: plan.processes }, (_, i) => ({ id: i + 1, backoff: new Backoff(), restarts: 0 }));
   let stopping = false;
   let rr = 0;
+  let handed = 0;
 
   const serving = (): Child[] => slots.flatMap((s) => (s.child?.ready && !s.child.draining && !s.child.gone ? [s.child] : []));
 
@@ -106,18 +109,25 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
       return;
     }
     const child = open[rr++ % open.length]!;
-    // keepOpen: this process keeps its copy of the connection until the message is written, so
-    // a child that died a moment ago (its exit not seen yet) costs a retry with another
-    // child, not the client's connection.
-    child.proc.send({ t: 'conn' } satisfies ToChild, socket, { keepOpen: true }, (err) => {
-      if (!err) {
-        socket.destroy(); // the child has its own descriptor now; closing ours sends nothing
-        return;
-      }
+    // This process keeps its copy of the connection until the child says it has its own
+    // (`took`): a connection sent to a child that dies before it took it (even one written
+    // into its channel a moment before its death) goes to another child, not lost.
+    const n = ++handed;
+    child.handing.set(n, socket);
+    child.proc.send({ t: 'conn', n } satisfies ToChild, socket, { keepOpen: true }, (err) => {
+      if (!err) return;
       child.gone = true;
       log.warn({ child: child.id, err: err.message }, 'could not hand a connection to the child; giving it to another');
-      handOut(socket);
+      if (child.handing.delete(n)) handOut(socket);
     });
+  }
+
+  /** The connections a child was sent but never took: to the others. */
+  function rehand(child: Child): void {
+    const sockets = [...child.handing.values()];
+    child.handing.clear();
+    if (sockets.length > 0) log.warn({ child: child.id, connections: sockets.length }, 'the child ended before taking some connections: handed to the others');
+    for (const socket of sockets) handOut(socket);
   }
 
   function flushWaiting(): void {
@@ -145,6 +155,7 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
       ready: false,
       draining: false,
       stats: {},
+      handing: new Map(),
       exited: new Promise((resolve) => proc.once('exit', () => resolve())),
     };
     live.add(child);
@@ -152,11 +163,20 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
     return new Promise<Child>((resolve, reject) => {
       proc.on('message', (m: unknown) => {
         if (!isFromChild(m)) return;
-        if (m.t === 'stats') child.stats = m.stats;
+        if (m.t === 'took') {
+          const socket = child.handing.get(m.n);
+          child.handing.delete(m.n);
+          socket?.destroy(); // the child holds its own descriptor: closing ours sends nothing
+        } else if (m.t === 'stats') child.stats = m.stats;
         else if (m.t === 'ready') {
           child.ready = true;
           resolve(child);
         }
+      });
+      // After every message it sent ('exit' may come before the last ones are read).
+      proc.once('disconnect', () => {
+        child.gone = true;
+        rehand(child);
       });
       proc.once('exit', (code, signal) => {
         live.delete(child);
