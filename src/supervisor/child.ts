@@ -40,10 +40,8 @@ async function start(m: Extract<ToChild, { t: 'start' }>, socketDir: string): Pr
   let draining = false;
 
   const take = (socket: HttpSocket): void => {
-    if (draining) {
-      socket.destroy(); // cannot happen: the supervisor stops handing over before it drains us
-      return;
-    }
+    // While draining too (a connection sent just before the supervisor learnt of a SIGTERM
+    // sent to this child alone): it is served with `Connection: close`.
     open.add(socket);
     socket.once('close', () => {
       open.delete(socket);

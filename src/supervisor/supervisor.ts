@@ -74,7 +74,11 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
   // Bound first: a port in use fails here, before any child boots PHP. Paused: the bytes are
   // read by the child that gets the connection.
   const waiting: net.Socket[] = []; // accepted while no child was ready
-  const listener = net.createServer({ pauseOnConnect: true }, (socket) => handOut(socket));
+  const listener = net.createServer({ pauseOnConnect: true }, (socket) => {
+    // This copy is never read nor written; a reset while it is held must not throw here.
+    socket.on('error', () => socket.destroy());
+    handOut(socket);
+  });
   await new Promise<void>((resolve, reject) => {
     listener.once('error', (err) => reject(listenError(listenHost, address?.port ?? 8080, err)));
     listener.listen({ host: listenHost, port: address?.port ?? 8080 }, () => resolve());
