@@ -1,6 +1,8 @@
 // Several supervised processes behind one address (src/supervisor/): on the NTS PHP of this
 // machine `num 2` runs two processes, each answering its own pid (getmypid()).
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 
 import autocannon from 'autocannon';
 import { describe, expect, it } from 'vitest';
@@ -199,6 +201,48 @@ describe('num 2 on an NTS PHP: two processes share the address', () => {
     expect(failures).toEqual([]);
     expect(answered).toBeGreaterThan(0);
     expect(answeredAfterTerm).toBeGreaterThan(0); // requests in flight at SIGTERM were answered
+    // The children's counters, summed (src/supervisor/stats.ts): every request was dispatched.
+    const down = srv.logs().find((l) => l['msg'] === 'shutting down') as { stats: Record<string, number> };
+    expect(down.stats['dispatches']).toBeGreaterThan(0);
+  });
+
+  it('a second SIGTERM during the drain kills the children and exits 1', async () => {
+    const srv = await start();
+    const pids = new Set<string>();
+    for (let i = 0; i < 4; i++) pids.add((await get(srv.url + '/')).body);
+    const slow = get(srv.url + '/slow?ms=20000').catch((err: Error) => err);
+    await sleep(300);
+    srv.proc.kill('SIGTERM');
+    await waitFor(() => srv.logs().filter((l) => l['msg'] === 'draining').length === 2);
+    srv.proc.kill('SIGTERM');
+    expect(await srv.exited).toBe(1);
+    expect(await slow).toBeInstanceOf(Error);
+    const alive = (pid: string): boolean => {
+      try {
+        process.kill(Number(pid), 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await waitFor(() => [...pids].every((pid) => !alive(pid))); // killed, and reaped by init
+  });
+
+  it('phpasync reload --pidfile: the running server replaces its children; the pid file goes with it', async () => {
+    const pidfile = path.join(tempDir(), 'phpasync.pid');
+    const srv = await startServer({ worker: 'processes.php', num: 2, runArgs: ['--pidfile', pidfile] });
+    try {
+      expect(fs.readFileSync(pidfile, 'utf8').trim()).toBe(String(srv.proc.pid));
+      const r = await runCli(['reload', '--pidfile', pidfile]);
+      expect(r).toEqual({ code: 0, out: `phpasync reload: SIGHUP sent to ${srv.proc.pid}\n` });
+      await waitFor(() => srv.logs().some((l) => l['msg'] === 'reload done'), 20_000);
+    } finally {
+      expect(await srv.stop()).toBe(0);
+    }
+    expect(fs.existsSync(pidfile)).toBe(false);
+    const gone = await runCli(['reload', '--pidfile', pidfile]);
+    expect(gone.code).toBe(1);
+    expect(gone.out).toContain(`cannot read the pid file ${pidfile}`);
   });
 
   it('a worker file that fails in the children fails the start: exit 1 with PHP\'s message', async () => {
