@@ -251,4 +251,25 @@ describe('num 2 on an NTS PHP: two processes share the address', () => {
     expect(r.out).toMatch(/parse-error\.php failed: Unclosed '\{' on line 3/);
     expect(r.out).toMatch(/child \d exited before serving \(exit code 1\)/);
   });
+
+  it('processes takes 1..256: anything else is a config error naming the range (exit 2)', async () => {
+    const file = writeCaddyfile(tempDir(), { worker: 'processes.php', globalOptions: 'processes 0' });
+    const r = await runCli(['validate', '--config', file]);
+    expect(r.code).toBe(2);
+    expect(r.out).toContain("processes must be an integer in the range 1..256, got '0'");
+  });
+
+  it('processes 1: one supervised child, which a SIGHUP replaces', async () => {
+    const srv = await startServer({ worker: 'processes.php', globalOptions: 'processes 1' });
+    try {
+      const before = (await get(srv.url + '/')).body;
+      expect(before).not.toBe(String(srv.proc.pid));
+      srv.proc.kill('SIGHUP');
+      await waitFor(() => srv.logs().some((l) => l['msg'] === 'reload done'), 20_000);
+      const after = (await get(srv.url + '/')).body;
+      expect(after).not.toBe(before);
+    } finally {
+      expect(await srv.stop()).toBe(0);
+    }
+  });
 });
