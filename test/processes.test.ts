@@ -45,6 +45,16 @@ async function connectionsByChild(url: string, n: number): Promise<Map<string, h
   return by;
 }
 
+/** Whether a process with this pid exists (a zombie counts until it is reaped). */
+function alive(pid: string): boolean {
+  try {
+    process.kill(Number(pid), 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function start(): Promise<RunningServer> {
@@ -217,14 +227,6 @@ describe('num 2 on an NTS PHP: two processes share the address', () => {
     srv.proc.kill('SIGTERM');
     expect(await srv.exited).toBe(1);
     expect(await slow).toBeInstanceOf(Error);
-    const alive = (pid: string): boolean => {
-      try {
-        process.kill(Number(pid), 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
     await waitFor(() => [...pids].every((pid) => !alive(pid))); // killed, and reaped by init
   });
 
@@ -271,5 +273,15 @@ describe('num 2 on an NTS PHP: two processes share the address', () => {
     } finally {
       expect(await srv.stop()).toBe(0);
     }
+  });
+
+  it('the supervisor killed by SIGKILL: the children notice, finish and exit (no orphan keeps serving)', async () => {
+    const srv = await start();
+    const pids = new Set<string>();
+    for (let i = 0; i < 4; i++) pids.add((await get(srv.url + '/')).body);
+    expect(pids.size).toBe(2);
+    srv.proc.kill('SIGKILL');
+    await srv.exited;
+    await waitFor(() => [...pids].every((pid) => !alive(pid)), 10_000);
   });
 });
