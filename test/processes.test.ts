@@ -245,6 +245,11 @@ describe('num 2 on an NTS PHP: two processes share the address', () => {
     const gone = await runCli(['reload', '--pidfile', pidfile]);
     expect(gone.code).toBe(1);
     expect(gone.out).toContain(`cannot read the pid file ${pidfile}`);
+    // A stale pid file naming another program: no signal is sent (SIGHUP would end this test run).
+    fs.writeFileSync(pidfile, `${process.pid}\n`);
+    const stale = await runCli(['reload', '--pidfile', pidfile]);
+    expect(stale.code).toBe(1);
+    expect(stale.out).toContain(`pid ${process.pid} (from ${pidfile}) is not a phpasync server running several processes`);
   });
 
   it('a worker file that fails in the children fails the start: exit 1 with PHP\'s message', async () => {

@@ -34,6 +34,7 @@ function send(m: FromChild): void {
 type HttpSocket = Socket & { _httpMessage?: ServerResponse | null };
 
 async function start(m: Extract<ToChild, { t: 'start' }>, socketDir: string): Promise<void> {
+  process.title = `phpasync: child ${m.id}`;
   const app: FastifyInstance = await buildServer(m.config, { threads: m.threads, logBindings: { child: m.id } });
   const conns = gracefulConnections(app.server);
   const open = new Set<HttpSocket>();

@@ -2,6 +2,9 @@
 // server there (as `nginx -s reload` does) and sends it SIGHUP.
 import fs from 'node:fs';
 
+/** What `ps` shows for the supervisor; `phpasync reload` checks it before it signals a pid. */
+export const SUPERVISOR_TITLE = 'phpasync: supervisor';
+
 export function writePidFile(file: string): () => void {
   fs.writeFileSync(file, `${process.pid}\n`);
   return () => {
@@ -25,4 +28,15 @@ export function readPidFile(file: string): number | Error {
   const pid = Number(text.trim());
   if (!Number.isInteger(pid) || pid <= 0) return new Error(`${file} holds no pid: ${JSON.stringify(text.slice(0, 40))}`);
   return pid;
+}
+
+/** Whether `pid` runs the command line `title` (Linux: /proc); undefined where it cannot tell.
+ * A stale pid file may name a pid some other program has now: it must not get the signal. */
+export function runs(pid: number, title: string): boolean | undefined {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(title);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && fs.existsSync('/proc/self')) return false; // no such process
+    return undefined;
+  }
 }

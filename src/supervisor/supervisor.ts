@@ -24,7 +24,7 @@ import { listenError } from '../server/bind.js';
 import { PhpasyncError } from '../server/errors.js';
 import { reportIgnoredSignalsWith } from '../server/signals.js';
 import { Backoff } from './backoff.js';
-import { writePidFile } from './pidfile.js';
+import { SUPERVISOR_TITLE, writePidFile } from './pidfile.js';
 import type { ProcessPlan } from './plan.js';
 import { isFromChild, type ToChild } from './protocol.js';
 import { sumStats, type Counters } from './stats.js';
@@ -65,6 +65,7 @@ interface Slot {
 }
 
 export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, options: SupervisorOptions): Promise<void> {
+  process.title = SUPERVISOR_TITLE;
   const log = pino({ level: config.global?.debug ? 'debug' : 'info', base: { pid: process.pid, hostname: os.hostname(), supervisor: true } });
   const site = config.sites[0];
   const address = site?.addresses[0];

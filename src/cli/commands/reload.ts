@@ -1,4 +1,4 @@
-import { readPidFile } from '../../supervisor/pidfile.js';
+import { readPidFile, runs, SUPERVISOR_TITLE } from '../../supervisor/pidfile.js';
 import { parseFlags, str, bool } from '../args.js';
 import type { Command } from '../command.js';
 import { EXIT_CONFIG, EXIT_OK } from '../report.js';
@@ -37,6 +37,12 @@ Exit status: 0 once the signal is sent, 1 when the pid file or the process is no
     const pid = readPidFile(file);
     if (pid instanceof Error) {
       process.stderr.write(`phpasync reload: ${pid.message}\n`);
+      return 1;
+    }
+    if (runs(pid, SUPERVISOR_TITLE) === false) {
+      process.stderr.write(
+        `phpasync reload: pid ${pid} (from ${file}) is not a phpasync server running several processes (a stale pid file, or a server of one process: it cannot reload)\n`,
+      );
       return 1;
     }
     try {
