@@ -2,6 +2,7 @@
 // `frankenphp { … }` and Caddy's `order`.
 
 import type { FrankenphpGlobalConfig, GlobalOptions, ServerTimeouts, SourceLocation } from '../config/model.js';
+import { PROCESSES } from '../config/defaults.js';
 import { parseLog, type AdaptContext } from './context.js';
 import { eachSubdirective, intValue, type Line } from './line.js';
 import type { Node } from './parser.js';
@@ -104,7 +105,7 @@ export function parseGlobalBlock(node: Node, ctx: AdaptContext, order: Directive
       },
       processes(l) {
         once(l);
-        global.processes = intValue(l.single('processes <count>'), 'processes', 1, 256);
+        global.processes = intValue(l.single('processes <count>'), 'processes', PROCESSES.min, PROCESSES.max);
       },
       grace_period: drainTime,
       drain_timeout: drainTime,

@@ -27,7 +27,7 @@ export interface BoundListener {
 export function listenError(host: string, port: number, err: unknown): PhpasyncError {
   const code = (err as NodeJS.ErrnoException).code ?? '';
   const shown = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-  return new PhpasyncError('PHPASYNC_LISTEN', `cannot listen on ${shown}: ${REASONS[code] ?? (err as Error).message}${code ? ` (${code})` : ''}`);
+  return new PhpasyncError('PHPASYNC_LISTEN', [shown, `${REASONS[code] ?? (err as Error).message}${code ? ` (${code})` : ''}`]);
 }
 
 /** Listens on host:port; rejects with PHPASYNC_LISTEN and the reason. */

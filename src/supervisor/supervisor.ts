@@ -21,6 +21,7 @@ import pino from 'pino';
 
 import type { PhpasyncConfig } from '../config/model.js';
 import { listenError } from '../server/bind.js';
+import { loggerOptions } from '../server/logger.js';
 import { PhpasyncError } from '../server/errors.js';
 import { reportIgnoredSignalsWith } from '../server/signals.js';
 import { Backoff } from './backoff.js';
@@ -66,7 +67,12 @@ interface Slot {
 
 export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, options: SupervisorOptions): Promise<void> {
   process.title = SUPERVISOR_TITLE;
-  const log = pino({ level: config.global?.debug ? 'debug' : 'info', base: { pid: process.pid, hostname: os.hostname(), supervisor: true } });
+  // The server's log settings (src/server/logger.ts): stderr, JSON lines or pino-pretty on a terminal.
+  const { stream, ...logOptions } = loggerOptions({ debug: config.global?.debug === true }) as pino.LoggerOptions & {
+    stream?: pino.DestinationStream;
+  };
+  const base = { ...logOptions, base: { pid: process.pid, hostname: os.hostname(), supervisor: true } };
+  const log = stream ? pino(base, stream) : pino(base);
   const site = config.sites[0];
   const address = site?.addresses[0];
   const host = address ? address.bind ?? address.host : '';
@@ -186,7 +192,7 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
       proc.once('exit', (code, signal) => {
         live.delete(child);
         const how = signal ?? `exit code ${code}`;
-        if (!child.ready) reject(new PhpasyncError('PHPASYNC_WORKER_START', `child ${slot.id} exited before serving (${how})`));
+        if (!child.ready) reject(new PhpasyncError('PHPASYNC_WORKER_START', [`child ${slot.id} exited before serving (${how})`]));
         else if (slot.child === child) died(slot, child, how);
         else if (code !== 0 && !stopping) log.warn({ child: slot.id, childPid: proc.pid, how }, `child ${slot.id} ended its drain with ${how}`);
       });

@@ -709,7 +709,7 @@ const cases: [name: string, caddyfile: string, message: string][] = [
   [
     "worker max_consecutive_failures",
     "{\n\tfrankenphp {\n\t\tworker {\n\t\t\tfile a.php\n\t\t\tmax_consecutive_failures -2\n\t\t}\n\t}\n}\n",
-    "/virtual/Caddyfile:5:29: max_consecutive_failures must be an integer >= -1, got '-2'",
+    "/virtual/Caddyfile:5:29: max_consecutive_failures must be an integer in the range -1..1000000, got '-2'",
   ],
   [
     "ipv6 no bracket end",
