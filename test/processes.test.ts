@@ -249,7 +249,10 @@ describe('num 2 on an NTS PHP: two processes share the address', () => {
     fs.writeFileSync(pidfile, `${process.pid}\n`);
     const stale = await runCli(['reload', '--pidfile', pidfile]);
     expect(stale.code).toBe(1);
-    expect(stale.out).toContain(`pid ${process.pid} (from ${pidfile}) is not a phpasync server running several processes`);
+    expect(stale.out).toContain(`phpasync: pid ${process.pid} (from ${pidfile}) is not a phpasync server running several processes`);
+    const usage = await runCli(['reload']);
+    expect(usage.code).toBe(2);
+    expect(usage.out).toContain('reload: --pidfile FILE is required');
   });
 
   it('a worker file that fails in the children fails the start: exit 1 with PHP\'s message', async () => {

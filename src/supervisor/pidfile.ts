@@ -2,6 +2,8 @@
 // server there (as `nginx -s reload` does) and sends it SIGHUP.
 import fs from 'node:fs';
 
+import { PhpasyncError } from '../server/errors.js';
+
 /** What `ps` shows for the supervisor; `phpasync reload` checks it before it signals a pid. */
 export const SUPERVISOR_TITLE = 'phpasync: supervisor';
 
@@ -17,16 +19,16 @@ export function writePidFile(file: string): () => void {
   };
 }
 
-/** The pid in `file`, or an Error saying why there is none. */
-export function readPidFile(file: string): number | Error {
+/** The pid in `file`; PHPASYNC_PIDFILE(_CONTENT) when there is none. */
+export function readPidFile(file: string): number {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    return new Error(`cannot read the pid file ${file}: ${(err as Error).message}`);
+    throw new PhpasyncError('PHPASYNC_PIDFILE', [file, (err as Error).message]);
   }
   const pid = Number(text.trim());
-  if (!Number.isInteger(pid) || pid <= 0) return new Error(`${file} holds no pid: ${JSON.stringify(text.slice(0, 40))}`);
+  if (!Number.isInteger(pid) || pid <= 0) throw new PhpasyncError('PHPASYNC_PIDFILE_CONTENT', [file, JSON.stringify(text.slice(0, 40))]);
   return pid;
 }
 

@@ -1,7 +1,8 @@
+import { PhpasyncError } from '../../server/errors.js';
 import { readPidFile, runs, SUPERVISOR_TITLE } from '../../supervisor/pidfile.js';
 import { parseFlags, str, bool } from '../args.js';
 import type { Command } from '../command.js';
-import { EXIT_CONFIG, EXIT_OK } from '../report.js';
+import { EXIT_OK, UsageError } from '../report.js';
 
 // `phpasync reload`: tells a running server to replace its processes one at a time (SIGHUP to
 // the pid its `run --pidfile` wrote), as `nginx -s reload` does. It returns once the signal is
@@ -31,25 +32,14 @@ Exit status: 0 once the signal is sent, 1 when the pid file or the process is no
     }
     const file = str(p, 'pidfile');
     if (file === undefined) {
-      process.stderr.write('phpasync reload: --pidfile FILE is required (the file `phpasync run --pidfile FILE` writes)\n');
-      return EXIT_CONFIG;
+      throw new UsageError("reload: --pidfile FILE is required (the file `phpasync run --pidfile FILE` writes)\nRun 'phpasync reload --help' for usage.");
     }
     const pid = readPidFile(file);
-    if (pid instanceof Error) {
-      process.stderr.write(`phpasync reload: ${pid.message}\n`);
-      return 1;
-    }
-    if (runs(pid, SUPERVISOR_TITLE) === false) {
-      process.stderr.write(
-        `phpasync reload: pid ${pid} (from ${file}) is not a phpasync server running several processes (a stale pid file, or a server of one process: it cannot reload)\n`,
-      );
-      return 1;
-    }
+    if (runs(pid, SUPERVISOR_TITLE) === false) throw new PhpasyncError('PHPASYNC_RELOAD_TARGET', [pid, file]);
     try {
       process.kill(pid, 'SIGHUP');
     } catch (err) {
-      process.stderr.write(`phpasync reload: no server with pid ${pid} (from ${file}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`);
-      return 1;
+      throw new PhpasyncError('PHPASYNC_RELOAD_SIGNAL', [pid, file, (err as NodeJS.ErrnoException).code ?? (err as Error).message]);
     }
     process.stdout.write(`phpasync reload: SIGHUP sent to ${pid}\n`);
     return EXIT_OK;
