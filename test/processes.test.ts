@@ -269,6 +269,20 @@ describe('num 2 on an NTS PHP: two processes share the address', () => {
     expect(r.out).toContain("processes must be an integer in the range 1..256, got '0'");
   });
 
+  it('processes 1: a request that arrives while the only child restarts waits for it and is answered', async () => {
+    const srv = await startServer({ worker: 'processes.php', globalOptions: 'processes 1' });
+    try {
+      const before = (await get(srv.url + '/')).body;
+      process.kill(Number(before), 'SIGKILL');
+      await waitFor(() => !alive(before));
+      const r = await get(srv.url + '/'); // accepted by the supervisor, held until the new child serves
+      expect(r.status).toBe(200);
+      expect(r.body).not.toBe(before);
+    } finally {
+      expect(await srv.stop()).toBe(0);
+    }
+  });
+
   it('processes 1: one supervised child, which a SIGHUP replaces', async () => {
     const srv = await startServer({ worker: 'processes.php', globalOptions: 'processes 1' });
     try {
