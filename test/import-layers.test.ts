@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 const src = path.resolve(__dirname, '../src');
 
 /** Lowest first: a folder may import its own modules and those of folders before it. */
-const LAYERS = ['config', 'caddyfile', 'native', 'server', 'bench', 'cli'];
+const LAYERS = ['config', 'caddyfile', 'native', 'server', 'supervisor', 'bench', 'cli'];
 /** Modules every layer may import: leaves that import nothing of ours. */
 const SHARED = new Set(['server/errors.ts']);
 

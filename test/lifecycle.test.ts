@@ -30,10 +30,10 @@ describe('startup errors', () => {
     expect(r.out).toMatch(/onRequest\(\): Argument #1 \(\$handler\) must be a valid callback/);
   });
 
-  it('refuses num > 1 on an NTS PHP, naming the reason', async () => {
-    const r = await startupFailure({ worker: 'hello.php', num: 2 });
+  it('refuses num > 1 together with the global option processes on an NTS PHP, naming the reason', async () => {
+    const r = await startupFailure({ worker: 'hello.php', num: 2, globalOptions: 'processes 2' });
     expect(r.code).toBe(2); // refused as a config error before PHP starts
-    expect(r.out).toContain('this PHP is NTS (not thread-safe): it can run only one PHP thread per process');
+    expect(r.out).toContain('this PHP is NTS (not thread-safe): one PHP thread per process, so num 2 means 2 processes');
   });
 
   it('refuses a worker file that does not exist', async () => {

@@ -6,6 +6,7 @@ import type { ConfigError } from '../config/errors.js';
 import type { PhpasyncConfig } from '../config/model.js';
 import { checkRunnable } from '../config/runnable.js';
 import { checkRuntime } from '../config/runtime-checks.js';
+import { allWorkers } from '../config/walk.js';
 import { PhpasyncError } from '../server/errors.js';
 
 async function load<T>(what: string, importer: () => Promise<T>): Promise<T> {
@@ -33,4 +34,17 @@ export function loadNative(): Promise<typeof import('../native/index.js')> {
 export async function runnableProblems(config: PhpasyncConfig): Promise<ConfigError[]> {
   const php = (await loadNative()).loadAddon().phpInfo();
   return [...checkFiles(config), ...checkRunnable(config), ...checkRuntime(config, php)];
+}
+
+/** Runs the config under the supervisor when it asks for several processes (until it stops);
+ * false when one process serves it (the caller runs it). */
+export async function supervise(config: PhpasyncConfig, pidFile: string | undefined): Promise<boolean> {
+  const { processPlan } = await import('../supervisor/plan.js');
+  const num = allWorkers(config)[0]?.num ?? 1;
+  const plan = processPlan(config, num, (await loadNative()).loadAddon().phpInfo());
+  if (plan.processes === 0) return false;
+  const { runSupervisor } = await load('the supervisor', () => import('../supervisor/supervisor.js'));
+  const { DRAIN_TIMEOUT_MS } = await import('../config/defaults.js');
+  await runSupervisor(config, plan, { drainMs: config.global?.drainTimeoutMs ?? DRAIN_TIMEOUT_MS, ...(pidFile ? { pidFile } : {}) });
+  return true;
 }

@@ -113,6 +113,10 @@ export function rangeText(s: IntSetting): string {
   return `${s.min}..${s.max}`;
 }
 
+/** `processes` (global option): supervised processes sharing the address (src/supervisor/).
+ * Unset, one process serves alone, unsupervised (on an NTS PHP `num N` asks for N processes). */
+export const PROCESSES: IntSetting = { default: 1, min: 1, max: 256 };
+
 /** How long in-flight requests may run on after SIGTERM/SIGINT (`drain_timeout`, `grace_period`). */
 export const DRAIN_TIMEOUT_MS = 30_000;
 

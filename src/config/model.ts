@@ -259,6 +259,9 @@ export interface GlobalOptions {
    * `drain_timeout`, or Caddy's `grace_period` (the same setting; default: DRAIN_TIMEOUT_MS). */
   drainTimeoutMs?: number;
   shutdownDelayMs?: number;
+  /** `processes N`: N supervised processes share the address (src/supervisor/); on an NTS PHP
+   * a worker's `num N` alone asks for the same. */
+  processes?: number;
   /** `servers { timeouts { … } }`: the HTTP server's timeouts as written (0 = none); absent
    * ones take the runtime's defaults (HTTP_TIMEOUTS in src/config/defaults.ts). */
   timeouts?: ServerTimeouts;

@@ -28,11 +28,11 @@ export function checkRuntime(config: PhpasyncConfig, php: PhpFacts): ConfigError
   for (const w of workers) {
     if (w.num > MAX_WORKER_THREADS) {
       errors.push(new ConfigError(`worker num must be at most ${MAX_WORKER_THREADS}, got ${w.num}`, w.source));
-    } else if (w.num > 1 && !php.zts) {
-      // Same words as the addon's refusal, which stays as the last line of defence.
+    } else if (w.num > 1 && !php.zts && config.global?.processes !== undefined) {
+      // On NTS `num N` alone means N processes (src/supervisor/plan.ts); both at once is ambiguous.
       errors.push(
         new ConfigError(
-          `this PHP is NTS (not thread-safe): it can run only one PHP thread per process, so an async worker's num must be 1 (several processes are not supported yet); got num ${w.num}`,
+          `this PHP is NTS (not thread-safe): one PHP thread per process, so num ${w.num} means ${w.num} processes; with the global option processes ${config.global.processes} set, num must be 1`,
           w.source,
         ),
       );

@@ -39,6 +39,13 @@ export const ERRORS = {
   PHPASYNC_LISTEN: { exit: 1, message: 'cannot listen on %s: %s' },
   PHPASYNC_WORKER_START: { exit: 1, message: '%s' },
   PHPASYNC_WORKER_FAILED: { exit: 1, message: 'the PHP worker stopped: %s' },
+  PHPASYNC_PIDFILE: { exit: 1, message: 'cannot read the pid file %s: %s' },
+  PHPASYNC_PIDFILE_CONTENT: { exit: 1, message: '%s holds no pid: %s' },
+  PHPASYNC_RELOAD_TARGET: {
+    exit: 1,
+    message: 'pid %s (from %s) is not a phpasync server running several processes (a stale pid file, or a server of one process: it cannot reload)',
+  },
+  PHPASYNC_RELOAD_SIGNAL: { exit: 1, message: 'no server with pid %s (from %s): %s' },
 
   // --- answers written to a client by the host, not by PHP ---
   PHPASYNC_BUSY: { status: 503, message: 'Service Unavailable: every PHP request buffer is full' },

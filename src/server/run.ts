@@ -1,4 +1,6 @@
 // `phpasync run`: from a typed config to a listening server, and back down on SIGINT/SIGTERM.
+import os from 'node:os';
+
 import Fastify, { LogController, type FastifyInstance, type FastifyListenOptions } from 'fastify';
 
 import { reportIgnoredSignalsWith } from './signals.js';
@@ -31,8 +33,16 @@ function bodyLimitOf(config: PhpasyncConfig): number | undefined {
   return limit;
 }
 
+/** What a supervised child (src/supervisor/child.ts) changes in the app it builds. */
+export interface BuildOptions {
+  /** PHP threads, instead of the worker's num (on NTS, num counts processes). */
+  threads?: number;
+  /** Fields every log line carries (the child's id). */
+  logBindings?: Record<string, unknown>;
+}
+
 /** Builds the Fastify app for a runnable config (no listen). */
-export async function buildServer(config: PhpasyncConfig): Promise<FastifyInstance> {
+export async function buildServer(config: PhpasyncConfig, build: BuildOptions = {}): Promise<FastifyInstance> {
   const errors = checkRunnable(config);
   if (errors.length > 0) throw errors[0];
   // checkRunnable refuses a config without exactly one worker (PHPASYNC_NO_ASYNC_WORKER).
@@ -41,7 +51,10 @@ export async function buildServer(config: PhpasyncConfig): Promise<FastifyInstan
   const app = Fastify({
     // Node checks read_header/read_body only at this interval (its default is 30 s).
     http: { connectionsCheckingInterval: checkingIntervalMs(timeouts) },
-    logger: loggerOptions({ debug: config.global?.debug === true }),
+    logger: {
+      ...(loggerOptions({ debug: config.global?.debug === true }) as Record<string, unknown>),
+      ...(build.logBindings ? { base: { pid: process.pid, hostname: os.hostname(), ...build.logBindings } } : {}),
+    },
     // Like Caddy, no access log unless asked for (the `log` directive, not supported yet).
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: 'idle',
@@ -69,6 +82,7 @@ export async function buildServer(config: PhpasyncConfig): Promise<FastifyInstan
   const bodyLimit = bodyLimitOf(config);
   await app.register(phpasync, {
     ...workerEngineOptions(worker, config.frankenphp?.phpIni),
+    ...(build.threads !== undefined ? { threads: build.threads } : {}),
     ...(bodyLimit !== undefined ? { bodyLimit } : {}),
   });
   return app;

@@ -27,6 +27,8 @@ export interface ServerOptions {
   env?: Record<string, string>;
   /** The CLI to run (default: this checkout's dist/src/cli/main.js). */
   cli?: string;
+  /** Extra arguments after `run --config FILE` (--pidfile …). */
+  runArgs?: string[];
 }
 
 export interface RunningServer {
@@ -101,7 +103,7 @@ export function killRunningServers(): number {
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const dir = tempDir();
   const caddyfile = writeCaddyfile(dir, opts);
-  const proc = spawn(process.execPath, [opts.cli ?? CLI, 'run', '--config', caddyfile], {
+  const proc = spawn(process.execPath, [opts.cli ?? CLI, 'run', '--config', caddyfile, ...(opts.runArgs ?? [])], {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
