@@ -10,7 +10,7 @@ say() { printf '\033[1minstall-test-deps:\033[0m %s\n' "$*"; }
 
 PHP_CONFIG_BIN=${PHP_CONFIG:-php-config}
 PHP_VER=$("$PHP_CONFIG_BIN" --version 2>/dev/null | cut -d. -f1,2 || true)
-PHP_VER=${PHP_VER:-8.2}
+[[ $PHP_VER =~ ^[0-9]+\.[0-9]+$ ]] || PHP_VER=8.2
 PHP_EXT_DIR=$("$PHP_CONFIG_BIN" --extension-dir 2>/dev/null || true)
 
 have_server() {
