@@ -86,3 +86,26 @@ describe.skipIf(skip !== undefined)('database errors', () => {
     }
   });
 });
+
+describe.skipIf(skip !== undefined)('database errors: mysqlnd.net_read_timeout', () => {
+  it('a server that never answers: with php_ini mysqlnd.net_read_timeout the connect throws 2006 before request_timeout', async () => {
+    const dir = tempDir();
+    const socket = path.join(dir, 'mute.sock');
+    const held: net.Socket[] = [];
+    const mute = net.createServer((s) => held.push(s));
+    await new Promise<void>((resolve) => mute.listen(socket, resolve));
+    // PDO::ATTR_TIMEOUT is the connect timeout only: the handshake read waits for
+    // mysqlnd.net_read_timeout (86400 s by default), so here only request_timeout would end it.
+    const server = await startServer({ worker: 'db.php', globalExtra: 'php_ini mysqlnd.net_read_timeout 1', workerExtra: 'request_timeout 30s' });
+    try {
+      const q = (driver: string): string => `/${driver}/connect?` + new URLSearchParams({ socket, user: 'u', pass: 'p' }).toString();
+      expect(await get(server, q('pdo'))).toEqual({ status: 500, body: 'error PDOException: SQLSTATE[HY000] [2006] MySQL server has gone away' });
+      expect(await get(server, q('mysqli'))).toEqual({ status: 500, body: 'error mysqli_sql_exception: MySQL server has gone away' });
+    } finally {
+      expect(await server.stop()).toBe(0);
+      for (const s of held) s.destroy();
+      await new Promise<void>((resolve) => mute.close(() => resolve()));
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
