@@ -144,9 +144,13 @@ export async function startMariaDb(bin: MariaDbBinaries, dir: string, opts: Mari
     );
     proc = p;
     let gone = false;
+    // A run that ends without stop() (a test that timed out, Ctrl-C) must not leave it behind.
+    const killOnExit = (): void => void p.kill('SIGKILL');
+    process.once('exit', killOnExit);
     exited = new Promise<void>((resolve) =>
       p.once('exit', () => {
         gone = true;
+        process.off('exit', killOnExit);
         resolve();
       }),
     );
