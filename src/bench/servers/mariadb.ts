@@ -74,6 +74,8 @@ function sqlAs(client: string, socket: string, statements: string, database?: st
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr.on('data', (d: Buffer) => (err += d.toString()));
     p.once('error', reject);
+    // A client that exits first (no server yet) closes its stdin: EPIPE here, its status below.
+    p.stdin.on('error', () => {});
     p.once('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`mariadb client exited with ${code}: ${err.trim()}`))));
     p.stdin.end(statements);
   });
