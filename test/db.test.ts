@@ -36,8 +36,9 @@ describe.skipIf(skip !== undefined)('PDO and mysqli against MariaDB', () => {
       const answers = await Promise.all(Array.from({ length: n }, () => get(server, `/${driver}/sleep?s=0.05`)));
       const elapsed = performance.now() - t0;
       expect(answers.filter((a) => a.status !== 200 || a.body !== `${driver} 0`)).toEqual([]);
-      // Overlap bound: one after the other they take n × 50 ms = 5 s.
-      expect(elapsed).toBeLessThan((n * 50) / 4);
+      // Overlap bound: one after the other they take n × 50 ms = 5 s; overlapped, 0.15-0.26 s
+      // here (2 s under AddressSanitizer, where 100 connects cost that much CPU).
+      expect(elapsed).toBeLessThan((n * 50) / 2);
     });
 
     it(`${driver}: interleaved transactions each see only their own uncommitted row, on one connection throughout`, async () => {

@@ -65,10 +65,18 @@ export function findMariaDb(): MariaDbBinaries | string {
 
 const isRoot = (): boolean => process.getuid?.() === 0;
 
+/** The caller's environment without preloads: under scripts/test-asan.sh the sanitizer runtime
+ * is in LD_PRELOAD, and MariaDB's binaries are not what is being tested (mariadbd crashed). */
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env['LD_PRELOAD'];
+  return env;
+}
+
 function sqlAs(client: string, socket: string, statements: string, database?: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const args = ['--no-defaults', `--socket=${socket}`, '--user=root', '--batch', '--skip-column-names', ...(database ? [database] : [])];
-    const p = spawn(client, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(client, args, { stdio: ['pipe', 'pipe', 'pipe'], env: cleanEnv() });
     let out = '';
     let err = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -108,7 +116,7 @@ export async function startMariaDb(bin: MariaDbBinaries, dir: string, opts: Mari
   // mariadbd refuses to run as root unless told to; as anyone else it runs as that user.
   const asUser = isRoot() ? ['--user=root'] : [];
   try {
-    await run(bin.installDb, ['--no-defaults', `--datadir=${datadir}`, ...asUser, '--auth-root-authentication-method=normal', '--skip-test-db', '--skip-name-resolve'], { cwd: dir });
+    await run(bin.installDb, ['--no-defaults', `--datadir=${datadir}`, ...asUser, '--auth-root-authentication-method=normal', '--skip-test-db', '--skip-name-resolve'], { cwd: dir, env: cleanEnv() });
   } catch (err) {
     throw new Error(`mariadb-install-db failed: ${(err as { stderr?: string }).stderr ?? String(err)}`);
   }
@@ -142,7 +150,7 @@ export async function startMariaDb(bin: MariaDbBinaries, dir: string, opts: Mari
         '--skip-innodb-doublewrite',
         ...(opts.serverArgs ?? []),
       ],
-      { stdio: 'ignore' },
+      { stdio: 'ignore', env: cleanEnv() },
     );
     proc = p;
     let gone = false;
