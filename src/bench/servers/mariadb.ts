@@ -8,6 +8,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { PhpasyncError } from '../../server/errors.js';
 
 const run = promisify(execFile);
 
@@ -84,7 +85,7 @@ function sqlAs(client: string, socket: string, statements: string, database?: st
     p.once('error', reject);
     // A client that exits first (no server yet) closes its stdin: EPIPE here, its status below.
     p.stdin.on('error', () => {});
-    p.once('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`mariadb client exited with ${code}: ${err.trim()}`))));
+    p.once('close', (code) => (code === 0 ? resolve(out) : reject(new PhpasyncError('PHPASYNC_BENCH_DB_SQL', [String(code), err.trim()]))));
     p.stdin.end(statements);
   });
 }
@@ -118,7 +119,7 @@ export async function startMariaDb(bin: MariaDbBinaries, dir: string, opts: Mari
   try {
     await run(bin.installDb, ['--no-defaults', `--datadir=${datadir}`, ...asUser, '--auth-root-authentication-method=normal', '--skip-test-db', '--skip-name-resolve'], { cwd: dir, env: cleanEnv() });
   } catch (err) {
-    throw new Error(`mariadb-install-db failed: ${(err as { stderr?: string }).stderr ?? String(err)}`);
+    throw new PhpasyncError('PHPASYNC_BENCH_DB_INIT', [(err as { stderr?: string }).stderr ?? String(err)]);
   }
 
   let proc: ChildProcess | undefined;
@@ -166,14 +167,14 @@ export async function startMariaDb(bin: MariaDbBinaries, dir: string, opts: Mari
     );
     const until = Date.now() + 30_000;
     for (;;) {
-      if (gone) throw new Error(`mariadbd exited during startup:\n${tail(errLog)}`);
+      if (gone) throw new PhpasyncError('PHPASYNC_BENCH_DB_EXITED', [tail(errLog)]);
       try {
         await sqlAs(bin.client, socket, 'SELECT 1');
         return;
       } catch (err) {
         if (Date.now() > until) {
           await stop();
-          throw new Error(`mariadbd did not accept connections on ${socket} within 30 s (${(err as Error).message}):\n${tail(errLog)}`);
+          throw new PhpasyncError('PHPASYNC_BENCH_DB_START', [socket, 30, (err as Error).message, tail(errLog)]);
         }
       }
       await new Promise((r) => setTimeout(r, 100));
