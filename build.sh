@@ -43,6 +43,7 @@ PHP_VID=$("$PHPC" --vernum)
 [ "$PHP_VID" -ge 80100 ] || die "PHP $PHP_VERSION is too old: phpasync needs PHP >= 8.1 ($PHPC)"
 has_embed_lib "$PHPC" || die "PHP $PHP_VERSION ($PHPC) has no embed library (libphp*.so): install libphp-embed or build PHP with --enable-embed"
 say "PHP $PHP_VERSION via $PHPC"
+PHP_CONFIG="$PHPC" bash scripts/install-test-deps.sh || say "test dependencies (MariaDB, PHP's MySQL drivers) not installed: the database tests will skip"
 
 # 2. Extensions a typical app needs, for Debian's PHP (a PHP named by PHP_CONFIG is the user's).
 if [ -z "${PHP_CONFIG:-}" ] && command -v php >/dev/null 2>&1; then

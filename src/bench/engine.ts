@@ -13,6 +13,7 @@ import { load, type Measurement } from './runner.js';
 import type { Scenario } from './scenarios.js';
 import type { ServerHandle } from './servers/child.js';
 import { startFastify } from './servers/fastify.js';
+import { startDbServer } from './servers/db.js';
 import { findNginxFpm, startNginxFpm } from './servers/nginx-fpm.js';
 import { startPhpasync } from './servers/phpasync.js';
 
@@ -47,6 +48,12 @@ async function startServer(s: Scenario, dir: string): Promise<ServerHandle> {
       const bin = findNginxFpm();
       if (typeof bin === 'string') throw new Skip(bin);
       return startNginxFpm(bin, dir);
+    }
+    case 'phpasync-db':
+    case 'nginx-fpm-db': {
+      const started = await startDbServer(s.server, dir);
+      if (typeof started === 'string') throw new Skip(started);
+      return started;
     }
   }
 }

@@ -69,6 +69,10 @@ export const ERRORS = {
   PHPASYNC_BENCH_PROBE: { exit: 1, message: 'probe %s answered %s: %s' },
   PHPASYNC_BENCH_LOAD: { exit: 1, message: 'the load generator failed: %s' },
   PHPASYNC_BENCH_INSTALL: { exit: 1, message: '%s' },
+  PHPASYNC_BENCH_DB_INIT: { exit: 1, message: 'mariadb-install-db failed: %s' },
+  PHPASYNC_BENCH_DB_EXITED: { exit: 1, message: 'mariadbd exited during startup:\n%s' },
+  PHPASYNC_BENCH_DB_START: { exit: 1, message: 'mariadbd did not accept connections on %s within %s s (%s):\n%s' },
+  PHPASYNC_BENCH_DB_SQL: { exit: 1, message: 'mariadb client exited with %s: %s' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;
