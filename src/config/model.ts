@@ -185,6 +185,10 @@ export interface FileServerConfig {
   root?: string;
   /** Default `['index.html', 'index.txt']`. */
   index: string[];
+  /** `hide`: file names (globs, matched against every path element) or absolute paths. */
+  hide?: string[];
+  /** `precompressed`: sibling files tried for clients that accept them, in this order. */
+  precompressed?: ('br' | 'gzip' | 'zstd')[];
 }
 
 export interface RespondConfig {

@@ -7,7 +7,7 @@ import type { PhpasyncConfig, SourceLocation } from './model.js';
 import { allWorkers, intoRoutes, walkDirectives } from './walk.js';
 
 /** Site directives the runtime can serve today (everything else is refused by name). */
-const SUPPORTED_SITE_DIRECTIVES = new Set(['root', 'route', 'rewrite', 'php_server', 'php', 'request_body']);
+const SUPPORTED_SITE_DIRECTIVES = new Set(['root', 'route', 'rewrite', 'php_server', 'php', 'request_body', 'file_server', 'encode']);
 
 /** `not supported yet: WHAT (FILE:LINE)`. The message names FILE:LINE itself (where the
  * directive was written), so no location prefix is added on top. */
@@ -55,9 +55,21 @@ export function checkRunnable(config: PhpasyncConfig): ConfigError[] {
     for (const a of site.addresses) if (a.scheme === 'https') errors.push(notSupported('https', a.source));
     if (site.tls) errors.push(notSupported('tls', site.tls.source));
     for (const l of site.logs ?? []) errors.push(notSupported('log', l.source));
+    const seen = new Set<string>();
     for (const d of walkDirectives(site.directives, intoRoutes)) {
       if (!SUPPORTED_SITE_DIRECTIVES.has(d.name)) errors.push(notSupported(d.name, d.source));
       if (d.name === 'request_body' && d.match) errors.push(notSupported('request_body with a matcher', d.source));
+      // One file server and one encoder per site, for every request of it.
+      if ((d.name === 'file_server' || d.name === 'encode') && d.matcher !== undefined && d.matcher !== '*') {
+        errors.push(notSupported(`${d.name} with a matcher`, d.source));
+      }
+      if (d.name === 'file_server' || d.name === 'encode') {
+        if (seen.has(d.name)) errors.push(notSupported(`a second ${d.name} in a site`, d.source));
+        seen.add(d.name);
+      }
+      for (const f of d.encode?.formats ?? []) {
+        if (f.name === 'zstd') errors.push(notSupported("encode zstd (Node 20's zlib has no zstd; use gzip or br)", d.source));
+      }
     }
   }
   return errors;

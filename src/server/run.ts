@@ -11,7 +11,7 @@ import { gracefulConnections } from './drain.js';
 import { PhpasyncError } from './errors.js';
 import { applyTimeouts, checkingIntervalMs, effectiveTimeouts } from './timeouts.js';
 import { phpasync } from './plugin.js';
-import { compileWorkerMatch } from '../config/worker-match.js';
+import { buildFront } from './front.js';
 
 export interface RunOptions {
   watch: boolean;
@@ -50,15 +50,9 @@ export async function buildServer(config: PhpasyncConfig): Promise<FastifyInstan
     forceCloseConnections: 'idle',
   });
   applyTimeouts(app.server, timeouts, app.log);
-  // A path the worker's `match` does not take would go to static files or classic scripts,
-  // neither built yet: 404, as FrankenPHP answers when no such file exists.
-  const workerTakes = compileWorkerMatch(worker.match);
-  if (workerTakes) {
-    app.addHook('onRequest', (request, reply, done) => {
-      if (workerTakes(request.raw.url ?? '/')) return done();
-      reply.code(404).header('content-type', 'text/plain; charset=utf-8').send('Not Found\n');
-    });
-  }
+  // Static files and `encode`; no hook at all when the worker takes every path.
+  const front = buildFront(config, worker, app.log);
+  if (front.hook) app.addHook('onRequest', front.hook);
   const numThreads = config.frankenphp?.numThreads;
   if (numThreads !== undefined && numThreads !== worker.num) {
     app.log.info(
@@ -71,6 +65,7 @@ export async function buildServer(config: PhpasyncConfig): Promise<FastifyInstan
     ...workerEngineOptions(worker, config.frankenphp?.phpIni),
     ...(bodyLimit !== undefined ? { bodyLimit } : {}),
   });
+  if (front.encoder) app.phpasync.encoder = front.encoder;
   return app;
 }
 

@@ -25,6 +25,10 @@ export interface ServerOptions {
   /** Extra lines at the top of the site block (request_body, …). */
   siteExtra?: string;
   env?: Record<string, string>;
+  /** Replaces the site block's `route { php_server … }` (file_server, encode, …). */
+  siteBody?: string;
+  /** Replaces the `match *` line of the worker block ('' for a worker without match). */
+  workerMatch?: string;
 }
 
 export interface RunningServer {
@@ -63,7 +67,7 @@ export function writeCaddyfile(dir: string, opts: ServerOptions): string {
 			num ${opts.num ?? 1}
 			async
 			buffer_size ${opts.bufferSize ?? 20}
-			match *
+			${opts.workerMatch ?? 'match *'}
 			${opts.workerExtra ?? ''}
 		}
 	}
@@ -71,12 +75,15 @@ export function writeCaddyfile(dir: string, opts: ServerOptions): string {
 
 http://127.0.0.1:0 {
 	${opts.siteExtra ?? ''}
-	route {
+	${
+    opts.siteBody ??
+    `route {
 		php_server {
 			index off
 			file_server off
 		}
-	}
+	}`
+  }
 }
 `,
   );

@@ -1,0 +1,139 @@
+// What answers a request before PHP does: static files (`file_server`, php_server's built-in
+// file server) and the site's `encode`. Decided once from the config, so that a site whose
+// worker takes every path (`match *`) gets no per-request work at all.
+//
+// Routing, as FrankenPHP does it for one worker:
+//   worker `match *`        every request goes to PHP (a file server is never reached);
+//   worker `match /api/*`   matching paths go to PHP, the others to the file server (or 404);
+//   worker without `match`  (php_server with its file server on) an existing non-PHP file is
+//                           sent; anything else goes to the worker, as php_server's index
+//                           fallback does when the worker file is its index.
+// Existing .php files other than the worker file are classic scripts, not supported yet:
+// answered 403, never sent as text.
+import fs from 'node:fs';
+import path from 'node:path';
+
+import type { FastifyBaseLogger, onRequestHookHandler } from 'fastify';
+
+import type { DirectiveConfig, PhpasyncConfig, SiteConfig, WorkerConfig } from '../config/model.js';
+import { intoRoutes, walkDirectives } from '../config/walk.js';
+import { compileWorkerMatch, matchesEveryPath } from '../config/worker-match.js';
+import { ResponseEncoder } from './encode.js';
+import { StaticFiles, type Resolved } from './static-files.js';
+
+export interface Front {
+  /** The onRequest hook, or undefined when every request goes straight to PHP. */
+  hook?: onRequestHookHandler;
+  encoder?: ResponseEncoder;
+}
+
+const DEFAULT_INDEX = ['index.html', 'index.txt'];
+
+/** The file server of a site: php_server's own (when on), else a `file_server` directive. */
+function staticFilesOf(site: SiteConfig, configFile: string): StaticFiles | undefined {
+  const dirs = [...walkDirectives(site.directives, intoRoutes)];
+  const phpServer = dirs.find((d) => d.phpServer)?.phpServer;
+  const fileServer: DirectiveConfig | undefined = dirs.find((d) => d.name === 'file_server');
+  // Caddy's default root is the current directory.
+  if (phpServer?.fileServer) {
+    return new StaticFiles({
+      root: phpServer.root ?? site.root ?? process.cwd(),
+      index: DEFAULT_INDEX,
+      hide: [configFile],
+      precompressed: [],
+      phpExtensions: phpServer.splitPath,
+    });
+  }
+  const fsc = fileServer?.fileServer;
+  if (!fsc) return undefined;
+  return new StaticFiles({
+    root: fsc.root ?? site.root ?? process.cwd(),
+    index: fsc.index,
+    // Caddy hides the Caddyfile itself from its file server.
+    hide: [configFile, ...(fsc.hide ?? [])],
+    precompressed: fsc.precompressed ?? [],
+    phpExtensions: ['.php'],
+  });
+}
+
+function encoderOf(site: SiteConfig): ResponseEncoder | undefined {
+  const d = [...walkDirectives(site.directives, intoRoutes)].find((x) => x.name === 'encode');
+  return d?.encode ? new ResponseEncoder(d.encode) : undefined;
+}
+
+export function buildFront(config: PhpasyncConfig, worker: WorkerConfig, log: FastifyBaseLogger): Front {
+  const site = config.sites[0];
+  if (!site) return {};
+  const encoder = encoderOf(site);
+  const files = staticFilesOf(site, config.configFile);
+  if (matchesEveryPath(worker.match)) {
+    if (files) log.info({ root: files.root }, `files under ${files.root} are never served: the worker's match takes every path`);
+    return { ...(encoder ? { encoder } : {}) };
+  }
+  const workerTakes = compileWorkerMatch(worker.match);
+  const workerReal = realpathOrSelf(worker.file);
+
+  const answer = (reply: Parameters<onRequestHookHandler>[1], resolved: Resolved): void => {
+    reply.hijack();
+    files!.serve(reply.request.raw, reply.raw, resolved, encoder).catch((err: unknown) => {
+      log.error({ err, reqId: reply.request.id }, 'static file: could not send');
+      if (!reply.raw.headersSent) {
+        reply.raw.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
+        reply.raw.end('Internal Server Error\n');
+      } else reply.raw.destroy();
+    });
+  };
+  const notFound = (reply: Parameters<onRequestHookHandler>[1]): void => {
+    reply.code(404).header('content-type', 'text/plain; charset=utf-8').send('Not Found\n');
+  };
+  const isStaticMethod = (m: string | undefined): boolean => m === 'GET' || m === 'HEAD';
+
+  let hook: onRequestHookHandler | undefined;
+  if (workerTakes) {
+    // `match` with patterns: what it does not take goes to the file server, or is 404.
+    hook = (request, reply, done) => {
+      const url = request.raw.url ?? '/';
+      if (workerTakes(url)) return done();
+      if (!files) return notFound(reply);
+      if (!isStaticMethod(request.raw.method)) {
+        reply.code(405).header('allow', 'GET, HEAD').header('content-type', 'text/plain; charset=utf-8').send('Method Not Allowed\n');
+        return;
+      }
+      files.resolve(url).then(
+        (r) => answer(reply, phpRefusal(r)),
+        (err: unknown) => done(err as Error),
+      );
+    };
+  } else if (files) {
+    // No `match`: existing files are sent, everything else is the worker's.
+    hook = (request, reply, done) => {
+      if (!isStaticMethod(request.raw.method)) return done();
+      files.resolve(request.raw.url ?? '/').then(
+        (r) => {
+          if (r.kind === 'file' || r.kind === 'redirect') return answer(reply, r);
+          if (r.kind === 'refused' && r.phpScript && r.real === workerReal) return done();
+          if (r.kind === 'refused') return answer(reply, phpRefusal(r));
+          done();
+        },
+        (err: unknown) => done(err as Error),
+      );
+    };
+  }
+  return { ...(hook ? { hook } : {}), ...(encoder ? { encoder } : {}) };
+}
+
+/** A PHP script the worker does not run is a classic script: said so in the 403. */
+function phpRefusal(r: Resolved): Resolved {
+  if (r.kind === 'refused' && r.phpScript) {
+    return { ...r, why: 'not supported yet: classic PHP scripts (only the worker runs PHP); PHP files are never sent as text' };
+  }
+  return r;
+}
+
+function realpathOrSelf(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
+}
