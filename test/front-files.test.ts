@@ -113,6 +113,9 @@ describe('file_server next to a worker matched by path', () => {
       workerMatch: 'match /api/*',
       siteBody: `root * ${www}
 	encode gzip br
+	php_server {
+		file_server off
+	}
 	file_server {
 		hide secret.txt
 		precompressed br gzip

@@ -49,9 +49,12 @@ export function checkRunnable(config: PhpasyncConfig): ConfigError[] {
     if (g.admin !== undefined && g.admin !== false) errors.push(notSupported('global option admin <address>', g.source));
   }
 
-  if (config.sites.length > 1) errors.push(notSupported('more than one site block', config.sites[1]!.source));
+  const schemes = new Set(config.sites.flatMap((s) => s.addresses.map((a) => a.scheme)));
+  if (schemes.size > 1) {
+    const https = config.sites.flatMap((s) => s.addresses).find((a) => a.scheme === 'https')!;
+    errors.push(notSupported('http and https sites in one config (one server serves one scheme)', https.source));
+  }
   for (const site of config.sites) {
-    if (site.addresses.length > 1) errors.push(notSupported('more than one address for a site', site.addresses[1]!.source));
     for (const a of site.addresses) if (a.scheme === 'https') errors.push(notSupported('https', a.source));
     if (site.tls) errors.push(notSupported('tls', site.tls.source));
     for (const l of site.logs ?? []) errors.push(notSupported('log', l.source));

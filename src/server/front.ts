@@ -15,7 +15,7 @@ import path from 'node:path';
 
 import type { FastifyBaseLogger, onRequestHookHandler } from 'fastify';
 
-import type { DirectiveConfig, PhpasyncConfig, SiteConfig, WorkerConfig } from '../config/model.js';
+import type { DirectiveConfig, SiteConfig, WorkerConfig } from '../config/model.js';
 import { intoRoutes, walkDirectives } from '../config/walk.js';
 import { compileWorkerMatch, matchesEveryPath } from '../config/worker-match.js';
 import { ResponseEncoder } from './encode.js';
@@ -25,6 +25,9 @@ export interface Front {
   /** The onRequest hook, or undefined when every request goes straight to PHP. */
   hook?: onRequestHookHandler;
   encoder?: ResponseEncoder;
+  /** Whether the site sends anything to PHP: it has php_server or php, or no file_server
+   * (a bare site is the worker's, as phpasync has always run the TrueAsync guide's). */
+  php: boolean;
 }
 
 const DEFAULT_INDEX = ['index.html', 'index.txt'];
@@ -61,16 +64,18 @@ function encoderOf(site: SiteConfig): ResponseEncoder | undefined {
   return d?.encode ? new ResponseEncoder(d.encode) : undefined;
 }
 
-export function buildFront(config: PhpasyncConfig, worker: WorkerConfig, log: FastifyBaseLogger): Front {
-  const site = config.sites[0];
-  if (!site) return {};
+export function buildFront(site: SiteConfig, configFile: string, worker: WorkerConfig, log: FastifyBaseLogger): Front {
   const encoder = encoderOf(site);
-  const files = staticFilesOf(site, config.configFile);
-  if (matchesEveryPath(worker.match)) {
+  const files = staticFilesOf(site, configFile);
+  const dirs = [...walkDirectives(site.directives, intoRoutes)];
+  const php = dirs.some((d) => d.phpServer || d.php) || !dirs.some((d) => d.name === 'file_server');
+  const base = { php, ...(encoder ? { encoder } : {}) };
+  if (php && matchesEveryPath(worker.match)) {
     if (files) log.info({ root: files.root }, `files under ${files.root} are never served: the worker's match takes every path`);
-    return { ...(encoder ? { encoder } : {}) };
+    return base;
   }
-  const workerTakes = compileWorkerMatch(worker.match);
+  // A site without PHP: its file server answers everything (or 404).
+  const workerTakes = php ? compileWorkerMatch(worker.match) : () => false;
   const workerReal = realpathOrSelf(worker.file);
 
   const answer = (reply: Parameters<onRequestHookHandler>[1], resolved: Resolved): void => {
@@ -119,7 +124,7 @@ export function buildFront(config: PhpasyncConfig, worker: WorkerConfig, log: Fa
       );
     };
   }
-  return { ...(hook ? { hook } : {}), ...(encoder ? { encoder } : {}) };
+  return { ...base, ...(hook ? { hook } : {}) };
 }
 
 /** A PHP script the worker does not run is a classic script: said so in the 403. */

@@ -1,6 +1,6 @@
 // PhpEngine: the JS face of the PHP threads. Starts them, submits requests, turns frames
 // from PHP into HTTP responses, and hands zero-copy buffers back once the socket is done.
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import type { FastifyBaseLogger, FastifyReply } from 'fastify';
 
@@ -65,8 +65,8 @@ export class PhpEngine {
   closing = false;
   /** Called when a PHP thread gives up after it had started (worker file keeps failing). */
   onFatal?: (message: string) => void;
-  /** The site's `encode`, if it has one. */
-  encoder?: ResponseEncoder;
+  /** The `encode` of a request's site, when some site has one. */
+  encoderFor?: (req: IncomingMessage) => ResponseEncoder | undefined;
   private started = false;
 
   private constructor(
@@ -330,7 +330,7 @@ export class PhpEngine {
         bodyLength = 0;
         if (body) bodyLength = Array.isArray(body) ? body.reduce((a, b) => a + b.length, 0) : body.length;
       }
-      const encoding = this.encoder?.chooseForHead(p.reply.request.raw, status, headers ?? [], bodyLength ?? NaN);
+      const encoding = this.encoderFor?.(p.reply.request.raw)?.chooseForHead(p.reply.request.raw, status, headers ?? [], bodyLength ?? NaN);
       const framed = frameHeaders(headers ?? [], status, p.reply.request.method === 'HEAD', encoding ? undefined : bodyLength);
       const list = framed.headers;
       if (encoding) list.push('Content-Encoding', encoding.name, 'Vary', 'Accept-Encoding');

@@ -6,12 +6,13 @@ import { DRAIN_TIMEOUT_MS, LISTEN_PORT, workerEngineOptions } from '../config/de
 import type { PhpasyncConfig } from '../config/model.js';
 import { checkRunnable, notSupported } from '../config/runnable.js';
 import { allWorkers, intoRoutes, walkDirectives } from '../config/walk.js';
-import { bindListener } from './bind.js';
+import { bindListener, type BoundListener } from './bind.js';
 import { gracefulConnections } from './drain.js';
 import { PhpasyncError } from './errors.js';
 import { applyTimeouts, checkingIntervalMs, effectiveTimeouts } from './timeouts.js';
 import { phpasync } from './plugin.js';
-import { buildFront } from './front.js';
+import { planSockets, socketUrl } from './listen-plan.js';
+import { routeSites, type BoundSites } from './sites.js';
 
 export interface RunOptions {
   watch: boolean;
@@ -29,8 +30,9 @@ function bodyLimitOf(config: PhpasyncConfig): number | undefined {
   return limit;
 }
 
-/** Builds the Fastify app for a runnable config (no listen). */
-export async function buildServer(config: PhpasyncConfig): Promise<FastifyInstance> {
+/** Builds the Fastify app for a runnable config (no listen). bound: the sockets and the sites
+ * each serves (runServer binds them first); absent, the config's first address only. */
+export async function buildServer(config: PhpasyncConfig, bound?: BoundSites[]): Promise<FastifyInstance> {
   const errors = checkRunnable(config);
   if (errors.length > 0) throw errors[0];
   const worker = allWorkers(config)[0];
@@ -50,9 +52,10 @@ export async function buildServer(config: PhpasyncConfig): Promise<FastifyInstan
     forceCloseConnections: 'idle',
   });
   applyTimeouts(app.server, timeouts, app.log);
-  // Static files and `encode`; no hook at all when the worker takes every path.
-  const front = buildFront(config, worker, app.log);
-  if (front.hook) app.addHook('onRequest', front.hook);
+  // Sites, static files and `encode`; no hook at all for one site whose worker takes every path.
+  const sites = bound ?? [{ port: -1, sites: (config.sites[0]?.addresses ?? []).slice(0, 1).map((a) => ({ site: config.sites[0]!, host: a.host })) }];
+  const routing = routeSites(config, sites, worker, app.log);
+  if (routing.hook) app.addHook('onRequest', routing.hook);
   const numThreads = config.frankenphp?.numThreads;
   if (numThreads !== undefined && numThreads !== worker.num) {
     app.log.info(
@@ -65,37 +68,57 @@ export async function buildServer(config: PhpasyncConfig): Promise<FastifyInstan
     ...workerEngineOptions(worker, config.frankenphp?.phpIni),
     ...(bodyLimit !== undefined ? { bodyLimit } : {}),
   });
-  if (front.encoder) app.phpasync.encoder = front.encoder;
+  if (routing.encoderFor) app.phpasync.encoderFor = routing.encoderFor;
   return app;
 }
 
 /** Starts the server and resolves once it has stopped after SIGINT/SIGTERM. */
 export async function runServer(config: PhpasyncConfig, options: RunOptions): Promise<void> {
   if (options.watch) throw notSupported('run --watch', { file: config.configFile, line: 1, column: 1 });
-  const site = config.sites[0];
-  const address = site?.addresses[0];
-  const host = address ? address.bind ?? address.host : '';
-  const listenHost = host === '' ? '0.0.0.0' : host;
   // Bound before PHP boots: a port in use fails here, before the worker file runs.
-  const listener = await bindListener(listenHost, address?.port ?? LISTEN_PORT);
+  const plan = await planSockets(config, LISTEN_PORT);
+  const listeners: BoundListener[] = [];
+  const closeAll = (): void => {
+    for (const l of listeners) l.close();
+  };
+  try {
+    for (const p of plan) listeners.push(await bindListener(p.host, p.port));
+  } catch (err) {
+    closeAll();
+    throw err;
+  }
+  const bound: BoundSites[] = plan.map((p, i) => ({
+    port: listeners[i]!.port,
+    sites: p.sites.map(({ site, address }) => ({ site, host: address.host })),
+  }));
   let app: FastifyInstance;
   try {
-    app = await buildServer(config);
+    app = await buildServer(config, bound);
   } catch (err) {
-    listener.close();
+    closeAll();
     throw err;
   }
   const conns = gracefulConnections(app.server);
+  const [first, ...others] = listeners;
   try {
     // Node's server.listen({ handle }) serves on an already bound socket handle; Fastify
-    // passes its options through to it.
-    await app.listen({ host: listenHost, handle: listener.handle } as FastifyListenOptions);
-    listener.adopt(app.server);
+    // passes its options through to it. The other sockets hand their connections to the
+    // same server, so every site shares its hooks, timeouts and drain.
+    await app.listen({ host: plan[0]!.host, handle: first!.handle } as FastifyListenOptions);
+    first!.adopt(app.server);
+    for (const [i, l] of others.entries()) {
+      l.forward(app.server);
+      app.log.info(`Server listening at ${socketUrl(plan[i + 1]!.scheme, plan[i + 1]!.host, l.port)}`);
+    }
   } catch (err) {
-    listener.close();
+    closeAll();
     await app.close(); // stops the PHP threads, or they would keep the process alive
     throw err;
   }
+  // Fastify closes the socket it listens on; the others stop accepting with it.
+  app.server.once('close', () => {
+    for (const l of others) l.close();
+  });
 
   reportIgnoredSignalsWith((signal) =>
     app.log.info({ signal }, 'signal ignored: not implemented (stop with SIGTERM or SIGINT)'),
@@ -118,6 +141,7 @@ export async function runServer(config: PhpasyncConfig, options: RunOptions): Pr
         process.exit(1);
       }
       closing = true;
+      for (const l of others) l.close(); // no new connections on the other addresses either
       app.log.info({ signal, drainMs }, 'shutting down'); // no new connections; in-flight requests may finish within drainMs
       // Past the drain time, what still runs is cancelled (503 to its client, its handler
       // interrupted) so that the close below can finish.
