@@ -1,13 +1,12 @@
 // Several site blocks and addresses in one server, through real sockets: sites chosen by Host
 // (exact name, *.wildcard, localhost) on a shared port, and addresses on IPv4 and IPv6.
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { CLI, tempDir } from './helpers/server.js';
+import { runCaddyfile, tempDir } from './helpers/server.js';
 
 /** A port free right now (the server binds it a moment later). */
 async function freePort(host = '127.0.0.1'): Promise<number> {
@@ -16,36 +15,6 @@ async function freePort(host = '127.0.0.1'): Promise<number> {
   const port = (s.address() as net.AddressInfo).port;
   await new Promise((r) => s.close(r));
   return port;
-}
-
-/** Runs `phpasync run` on a Caddyfile and waits for `lines` "Server listening" lines. */
-export async function runCaddyfile(text: string, lines: number): Promise<{ proc: ChildProcess; output: string[]; stop(): Promise<number | null> }> {
-  const dir = tempDir();
-  const file = path.join(dir, 'Caddyfile');
-  fs.writeFileSync(file, text);
-  const proc = spawn(process.execPath, [CLI, 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const output: string[] = [];
-  const exited = new Promise<number | null>((resolve) => proc.once('close', resolve));
-  await new Promise<void>((resolve, reject) => {
-    let seen = 0;
-    const onData = (d: Buffer): void => {
-      for (const l of d.toString().split('\n')) {
-        if (l) output.push(l);
-        if (l.includes('Server listening at') && ++seen === lines) resolve();
-      }
-    };
-    proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', onData);
-    void exited.then((c) => reject(new Error(`exited ${c} before listening:\n${output.join('\n')}`)));
-  });
-  return {
-    proc,
-    output,
-    stop: async () => {
-      if (proc.exitCode === null) proc.kill('SIGTERM');
-      return exited;
-    },
-  };
 }
 
 function get(host: string, port: number, hostHeader?: string): Promise<{ status: number; body: string }> {

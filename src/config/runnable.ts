@@ -55,8 +55,10 @@ export function checkRunnable(config: PhpasyncConfig): ConfigError[] {
     errors.push(notSupported('http and https sites in one config (one server serves one scheme)', https.source));
   }
   for (const site of config.sites) {
-    for (const a of site.addresses) if (a.scheme === 'https') errors.push(notSupported('https', a.source));
-    if (site.tls) errors.push(notSupported('tls', site.tls.source));
+    const https = site.addresses.find((a) => a.scheme === 'https');
+    if (site.tls?.internal) errors.push(notSupported('tls internal (a locally issued certificate); give tls <cert_file> <key_file>', site.tls.source));
+    else if (site.tls?.email !== undefined) errors.push(notSupported('automatic HTTPS (ACME certificates, tls <email>); give tls <cert_file> <key_file>', site.tls.source));
+    else if (https && !site.tls) errors.push(notSupported('automatic HTTPS (ACME certificates); give the site tls <cert_file> <key_file>', https.source));
     for (const l of site.logs ?? []) errors.push(notSupported('log', l.source));
     const seen = new Set<string>();
     for (const d of walkDirectives(site.directives, intoRoutes)) {

@@ -7,6 +7,7 @@ export const ERROR_CODES = {
   PHPASYNC_NOT_SUPPORTED: 'the configuration uses something phpasync does not support yet',
   PHPASYNC_ADDON: 'the native addon could not be loaded or refused the options',
   PHPASYNC_LISTEN: 'the address to serve on cannot be bound (in use, not local, or privileged)',
+  PHPASYNC_TLS: 'a TLS certificate or key of an https site cannot be read, or they do not make a pair',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

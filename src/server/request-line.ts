@@ -28,10 +28,16 @@ function refuse(res: ServerResponse, status: number, reason: string, text: strin
 
 /** Returns false when the request was answered here. */
 function check(req: IncomingMessage, res: ServerResponse): boolean {
-  if (req.httpVersionMajor !== 1) {
+  // HTTP/2 comes through the same 'request' event from an h2 session (https sites, ALPN).
+  if (req.httpVersionMajor !== 1 && !(req.httpVersionMajor === 2 && 'stream' in req)) {
     if (req.httpVersionMajor === 0) refuse(res, 400, 'Bad Request', 'Bad Request: HTTP/0.9 requests are not supported');
     else refuse(res, 505, 'HTTP Version Not Supported', `HTTP Version Not Supported: HTTP/${req.httpVersion} over an HTTP/1 connection`);
     return false;
+  }
+  // An HTTP/2 body has no Content-Length nor Transfer-Encoding to announce it; Fastify reads
+  // a body only when one of them is there.
+  if (req.httpVersionMajor === 2 && req.headers['content-length'] === undefined && !(req as unknown as { stream: { endAfterHeaders: boolean } }).stream.endAfterHeaders) {
+    req.headers['transfer-encoding'] = 'chunked';
   }
   const raw = req.rawHeaders;
   let hosts = 0;

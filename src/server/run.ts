@@ -1,5 +1,5 @@
 // `phpasync run`: from a typed config to a listening server, and back down on SIGINT/SIGTERM.
-import Fastify, { LogController, type FastifyInstance, type FastifyListenOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyListenOptions, type FastifyServerOptions } from 'fastify';
 
 import { reportIgnoredSignalsWith } from './signals.js';
 import { DRAIN_TIMEOUT_MS, LISTEN_PORT, workerEngineOptions } from '../config/defaults.js';
@@ -13,6 +13,7 @@ import { applyTimeouts, checkingIntervalMs, effectiveTimeouts } from './timeouts
 import { phpasync } from './plugin.js';
 import { planSockets, socketUrl } from './listen-plan.js';
 import { routeSites, type BoundSites } from './sites.js';
+import { httpsOptions } from './tls.js';
 
 export interface RunOptions {
   watch: boolean;
@@ -43,14 +44,17 @@ export async function buildServer(config: PhpasyncConfig, bound?: BoundSites[]):
     );
   }
   const timeouts = effectiveTimeouts(config.global?.timeouts);
+  const https = httpsOptions(config);
   const app = Fastify({
     // Node checks read_header/read_body only at this interval (its default is 30 s).
     http: { connectionsCheckingInterval: checkingIntervalMs(timeouts) },
+    // https sites: HTTP/2 and HTTP/1.1 over TLS, chosen by ALPN (Caddy's default protocols).
+    ...(https ? { http2: true, https } : {}),
     logger: { level: config.global?.debug ? 'debug' : 'info' },
     // Like Caddy, no access log unless asked for (the `log` directive, not supported yet).
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: 'idle',
-  });
+  } as FastifyServerOptions) as unknown as FastifyInstance;
   applyTimeouts(app.server, timeouts, app.log);
   // Sites, static files and `encode`; no hook at all for one site whose worker takes every path.
   const sites = bound ?? [{ port: -1, sites: (config.sites[0]?.addresses ?? []).slice(0, 1).map((a) => ({ site: config.sites[0]!, host: a.host })) }];

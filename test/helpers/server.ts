@@ -153,6 +153,39 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   };
 }
 
+/** Runs `phpasync run` on a whole Caddyfile and waits for `lines` "Server listening" lines
+ * (one per socket). */
+export async function runCaddyfile(text: string, lines: number): Promise<{ proc: ChildProcess; output: string[]; stop(): Promise<number | null> }> {
+  const dir = tempDir();
+  const file = path.join(dir, 'Caddyfile');
+  fs.writeFileSync(file, text);
+  const proc = spawn(process.execPath, [CLI, 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(proc);
+  proc.once('exit', () => running.delete(proc));
+  const output: string[] = [];
+  const exited = new Promise<number | null>((resolve) => proc.once('close', (c) => resolve(c)));
+  await new Promise<void>((resolve, reject) => {
+    let seen = 0;
+    const onData = (d: Buffer): void => {
+      for (const l of d.toString().split('\n')) {
+        if (l) output.push(l);
+        if (l.includes('Server listening at') && ++seen === lines) resolve();
+      }
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', onData);
+    void exited.then((c) => reject(new Error(`exited ${c} before listening:\n${output.join('\n')}`)));
+  });
+  return {
+    proc,
+    output,
+    stop: async () => {
+      if (proc.exitCode === null) proc.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
 /** Runs the CLI to completion. */
 export async function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string }> {
   const proc = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
