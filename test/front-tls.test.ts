@@ -14,6 +14,15 @@ import { runCaddyfile, runCli, tempDir } from './helpers/server.js';
 
 const WORKER = `<?php
 FrankenPHP\\HttpServer::onRequest(function ($req, $res) {
+    if ($req->getUri() === '/h1-headers') {
+        $res->setHeader('Keep-Alive', 'timeout=5');
+        $res->setHeader('Upgrade', 'foo');
+        $res->setHeader('Connection', 'close');
+        $res->setHeader('X-Kept', 'yes');
+        $res->write('h1 headers');
+        $res->end();
+        return;
+    }
     $res->setHeader('Content-Type', 'application/json');
     $info = ['scheme' => $req->getScheme(), 'proto' => $req->getProtocolVersion(), 'host' => $req->getHost(),
         'headers' => array_change_key_case($req->getHeaders()), 'body' => $req->getBody()];
@@ -87,6 +96,19 @@ describe('https site with tls <cert> <key>', () => {
       const big = await h2Request(client, '/big', { headers: { 'accept-encoding': 'gzip' } });
       expect(big.headers['content-encoding']).toBe('gzip');
       expect(JSON.parse(zlib.gunzipSync(big.body).toString()).pad).toBe('abcdefgh'.repeat(200));
+    } finally {
+      client.close();
+    }
+  });
+
+  it('drops the HTTP/1 connection headers PHP sets (HTTP/2 forbids them) and keeps the rest', async () => {
+    const client = http2.connect(`https://127.0.0.1:${port}`, { ca });
+    try {
+      const r = await h2Request(client, '/h1-headers');
+      expect(r.headers[':status']).toBe(200);
+      expect(r.body.toString()).toBe('h1 headers');
+      expect(r.headers['x-kept']).toBe('yes');
+      for (const h of ['keep-alive', 'upgrade', 'connection']) expect(r.headers[h], h).toBeUndefined();
     } finally {
       client.close();
     }

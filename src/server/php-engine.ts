@@ -15,7 +15,7 @@ import {
 } from '../native/index.js';
 import { encodeInto, flushEncoded, type ResponseEncoder } from './encode.js';
 import { PhpasyncError } from './errors.js';
-import { frameHeaders } from './framing.js';
+import { forHttp2, frameHeaders } from './framing.js';
 import { InFlightTable } from './inflight.js';
 import { hasRequestBehind } from './pipelining.js';
 
@@ -332,12 +332,13 @@ export class PhpEngine {
       }
       const encoding = this.encoderFor?.(p.reply.request.raw)?.chooseForHead(p.reply.request.raw, status, headers ?? [], bodyLength ?? NaN);
       const framed = frameHeaders(headers ?? [], status, p.reply.request.method === 'HEAD', encoding ? undefined : bodyLength);
-      const list = framed.headers;
+      let list = framed.headers;
       if (encoding) list.push('Content-Encoding', encoding.name, 'Vary', 'Accept-Encoding');
       if (framed.dropped !== null) {
         this.log.warn({ reqId: p.reply.request.id }, `framing header set by the application replaced by what is sent (${framed.dropped})`);
       }
       if (this.closing && !hasRequestBehind(res)) list.push('Connection', 'close');
+      if (p.reply.request.raw.httpVersionMajor === 2) list = forHttp2(list);
       res.writeHead(status, list);
       if (encoding) p.sink = encodeInto(encoding, res);
     }
