@@ -25,7 +25,7 @@ describe('engine defaults and ranges', () => {
       [{ copyThreshold: 2 ** 30 + 1 }, 'options.copyThreshold must be an integer in 0..1073741824'],
     ];
     for (const [bad, message] of cases) {
-      expect(() => engineOptions({ workerFile: '/w.php', ...bad })).toThrow(new RangeError(message));
+      expect(() => engineOptions({ workerFile: '/w.php', ...bad })).toThrow(expect.objectContaining({ code: 'PHPASYNC_OPTION_RANGE', message }));
     }
   });
 

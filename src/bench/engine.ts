@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PhpasyncError } from '../server/errors.js';
 import { createProgress } from './progress.js';
 import { computeRatios } from './ratios.js';
 import type { BenchReport, ScenarioResult } from './result.js';
@@ -29,7 +30,12 @@ export function warmupSeconds(durationS: number): number {
   return Math.min(1, durationS);
 }
 
-class Skip extends Error {}
+/** A scenario that cannot run here: reported as skipped, with the reason. */
+class Skip extends PhpasyncError {
+  constructor(reason: string) {
+    super('PHPASYNC_BENCH_SKIPPED', [reason]);
+  }
+}
 
 async function startServer(s: Scenario, dir: string): Promise<ServerHandle> {
   switch (s.server) {
@@ -52,7 +58,7 @@ async function probe(s: Scenario, url: string): Promise<void> {
   const res = await fetch(url + req.path);
   const body = await res.text();
   if (res.status === 501) throw new Skip('Async\\delay not available (issue #5)');
-  if (res.status !== 200) throw new Error(`probe ${req.path} answered ${res.status}: ${body.slice(0, 200)}`);
+  if (res.status !== 200) throw new PhpasyncError('PHPASYNC_BENCH_PROBE', [req.path, res.status, body.slice(0, 200)]);
 }
 
 function summary(m: Measurement): string {

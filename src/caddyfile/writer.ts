@@ -2,6 +2,8 @@
 // become a Caddyfile adapted like any file) and the bench (the Caddyfile its phpasync runs).
 // Every argument is quoted so that the lexer reads it back unchanged.
 
+import { PhpasyncError } from '../server/errors.js';
+
 /** One line of a Caddyfile: a directive, its arguments, and its block if it has one. */
 export interface CaddyDirective {
   name: string;
@@ -17,7 +19,7 @@ export interface CaddySite {
 /** A word the lexer reads back unchanged. Throws on `{$`, which a Caddyfile reads as an
  * environment variable whatever the quoting. */
 export function quoteToken(s: string): string {
-  if (s.includes('{$')) throw new Error(`'${s}' contains {$, which a Caddyfile would read as an environment variable`);
+  if (s.includes('{$')) throw new PhpasyncError('PHPASYNC_UNQUOTABLE', [s]);
   if (s !== '' && /^[^\s"`#{}\\<]+$/.test(s)) return s;
   if (!s.includes('`')) return '`' + s + '`';
   return '"' + s.replace(/"/g, '\\"') + '"';

@@ -6,12 +6,13 @@ import type { ConfigError } from '../config/errors.js';
 import type { PhpasyncConfig } from '../config/model.js';
 import { checkRunnable } from '../config/runnable.js';
 import { checkRuntime } from '../config/runtime-checks.js';
+import { PhpasyncError } from '../server/errors.js';
 
 async function load<T>(what: string, importer: () => Promise<T>): Promise<T> {
   try {
     return await importer();
   } catch (err) {
-    throw new Error(`cannot load ${what}: ${(err as Error).message}`, { cause: err });
+    throw new PhpasyncError('PHPASYNC_LOAD', [what, (err as Error).message], { cause: err });
   }
 }
 

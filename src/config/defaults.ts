@@ -1,8 +1,10 @@
 // Every default and every allowed range of phpasync's settings, in one place. The Caddyfile
 // adapter checks ranges against these tables, the server fills in defaults from them, and the
 // native addon receives every engine option explicitly (it checks types, it has no defaults).
-// It imports nothing but types: `adapt` and `validate` read it without loading the server.
+// It imports only types and the errors table: `adapt` and `validate` read it without loading
+// the server.
 
+import { PhpasyncError } from '../server/errors.js';
 import type { WorkerConfig } from './model.js';
 
 /** An integer setting: its default and the inclusive range the runtime accepts. */
@@ -65,7 +67,7 @@ export const ENGINE: Readonly<Record<IntOption, IntSetting>> = {
 
 /**
  * Every engine option, the caller's where given, the default otherwise. A value out of its
- * range is a RangeError naming the option (the addon checks only types).
+ * range is PHPASYNC_OPTION_RANGE, naming the option (the addon checks only types).
  */
 export function engineOptions(o: Partial<EngineOptions> & { workerFile: string }): EngineOptions {
   const int = (key: IntOption): number => {
@@ -73,7 +75,7 @@ export function engineOptions(o: Partial<EngineOptions> & { workerFile: string }
     const v = o[key];
     if (v === undefined) return s.default;
     if (!Number.isInteger(v) || v < s.min || v > s.max) {
-      throw new RangeError(`options.${key} must be an integer in ${rangeText(s)}${s.note ? ` (${s.note})` : ''}`);
+      throw new PhpasyncError('PHPASYNC_OPTION_RANGE', [key, `${rangeText(s)}${s.note ? ` (${s.note})` : ''}`]);
     }
     return v;
   };
@@ -113,6 +115,9 @@ export function rangeText(s: IntSetting): string {
 
 /** How long in-flight requests may run on after SIGTERM/SIGINT (`drain_timeout`, `grace_period`). */
 export const DRAIN_TIMEOUT_MS = 30_000;
+
+/** How long stopping waits for the PHP threads to join once they all reported that they exited. */
+export const THREAD_JOIN_MS = 5000;
 
 /** Largest request body accepted when the site sets no `request_body { max_size }`; larger: 413. */
 export const BODY_LIMIT_BYTES = 64 * 1024 * 1024;

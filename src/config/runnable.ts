@@ -12,7 +12,7 @@ const SUPPORTED_SITE_DIRECTIVES = new Set(['root', 'route', 'rewrite', 'php_serv
 /** `not supported yet: WHAT (FILE:LINE)`. The message names FILE:LINE itself (where the
  * directive was written), so no location prefix is added on top. */
 export function notSupported(what: string, source: SourceLocation): ConfigError {
-  return new ConfigError(`not supported yet: ${what} (${source.file}:${source.line})`);
+  return new ConfigError(`${what} (${source.file}:${source.line})`, undefined, 'PHPASYNC_NOT_SUPPORTED');
 }
 
 /** What the config asks for that the runtime does not do yet; empty when it can run. */
@@ -27,11 +27,7 @@ export function checkRunnable(config: PhpasyncConfig): ConfigError[] {
     if (w.watch.length > 0) errors.push(notSupported('worker watch', w.source));
   }
   if (workers.length === 0) {
-    errors.push(
-      new ConfigError(
-        `${config.configFile}: no async worker to send requests to: add "worker { file <path>; async }" to the frankenphp global block (php-server: --worker FILE --async)`,
-      ),
-    );
+    errors.push(new ConfigError(config.configFile, undefined, 'PHPASYNC_NO_ASYNC_WORKER'));
   }
   if (workers.length > 1) errors.push(notSupported('more than one worker', workers[1]!.source));
 

@@ -48,8 +48,9 @@ export function checkRuntime(config: PhpasyncConfig, php: PhpFacts): ConfigError
       if (r) {
         errors.push(
           new ConfigError(
-            `not supported yet: ${r.name} together with worker match ${narrow.match.join(' ')} (the match would be tested on the rewritten path); use match * or drop the ${r.name}`,
+            `${r.name} together with worker match ${narrow.match.join(' ')} (the match would be tested on the rewritten path); use match * or drop the ${r.name}`,
             r.source,
+            'PHPASYNC_NOT_SUPPORTED',
           ),
         );
       }

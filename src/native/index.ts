@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { EngineOptions } from '../config/defaults.js';
+import { PhpasyncError } from '../server/errors.js';
 
 /** The bridge enums of php/phpa_bridge.h that JS reads, named without their `PHPA_` prefix. */
 export interface BridgeConstants {
@@ -123,7 +124,7 @@ export function addonPath(env: NodeJS.ProcessEnv = process.env): string {
   const chosen = env.PHPASYNC_ADDON;
   if (chosen === undefined || chosen === '') return path.join(root, 'build/Release/phpasync.node');
   const file = path.resolve(chosen);
-  if (!fs.existsSync(file)) throw new Error(`PHPASYNC_ADDON names ${file}, which does not exist`);
+  if (!fs.existsSync(file)) throw new PhpasyncError('PHPASYNC_ADDON_PATH', [file]);
   return file;
 }
 
@@ -135,7 +136,7 @@ export function loadAddon(): Addon {
   } catch (err) {
     const e = err as Error;
     const hint = process.env.PHPASYNC_ADDON ? 'It was named by PHPASYNC_ADDON.' : 'Run ./build.sh first.';
-    throw new Error(`cannot load the phpasync addon (${file}): ${e.message}. ${hint}`);
+    throw new PhpasyncError('PHPASYNC_ADDON', [file, e.message, hint], { cause: err });
   }
   return addon;
 }
@@ -144,20 +145,23 @@ export function createEngine(options: NativeEngineOptions): NativeEngine {
   return new (loadAddon().Engine)(options);
 }
 
+/** The bridge enums from an addon's `constants` export; BRIDGE_FALLBACK when it has none. */
+export function readBridgeConstants(exported: Record<string, unknown> | undefined): BridgeConstants {
+  if (exported === undefined) return BRIDGE_FALLBACK;
+  const out = {} as BridgeConstants;
+  for (const key of BRIDGE_KEYS) {
+    const v = exported[key];
+    if (typeof v !== 'number') throw new PhpasyncError('PHPASYNC_ADDON_CONSTANTS', [key]);
+    out[key] = v;
+  }
+  return out;
+}
+
 let bridge: BridgeConstants | undefined;
 
 /** The bridge enums, as the loaded addon defines them. */
 export function bridgeConstants(): BridgeConstants {
-  if (bridge) return bridge;
-  const exported = loadAddon().constants;
-  if (exported === undefined) return (bridge = BRIDGE_FALLBACK);
-  const out = {} as BridgeConstants;
-  for (const key of BRIDGE_KEYS) {
-    const v = exported[key];
-    if (typeof v !== 'number') throw new Error(`the phpasync addon's constants lack ${key} (a number): rebuild the addon`);
-    out[key] = v;
-  }
-  return (bridge = out);
+  return (bridge ??= readBridgeConstants(loadAddon().constants));
 }
 
 export interface VersionInfo {

@@ -53,10 +53,7 @@ export async function bindListener(host: string, port: number): Promise<BoundLis
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? '';
     const shown = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-    throw new PhpasyncError(
-      'PHPASYNC_LISTEN',
-      `cannot listen on ${shown}: ${REASONS[code] ?? (err as Error).message}${code ? ` (${code})` : ''}`,
-    );
+    throw new PhpasyncError('PHPASYNC_LISTEN', [shown, `${REASONS[code] ?? (err as Error).message}${code ? ` (${code})` : ''}`]);
   }
   const bound: BoundListener = {
     handle: (server as unknown as { _handle: unknown })._handle,

@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import zlib from 'node:zlib';
 
 import type { EncodeConfig } from '../config/model.js';
+import { PhpasyncError } from './errors.js';
 import { acceptedEncodings } from './static-files.js';
 
 /** Caddy's default `encode` match: Content-Type prefixes (caddyhttp/encode). */
@@ -73,7 +74,8 @@ export class ResponseEncoder {
         const params = { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 };
         return { name: 'br', create: () => zlib.createBrotliCompress({ params }) };
       }
-      throw new Error(`not supported yet: encode ${f.name} (Node 20's zlib has no ${f.name})`);
+      // checkRunnable refuses it first; this keeps a hand-built config from getting past.
+      throw new PhpasyncError('PHPASYNC_NOT_SUPPORTED', [`encode ${f.name} (Node 20's zlib has no ${f.name})`]);
     });
   }
 

@@ -13,12 +13,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import type { FastifyBaseLogger, onRequestHookHandler } from 'fastify';
+import type { FastifyBaseLogger, FastifyReply, onRequestHookHandler } from 'fastify';
 
 import type { DirectiveConfig, SiteConfig, WorkerConfig } from '../config/model.js';
 import { intoRoutes, walkDirectives } from '../config/walk.js';
 import { compileWorkerMatch, matchesEveryPath } from '../config/worker-match.js';
 import { ResponseEncoder } from './encode.js';
+import { httpAnswer, type HttpAnswer } from './errors.js';
 import { StaticFiles, type Resolved } from './static-files.js';
 
 export interface Front {
@@ -83,13 +84,14 @@ export function buildFront(site: SiteConfig, configFile: string, worker: WorkerC
     files!.serve(reply.request.raw, reply.raw, resolved, encoder).catch((err: unknown) => {
       log.error({ err, reqId: reply.request.id }, 'static file: could not send');
       if (!reply.raw.headersSent) {
-        reply.raw.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
-        reply.raw.end('Internal Server Error\n');
+        const a = httpAnswer('PHPASYNC_FILE_FAILED');
+        reply.raw.writeHead(a.status, { 'Content-Type': 'text/plain; charset=utf-8' });
+        reply.raw.end(a.body);
       } else reply.raw.destroy();
     });
   };
   const notFound = (reply: Parameters<onRequestHookHandler>[1]): void => {
-    reply.code(404).header('content-type', 'text/plain; charset=utf-8').send('Not Found\n');
+    send(reply, httpAnswer('PHPASYNC_NOT_MATCHED'));
   };
   const isStaticMethod = (m: string | undefined): boolean => m === 'GET' || m === 'HEAD';
 
@@ -101,7 +103,7 @@ export function buildFront(site: SiteConfig, configFile: string, worker: WorkerC
       if (workerTakes(url)) return done();
       if (!files) return notFound(reply);
       if (!isStaticMethod(request.raw.method)) {
-        reply.code(405).header('allow', 'GET, HEAD').header('content-type', 'text/plain; charset=utf-8').send('Method Not Allowed\n');
+        send(reply.header('allow', 'GET, HEAD'), httpAnswer('PHPASYNC_FILE_METHOD'));
         return;
       }
       files.resolve(url).then(
@@ -125,6 +127,11 @@ export function buildFront(site: SiteConfig, configFile: string, worker: WorkerC
     };
   }
   return { ...base, ...(hook ? { hook } : {}) };
+}
+
+/** An answer of the errors table through Fastify (before the request went anywhere). */
+export function send(reply: FastifyReply, a: HttpAnswer): void {
+  reply.status(a.status).header('content-type', 'text/plain; charset=utf-8').send(a.body);
 }
 
 /** A PHP script the worker does not run is a classic script: said so in the 403. */

@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import type { FastifyBaseLogger, FastifyReply } from 'fastify';
 
-import type { EngineOptions } from '../config/defaults.js';
+import { THREAD_JOIN_MS, type EngineOptions } from '../config/defaults.js';
 import {
   bridgeConstants,
   createEngine,
@@ -14,7 +14,7 @@ import {
   type NativeEngine,
 } from '../native/index.js';
 import { encodeInto, flushEncoded, type ResponseEncoder } from './encode.js';
-import { PhpasyncError } from './errors.js';
+import { httpAnswer, PhpasyncError, type ErrorCode } from './errors.js';
 import { forHttp2, frameHeaders } from './framing.js';
 import { InFlightTable } from './inflight.js';
 import { hasRequestBehind } from './pipelining.js';
@@ -135,22 +135,24 @@ export class PhpEngine {
     let n = 0;
     for (const [id, p] of this.pending.entries()) {
       n++;
-      this.answerUnavailable(p.reply, 'Service Unavailable: the server is shutting down\n');
+      this.answerUnavailable(p.reply, 'PHPASYNC_SHUTTING_DOWN');
       this.pending.delete(id);
       this.native.cancel(p.thread, id);
     }
     return n;
   }
 
-  private answerUnavailable(reply: FastifyReply, body: string): void {
+  /** Answers a request PHP will not answer (a 503 of the errors table), closing its connection. */
+  private answerUnavailable(reply: FastifyReply, code: ErrorCode): void {
     const res = reply.raw;
     if (res.destroyed || res.writableEnded) return;
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    res.writeHead(503, { 'Retry-After': '1', 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
-    res.end(body);
+    const a = httpAnswer(code);
+    res.writeHead(a.status, { 'Retry-After': '1', 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
+    res.end(a.body);
   }
 
   /** Sends the sentinel to every thread and waits until they have shut PHP down. */
@@ -165,7 +167,7 @@ export class PhpEngine {
     });
     this.native.stop();
     await done;
-    this.native.join(5000);
+    this.native.join(THREAD_JOIN_MS);
   }
 
   private onEvent(kind: number, thread: number, level: number, requestId: number, message: string): void {
@@ -182,12 +184,12 @@ export class PhpEngine {
           // A thread gave up after serving (its worker file keeps failing at restart): what it
           // still had queued is answered rather than lost, and the server goes down.
           for (const [id, { reply }] of this.pending.entries()) {
-            this.answerUnavailable(reply, 'Service Unavailable: the PHP worker failed\n');
+            this.answerUnavailable(reply, 'PHPASYNC_WORKER_GONE');
             this.pending.delete(id);
           }
           this.onFatal?.(message);
         }
-        this.startup?.reject(new PhpasyncError('PHPASYNC_WORKER_START', message));
+        this.startup?.reject(new PhpasyncError('PHPASYNC_WORKER_START', [message]));
         // The thread exits on its own; stop the others so join() can finish.
         this.native.stop();
         return;
@@ -199,10 +201,10 @@ export class PhpEngine {
           // Nothing can answer these any more: say so rather than leave the clients hanging.
           for (const [id, { reply }] of this.pending.entries()) {
             this.log.warn({ reqId: reply.request.id }, 'request unanswered when PHP stopped: answered 503');
-            this.answerUnavailable(reply, 'Service Unavailable: the server is shutting down\n');
+            this.answerUnavailable(reply, 'PHPASYNC_SHUTTING_DOWN');
             this.pending.delete(id);
           }
-          if (!this.stopped) this.native.join(5000);
+          if (!this.stopped) this.native.join(THREAD_JOIN_MS);
           this.exited?.();
         }
         return;
@@ -278,15 +280,15 @@ export class PhpEngine {
       }
       // writeHead() may have stored some of the refused headers before it threw.
       for (const name of res.getHeaderNames()) res.removeHeader(name);
-      const text = 'Internal Server Error\n';
-      const head: Record<string, string> = { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(text.length) };
+      const a = httpAnswer('PHPASYNC_FRAME');
+      const head: Record<string, string> = { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(Buffer.byteLength(a.body)) };
       if (this.closing && !hasRequestBehind(res)) head.Connection = 'close';
       // The reason too: the refused writeHead() already stored its status's ('OK').
-      res.writeHead(500, 'Internal Server Error', head);
+      res.writeHead(a.status, a.reason, head);
       // A refused 204/304 head left Node's no-body mark set: the 500 would go out with its
       // Content-Length but without its text, and the client would wait for it.
       (res as unknown as { _hasBody: boolean })._hasBody = true;
-      res.end(text);
+      res.end(a.body);
     } catch {
       res.destroy();
     }

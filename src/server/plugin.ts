@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest 
 
 import { BODY_LIMIT_BYTES, ENGINE, engineOptions, rangeText, type EngineOptions } from '../config/defaults.js';
 import { encodeEnvelope } from './envelope.js';
+import { httpAnswer, PhpasyncError } from './errors.js';
 import { PhpEngine } from './php-engine.js';
 import { trackLatestRequest } from './pipelining.js';
 import { guardRequests } from './request-line.js';
@@ -31,7 +32,7 @@ function envCopyThreshold(): number | undefined {
   const n = Number(v);
   const { min, max } = ENGINE.copyThreshold;
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new Error(`PHPASYNC_COPY_THRESHOLD must be an integer in ${rangeText(ENGINE.copyThreshold)}, got "${v}"`);
+    throw new PhpasyncError('PHPASYNC_ENV_VALUE', ['PHPASYNC_COPY_THRESHOLD', rangeText(ENGINE.copyThreshold), v]);
   }
   return n;
 }
@@ -61,8 +62,9 @@ const phpasyncPlugin: FastifyPluginAsync<PhpasyncPluginOptions> = async (app: Fa
     const body = Buffer.isBuffer(request.body) ? request.body : null;
     reply.hijack(); // the response is written from PHP's frames, straight to the socket
     if (!engine.submit(encodeEnvelope(request.raw, request.protocol, body), reply)) {
-      reply.raw.writeHead(503, { 'Retry-After': '1', 'Content-Type': 'text/plain; charset=utf-8' });
-      reply.raw.end('Service Unavailable: every PHP request buffer is full\n');
+      const a = httpAnswer('PHPASYNC_BUSY');
+      reply.raw.writeHead(a.status, { 'Retry-After': '1', 'Content-Type': 'text/plain; charset=utf-8' });
+      reply.raw.end(a.body);
     }
   };
   // Every method Node's parser accepts goes to PHP, with its body if it has one (GET and
@@ -84,11 +86,11 @@ const phpasyncPlugin: FastifyPluginAsync<PhpasyncPluginOptions> = async (app: Fa
 
 /** CONNECT asks for a tunnel: not supported yet, said in a 501 the client can read. */
 function refuseConnect(_req: http.IncomingMessage, socket: import('node:stream').Duplex): void {
-  const text = 'not supported yet: CONNECT (tunnels)\n';
+  const a = httpAnswer('PHPASYNC_CONNECT');
   // The socket is ours now: a client reset with no listener would throw in the process.
   socket.on('error', () => socket.destroy());
   socket.end(
-    `HTTP/1.1 501 Not Implemented\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${text.length}\r\nConnection: close\r\n\r\n${text}`,
+    `HTTP/1.1 ${a.status} ${a.reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(a.body)}\r\nConnection: close\r\n\r\n${a.body}`,
   );
 }
 

@@ -36,13 +36,8 @@ function bodyLimitOf(config: PhpasyncConfig): number | undefined {
 export async function buildServer(config: PhpasyncConfig, bound?: BoundSites[]): Promise<FastifyInstance> {
   const errors = checkRunnable(config);
   if (errors.length > 0) throw errors[0];
-  const worker = allWorkers(config)[0];
-  if (!worker) {
-    throw new PhpasyncError(
-      'PHPASYNC_NO_ASYNC_WORKER',
-      `${config.configFile}: no async worker: add "worker { file <path>; async }" to the frankenphp global block`,
-    );
-  }
+  // checkRunnable refuses a config without exactly one worker (PHPASYNC_NO_ASYNC_WORKER).
+  const worker = allWorkers(config)[0]!;
   const timeouts = effectiveTimeouts(config.global?.timeouts);
   const https = httpsOptions(config);
   const app = Fastify({
@@ -136,7 +131,7 @@ export async function runServer(config: PhpasyncConfig, options: RunOptions): Pr
       if (closing) return;
       closing = true;
       app.close().finally(() =>
-        reject(new PhpasyncError('PHPASYNC_WORKER_FAILED', `the PHP worker stopped: ${message}`)),
+        reject(new PhpasyncError('PHPASYNC_WORKER_FAILED', [message])),
       );
     };
     const onSignal = (signal: NodeJS.Signals): void => {

@@ -9,7 +9,8 @@ import type { FastifyBaseLogger, onRequestHookHandler } from 'fastify';
 
 import type { PhpasyncConfig, SiteConfig, WorkerConfig } from '../config/model.js';
 import type { ResponseEncoder } from './encode.js';
-import { buildFront, type Front } from './front.js';
+import { httpAnswer } from './errors.js';
+import { buildFront, send, type Front } from './front.js';
 
 const SITE = Symbol('phpasync.site');
 type Tagged = IncomingMessage & { [SITE]?: Front };
@@ -59,9 +60,7 @@ export function routeSites(config: PhpasyncConfig, bound: BoundSites[], worker: 
     // One site on one socket, whatever the Host: no per-request lookup (the PHP path stays as it was).
     const front = fronts.get(config.sites[0]!)!;
     const encoder = front.encoder;
-    const notFound: onRequestHookHandler = (_request, reply) => {
-      reply.code(404).header('content-type', 'text/plain; charset=utf-8').send('Not Found\n');
-    };
+    const notFound: onRequestHookHandler = (_request, reply) => send(reply, httpAnswer('PHPASYNC_NOT_MATCHED'));
     const hook = front.hook ?? (front.php ? undefined : notFound);
     return { ...(hook ? { hook } : {}), ...(encoder ? { encoderFor: () => encoder } : {}) };
   }
@@ -92,8 +91,7 @@ export function routeSites(config: PhpasyncConfig, bound: BoundSites[], worker: 
     if (front) (request.raw as Tagged)[SITE] = front;
     if (front?.hook) return front.hook.call(request.server, request, reply, done);
     if (front?.php) return done();
-    const why = front ? 'Not Found\n' : `Not Found: no site here for host '${requestHost(request.raw)}'\n`;
-    reply.code(404).header('content-type', 'text/plain; charset=utf-8').send(why);
+    send(reply, front ? httpAnswer('PHPASYNC_NOT_MATCHED') : httpAnswer('PHPASYNC_NO_SITE', requestHost(request.raw)));
   };
   const anyEncoder = [...fronts.values()].some((f) => f.encoder);
   return { hook, ...(anyEncoder ? { encoderFor: (req) => (req as Tagged)[SITE]?.encoder } : {}) };

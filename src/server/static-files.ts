@@ -13,6 +13,10 @@ import { pipeline } from 'node:stream';
 import send from '@fastify/send';
 
 import type { ResponseEncoder } from './encode.js';
+import { httpAnswer, type HttpAnswer } from './errors.js';
+
+/** Caddy's canonical-URI redirect for directories keeps the method (308). */
+const PERMANENT_REDIRECT = 308;
 
 export type Precompressed = 'br' | 'gzip' | 'zstd';
 
@@ -36,7 +40,7 @@ export type Resolved =
   | { kind: 'file'; file: string; real: string }
   | { kind: 'redirect'; location: string }
   | { kind: 'missing' }
-  | { kind: 'refused'; status: 400 | 403; why: string; phpScript?: boolean; real?: string };
+  | { kind: 'refused'; code: 'PHPASYNC_FILE_BAD_PATH' | 'PHPASYNC_FILE_FORBIDDEN'; why: string; phpScript?: boolean; real?: string };
 
 function globRegExp(glob: string): RegExp {
   const re = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
@@ -68,17 +72,17 @@ export class StaticFiles {
     const q = target.search(/[?#]/);
     const rawPath = q < 0 ? target : target.slice(0, q);
     const query = q < 0 ? '' : target.slice(q);
-    if (!rawPath.startsWith('/')) return { kind: 'refused', status: 400, why: 'the path must start with /' };
+    if (!rawPath.startsWith('/')) return { kind: 'refused', code: 'PHPASYNC_FILE_BAD_PATH', why: 'the path must start with /' };
     let decoded: string;
     try {
       decoded = decodeURIComponent(rawPath);
     } catch {
-      return { kind: 'refused', status: 400, why: 'malformed percent-encoding in the path' };
+      return { kind: 'refused', code: 'PHPASYNC_FILE_BAD_PATH', why: 'malformed percent-encoding in the path' };
     }
-    if (decoded.includes('\0')) return { kind: 'refused', status: 400, why: 'NUL byte in the path' };
+    if (decoded.includes('\0')) return { kind: 'refused', code: 'PHPASYNC_FILE_BAD_PATH', why: 'NUL byte in the path' };
     const parts = decoded.split('/');
     // Caddy cleans `..` away; refusing it outright leaves no doubt about what was asked.
-    if (parts.includes('..')) return { kind: 'refused', status: 403, why: "'..' in the path" };
+    if (parts.includes('..')) return { kind: 'refused', code: 'PHPASYNC_FILE_FORBIDDEN', why: "'..' in the path" };
     if (parts.some((p) => this.hideNames.some((re) => re.test(p)))) return { kind: 'missing' };
 
     let file = path.join(this.opts.root, decoded);
@@ -114,7 +118,7 @@ export class StaticFiles {
     }
     const root = await this.rootReal();
     if (real !== root && !real.startsWith(root.endsWith(path.sep) ? root : root + path.sep)) {
-      return { kind: 'refused', status: 403, why: 'the file is outside the root (symbolic link)' };
+      return { kind: 'refused', code: 'PHPASYNC_FILE_FORBIDDEN', why: 'the file is outside the root (symbolic link)' };
     }
     if (this.hidePaths.some((h) => file === h || file.startsWith(h + path.sep) || real === h || real.startsWith(h + path.sep))) {
       return { kind: 'missing' };
@@ -122,7 +126,7 @@ export class StaticFiles {
     if (this.hideNames.some((re) => re.test(path.basename(file)) || re.test(path.basename(real)))) return { kind: 'missing' };
     for (const f of [file, real]) {
       if (this.opts.phpExtensions.includes(path.extname(f).toLowerCase())) {
-        return { kind: 'refused', status: 403, why: 'PHP scripts are run, never sent as text', phpScript: true, real };
+        return { kind: 'refused', code: 'PHPASYNC_FILE_FORBIDDEN', why: 'PHP scripts are run, never sent as text', phpScript: true, real };
       }
     }
     return { kind: 'file', file, real };
@@ -132,16 +136,16 @@ export class StaticFiles {
    * not precompressed. */
   async serve(req: IncomingMessage, res: ServerResponse, resolved: Resolved, encoder?: ResponseEncoder): Promise<void> {
     if (resolved.kind === 'redirect') {
-      res.writeHead(308, { Location: resolved.location, 'Content-Length': '0' });
+      res.writeHead(PERMANENT_REDIRECT, { Location: resolved.location, 'Content-Length': '0' });
       res.end();
       return;
     }
     if (resolved.kind === 'missing') {
-      plain(res, 404, 'Not Found\n');
+      plain(res, httpAnswer('PHPASYNC_NO_FILE'));
       return;
     }
     if (resolved.kind === 'refused') {
-      plain(res, resolved.status, `${resolved.status === 400 ? 'Bad Request' : 'Forbidden'}: ${resolved.why}\n`);
+      plain(res, httpAnswer(resolved.code, resolved.why));
       return;
     }
     let file = resolved.real;
@@ -204,9 +208,9 @@ async function statOrNull(p: string): Promise<import('node:fs').Stats | null> {
   }
 }
 
-function plain(res: ServerResponse, status: number, text: string): void {
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(Buffer.byteLength(text)) });
-  res.end(text);
+function plain(res: ServerResponse, a: HttpAnswer): void {
+  res.writeHead(a.status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(Buffer.byteLength(a.body)) });
+  res.end(a.body);
 }
 
 /** Encodings of an Accept-Encoding header with a non-zero q (`*` not expanded). */

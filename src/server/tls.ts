@@ -19,7 +19,7 @@ function read(file: string, what: string): Buffer {
   try {
     return fs.readFileSync(file);
   } catch (err) {
-    throw new PhpasyncError('PHPASYNC_TLS', `cannot read the TLS ${what} ${file}: ${(err as Error).message}`);
+    throw new PhpasyncError('PHPASYNC_TLS_FILE', [what, file, (err as Error).message]);
   }
 }
 
@@ -34,7 +34,7 @@ export function httpsOptions(config: PhpasyncConfig): HttpsOptions | undefined {
     try {
       context = tls.createSecureContext({ key, cert });
     } catch (err) {
-      throw new PhpasyncError('PHPASYNC_TLS', `the TLS certificate ${s.tls!.certFile} and key ${s.tls!.keyFile} do not make a pair: ${(err as Error).message}`);
+      throw new PhpasyncError('PHPASYNC_TLS_PAIR', [s.tls!.certFile!, s.tls!.keyFile!, (err as Error).message]);
     }
     return { hosts: s.addresses.map((a) => a.host), key, cert, context };
   });

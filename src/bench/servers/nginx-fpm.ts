@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { PhpasyncError } from '../../server/errors.js';
 import { FPM_HELLO } from '../paths.js';
 import type { ServerHandle } from './child.js';
 
@@ -151,7 +152,7 @@ async function waitUntilServing(url: string, procs: Proc[], timeoutMs: number): 
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`nginx + php-fpm did not answer ${url} within ${timeoutMs / 1000} s (${last}):\n${procs.map((p) => p.log()).join('\n')}`);
+  throw new PhpasyncError('PHPASYNC_BENCH_NOT_SERVING', [url, timeoutMs / 1000, last, procs.map((p) => p.log()).join('\n')]);
 }
 
 export async function startNginxFpm(bin: NginxFpmBinaries, dir: string): Promise<ServerHandle> {

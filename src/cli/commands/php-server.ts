@@ -6,6 +6,7 @@ import { adaptCaddyfile } from '../../caddyfile/index.js';
 import { frankenphpBlock, writeCaddyfile, type CaddyDirective } from '../../caddyfile/writer.js';
 import { ENGINE, LISTEN_PORT, rangeText } from '../../config/defaults.js';
 import { ConfigError } from '../../config/errors.js';
+import { PhpasyncError } from '../../server/errors.js';
 import { bool, list, parseFlags, str } from '../args.js';
 import type { Command } from '../command.js';
 import { EXIT_OK, printWarnings, UsageError } from '../report.js';
@@ -39,8 +40,9 @@ export function phpServerCaddyfile(f: PhpServerFlags): string {
   try {
     return writeCaddyfile(global, [site]);
   } catch (err) {
-    // Only a flag value can make the text unwritable (quoteToken), so speak about flags.
-    throw new UsageError(`php-server: ${(err as Error).message}`);
+    // A flag value the Caddyfile cannot hold: speak about flags.
+    if (err instanceof PhpasyncError && err.code === 'PHPASYNC_UNQUOTABLE') throw new UsageError(`php-server: ${err.message}`);
+    throw err;
   }
 }
 
