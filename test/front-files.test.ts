@@ -7,7 +7,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { runCli, startServer, tempDir, type RunningServer } from './helpers/server.js';
+import { runCaddyfile, runCli, startServer, tempDir, type RunningServer } from './helpers/server.js';
 
 interface Got {
   status: number;
@@ -82,6 +82,14 @@ FrankenPHP\\HttpServer::onRequest(function ($req, $res) use (&$released) {
     if ($uri === '/api/big') {
         $res->setHeader('Content-Type', 'application/json');
         $res->write(str_repeat('{"k":"abcdefgh"},', 300));
+        $res->end();
+        return;
+    }
+    if ($uri === '/api/with-length') {
+        $body = str_repeat('0123456789', 200);
+        $res->setHeader('Content-Type', 'text/plain');
+        $res->setHeader('Content-Length', (string) strlen($body));
+        $res->write($body);
         $res->end();
         return;
     }
@@ -252,6 +260,12 @@ describe('file_server next to a worker matched by path', () => {
     const small = await request(server.port, '/api/small', { headers: { 'accept-encoding': 'gzip' } });
     expect(small.headers['content-encoding']).toBeUndefined();
     expect(small.body.toString()).toBe('{"ok":1}');
+    // The app's own (right) Content-Length is replaced without a warning: it is the plain length.
+    const len = await request(server.port, '/api/with-length', { headers: { 'accept-encoding': 'gzip' } });
+    expect(len.headers['content-encoding']).toBe('gzip');
+    expect(len.headers['content-length']).toBeUndefined();
+    expect(zlib.gunzipSync(len.body).toString()).toBe('0123456789'.repeat(200));
+    expect(server.output.join('\n')).not.toContain('framing header set by the application');
     const pre = await request(server.port, '/api/pre-encoded', { headers: { 'accept-encoding': 'gzip' } });
     expect(pre.headers['content-encoding']).toBe('identity');
     expect(pre.body.length).toBe(2000);
@@ -336,5 +350,29 @@ describe('refused by name rather than ignored', () => {
     expect(await check('\tfile_server /static/*')).toContain('not supported yet: file_server with a matcher');
     expect(await check('\tencode /x gzip')).toContain('not supported yet: encode with a matcher');
     expect(await check('\tfile_server browse')).toContain('file_server browse is not supported by phpasync');
+  });
+});
+
+describe('the Caddyfile next to the root', () => {
+  it('is hidden from the file server serving its directory', async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'w.php'), WORKER);
+    const port = await new Promise<number>((resolve) => {
+      const s = http.createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const server = await runCaddyfile(
+      `{\n\tfrankenphp {\n\t\tworker {\n\t\t\tfile ${dir}/w.php\n\t\t\tasync\n\t\t\tmatch /api/*\n\t\t}\n\t}\n}\nhttp://127.0.0.1:${port} {\n\troot * .\n\tfile_server\n}\n`,
+      1,
+    );
+    try {
+      const r = await request(port, '/Caddyfile');
+      expect(r.status).toBe(404);
+      expect(r.body.toString()).not.toContain('frankenphp');
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
   });
 });

@@ -333,9 +333,13 @@ export class PhpEngine {
         if (body) bodyLength = Array.isArray(body) ? body.reduce((a, b) => a + b.length, 0) : body.length;
       }
       const encoding = this.encoderFor?.(p.reply.request.raw)?.chooseForHead(p.reply.request.raw, status, headers ?? [], bodyLength ?? NaN);
-      const framed = frameHeaders(headers ?? [], status, p.reply.request.method === 'HEAD', encoding ? undefined : bodyLength);
+      const framed = frameHeaders(headers ?? [], status, p.reply.request.method === 'HEAD', bodyLength);
       let list = framed.headers;
-      if (encoding) list.push('Content-Encoding', encoding.name, 'Vary', 'Accept-Encoding');
+      if (encoding) {
+        // The length framed is the plain body's (frameHeaders puts it last): the encoded one is chunked.
+        if (list[list.length - 2] === 'Content-Length') list.length -= 2;
+        list.push('Content-Encoding', encoding.name, 'Vary', 'Accept-Encoding');
+      }
       if (framed.dropped !== null) {
         this.log.warn({ reqId: p.reply.request.id }, `framing header set by the application replaced by what is sent (${framed.dropped})`);
       }
