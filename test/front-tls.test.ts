@@ -168,3 +168,57 @@ describe('TLS refused by name', () => {
     expect(r.out).toContain(`the TLS certificate ${dir}/c.pem and key ${key} do not make a pair`);
   });
 });
+
+describe('h2c when asked (servers { protocols h1 h2c })', () => {
+  let server: Awaited<ReturnType<typeof runCaddyfile>>;
+  let port: number;
+  beforeAll(async () => {
+    const dir = tempDir();
+    port = await freePort();
+    const text = caddyfile(dir, `http://127.0.0.1:${port} {\n\tphp_server {\n\t\tfile_server off\n\t}\n}`).replace('{\n\tfrankenphp', '{\n\tservers {\n\t\tprotocols h1 h2c\n\t}\n\tfrankenphp');
+    server = await runCaddyfile(text, 1);
+  });
+
+  it('serves HTTP/2 by prior knowledge and HTTP/1.1 on the same port', async () => {
+    const client = http2.connect(`http://127.0.0.1:${port}`);
+    try {
+      const r = await h2Request(client, '/h2', { method: 'POST', body: 'b2' });
+      expect(JSON.parse(r.body.toString())).toMatchObject({ scheme: 'http', proto: 'HTTP/2.0', body: 'b2' });
+    } finally {
+      client.close();
+    }
+    // Two pipelined HTTP/1.1 requests in the first bytes: both answered, in order.
+    const sock = net.connect(port, '127.0.0.1');
+    sock.write(`GET /one HTTP/1.1\r\nHost: x\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    let text = '';
+    sock.on('data', (d: Buffer) => (text += d.toString()));
+    await new Promise((r) => sock.on('close', r));
+    expect(text.match(/HTTP\/1\.1 200 /g)).toHaveLength(2);
+    expect(text.split('"proto":"HTTP\\/1.1"')).toHaveLength(3);
+  });
+
+  afterAll(async () => {
+    const client = http2.connect(`http://127.0.0.1:${port}`);
+    client.on('error', () => {});
+    await h2Request(client, '/open');
+    expect(await server.stop()).toBe(0);
+    expect(server.output.join('\n')).not.toContain('drain time is over');
+    client.close();
+  });
+});
+
+describe('protocols refused by name', () => {
+  it('h3, and a list without h1', async () => {
+    for (const [protocols, what] of [
+      ['h1 h2 h3', 'servers protocols h3 (HTTP/3)'],
+      ['h2c', 'servers protocols without h1'],
+    ]) {
+      const dir = tempDir();
+      const file = path.join(dir, 'Caddyfile');
+      fs.writeFileSync(file, caddyfile(dir, 'http://127.0.0.1:0 {\n\tphp_server {\n\t\tfile_server off\n\t}\n}').replace('{\n\tfrankenphp', `{\n\tservers {\n\t\tprotocols ${protocols}\n\t}\n\tfrankenphp`));
+      const r = await runCli(['validate', '--config', file]);
+      expect(r.code, r.out).toBe(2);
+      expect(r.out).toContain(`not supported yet: ${what}`);
+    }
+  });
+});

@@ -266,6 +266,8 @@ export interface GlobalOptions {
   /** `servers { timeouts { … } }`: the HTTP server's timeouts as written (0 = none); absent
    * ones take the runtime's defaults (HTTP_TIMEOUTS in src/config/defaults.ts). */
   timeouts?: ServerTimeouts;
+  /** `servers { protocols … }`: Caddy's default is h1 h2 h3. */
+  protocols?: ('h1' | 'h2' | 'h2c' | 'h3')[];
   /** Default logger (`log { ... }` in the global block). */
   log?: LogConfig;
   source: SourceLocation;

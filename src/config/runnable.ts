@@ -41,6 +41,10 @@ export function checkRunnable(config: PhpasyncConfig): ConfigError[] {
       ['log', 'log'],
     ];
     for (const [key, name] of unsupported) if (g[key] !== undefined) errors.push(notSupported(`global option ${name}`, g.source));
+    const p = g.protocols;
+    if (p?.includes('h3')) errors.push(notSupported('servers protocols h3 (HTTP/3)', g.source));
+    if (p && !p.includes('h1')) errors.push(notSupported('servers protocols without h1', g.source));
+    if (p && !p.includes('h2') && config.sites.some((s) => s.tls)) errors.push(notSupported('servers protocols without h2 on https sites', g.source));
     // `admin off` agrees with phpasync (there is no admin API); an address does not.
     if (g.admin !== undefined && g.admin !== false) errors.push(notSupported('global option admin <address>', g.source));
   }

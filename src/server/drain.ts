@@ -12,6 +12,8 @@
 import type { Server, ServerResponse } from 'node:http';
 import type { Http2Session } from 'node:http2';
 import tls from 'node:tls';
+
+import { H2C_SOCKET } from './h2c.js';
 import type { Socket } from 'node:net';
 
 /** Quiet time after which an idle keep-alive connection is closed during a drain. */
@@ -40,7 +42,7 @@ export function gracefulConnections(server: Server): ConnectionDrain {
     const now = Date.now();
     for (const [socket, idleSince] of conns) {
       // HTTP/2 sessions are closed by Fastify (GOAWAY, then closed once their streams end).
-      if (socket._httpMessage || (socket as Partial<tls.TLSSocket>).alpnProtocol === 'h2') conns.set(socket, 0);
+      if (socket._httpMessage || (socket as Partial<tls.TLSSocket>).alpnProtocol === 'h2' || H2C_SOCKET in socket) conns.set(socket, 0);
       else if (idleSince === 0) conns.set(socket, now);
       else if (now - idleSince >= IDLE_GRACE_MS) socket.destroy();
     }

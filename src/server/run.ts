@@ -13,6 +13,7 @@ import { applyTimeouts, checkingIntervalMs, effectiveTimeouts } from './timeouts
 import { phpasync } from './plugin.js';
 import { planSockets, socketUrl } from './listen-plan.js';
 import { routeSites, type BoundSites } from './sites.js';
+import { serveH2c } from './h2c.js';
 import { httpsOptions } from './tls.js';
 
 export interface RunOptions {
@@ -51,6 +52,11 @@ export async function buildServer(config: PhpasyncConfig, bound?: BoundSites[]):
     forceCloseConnections: 'idle',
   } as FastifyServerOptions) as unknown as FastifyInstance;
   applyTimeouts(app.server, timeouts, app.log);
+  if (!https && config.global?.protocols?.includes('h2c')) {
+    const h2c = serveH2c(app.server);
+    // Its sessions go away at shutdown (drain.ts does the same for https).
+    app.addHook('preClose', async () => h2c.closeSessions());
+  }
   // Sites, static files and `encode`; no hook at all for one site whose worker takes every path.
   const sites = bound ?? [{ port: -1, sites: (config.sites[0]?.addresses ?? []).slice(0, 1).map((a) => ({ site: config.sites[0]!, host: a.host })) }];
   const routing = routeSites(config, sites, worker, app.log);

@@ -238,8 +238,13 @@ const cases: [name: string, caddyfile: string, message: string][] = [
   ],
   [
     "servers option not supported",
-    "{\n\tservers {\n\t\tprotocols h1 h2\n\t}\n}\n",
-    "/virtual/Caddyfile:3:3: servers: subdirective 'protocols' is not supported by phpasync",
+    "{\n\tservers {\n\t\tstrict_sni_host on\n\t}\n}\n",
+    "/virtual/Caddyfile:3:3: servers: subdirective 'strict_sni_host' is not supported by phpasync",
+  ],
+  [
+    "servers protocols unknown",
+    "{\n\tservers {\n\t\tprotocols h1 h4\n\t}\n}\n",
+    "/virtual/Caddyfile:3:16: servers protocols: 'h4' is not h1, h2, h2c or h3",
   ],
   [
     "servers with a listener address",
