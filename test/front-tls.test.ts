@@ -222,3 +222,34 @@ describe('protocols refused by name', () => {
     }
   });
 });
+
+describe('two https sites on one port', () => {
+  it('each gets its own certificate (SNI) and its own requests (Host), over HTTP/2', async () => {
+    const dir = tempDir();
+    const a = makeCert(dir);
+    const bdir = path.join(dir, 'b');
+    fs.mkdirSync(bdir);
+    const bcert = path.join(bdir, 'cert.pem');
+    const bkey = path.join(bdir, 'key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', bkey, '-out', bcert, '-days', '1', '-subj', '/CN=b.test', '-addext', 'subjectAltName=DNS:b.test'], { stdio: 'ignore' });
+    fs.writeFileSync(path.join(bdir, 'who.txt'), 'static b');
+    const port = await freePort();
+    const server = await runCaddyfile(
+      caddyfile(dir, `https://localhost:${port} {\n\ttls ${a.cert} ${a.key}\n\tphp_server {\n\t\tfile_server off\n\t}\n}\nhttps://b.test:${port} {\n\ttls ${bcert} ${bkey}\n\troot * ${bdir}\n\tfile_server\n}`),
+      1,
+    );
+    try {
+      // Each client trusts only its site's certificate: a wrong pick fails the handshake.
+      const ca = http2.connect(`https://localhost:${port}`, { ca: fs.readFileSync(a.cert) });
+      const php = await h2Request(ca, '/x');
+      ca.close();
+      expect(JSON.parse(php.body.toString())).toMatchObject({ scheme: 'https', proto: 'HTTP/2.0', host: `localhost:${port}` });
+      const cb = http2.connect(`https://127.0.0.1:${port}`, { ca: fs.readFileSync(bcert), servername: 'b.test' });
+      const file = await h2Request(cb, '/who.txt', { headers: { ':authority': `b.test:${port}` } });
+      cb.close();
+      expect(file.body.toString()).toBe('static b');
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+});
