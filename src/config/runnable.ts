@@ -3,11 +3,12 @@
 // src/cli/runtime.ts; it loads nothing of the server, so `validate` never loads Fastify.
 
 import { ConfigError } from './errors.js';
+import { placeholderProblem, responderMatchProblem } from './responder-checks.js';
 import type { PhpasyncConfig, SourceLocation } from './model.js';
 import { allWorkers, intoRoutes, walkDirectives } from './walk.js';
 
 /** Site directives the runtime can serve today (everything else is refused by name). */
-const SUPPORTED_SITE_DIRECTIVES = new Set(['root', 'route', 'rewrite', 'php_server', 'php', 'request_body', 'file_server', 'encode']);
+const SUPPORTED_SITE_DIRECTIVES = new Set(['root', 'route', 'rewrite', 'php_server', 'php', 'request_body', 'file_server', 'encode', 'respond', 'redir']);
 
 /** `not supported yet: WHAT (FILE:LINE)`. The message names FILE:LINE itself (where the
  * directive was written), so no location prefix is added on top. */
@@ -71,6 +72,13 @@ export function checkRunnable(config: PhpasyncConfig): ConfigError[] {
       if (d.name === 'file_server' || d.name === 'encode') {
         if (seen.has(d.name)) errors.push(notSupported(`a second ${d.name} in a site`, d.source));
         seen.add(d.name);
+      }
+      if (d.respond || d.redir) {
+        const why = responderMatchProblem(d);
+        if (why) errors.push(notSupported(`${d.name} with ${why}`, d.source));
+        const text = d.respond?.body ?? d.redir?.to ?? '';
+        const ph = placeholderProblem(text);
+        if (ph) errors.push(notSupported(`${d.name} ${ph}`, d.source));
       }
       for (const f of d.encode?.formats ?? []) {
         if (f.name === 'zstd') errors.push(notSupported("encode zstd (Node 20's zlib has no zstd; use gzip or br)", d.source));
