@@ -298,6 +298,9 @@ describe("php_server's file server with a worker that has no match", () => {
     expect(file.body.toString()).toBe('hello static');
     expect((await request(server.port, '/some/route')).body.toString()).toBe('php /some/route');
     expect((await request(server.port, '/')).body.toString()).toBe('php /');
+    // A directory is PHP's (its index), even with an index.html in it.
+    expect((await request(server.port, '/sub/')).body.toString()).toBe('php /sub/');
+    expect((await request(server.port, '/sub')).body.toString()).toBe('php /sub');
     // The worker file itself is the index: run, not sent.
     expect((await request(server.port, '/index.php')).body.toString()).toBe('php /index.php');
     expect((await request(server.port, '/hello.txt', { method: 'POST' })).body.toString()).toBe('php /hello.txt');

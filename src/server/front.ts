@@ -43,10 +43,12 @@ function staticFilesOf(site: SiteConfig, configFile: string): StaticFiles | unde
   if (phpServer?.fileServer) {
     return new StaticFiles({
       root: phpServer.root ?? site.root ?? process.cwd(),
-      index: DEFAULT_INDEX,
+      index: [],
       hide: [configFile],
       precompressed: [],
       phpExtensions: phpServer.splitPath,
+      // try_files {path} {path}/index.php index.php: a directory goes to PHP, the index.
+      directories: false,
     });
   }
   const fsc = fileServer?.fileServer;

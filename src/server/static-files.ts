@@ -31,6 +31,8 @@ export interface StaticFilesOptions {
   precompressed: Precompressed[];
   /** Extensions of PHP scripts (lower case, with the dot): never sent. */
   phpExtensions: string[];
+  /** False: a directory is not the file server's (php_server: it is PHP's index to answer). */
+  directories?: boolean;
 }
 
 const SUFFIX: Record<Precompressed, string> = { br: '.br', gzip: '.gz', zstd: '.zst' };
@@ -89,6 +91,7 @@ export class StaticFiles {
     const stat = await statOrNull(file);
     if (!stat) return { kind: 'missing' };
     if (stat.isDirectory()) {
+      if (this.opts.directories === false) return { kind: 'missing' };
       // Caddy's canonical URIs: a directory is always asked for with its trailing slash.
       if (!decoded.endsWith('/')) return { kind: 'redirect', location: `${rawPath}/${query}` };
       let found: string | undefined;
