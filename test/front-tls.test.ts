@@ -253,3 +253,23 @@ describe('two https sites on one port', () => {
     }
   });
 });
+
+describe('h2c and a connection that sends nothing', () => {
+  it('is closed after read_header, as an HTTP/1 one would be', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const text = caddyfile(dir, `http://127.0.0.1:${port} {\n\tphp_server {\n\t\tfile_server off\n\t}\n}`).replace(
+      '{\n\tfrankenphp',
+      '{\n\tservers {\n\t\tprotocols h1 h2c\n\t\ttimeouts {\n\t\t\tread_header 300ms\n\t\t}\n\t}\n\tfrankenphp',
+    );
+    const server = await runCaddyfile(text, 1);
+    try {
+      const sock = net.connect(port, '127.0.0.1');
+      sock.on('error', () => {});
+      // Resolves only if the server closes it (the test's own timeout is the failure).
+      await new Promise((r) => sock.on('close', r));
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+});

@@ -17,7 +17,9 @@ export interface H2c {
   closeSessions(): void;
 }
 
-export function serveH2c(server: Server): H2c {
+/** readHeaderMs: how long a connection may stay without its first byte (0: no bound), as
+ * read_header bounds an HTTP/1 request head (no parser runs before the first byte here). */
+export function serveH2c(server: Server, readHeaderMs: number): H2c {
   const h2 = http2.createServer();
   h2.on('request', (req, res) => server.emit('request', req, res));
   const sessions = new Set<http2.ServerHttp2Session>();
@@ -37,7 +39,10 @@ export function serveH2c(server: Server): H2c {
   server.removeListener('connection', h1);
   server.prependListener('connection', (socket: Socket) => {
     let seen: Buffer = Buffer.alloc(0);
+    const silent = readHeaderMs > 0 ? setTimeout(() => socket.destroy(), readHeaderMs) : undefined;
+    socket.once('close', () => clearTimeout(silent));
     const onData = (chunk: Buffer): void => {
+      clearTimeout(silent);
       seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
       const n = Math.min(seen.length, PREFACE.length);
       const isH2 = seen.subarray(0, n).equals(PREFACE.subarray(0, n));

@@ -53,7 +53,7 @@ export async function buildServer(config: PhpasyncConfig, bound?: BoundSites[]):
   } as FastifyServerOptions) as unknown as FastifyInstance;
   applyTimeouts(app.server, timeouts, app.log);
   if (!https && config.global?.protocols?.includes('h2c')) {
-    const h2c = serveH2c(app.server);
+    const h2c = serveH2c(app.server, timeouts.readHeaderMs);
     // Its sessions go away at shutdown (drain.ts does the same for https).
     app.addHook('preClose', async () => h2c.closeSessions());
   }
