@@ -11,10 +11,10 @@
 // is over is cut.
 import type { Server, ServerResponse } from 'node:http';
 import type { Http2Session } from 'node:http2';
+import type { Socket } from 'node:net';
 import tls from 'node:tls';
 
 import { H2C_SOCKET } from './h2c.js';
-import type { Socket } from 'node:net';
 
 /** Quiet time after which an idle keep-alive connection is closed during a drain. */
 export const IDLE_GRACE_MS = 250;
