@@ -120,7 +120,8 @@ export function parseGlobalBlock(node: Node, ctx: AdaptContext, order: Directive
       servers(l) {
         once(l);
         if (l.args.length > 0) l.fail('servers <listener address> is not supported by phpasync: write servers { … } for every listener', l.args[0]!);
-        global.timeouts = parseServers(l);
+        const t = parseServers(l, global);
+        if (t) global.timeouts = t;
       },
       order(l) {
         l.expectArgs(2, 3, 'order <directive> first|last|before <other>|after <other>');
@@ -136,11 +137,19 @@ export function parseGlobalBlock(node: Node, ctx: AdaptContext, order: Directive
 }
 
 /** Caddy's `servers { … }` global option: phpasync honours `timeouts`, refuses the rest. */
-function parseServers(line: Line): ServerTimeouts | undefined {
+function parseServers(line: Line, global: GlobalOptions): ServerTimeouts | undefined {
   let timeouts: ServerTimeouts | undefined;
   eachSubdirective(line.block, {
     owner: 'servers',
     handlers: {
+      protocols(l) {
+        if (global.protocols) l.fail('servers: protocols is given twice');
+        l.expectArgs(1, 4, 'protocols h1|h2|h2c|h3…');
+        global.protocols = l.args.map((t) => {
+          if (!['h1', 'h2', 'h2c', 'h3'].includes(t.text)) l.fail(`servers protocols: '${t.text}' is not h1, h2, h2c or h3`, t);
+          return t.text as 'h1' | 'h2' | 'h2c' | 'h3';
+        });
+      },
       timeouts(l) {
         if (timeouts) l.fail('servers: timeouts is given twice');
         l.expectArgs(0, 0, 'timeouts { read_body <d>; read_header <d>; write <d>; idle <d> }');
@@ -167,7 +176,6 @@ function parseServers(line: Line): ServerTimeouts | undefined {
       'max_header_size',
       'enable_full_duplex',
       'log_credentials',
-      'protocols',
       'strict_sni_host',
       'keepalive_interval',
       'trace',

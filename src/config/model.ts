@@ -185,6 +185,10 @@ export interface FileServerConfig {
   root?: string;
   /** Default `['index.html', 'index.txt']`. */
   index: string[];
+  /** `hide`: file names (globs, matched against every path element) or absolute paths. */
+  hide?: string[];
+  /** `precompressed`: sibling files tried for clients that accept them, in this order. */
+  precompressed?: ('br' | 'gzip' | 'zstd')[];
 }
 
 export interface RespondConfig {
@@ -265,6 +269,8 @@ export interface GlobalOptions {
   /** `servers { timeouts { … } }`: the HTTP server's timeouts as written (0 = none); absent
    * ones take the runtime's defaults (HTTP_TIMEOUTS in src/config/defaults.ts). */
   timeouts?: ServerTimeouts;
+  /** `servers { protocols … }`: Caddy's default is h1 h2 h3. */
+  protocols?: ('h1' | 'h2' | 'h2c' | 'h3')[];
   /** Default logger (`log { ... }` in the global block). */
   log?: LogConfig;
   source: SourceLocation;

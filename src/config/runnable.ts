@@ -3,11 +3,12 @@
 // src/cli/runtime.ts; it loads nothing of the server, so `validate` never loads Fastify.
 
 import { ConfigError } from './errors.js';
+import { placeholderProblem, responderMatchProblem } from './responder-checks.js';
 import type { PhpasyncConfig, SourceLocation } from './model.js';
 import { allWorkers, intoRoutes, walkDirectives } from './walk.js';
 
 /** Site directives the runtime can serve today (everything else is refused by name). */
-const SUPPORTED_SITE_DIRECTIVES = new Set(['root', 'route', 'rewrite', 'php_server', 'php', 'request_body']);
+const SUPPORTED_SITE_DIRECTIVES = new Set(['root', 'route', 'rewrite', 'php_server', 'php', 'request_body', 'file_server', 'encode', 'respond', 'redir']);
 
 /** `not supported yet: WHAT (FILE:LINE)`. The message names FILE:LINE itself (where the
  * directive was written), so no location prefix is added on top. */
@@ -41,19 +42,47 @@ export function checkRunnable(config: PhpasyncConfig): ConfigError[] {
       ['log', 'log'],
     ];
     for (const [key, name] of unsupported) if (g[key] !== undefined) errors.push(notSupported(`global option ${name}`, g.source));
+    const p = g.protocols;
+    if (p?.includes('h3')) errors.push(notSupported('servers protocols h3 (HTTP/3)', g.source));
+    if (p && !p.includes('h1')) errors.push(notSupported('servers protocols without h1', g.source));
+    if (p && !p.includes('h2') && config.sites.some((s) => s.tls)) errors.push(notSupported('servers protocols without h2 on https sites', g.source));
     // `admin off` agrees with phpasync (there is no admin API); an address does not.
     if (g.admin !== undefined && g.admin !== false) errors.push(notSupported('global option admin <address>', g.source));
   }
 
-  if (config.sites.length > 1) errors.push(notSupported('more than one site block', config.sites[1]!.source));
+  const schemes = new Set(config.sites.flatMap((s) => s.addresses.map((a) => a.scheme)));
+  if (schemes.size > 1) {
+    const https = config.sites.flatMap((s) => s.addresses).find((a) => a.scheme === 'https')!;
+    errors.push(notSupported('http and https sites in one config (one server serves one scheme)', https.source));
+  }
   for (const site of config.sites) {
-    if (site.addresses.length > 1) errors.push(notSupported('more than one address for a site', site.addresses[1]!.source));
-    for (const a of site.addresses) if (a.scheme === 'https') errors.push(notSupported('https', a.source));
-    if (site.tls) errors.push(notSupported('tls', site.tls.source));
+    const https = site.addresses.find((a) => a.scheme === 'https');
+    if (site.tls?.internal) errors.push(notSupported('tls internal (a locally issued certificate); give tls <cert_file> <key_file>', site.tls.source));
+    else if (site.tls?.email !== undefined) errors.push(notSupported('automatic HTTPS (ACME certificates, tls <email>); give tls <cert_file> <key_file>', site.tls.source));
+    else if (https && !site.tls) errors.push(notSupported('automatic HTTPS (ACME certificates); give the site tls <cert_file> <key_file>', https.source));
     for (const l of site.logs ?? []) errors.push(notSupported('log', l.source));
+    const seen = new Set<string>();
     for (const d of walkDirectives(site.directives, intoRoutes)) {
       if (!SUPPORTED_SITE_DIRECTIVES.has(d.name)) errors.push(notSupported(d.name, d.source));
       if (d.name === 'request_body' && d.match) errors.push(notSupported('request_body with a matcher', d.source));
+      // One file server and one encoder per site, for every request of it.
+      if ((d.name === 'file_server' || d.name === 'encode') && d.matcher !== undefined && d.matcher !== '*') {
+        errors.push(notSupported(`${d.name} with a matcher`, d.source));
+      }
+      if (d.name === 'file_server' || d.name === 'encode') {
+        if (seen.has(d.name)) errors.push(notSupported(`a second ${d.name} in a site`, d.source));
+        seen.add(d.name);
+      }
+      if (d.respond || d.redir) {
+        const why = responderMatchProblem(d);
+        if (why) errors.push(notSupported(`${d.name} with ${why}`, d.source));
+        const text = d.respond?.body ?? d.redir?.to ?? '';
+        const ph = placeholderProblem(text);
+        if (ph) errors.push(notSupported(`${d.name} ${ph}`, d.source));
+      }
+      for (const f of d.encode?.formats ?? []) {
+        if (f.name === 'zstd') errors.push(notSupported("encode zstd (Node 20's zlib has no zstd; use gzip or br)", d.source));
+      }
     }
   }
   return errors;

@@ -5,7 +5,7 @@
 import { ENGINE } from './defaults.js';
 import { ConfigError } from './errors.js';
 import type { PhpasyncConfig } from './model.js';
-import { allDirectives, allWorkers, walkDirectives } from './walk.js';
+import { allWorkers, walkDirectives } from './walk.js';
 import { matchesEveryPath } from './worker-match.js';
 
 /** Facts about the linked PHP (the addon's phpInfo()). */
@@ -57,23 +57,5 @@ export function checkRuntime(config: PhpasyncConfig, php: PhpFacts): ConfigError
     }
   }
 
-  // php_server serves the root's static files unless told not to. Static files are not built
-  // yet: a php_server that would serve them is refused rather than silently answering
-  // without them. A worker that matches every path takes every request before any file is
-  // looked at (FrankenPHP's `match`), so then no file could be served anyway.
-  const everything = workers.some((w) => matchesEveryPath(w.match));
-  if (!everything) {
-    for (const d of allDirectives(config)) {
-      if (d.phpServer?.fileServer) {
-        errors.push(
-          new ConfigError(
-            'file_server (static files) inside php_server; add `file_server off` inside php_server, or give the worker `match *`',
-            d.source,
-            'PHPASYNC_NOT_SUPPORTED',
-          ),
-        );
-      }
-    }
-  }
   return errors;
 }

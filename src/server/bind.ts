@@ -17,8 +17,13 @@ const REASONS: Record<string, string> = {
 export interface BoundListener {
   /** The bound libuv handle, for `listen({ handle })`. */
   readonly handle: unknown;
+  /** The port bound (the ephemeral one for port 0). */
+  readonly port: number;
   /** Hands the connections accepted so far to `server`, which now listens on the handle. */
   adopt(server: Server): void;
+  /** Hands every connection, those accepted so far and those to come, to `server` (a second
+   * address of the same server, which listens elsewhere). */
+  forward(server: Server): void;
   /** Closes the socket and every connection accepted so far (startup failed). */
   close(): void;
 }
@@ -33,8 +38,14 @@ export function listenError(host: string, port: number, err: unknown): PhpasyncE
 /** Listens on host:port; rejects with PHPASYNC_LISTEN and the reason. */
 export async function bindListener(host: string, port: number): Promise<BoundListener> {
   const early: net.Socket[] = [];
+  let target: Server | undefined;
   // Paused: nothing is read before the HTTP server takes the socket over.
   const server = net.createServer({ pauseOnConnect: true }, (socket) => {
+    if (target) {
+      target.emit('connection', socket);
+      socket.resume();
+      return;
+    }
     early.push(socket);
     socket.once('close', () => early.splice(early.indexOf(socket) >>> 0, 1));
   });
@@ -49,8 +60,13 @@ export async function bindListener(host: string, port: number): Promise<BoundLis
   } catch (err) {
     throw listenError(host, port, err);
   }
-  return {
+  const bound: BoundListener = {
     handle: (server as unknown as { _handle: unknown })._handle,
+    port: (server.address() as net.AddressInfo).port,
+    forward(http) {
+      target = http;
+      bound.adopt(http);
+    },
     adopt(http) {
       for (const socket of early.splice(0)) {
         socket.removeAllListeners('close');
@@ -63,4 +79,5 @@ export async function bindListener(host: string, port: number): Promise<BoundLis
       server.close();
     },
   };
+  return bound;
 }

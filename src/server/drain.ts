@@ -10,7 +10,11 @@
 // + Connection: close from Fastify, which is closing); what is still open when the drain time
 // is over is cut.
 import type { Server, ServerResponse } from 'node:http';
+import type { Http2Session } from 'node:http2';
 import type { Socket } from 'node:net';
+import tls from 'node:tls';
+
+import { H2C_SOCKET } from './h2c.js';
 
 /** Quiet time after which an idle keep-alive connection is closed during a drain. */
 export const IDLE_GRACE_MS = 250;
@@ -27,7 +31,8 @@ export function gracefulConnections(server: Server): ConnectionDrain {
   // Nothing is done per request: Node keeps the response being written on the socket
   // (_httpMessage, from its request's headers until its last byte went to the kernel).
   const conns = new Map<HttpSocket, number>();
-  server.on('connection', (socket: HttpSocket) => {
+  // Over TLS the response sits on the TLS socket, known once the handshake is done.
+  server.on(server instanceof tls.Server ? 'secureConnection' : 'connection', (socket: HttpSocket) => {
     conns.set(socket, 0);
     socket.once('close', () => conns.delete(socket));
   });
@@ -36,13 +41,28 @@ export function gracefulConnections(server: Server): ConnectionDrain {
   const sweep = (): void => {
     const now = Date.now();
     for (const [socket, idleSince] of conns) {
-      if (socket._httpMessage) conns.set(socket, 0);
+      // HTTP/2 sessions are closed by Fastify (GOAWAY, then closed once their streams end).
+      if (socket._httpMessage || (socket as Partial<tls.TLSSocket>).alpnProtocol === 'h2' || H2C_SOCKET in socket) conns.set(socket, 0);
       else if (idleSince === 0) conns.set(socket, now);
       else if (now - idleSince >= IDLE_GRACE_MS) socket.destroy();
     }
     sweeping = conns.size > 0 ? setTimeout(sweep, 50) : undefined;
     sweeping?.unref();
   };
+  // HTTP/2 sessions keep server.close() waiting (Node 20 does not close them): told to go
+  // away when it is called, each closes once its streams in flight have ended.
+  const sessions = new Set<Http2Session>();
+  server.on('session', (session: Http2Session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+  });
+  const close = server.close.bind(server);
+  server.close = ((cb?: (err?: Error) => void) => {
+    close(cb);
+    for (const session of sessions) session.close();
+    return server;
+  }) as Server['close'];
+
   // Called by server.close() (Fastify's close, after its preClose hooks).
   server.closeIdleConnections = (): void => {
     if (!sweeping) sweep();

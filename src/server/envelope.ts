@@ -9,12 +9,30 @@ import { phpTarget } from './request-line.js';
 // which is enough because submit() copies it at once.
 const encoder = new Encoder();
 
+/** HTTP/2's header list as PHP expects HTTP/1's: pseudo-headers out, :authority as Host. */
+function h2Headers(raw: string[]): string[] {
+  const out: string[] = [];
+  let authority: string | undefined;
+  let host = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name === ':authority') authority = raw[i + 1];
+    else if (name.startsWith(':')) continue;
+    else {
+      if (name === 'host') host = true;
+      out.push(name, raw[i + 1]!);
+    }
+  }
+  if (!host && authority !== undefined) out.unshift('host', authority);
+  return out;
+}
+
 export function encodeEnvelope(raw: IncomingMessage, scheme: string, body: Buffer | null): Uint8Array {
   return encoder.encode([
     raw.method ?? 'GET',
     phpTarget(raw),
     raw.httpVersion,
-    raw.rawHeaders,
+    raw.httpVersionMajor === 2 ? h2Headers(raw.rawHeaders) : raw.rawHeaders,
     raw.socket.remoteAddress ?? '',
     raw.socket.remotePort ?? 0,
     scheme,

@@ -2,6 +2,17 @@
 // PHP are replaced by what is really sent, so a wrong or malformed value can never make a
 // client read the next response on the connection out of the body of this one (desync).
 
+/** HTTP/1 connection headers, forbidden in HTTP/2 (RFC 9113 §8.2.2); Node refuses the whole head
+ * over them, so they are dropped, as Go's HTTP/2 server does. */
+const H1_ONLY = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
+
+/** The flat [name, value, …] list without the headers HTTP/2 forbids. */
+export function forHttp2(list: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < list.length; i += 2) if (!H1_ONLY.has(list[i]!.toLowerCase())) out.push(list[i]!, list[i + 1]!);
+  return out;
+}
+
 /** Statuses that never carry a body (RFC 9110 §6.4.1): no Content-Length either. */
 export function statusHasNoBody(status: number): boolean {
   return (status >= 100 && status < 200) || status === 204 || status === 304;

@@ -1,6 +1,6 @@
 // PhpEngine: the JS face of the PHP threads. Starts them, submits requests, turns frames
 // from PHP into HTTP responses, and hands zero-copy buffers back once the socket is done.
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import type { FastifyBaseLogger, FastifyReply } from 'fastify';
 
@@ -13,9 +13,10 @@ import {
   type EngineStats,
   type NativeEngine,
 } from '../native/index.js';
+import { encodeInto, flushEncoded, type ResponseEncoder } from './encode.js';
 import { httpAnswer, PhpasyncError, type ErrorCode } from './errors.js';
 import { addHookHeaders } from './hook-headers.js';
-import { frameHeaders } from './framing.js';
+import { forHttp2, frameHeaders } from './framing.js';
 import { InFlightTable } from './inflight.js';
 import { hasRequestBehind } from './pipelining.js';
 
@@ -29,6 +30,8 @@ interface InFlight {
   /** Created with the first zero-copy or streamed frame: most responses never need one. */
   handles: Set<number> | null;
   closeHooked: boolean;
+  /** The compressor the body goes through (`encode`), or null when it goes to res as is. */
+  sink: import('node:zlib').Gzip | import('node:zlib').BrotliCompress | null;
 }
 
 const IN_FLIGHT = Symbol('phpasync.inFlight');
@@ -63,6 +66,8 @@ export class PhpEngine {
   closing = false;
   /** Called when a PHP thread gives up after it had started (worker file keeps failing). */
   onFatal?: (message: string) => void;
+  /** The `encode` of a request's site, when some site has one. */
+  encoderFor?: (req: IncomingMessage) => ResponseEncoder | undefined;
   private started = false;
 
   private constructor(
@@ -103,7 +108,7 @@ export class PhpEngine {
       this.wakeScheduled = true;
       setImmediate(this.flushWakes); // after every request read in this loop turn
     }
-    const f: InFlight = { engine: this, id, reply, thread: t, handles: null, closeHooked: false };
+    const f: InFlight = { engine: this, id, reply, thread: t, handles: null, closeHooked: false, sink: null };
     this.pending.set(id, f);
     const res = reply.raw as TrackedResponse;
     res[IN_FLIGHT] = f;
@@ -328,28 +333,39 @@ export class PhpEngine {
         bodyLength = 0;
         if (body) bodyLength = Array.isArray(body) ? body.reduce((a, b) => a + b.length, 0) : body.length;
       }
+      const encoding = this.encoderFor?.(p.reply.request.raw)?.chooseForHead(p.reply.request.raw, status, headers ?? [], bodyLength ?? NaN);
       const framed = frameHeaders(headers ?? [], status, p.reply.request.method === 'HEAD', bodyLength);
-      const list = framed.headers;
+      let list = framed.headers;
+      if (encoding) {
+        // The length framed is the plain body's (frameHeaders puts it last): the encoded one is chunked.
+        if (list[list.length - 2] === 'Content-Length') list.length -= 2;
+        list.push('Content-Encoding', encoding.name, 'Vary', 'Accept-Encoding');
+      }
       if (framed.dropped !== null) {
         this.log.warn({ reqId: p.reply.request.id }, `framing header set by the application replaced by what is sent (${framed.dropped})`);
       }
       addHookHeaders(list, p.reply);
       if (this.closing && !hasRequestBehind(res)) list.push('Connection', 'close');
+      if (p.reply.request.raw.httpVersionMajor === 2) list = forHttp2(list);
       res.writeHead(status, list);
+      if (encoding) p.sink = encodeInto(encoding, res);
     }
+    const out = p.sink ?? res;
     const chunks = body === undefined ? [] : Array.isArray(body) ? body : [body];
     if (flags & this.k.FRAME_END) {
       const last = chunks.pop();
-      for (const c of chunks) res.write(c, 'latin1');
-      if (last) res.end(last, 'latin1', done);
-      else res.end(done);
+      for (const c of chunks) out.write(c, 'latin1');
+      if (last) out.end(last, 'latin1', done);
+      else out.end(done);
       return;
     }
     if (chunks.length === 0) {
+      if (p.sink) flushEncoded(p.sink);
       res.flushHeaders();
       done?.();
       return;
     }
-    for (let i = 0; i < chunks.length; i++) res.write(chunks[i]!, 'latin1', i === chunks.length - 1 ? done : undefined);
+    for (let i = 0; i < chunks.length; i++) out.write(chunks[i]!, 'latin1', i === chunks.length - 1 ? done : undefined);
+    if (p.sink) flushEncoded(p.sink);
   }
 }

@@ -30,10 +30,16 @@ function refuse(res: ServerResponse, code: ErrorCode, ...args: (string | number)
 
 /** Returns false when the request was answered here. */
 function check(req: IncomingMessage, res: ServerResponse): boolean {
-  if (req.httpVersionMajor !== 1) {
+  // HTTP/2 comes through the same 'request' event from an h2 session (https sites, ALPN).
+  if (req.httpVersionMajor !== 1 && !(req.httpVersionMajor === 2 && 'stream' in req)) {
     if (req.httpVersionMajor === 0) refuse(res, 'PHPASYNC_HTTP09');
     else refuse(res, 'PHPASYNC_HTTP_VERSION', req.httpVersion);
     return false;
+  }
+  // An HTTP/2 body has no Content-Length nor Transfer-Encoding to announce it; Fastify reads
+  // a body only when one of them is there.
+  if (req.httpVersionMajor === 2 && req.headers['content-length'] === undefined && !(req as unknown as { stream: { endAfterHeaders: boolean } }).stream.endAfterHeaders) {
+    req.headers['transfer-encoding'] = 'chunked';
   }
   const raw = req.rawHeaders;
   let hosts = 0;

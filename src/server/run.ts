@@ -1,21 +1,24 @@
 // `phpasync run`: from a typed config to a listening server, and back down on SIGINT/SIGTERM.
 import os from 'node:os';
 
-import Fastify, { LogController, type FastifyInstance, type FastifyListenOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyListenOptions, type FastifyServerOptions } from 'fastify';
 
 import { reportIgnoredSignalsWith } from './signals.js';
 import { DRAIN_TIMEOUT_MS, LISTEN_PORT, workerEngineOptions } from '../config/defaults.js';
 import type { PhpasyncConfig } from '../config/model.js';
 import { checkRunnable, notSupported } from '../config/runnable.js';
 import { allWorkers, intoRoutes, walkDirectives } from '../config/walk.js';
-import { bindListener } from './bind.js';
+import { bindListener, type BoundListener } from './bind.js';
 import { gracefulConnections } from './drain.js';
-import { httpAnswer, PhpasyncError } from './errors.js';
+import { PhpasyncError } from './errors.js';
 import { applyTimeouts, checkingIntervalMs, effectiveTimeouts } from './timeouts.js';
 import { loggerOptions } from './logger.js';
 import { phpasync } from './plugin.js';
 import { echoRequestId, genReqId } from './request-id.js';
-import { compileWorkerMatch } from '../config/worker-match.js';
+import { planSockets, socketUrl } from './listen-plan.js';
+import { routeSites, type BoundSites } from './sites.js';
+import { serveH2c } from './h2c.js';
+import { httpsOptions } from './tls.js';
 
 export interface RunOptions {
   watch: boolean;
@@ -33,11 +36,14 @@ function bodyLimitOf(config: PhpasyncConfig): number | undefined {
   return limit;
 }
 
-/** What a supervised child (src/supervisor/child.ts) changes in the app it builds. */
+/** What the caller changes in the app it builds. */
 export interface BuildOptions {
-  /** PHP threads, instead of the worker's num (on NTS, num counts processes). */
+  /** The sockets and the sites each serves (runServer binds them first); absent, the config's
+   * first address only. */
+  bound?: BoundSites[];
+  /** PHP threads, instead of the worker's num (a supervised child: on NTS, num counts processes). */
   threads?: number;
-  /** Fields every log line carries (the child's id). */
+  /** Fields every log line carries (a supervised child's id). */
   logBindings?: Record<string, unknown>;
 }
 
@@ -48,9 +54,12 @@ export async function buildServer(config: PhpasyncConfig, build: BuildOptions = 
   // checkRunnable refuses a config without exactly one worker (PHPASYNC_NO_ASYNC_WORKER).
   const worker = allWorkers(config)[0]!;
   const timeouts = effectiveTimeouts(config.global?.timeouts);
+  const https = httpsOptions(config);
   const app = Fastify({
     // Node checks read_header/read_body only at this interval (its default is 30 s).
     http: { connectionsCheckingInterval: checkingIntervalMs(timeouts) },
+    // https sites: HTTP/2 and HTTP/1.1 over TLS, chosen by ALPN (Caddy's default protocols).
+    ...(https ? { http2: true, https } : {}),
     logger: {
       ...(loggerOptions({ debug: config.global?.debug === true }) as Record<string, unknown>),
       ...(build.logBindings ? { base: { pid: process.pid, hostname: os.hostname(), ...build.logBindings } } : {}),
@@ -59,19 +68,18 @@ export async function buildServer(config: PhpasyncConfig, build: BuildOptions = 
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: 'idle',
     genReqId,
-  });
+  } as FastifyServerOptions) as unknown as FastifyInstance;
   echoRequestId(app);
   applyTimeouts(app.server, timeouts, app.log);
-  // A path the worker's `match` does not take would go to static files or classic scripts,
-  // neither built yet: 404, as FrankenPHP answers when no such file exists.
-  const workerTakes = compileWorkerMatch(worker.match);
-  if (workerTakes) {
-    app.addHook('onRequest', (request, reply, done) => {
-      if (workerTakes(request.raw.url ?? '/')) return done();
-      const a = httpAnswer('PHPASYNC_NOT_MATCHED');
-      reply.code(a.status).header('content-type', 'text/plain; charset=utf-8').send(a.body);
-    });
+  if (!https && config.global?.protocols?.includes('h2c')) {
+    const h2c = serveH2c(app.server, timeouts.readHeaderMs);
+    // Its sessions go away at shutdown (drain.ts does the same for https).
+    app.addHook('preClose', async () => h2c.closeSessions());
   }
+  // Sites, static files and `encode`; no hook at all for one site whose worker takes every path.
+  const sites = build.bound ?? [{ port: -1, sites: (config.sites[0]?.addresses ?? []).slice(0, 1).map((a) => ({ site: config.sites[0]!, host: a.host })) }];
+  const routing = routeSites(config, sites, worker, app.log);
+  if (routing.hook) app.addHook('onRequest', routing.hook);
   const numThreads = config.frankenphp?.numThreads;
   if (numThreads !== undefined && numThreads !== worker.num) {
     app.log.info(
@@ -85,16 +93,13 @@ export async function buildServer(config: PhpasyncConfig, build: BuildOptions = 
     ...(build.threads !== undefined ? { threads: build.threads } : {}),
     ...(bodyLimit !== undefined ? { bodyLimit } : {}),
   });
+  if (routing.encoderFor) app.phpasync.encoderFor = routing.encoderFor;
   return app;
 }
 
 /** Starts the server and resolves once it has stopped after SIGINT/SIGTERM. */
 export async function runServer(config: PhpasyncConfig, options: RunOptions): Promise<void> {
   if (options.watch) throw notSupported('run --watch', { file: config.configFile, line: 1, column: 1 });
-  const site = config.sites[0];
-  const address = site?.addresses[0];
-  const host = address ? address.bind ?? address.host : '';
-  const listenHost = host === '' ? '0.0.0.0' : host;
   // One listener for the whole run: a stop signal that comes while PHP boots or the server
   // starts listening is kept and acted on once it is up. (Swapping listeners would drop a
   // signal libuv had already queued for the removed one; Node's default would kill the
@@ -111,30 +116,56 @@ export async function runServer(config: PhpasyncConfig, options: RunOptions): Pr
     process.off('SIGINT', stopListener);
     process.off('SIGTERM', stopListener);
   };
-  const listener = await bindListener(listenHost, address?.port ?? LISTEN_PORT).catch((err: unknown) => {
+  // Bound before PHP boots: a port in use fails here, before the worker file runs.
+  const plan = await planSockets(config, LISTEN_PORT).catch((err: unknown) => {
     dropStopListener();
     throw err;
   });
-  let app: FastifyInstance;
+  const listeners: BoundListener[] = [];
+  const closeAll = (): void => {
+    for (const l of listeners) l.close();
+  };
   try {
-    app = await buildServer(config);
+    for (const p of plan) listeners.push(await bindListener(p.host, p.port));
   } catch (err) {
     dropStopListener();
-    listener.close();
+    closeAll();
+    throw err;
+  }
+  const bound: BoundSites[] = plan.map((p, i) => ({
+    port: listeners[i]!.port,
+    sites: p.sites.map(({ site, address }) => ({ site, host: address.host })),
+  }));
+  let app: FastifyInstance;
+  try {
+    app = await buildServer(config, { bound });
+  } catch (err) {
+    dropStopListener();
+    closeAll();
     throw err;
   }
   const conns = gracefulConnections(app.server);
+  const [first, ...others] = listeners;
   try {
     // Node's server.listen({ handle }) serves on an already bound socket handle; Fastify
-    // passes its options through to it.
-    await app.listen({ host: listenHost, handle: listener.handle } as FastifyListenOptions);
-    listener.adopt(app.server);
+    // passes its options through to it. The other sockets hand their connections to the
+    // same server, so every site shares its hooks, timeouts and drain.
+    await app.listen({ host: plan[0]!.host, handle: first!.handle } as FastifyListenOptions);
+    first!.adopt(app.server);
+    for (const [i, l] of others.entries()) {
+      l.forward(app.server);
+      app.log.info(`Server listening at ${socketUrl(plan[i + 1]!.scheme, plan[i + 1]!.host, l.port)}`);
+    }
   } catch (err) {
     dropStopListener();
-    listener.close();
+    closeAll();
     await app.close(); // stops the PHP threads, or they would keep the process alive
     throw err;
   }
+  // Fastify closes the socket it listens on; the others stop accepting with it.
+  app.server.once('close', () => {
+    for (const l of others) l.close();
+  });
 
   reportIgnoredSignalsWith((signal) =>
     app.log.info({ signal }, 'signal ignored: not implemented (stop with SIGTERM or SIGINT)'),
@@ -157,6 +188,7 @@ export async function runServer(config: PhpasyncConfig, options: RunOptions): Pr
         process.exit(1);
       }
       closing = true;
+      for (const l of others) l.close(); // no new connections on the other addresses either
       app.log.info({ signal, drainMs }, 'shutting down'); // no new connections; in-flight requests may finish within drainMs
       // Past the drain time, what still runs is cancelled (503 to its client, its handler
       // interrupted) so that the close below can finish.

@@ -238,8 +238,13 @@ const cases: [name: string, caddyfile: string, message: string][] = [
   ],
   [
     "servers option not supported",
-    "{\n\tservers {\n\t\tprotocols h1 h2\n\t}\n}\n",
-    "/virtual/Caddyfile:3:3: servers: subdirective 'protocols' is not supported by phpasync",
+    "{\n\tservers {\n\t\tstrict_sni_host on\n\t}\n}\n",
+    "/virtual/Caddyfile:3:3: servers: subdirective 'strict_sni_host' is not supported by phpasync",
+  ],
+  [
+    "servers protocols unknown",
+    "{\n\tservers {\n\t\tprotocols h1 h4\n\t}\n}\n",
+    "/virtual/Caddyfile:3:16: servers protocols: 'h4' is not h1, h2, h2c or h3",
   ],
   [
     "servers with a listener address",
@@ -497,9 +502,9 @@ const cases: [name: string, caddyfile: string, message: string][] = [
     "/virtual/Caddyfile:2:14: file_server browse is not supported by phpasync",
   ],
   [
-    "file_server hide",
-    ":80 {\n\tfile_server {\n\t\thide .git\n\t}\n}\n",
-    "/virtual/Caddyfile:3:3: file_server: subdirective 'hide' is not supported by phpasync",
+    "file_server status",
+    ":80 {\n\tfile_server {\n\t\tstatus 404\n\t}\n}\n",
+    "/virtual/Caddyfile:3:3: file_server: subdirective 'status' is not supported by phpasync",
   ],
   [
     "uri op",
@@ -859,7 +864,7 @@ const cases: [name: string, caddyfile: string, message: string][] = [
   [
     "file_server typo",
     ":80 {\n\tfile_server {\n\t\troot_dir x\n\t}\n}\n",
-    "/virtual/Caddyfile:3:3: file_server: unrecognized subdirective 'root_dir'; allowed: root, index",
+    "/virtual/Caddyfile:3:3: file_server: unrecognized subdirective 'root_dir'; allowed: root, index, hide, precompressed",
   ],
   [
     "request_body args",

@@ -62,36 +62,11 @@ describe('validate runs the checks run does', () => {
   });
 });
 
-describe('php_server without file_server off (static files are not built yet)', () => {
-  const message =
-    'Caddyfile:12:2: not supported yet: file_server (static files) inside php_server; add `file_server off` inside php_server, or give the worker `match *`\n';
-
-  it('is refused by validate, run and adapt --validate, exit 2', async () => {
-    const d = caddyfile('\t\t\tmatch /api/*\n', '\tphp_server\n');
-    for (const args of [['validate'], ['run'], ['adapt', '--validate']]) {
-      const r = await phpasync(args, { cwd: d });
-      expect(r.code, args.join(' ')).toBe(2);
-      expect(r.stderr, args.join(' ')).toBe(message);
-      expect(r.stdout, args.join(' ')).toBe('');
-    }
-  });
-
-  it('also without any worker match (FrankenPHP would serve files there)', async () => {
-    const d = caddyfile('', '\tphp_server {\n\t\tindex off\n\t}\n');
-    const r = await phpasync(['validate'], { cwd: d });
-    expect(r.code).toBe(2);
-    expect(r.stderr).toBe(message.replace(':12:2:', ':11:2:'));
-  });
-
-  it('adapt alone still prints what it read (exit 0), as for every directive run refuses', async () => {
-    const d = caddyfile('\t\t\tmatch /api/*\n', '\tphp_server\n');
-    const r = await phpasync(['adapt'], { cwd: d });
-    expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout).sites[0].directives[0].phpServer.fileServer).toBe(true);
-  });
-
-  it('is accepted with file_server off, or when the worker takes every path (match * or /*)', async () => {
+describe('php_server with its file server (test/front-files.test.ts serves through it)', () => {
+  it('is accepted with or without a worker match, and with file_server off', async () => {
     for (const [worker, site] of [
+      ['\t\t\tmatch /api/*\n', '\tphp_server\n'],
+      ['', '\tphp_server {\n\t\tindex off\n\t}\n'],
       ['\t\t\tmatch /api/*\n', OFF],
       ['\t\t\tmatch *\n', '\tphp_server\n'],
       ['\t\t\tmatch /*\n', '\tphp_server\n'],

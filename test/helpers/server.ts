@@ -29,6 +29,10 @@ export interface ServerOptions {
   cli?: string;
   /** Extra arguments after `run --config FILE` (--pidfile …). */
   runArgs?: string[];
+  /** Replaces the site block's `route { php_server … }` (file_server, encode, …). */
+  siteBody?: string;
+  /** Replaces the `match *` line of the worker block ('' for a worker without match). */
+  workerMatch?: string;
 }
 
 export interface RunningServer {
@@ -67,7 +71,7 @@ export function writeCaddyfile(dir: string, opts: ServerOptions): string {
 			num ${opts.num ?? 1}
 			async
 			buffer_size ${opts.bufferSize ?? 20}
-			match *
+			${opts.workerMatch ?? 'match *'}
 			${opts.workerExtra ?? ''}
 		}
 	}
@@ -75,12 +79,15 @@ export function writeCaddyfile(dir: string, opts: ServerOptions): string {
 
 http://127.0.0.1:0 {
 	${opts.siteExtra ?? ''}
-	route {
+	${
+    opts.siteBody ??
+    `route {
 		php_server {
 			index off
 			file_server off
 		}
-	}
+	}`
+  }
 }
 `,
   );
@@ -145,6 +152,39 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     exited,
     stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Runs `phpasync run` on a whole Caddyfile and waits for `lines` "Server listening" lines
+ * (one per socket). */
+export async function runCaddyfile(text: string, lines: number): Promise<{ proc: ChildProcess; output: string[]; stop(): Promise<number | null> }> {
+  const dir = tempDir();
+  const file = path.join(dir, 'Caddyfile');
+  fs.writeFileSync(file, text);
+  const proc = spawn(process.execPath, [CLI, 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(proc);
+  proc.once('exit', () => running.delete(proc));
+  const output: string[] = [];
+  const exited = new Promise<number | null>((resolve) => proc.once('close', (c) => resolve(c)));
+  await new Promise<void>((resolve, reject) => {
+    let seen = 0;
+    const onData = (d: Buffer): void => {
+      for (const l of d.toString().split('\n')) {
+        if (l) output.push(l);
+        if (l.includes('Server listening at') && ++seen === lines) resolve();
+      }
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', onData);
+    void exited.then((c) => reject(new Error(`exited ${c} before listening:\n${output.join('\n')}`)));
+  });
+  return {
+    proc,
+    output,
+    stop: async () => {
+      if (proc.exitCode === null) proc.kill('SIGTERM');
       return exited;
     },
   };

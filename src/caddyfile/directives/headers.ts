@@ -87,7 +87,9 @@ export const encode: HandlerSpec = {
       },
       unsupported: ['match'],
     });
-    if (cfg.formats.length === 0) cfg.formats = [{ name: 'zstd' }, { name: 'gzip' }];
+    // Caddy's default is zstd then gzip; Node 20's zlib has no zstd, so a bare `encode` is gzip
+    // (a zstd written out is refused by the runtime, not dropped).
+    if (cfg.formats.length === 0) cfg.formats = [{ name: 'gzip' }];
     d.encode = cfg;
   },
 };

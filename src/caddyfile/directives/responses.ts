@@ -66,7 +66,7 @@ export const redir: HandlerSpec = {
 };
 
 export const file_server: HandlerSpec = {
-  usage: 'file_server [<matcher>] { root <path>; index <files…> }',
+  usage: 'file_server [<matcher>] { root <path>; index <files…>; hide <files…>; precompressed [br|gzip…] }',
   parse(line, d, scope) {
     if (line.args[0]?.text === 'browse') line.fail('file_server browse is not supported by phpasync', line.args[0]);
     line.expectArgs(0, 0, this.usage);
@@ -81,8 +81,21 @@ export const file_server: HandlerSpec = {
           l.expectArgs(1, Infinity, 'index <files…>');
           cfg.index = l.args.map((t) => t.text);
         },
+        hide(l) {
+          l.expectArgs(1, Infinity, 'hide <files…>');
+          // A relative name with a slash is a path under the Caddyfile's directory (Caddy's rule).
+          cfg.hide = l.args.map((t) => (t.text.includes('/') ? resolvePath(scope.ctx.baseDir, t) : t.text));
+        },
+        precompressed(l) {
+          const known = ['br', 'gzip', 'zstd'] as const;
+          for (const t of l.args) {
+            if (!(known as readonly string[]).includes(t.text)) l.fail(`file_server: precompressed format must be br, gzip or zstd, got '${t.text}'`, t);
+          }
+          // Caddy's order when none is named.
+          cfg.precompressed = l.args.length > 0 ? l.args.map((t) => t.text as (typeof known)[number]) : ['br', 'zstd', 'gzip'];
+        },
       },
-      unsupported: ['browse', 'hide', 'precompressed', 'status', 'disable_canonical_uris', 'pass_thru', 'fs', 'etag_file_extensions'],
+      unsupported: ['browse', 'status', 'disable_canonical_uris', 'pass_thru', 'fs', 'etag_file_extensions'],
     });
     d.fileServer = cfg;
   },

@@ -1,0 +1,170 @@
+// What answers a request before PHP does: static files (`file_server`, php_server's built-in
+// file server) and the site's `encode`. Decided once from the config, so that a site whose
+// worker takes every path (`match *`) gets no per-request work at all.
+//
+// Routing, as FrankenPHP does it for one worker:
+//   worker `match *`        every request goes to PHP (a file server is never reached);
+//   worker `match /api/*`   matching paths go to PHP, the others to the file server (or 404);
+//   worker without `match`  (php_server with its file server on) an existing non-PHP file is
+//                           sent; anything else goes to the worker, as php_server's index
+//                           fallback does when the worker file is its index.
+// Existing .php files other than the worker file are classic scripts, not supported yet:
+// answered 403, never sent as text.
+import fs from 'node:fs';
+import path from 'node:path';
+
+import type { FastifyBaseLogger, FastifyReply, onRequestHookHandler } from 'fastify';
+
+import type { DirectiveConfig, SiteConfig, WorkerConfig } from '../config/model.js';
+import { intoRoutes, walkDirectives } from '../config/walk.js';
+import { compileWorkerMatch, matchesEveryPath } from '../config/worker-match.js';
+import { ResponseEncoder } from './encode.js';
+import { httpAnswer, type HttpAnswer } from './errors.js';
+import { respondersOf } from './responders.js';
+import { StaticFiles, type Resolved } from './static-files.js';
+
+export interface Front {
+  /** The onRequest hook, or undefined when every request goes straight to PHP. */
+  hook?: onRequestHookHandler;
+  encoder?: ResponseEncoder;
+  /** Whether the site sends anything to PHP: it has php_server or php, or no file_server
+   * (a bare site is the worker's, as phpasync has always run the TrueAsync guide's). */
+  php: boolean;
+}
+
+const DEFAULT_INDEX = ['index.html', 'index.txt'];
+
+/** The file server of a site: php_server's own (when on), else a `file_server` directive. */
+function staticFilesOf(site: SiteConfig, configFile: string): StaticFiles | undefined {
+  const dirs = [...walkDirectives(site.directives, intoRoutes)];
+  const phpServer = dirs.find((d) => d.phpServer)?.phpServer;
+  const fileServer: DirectiveConfig | undefined = dirs.find((d) => d.name === 'file_server');
+  // Caddy's default root is the current directory.
+  if (phpServer?.fileServer) {
+    return new StaticFiles({
+      root: phpServer.root ?? site.root ?? process.cwd(),
+      index: [],
+      hide: [configFile],
+      precompressed: [],
+      phpExtensions: phpServer.splitPath,
+      // try_files {path} {path}/index.php index.php: a directory goes to PHP, the index.
+      directories: false,
+    });
+  }
+  const fsc = fileServer?.fileServer;
+  if (!fsc) return undefined;
+  return new StaticFiles({
+    root: fsc.root ?? site.root ?? process.cwd(),
+    index: fsc.index,
+    // Caddy hides the Caddyfile itself from its file server.
+    hide: [configFile, ...(fsc.hide ?? [])],
+    precompressed: fsc.precompressed ?? [],
+    phpExtensions: ['.php'],
+  });
+}
+
+function encoderOf(site: SiteConfig): ResponseEncoder | undefined {
+  const d = [...walkDirectives(site.directives, intoRoutes)].find((x) => x.name === 'encode');
+  return d?.encode ? new ResponseEncoder(d.encode) : undefined;
+}
+
+export function buildFront(site: SiteConfig, configFile: string, worker: WorkerConfig, log: FastifyBaseLogger): Front {
+  const front = filesFront(site, configFile, worker, log);
+  const responders = respondersOf([...walkDirectives(site.directives, intoRoutes)]);
+  if (responders.length === 0) return front;
+  // `redir` and `respond` answer before PHP and the file server, in Caddy's order.
+  const inner = front.hook;
+  const hook: onRequestHookHandler = function (request, reply, done) {
+    const url = request.raw.url ?? '/';
+    for (const r of responders) if (!r.test || r.test(url)) return r.answer(request.raw, reply);
+    if (inner) return inner.call(this, request, reply, done);
+    if (front.php) return done();
+    send(reply, httpAnswer('PHPASYNC_NOT_MATCHED'));
+  };
+  return { ...front, hook };
+}
+
+function filesFront(site: SiteConfig, configFile: string, worker: WorkerConfig, log: FastifyBaseLogger): Front {
+  const encoder = encoderOf(site);
+  const files = staticFilesOf(site, configFile);
+  const dirs = [...walkDirectives(site.directives, intoRoutes)];
+  const php = dirs.some((d) => d.phpServer || d.php) || !dirs.some((d) => d.name === 'file_server');
+  const base = { php, ...(encoder ? { encoder } : {}) };
+  if (php && matchesEveryPath(worker.match)) {
+    if (files) log.info({ root: files.root }, `files under ${files.root} are never served: the worker's match takes every path`);
+    return base;
+  }
+  // A site without PHP: its file server answers everything (or 404).
+  const workerTakes = php ? compileWorkerMatch(worker.match) : () => false;
+  const workerReal = realpathOrSelf(worker.file);
+
+  const answer = (reply: Parameters<onRequestHookHandler>[1], resolved: Resolved): void => {
+    reply.hijack();
+    files!.serve(reply.request.raw, reply.raw, resolved, encoder).catch((err: unknown) => {
+      log.error({ err, reqId: reply.request.id }, 'static file: could not send');
+      if (!reply.raw.headersSent) {
+        const a = httpAnswer('PHPASYNC_FILE_FAILED');
+        reply.raw.writeHead(a.status, { 'Content-Type': 'text/plain; charset=utf-8' });
+        reply.raw.end(a.body);
+      } else reply.raw.destroy();
+    });
+  };
+  const notFound = (reply: Parameters<onRequestHookHandler>[1]): void => {
+    send(reply, httpAnswer('PHPASYNC_NOT_MATCHED'));
+  };
+  const isStaticMethod = (m: string | undefined): boolean => m === 'GET' || m === 'HEAD';
+
+  let hook: onRequestHookHandler | undefined;
+  if (workerTakes) {
+    // `match` with patterns: what it does not take goes to the file server, or is 404.
+    hook = (request, reply, done) => {
+      const url = request.raw.url ?? '/';
+      if (workerTakes(url)) return done();
+      if (!files) return notFound(reply);
+      if (!isStaticMethod(request.raw.method)) {
+        send(reply.header('allow', 'GET, HEAD'), httpAnswer('PHPASYNC_FILE_METHOD'));
+        return;
+      }
+      files.resolve(url).then(
+        (r) => answer(reply, phpRefusal(r)),
+        (err: unknown) => done(err as Error),
+      );
+    };
+  } else if (files) {
+    // No `match`: existing files are sent, everything else is the worker's.
+    hook = (request, reply, done) => {
+      if (!isStaticMethod(request.raw.method)) return done();
+      files.resolve(request.raw.url ?? '/').then(
+        (r) => {
+          if (r.kind === 'file' || r.kind === 'redirect') return answer(reply, r);
+          if (r.kind === 'refused' && r.phpScript && r.real === workerReal) return done();
+          if (r.kind === 'refused') return answer(reply, phpRefusal(r));
+          done();
+        },
+        (err: unknown) => done(err as Error),
+      );
+    };
+  }
+  return { ...base, ...(hook ? { hook } : {}) };
+}
+
+/** An answer of the errors table through Fastify (before the request went anywhere). */
+export function send(reply: FastifyReply, a: HttpAnswer): void {
+  reply.status(a.status).header('content-type', 'text/plain; charset=utf-8').send(a.body);
+}
+
+/** A PHP script the worker does not run is a classic script: said so in the 403. */
+function phpRefusal(r: Resolved): Resolved {
+  if (r.kind === 'refused' && r.phpScript) {
+    return { ...r, why: 'not supported yet: classic PHP scripts (only the worker runs PHP); PHP files are never sent as text' };
+  }
+  return r;
+}
+
+function realpathOrSelf(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
+}
