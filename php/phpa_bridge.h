@@ -76,7 +76,6 @@ typedef struct phpa_frame {
 	/* Headers as consecutive (u32 name length, name, u32 value length, value) records,
 	 * malloc'd; NULL when there are none. Freed by the host after use. */
 	char *headers;
-	size_t headers_len;
 	uint32_t header_count;
 	uint32_t nchunks;
 	void *stream;        /* non-NULL: report back when written (see above) */

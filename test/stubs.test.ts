@@ -1,5 +1,5 @@
-// php/frankenphp.stub.php is the source of truth for the FrankenPHP\* API; the hand-kept
-// php/frankenphp_arginfo.h must say the same. This compares the stub with what the real
+// php/server/frankenphp.stub.php is the source of truth for the FrankenPHP\* API; the hand-kept
+// php/server/frankenphp_arginfo.h must say the same. This compares the stub with what the real
 // classes report through Reflection (phpasync php-cli), method by method.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -64,8 +64,8 @@ foreach (['FrankenPHP\\\\HttpServer', 'FrankenPHP\\\\Request', 'FrankenPHP\\\\Up
 file_put_contents($argv[1], json_encode($out));
 `;
 
-describe('php/frankenphp.stub.php', () => {
-  const stub = parseStub(fs.readFileSync(path.join(ROOT, 'php/frankenphp.stub.php'), 'utf8'));
+describe('php/server/frankenphp.stub.php', () => {
+  const stub = parseStub(fs.readFileSync(path.join(ROOT, 'php/server/frankenphp.stub.php'), 'utf8'));
 
   it('documents every method', () => {
     expect(stub.undocumented).toEqual([]);

@@ -2,8 +2,9 @@
  * FrankenPHP\UploadedFile and the per-request set of temp files behind it. A temp file lives
  * until the request ends (the scheduler drops its Request) unless moveTo() moved it away.
  */
-#include "form.h"
+#include "server/form.h"
 
+#include <SAPI.h>
 #include <errno.h>
 #include <ext/spl/spl_exceptions.h>
 #include <ext/standard/file.h>
@@ -19,8 +20,7 @@ static __thread phpa_upload_set *live_sets;
 
 phpa_upload_set *phpa_upload_set_new(uint64_t job_id)
 {
-	phpa_upload_set *set = calloc(1, sizeof *set);
-	if (!set) zend_error_noreturn(E_ERROR, "phpasync: out of memory for uploads");
+	phpa_upload_set *set = phpa_calloc(sizeof *set, "uploads");
 	set->refs = 1;
 	set->job_id = job_id;
 	set->next_live = live_sets;
@@ -59,9 +59,7 @@ static uint32_t set_add(phpa_upload_set *set, const char *path)
 {
 	if (set->n == set->cap) {
 		uint32_t cap = set->cap ? set->cap * 2 : 4;
-		char **p = realloc(set->paths, cap * sizeof(char *));
-		if (!p) zend_error_noreturn(E_ERROR, "phpasync: out of memory for uploads");
-		set->paths = p;
+		set->paths = phpa_realloc_array(set->paths, cap, sizeof(char *), "uploads");
 		set->cap = cap;
 	}
 	set->paths[set->n] = strdup(path);
@@ -255,8 +253,7 @@ static handler_t orig_move_uploaded_file, orig_is_uploaded_file;
 static phpa_upload_set *caller_set(void)
 {
 	phpa_coroutine *co = phpa_sched_current();
-	if (!co) return NULL;
-	uint64_t job = co->kind == PHPA_CO_KIND_TASK ? co->owner_job : co->job_id;
+	uint64_t job = co ? co->scope_id : 0;
 	if (job == 0) return NULL;
 	for (phpa_upload_set *s = live_sets; s; s = s->next_live) {
 		if (s->job_id == job) return s;

@@ -1,256 +1,17 @@
 /*
- * FrankenPHP\Response: status, headers and a body assembled as chunks. Short writes are
- * copied into one malloc'd run; writes of at least config->copy_threshold bytes keep a
- * reference to the PHP string until end()/flush(), which copy the frame's body once into a
- * malloc'd block that the host owns and frees when the socket is done with it (no PHP memory
- * is ever lent to Node: see send_frame()).
- *
- * Streaming: the first flush() sends the head and the buffered body as a non-final frame;
- * from then on every write() is sent at once. Each non-final frame is tracked by the
- * response's phpa_stream (see phpa_bridge.h): while more than PHPA_STREAM_HWM bytes are
- * unsent (frames JS has not finished writing), flush() and write() suspend the coroutine
- * until the host hands frames back.
+ * FrankenPHP\Response: status, headers and a body assembled as chunks (frames.c sends them).
+ * header() and echo inside a handler reach the running request's response through the SAPI
+ * (phpa_response_sapi_header, phpa_response_append_output).
  */
-#include "phpa_internal.h"
+#include "server/response.h"
 
+#include <SAPI.h>
 #include <zend_exceptions.h>
-
-/* Unsent bytes above which flush()/write() of a streamed response wait for the socket
- * (so one 1 MiB write may be in flight while the handler produces the next). */
-#define PHPA_STREAM_HWM ((size_t)1 << 20)
-
-/* Shared by a response and its in-flight non-final frames (malloc'd, owning thread only):
- * the response may be freed before its last frame comes back. */
-typedef struct phpa_stream {
-	uint32_t refs;          /* the response + every frame in flight */
-	size_t unsent;          /* body bytes of frames JS has not reported written */
-	phpa_coroutine *waiter; /* coroutine suspended in flush()/write(), or NULL */
-	bool gone;              /* a frame came back unsent: the client closed the connection */
-	uint32_t generation;    /* interpreter it belongs to (see phpa_response_interpreter_gone) */
-} phpa_stream;
-
-/* Counts interpreter restarts on this thread. A frame may come back after the restart that
- * destroyed its response's coroutine (and, after a fatal error, perhaps without the response's
- * free_obj having run): its stream's waiter must then not be woken. */
-static __thread uint32_t interpreter_generation;
-
-void phpa_response_interpreter_gone(void) { interpreter_generation++; }
-
-typedef struct {
-	uint64_t id;
-	int thread;
-	int status;
-	bool ended;
-	bool head_sent;      /* flush() sent status and headers: the response is streaming */
-	phpa_stream *stream; /* created by the first flush() */
-	HashTable headers;   /* lower-case name => [0 => name as set, 1 => [values...]] */
-	phpa_chunk *chunks;  /* body chunks in order; malloc'd */
-	uint32_t nchunks, chunks_cap, nowned;
-	char *run;           /* copy run being appended to (becomes a chunk when closed) */
-	size_t run_len, run_cap;
-	zend_object std;
-} phpa_response;
 
 zend_class_entry *phpa_ce_response;
 static zend_object_handlers response_handlers;
 
-static inline phpa_response *from_obj(zend_object *o) { return (phpa_response *)((char *)o - XtOffsetOf(phpa_response, std)); }
-#define THIS_RESPONSE() from_obj(Z_OBJ_P(ZEND_THIS))
-
-static void push_chunk(phpa_response *r, const char *ptr, size_t len, void *owner)
-{
-	if (r->nchunks == r->chunks_cap) {
-		r->chunks_cap = r->chunks_cap ? r->chunks_cap * 2 : 4;
-		r->chunks = realloc(r->chunks, r->chunks_cap * sizeof(phpa_chunk));
-		if (!r->chunks) zend_error_noreturn(E_ERROR, "phpasync: out of memory for response chunks");
-	}
-	r->chunks[r->nchunks++] = (phpa_chunk){ptr, len, owner};
-	if (owner) r->nowned++;
-}
-
-static void close_run(phpa_response *r)
-{
-	if (r->run_len == 0) return;
-	push_chunk(r, r->run, r->run_len, NULL);
-	r->run = NULL;
-	r->run_len = r->run_cap = 0;
-}
-
-static void append_copy(phpa_response *r, const char *str, size_t len)
-{
-	if (r->run_len + len > r->run_cap) {
-		size_t cap = r->run_cap ? r->run_cap : 256;
-		while (cap < r->run_len + len) cap *= 2;
-		char *p = realloc(r->run, cap);
-		if (!p) zend_error_noreturn(E_ERROR, "phpasync: out of memory for the response body");
-		r->run = p;
-		r->run_cap = cap;
-	}
-	memcpy(r->run + r->run_len, str, len);
-	r->run_len += len;
-}
-
-/* Drop body chunks never sent (a response replaced by an error page, or freed unsent). */
-static void discard_body(phpa_response *r)
-{
-	for (uint32_t i = 0; i < r->nchunks; i++) {
-		if (r->chunks[i].owner) zend_string_release((zend_string *)r->chunks[i].owner);
-		else free((void *)r->chunks[i].ptr);
-	}
-	r->nchunks = r->nowned = 0;
-	free(r->run);
-	r->run = NULL;
-	r->run_len = r->run_cap = 0;
-}
-
-static void put_u32_bytes(char **p, const char *s, uint32_t len)
-{
-	memcpy(*p, &len, sizeof len);
-	*p += sizeof len;
-	memcpy(*p, s, len);
-	*p += len;
-}
-
-static void stream_unref(phpa_stream *st)
-{
-	if (st && --st->refs == 0) free(st);
-}
-
-void phpa_php_frame_released(phpa_frame *f)
-{
-	/* The body bytes were the host's (see send_frame); it freed them already. */
-	phpa_stream *st = f->stream;
-	if (st && st->generation != interpreter_generation) {
-		stream_unref(st);
-	} else if (st) {
-		size_t bytes = 0;
-		for (uint32_t c = 0; c < f->nchunks; c++) bytes += f->chunks[c].len;
-		st->unsent -= bytes < st->unsent ? bytes : st->unsent;
-		if (f->flags & PHPA_FRAME_UNSENT) st->gone = true;
-		if (st->waiter && (st->unsent <= PHPA_STREAM_HWM || st->gone)) {
-			phpa_coroutine *co = st->waiter;
-			st->waiter = NULL;
-			phpa_sched_wake(co);
-		}
-		stream_unref(st);
-	}
-	free(f);
-}
-
-/* Hand what is pending to the host: the head (status, headers) unless flush() sent it
- * already, and the buffered body. flags: PHPA_FRAME_END for the last frame (plus
- * PHPA_FRAME_ABORT when a streamed response failed). */
-static void send_frame(phpa_response *r, uint32_t flags)
-{
-	close_run(r);
-	const bool head = !r->head_sent;
-	const bool last = (flags & PHPA_FRAME_END) != 0;
-	phpa_frame *f = malloc(sizeof(phpa_frame) + r->nchunks * sizeof(phpa_chunk));
-	if (!f) zend_error_noreturn(E_ERROR, "phpasync: out of memory for a response frame");
-	f->id = r->id;
-	f->thread = r->thread;
-	f->flags = flags | (head ? PHPA_FRAME_HEAD : 0);
-	f->status = r->status;
-	f->headers = NULL;
-	f->headers_len = 0;
-	f->header_count = 0;
-	f->stream = NULL;
-
-	size_t size = 0;
-	uint32_t count = 0;
-	zval *entry;
-	if (head) {
-		ZEND_HASH_FOREACH_VAL(&r->headers, entry) {
-			zend_string *name = Z_STR_P(zend_hash_index_find(Z_ARRVAL_P(entry), 0));
-			zval *v;
-			ZEND_HASH_FOREACH_VAL(Z_ARRVAL_P(zend_hash_index_find(Z_ARRVAL_P(entry), 1)), v) {
-				size += 8 + ZSTR_LEN(name) + Z_STRLEN_P(v);
-				count++;
-			} ZEND_HASH_FOREACH_END();
-		} ZEND_HASH_FOREACH_END();
-	}
-	if (count) {
-		char *p = f->headers = malloc(size);
-		if (!p) zend_error_noreturn(E_ERROR, "phpasync: out of memory for response headers");
-		ZEND_HASH_FOREACH_VAL(&r->headers, entry) {
-			zend_string *name = Z_STR_P(zend_hash_index_find(Z_ARRVAL_P(entry), 0));
-			zval *v;
-			ZEND_HASH_FOREACH_VAL(Z_ARRVAL_P(zend_hash_index_find(Z_ARRVAL_P(entry), 1)), v) {
-				put_u32_bytes(&p, ZSTR_VAL(name), (uint32_t)ZSTR_LEN(name));
-				put_u32_bytes(&p, Z_STRVAL_P(v), (uint32_t)Z_STRLEN_P(v));
-			} ZEND_HASH_FOREACH_END();
-		} ZEND_HASH_FOREACH_END();
-		f->headers_len = size;
-		f->header_count = count;
-	}
-	size_t bytes = 0;
-	for (uint32_t i = 0; i < r->nchunks; i++) bytes += r->chunks[i].len;
-	if (r->nowned > 0) {
-		/* Strings write() kept a reference to are copied here, once, with the rest of the
-		 * frame's body into one block the host owns: the frame may outlive the request and
-		 * the interpreter (a client that reads slowly), and PHP's heap must not wait for it
-		 * (a restart would stall) nor carry it (it would count against memory_limit). */
-		char *block = phpa_host_body_alloc(bytes);
-		if (!block) zend_error_noreturn(E_ERROR, "phpasync: out of memory for a response body of %zu bytes", bytes);
-		size_t at = 0;
-		for (uint32_t i = 0; i < r->nchunks; i++) {
-			phpa_chunk *c = &r->chunks[i];
-			memcpy(block + at, c->ptr, c->len);
-			at += c->len;
-			if (c->owner) zend_string_release((zend_string *)c->owner);
-			else free((void *)c->ptr);
-		}
-		r->chunks[0] = (phpa_chunk){block, bytes, PHPA_HOST_BLOCK};
-		r->nchunks = 1;
-		r->nowned = 0;
-	}
-	f->nchunks = r->nchunks;
-	if (r->nchunks) memcpy(f->chunks, r->chunks, r->nchunks * sizeof(phpa_chunk));
-	/* The frame owns the chunks now. */
-	r->nchunks = 0;
-	if (!last) {
-		if (!r->stream) {
-			r->stream = calloc(1, sizeof(phpa_stream));
-			if (!r->stream) zend_error_noreturn(E_ERROR, "phpasync: out of memory for a response stream");
-			r->stream->refs = 1;
-			r->stream->generation = interpreter_generation;
-		}
-		r->stream->refs++;
-		r->stream->unsent += bytes;
-		f->stream = r->stream;
-		r->head_sent = true;
-	} else {
-		r->ended = true;
-	}
-	phpa_host_send_frame(f);
-}
-
-static void send_final_frame(phpa_response *r) { send_frame(r, PHPA_FRAME_END); }
-
-/* Back-pressure: suspend the coroutine while too many streamed bytes are unsent. Returns
- * false when an exception is pending (the coroutine was cancelled or is being destroyed). */
-static bool check_client(phpa_response *r)
-{
-	if (r->stream && r->stream->gone) {
-		zend_throw_error(NULL, "The client closed the connection");
-		return false;
-	}
-	return true;
-}
-
-static bool wait_for_drain(phpa_response *r)
-{
-	phpa_stream *st = r->stream;
-	while (st && st->unsent > PHPA_STREAM_HWM) {
-		if (!check_client(r)) return false;
-		if (!phpa_sched_current()) return true; /* not in a coroutine: nothing to wait with */
-		st->waiter = phpa_sched_current();
-		bool ok = phpa_sched_suspend();
-		st->waiter = NULL;
-		if (!ok) return false;
-	}
-	return check_client(r);
-}
+#define THIS_RESPONSE() phpa_response_from(Z_OBJ_P(ZEND_THIS))
 
 static bool is_token_char(unsigned char c)
 {
@@ -358,12 +119,12 @@ static zend_object *response_create(zend_class_entry *ce)
 
 static void response_free(zend_object *obj)
 {
-	phpa_response *r = from_obj(obj);
-	discard_body(r);
+	phpa_response *r = phpa_response_from(obj);
+	phpa_body_discard(r);
 	free(r->chunks);
 	if (r->stream) {
 		r->stream->waiter = NULL;
-		stream_unref(r->stream);
+		phpa_stream_unref(r->stream);
 		r->stream = NULL;
 	}
 	zend_hash_destroy(&r->headers);
@@ -373,7 +134,7 @@ static void response_free(zend_object *obj)
 zend_object *phpa_response_new(uint64_t id, int thread)
 {
 	zend_object *o = response_create(phpa_ce_response);
-	phpa_response *r = from_obj(o);
+	phpa_response *r = phpa_response_from(o);
 	r->id = id;
 	r->thread = thread;
 	return o;
@@ -381,25 +142,25 @@ zend_object *phpa_response_new(uint64_t id, int thread)
 
 void phpa_response_append_output(zend_object *response, const char *str, size_t len)
 {
-	append_copy(from_obj(response), str, len);
+	phpa_body_append(phpa_response_from(response), str, len);
 }
 
-bool phpa_response_is_ended(zend_object *response) { return from_obj(response)->ended; }
+bool phpa_response_is_ended(zend_object *response) { return phpa_response_from(response)->ended; }
 
 void phpa_response_finish(zend_object *response)
 {
-	phpa_response *r = from_obj(response);
-	if (!r->ended) send_final_frame(r);
+	phpa_response *r = phpa_response_from(response);
+	if (!r->ended) phpa_frame_send_final(r);
 }
 
 void phpa_response_fail(zend_object *response, int status)
 {
-	phpa_response *r = from_obj(response);
+	phpa_response *r = phpa_response_from(response);
 	if (r->ended) return;
-	discard_body(r);
+	phpa_body_discard(r);
 	if (r->head_sent) {
 		/* The status line is gone already: cut the stream so the client sees it incomplete. */
-		send_frame(r, PHPA_FRAME_END | PHPA_FRAME_ABORT);
+		phpa_frame_send(r, PHPA_FRAME_END | PHPA_FRAME_ABORT);
 		return;
 	}
 	zend_hash_clean(&r->headers);
@@ -409,15 +170,15 @@ void phpa_response_fail(zend_object *response, int status)
 	set_header(r, n, v, true);
 	zend_string_release(n);
 	zend_string_release(v);
-	/* issue 6: 504 for the request timeout (limits.c). */
+	/* 504: the request timeout (worker_limits.c). */
 	const char *body = status == 500 ? "Internal Server Error\n" : status == 504 ? "Gateway Timeout\n" : "Error\n";
-	append_copy(r, body, strlen(body));
-	send_final_frame(r);
+	phpa_body_append(r, body, strlen(body));
+	phpa_frame_send_final(r);
 }
 
 void phpa_response_sapi_header(zend_object *response, const char *line, size_t len, int op)
 {
-	phpa_response *r = from_obj(response);
+	phpa_response *r = phpa_response_from(response);
 	if (r->head_sent) return; /* after flush(): too late, as header() after output */
 	if (op == SAPI_HEADER_DELETE_ALL) {
 		zend_hash_clean(&r->headers);
@@ -469,7 +230,7 @@ void phpa_response_init_class(zend_class_entry *ce)
 /* A Response not made by phpasync (`new Response`) has no request to answer. */
 static phpa_response *this_checked(zval *this_zv)
 {
-	phpa_response *r = from_obj(Z_OBJ_P(this_zv));
+	phpa_response *r = phpa_response_from(Z_OBJ_P(this_zv));
 	if (!r->id) {
 		zend_throw_error(NULL, "This FrankenPHP\\Response was not created by phpasync");
 		return NULL;
@@ -614,20 +375,20 @@ ZEND_METHOD(FrankenPHP_Response, write)
 		Z_PARAM_STR(data)
 	ZEND_PARSE_PARAMETERS_END();
 	THIS_CHECKED(r);
-	if (!check_open(r) || !check_client(r)) RETURN_THROWS();
+	if (!check_open(r) || !phpa_stream_check_client(r)) RETURN_THROWS();
 	size_t len = ZSTR_LEN(data);
 	if (len == 0) return;
-	if (len < phpa_ts->config->copy_threshold) {
-		append_copy(r, ZSTR_VAL(data), len);
+	if (len < phpa_runtime_config()->copy_threshold) {
+		phpa_body_append(r, ZSTR_VAL(data), len);
 	} else {
 		/* Zero-copy: keep the string alive until Node has written it and handed it back. */
-		close_run(r);
-		push_chunk(r, ZSTR_VAL(data), len, zend_string_copy(data));
+		phpa_body_close_run(r);
+		phpa_body_push(r, ZSTR_VAL(data), len, zend_string_copy(data));
 	}
 	if (r->head_sent) {
 		/* Streaming since flush(): send now, and wait while the client is behind. */
-		send_frame(r, 0);
-		if (!wait_for_drain(r)) RETURN_THROWS();
+		phpa_frame_send(r, 0);
+		if (!phpa_stream_wait_drain(r)) RETURN_THROWS();
 	}
 }
 
@@ -635,9 +396,9 @@ ZEND_METHOD(FrankenPHP_Response, flush)
 {
 	ZEND_PARSE_PARAMETERS_NONE();
 	THIS_CHECKED(r);
-	if (!check_open(r) || !check_client(r)) RETURN_THROWS();
-	if (!r->head_sent || r->nchunks || r->run_len) send_frame(r, 0);
-	if (!wait_for_drain(r)) RETURN_THROWS();
+	if (!check_open(r) || !phpa_stream_check_client(r)) RETURN_THROWS();
+	if (!r->head_sent || r->nchunks || r->run_len) phpa_frame_send(r, 0);
+	if (!phpa_stream_wait_drain(r)) RETURN_THROWS();
 }
 
 ZEND_METHOD(FrankenPHP_Response, end)
@@ -645,5 +406,5 @@ ZEND_METHOD(FrankenPHP_Response, end)
 	ZEND_PARSE_PARAMETERS_NONE();
 	THIS_CHECKED(r);
 	if (!check_open(r)) RETURN_THROWS();
-	send_final_frame(r);
+	phpa_frame_send_final(r);
 }

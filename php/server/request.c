@@ -2,14 +2,14 @@
  * FrankenPHP\Request: a view over the request envelope JS sent. Nothing is decoded until a
  * method asks for it; the envelope (the job) is owned by the object and freed with it.
  */
-#include "phpa_internal.h"
+#include "server/http.h"
 
 #include <ext/standard/url.h>
 #include <main/php_variables.h>
 #include <zend_smart_str.h>
 
-#include "envelope.h"
-#include "form.h"
+#include "server/envelope.h"
+#include "server/form.h"
 
 typedef struct {
 	phpa_job *job;
@@ -349,8 +349,8 @@ static bool parse_body(phpa_request *r)
 			 * exception cannot go on with part of the form; one line, however many parts. */
 			phpa_log(PHPA_LOG_WARN, r->job->id, "multipart body refused with 413: more than " ZEND_LONG_FMT
 				" parts (max_multipart_body_parts)", phpa_form_max_parts());
-			phpa_coroutine *co = phpa_sched_current();
-			if (co && co->request == &r->std && co->response) phpa_response_fail(co->response, 413);
+			zend_object *response = phpa_worker_response_of(&r->std);
+			if (response) phpa_response_fail(response, 413);
 		}
 		if (!ok) {
 			/* Nothing half-parsed stays: the files written so far go with the request. */

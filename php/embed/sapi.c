@@ -3,7 +3,7 @@
  * and output, headers and logs go where phpasync decides (DESIGN.md, "facts measured").
  */
 #define _GNU_SOURCE
-#include "phpa_internal.h"
+#include "embed/embed.h"
 
 #include <SAPI.h>
 #include <dlfcn.h>
@@ -23,7 +23,7 @@ static char *g_ini_entries;    /* malloc'd: defaults + the configuration's php_i
 
 /* Defaults before the user's php_ini lines (later lines win). output_buffering=0 sends echo
  * straight to the request's body; max_execution_time=0 because PHP's SIGPROF timer cannot
- * be used inside Node (time limits go through EG(vm_interrupt), see limits.c). */
+ * be used inside Node (time limits go through EG(vm_interrupt), see runtime/guard.c). */
 static const char phpa_default_ini[] =
 	"html_errors=0\n"
 	"display_errors=0\n"
@@ -37,7 +37,7 @@ static const char phpa_default_ini[] =
 	"opcache.validate_timestamps=1\n"
 	"opcache.jit_buffer_size=64M\n"
 	"opcache.jit=tracing\n"
-	/* Measured on PHP 8.2 (issue 6): a loop trace compiled from a hot loop header can spin
+	/* Measured on PHP 8.2: a loop trace compiled from a hot loop header can spin
 	 * without ever checking EG(vm_interrupt), so the request timeout and client-abort
 	 * interrupts never land (`while (true) { $i++; }` ran forever; with the JIT off, with
 	 * opcache.jit=function, or with loop traces off it is interrupted within the timeout).
@@ -48,12 +48,10 @@ static const char phpa_default_ini[] =
 	 * overflows). Reserved address space only: pages are touched as recursion reaches them.
 	 * Measured with 1000 coroutines alive: RSS +11 MB and 2 maps each, the same at 2M and 8M;
 	 * address space +8 GB instead of +2 GB (strict overcommit, vm.overcommit_memory=2, would
-	 * count it: set php_ini fiber.stack_size lower there). Overflows: stack_guard.c. */
+	 * count it: set php_ini fiber.stack_size lower there). Overflows: runtime/stack_guard.c. */
 	"fiber.stack_size=8M\n";
 
 const char *phpa_php_version(void) { return PHP_VERSION; }
-
-const phpa_config *phpa_current_config(void) { return g_config; }
 
 int phpa_php_is_zts(void)
 {
@@ -62,34 +60,6 @@ int phpa_php_is_zts(void)
 #else
 	return 0;
 #endif
-}
-
-/* libc's, not PHP's: php.h maps vsnprintf to ap_php_vsnprintf, whose %.*s takes the strlen()
- * of the whole argument first, reading past a buffer that is not NUL-terminated (PHP's output
- * chunks, logged by ub_write below; ASan found it). */
-#undef vsnprintf
-
-void phpa_log(int level, uint64_t request_id, const char *fmt, ...)
-{
-	char buf[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	if (n < 0) return;
-	size_t len = (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1;
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r')) len--;
-	if (g_cli_mode) {
-		fprintf(stderr, "%.*s\n", (int)len, buf);
-		return;
-	}
-	phpa_host_event(phpa_ts ? phpa_ts->index : 0, PHPA_EVENT_LOG, level, request_id, buf, len);
-}
-
-static uint64_t current_request_id(void)
-{
-	phpa_thread_state *ts = phpa_ts;
-	return ts && ts->current && ts->current->job_id ? ts->current->job_id : 0;
 }
 
 /* ---- SAPI callbacks ---------------------------------------------------------------------- */
@@ -101,11 +71,7 @@ static int sapi_phpa_startup(sapi_module_struct *module)
 
 static size_t sapi_phpa_ub_write(const char *str, size_t len)
 {
-	phpa_thread_state *ts = phpa_ts;
-	if (ts && ts->current && ts->current->response && !phpa_response_is_ended(ts->current->response)) {
-		phpa_response_append_output(ts->current->response, str, len);
-		return len;
-	}
+	if (phpa_worker_output(str, len)) return len;
 	if (g_cli_mode) {
 		size_t done = 0;
 		while (done < len) {
@@ -116,7 +82,7 @@ static size_t sapi_phpa_ub_write(const char *str, size_t len)
 		return len;
 	}
 	/* Output outside a request (worker file top level, after end()) goes to the log. */
-	if (len > 0) phpa_log(PHPA_LOG_INFO, current_request_id(), "php output: %.*s", (int)len, str);
+	if (len > 0) phpa_log(PHPA_LOG_INFO, phpa_log_request_id(), "php output: %.*s", (int)len, str);
 	return len;
 }
 
@@ -134,10 +100,7 @@ static int sapi_phpa_send_headers(sapi_headers_struct *headers)
 static int sapi_phpa_header_handler(sapi_header_struct *h, sapi_header_op_enum op, sapi_headers_struct *headers)
 {
 	(void)headers;
-	phpa_thread_state *ts = phpa_ts;
-	if (ts && ts->current && ts->current->response && !phpa_response_is_ended(ts->current->response)) {
-		phpa_response_sapi_header(ts->current->response, h ? h->header : NULL, h ? h->header_len : 0, op);
-	}
+	phpa_worker_header(h ? h->header : NULL, h ? h->header_len : 0, op);
 	return 0;
 }
 
@@ -179,7 +142,7 @@ static void sapi_phpa_register_variables(zval *track_vars)
 static void sapi_phpa_log_message(const char *message, int syslog_type)
 {
 	int level = syslog_type <= LOG_ERR ? PHPA_LOG_ERROR : syslog_type == LOG_WARNING ? PHPA_LOG_WARN : PHPA_LOG_INFO;
-	phpa_log(level, current_request_id(), "%s", message);
+	phpa_log(level, phpa_log_request_id(), "%s", message);
 }
 
 sapi_module_struct phpa_sapi_module = {
@@ -230,6 +193,7 @@ static void build_ini(const char *extra)
 int phpa_php_module_startup(const phpa_config *config, char *err, size_t err_len)
 {
 	g_config = config;
+	phpa_runtime_set_config(config);
 	reopen_libphp_global();
 	build_ini(config->ini_entries);
 #ifdef ZTS
@@ -247,14 +211,14 @@ int phpa_php_module_startup(const phpa_config *config, char *err, size_t err_len
 		sapi_shutdown();
 		return -1;
 	}
-	phpa_limits_module_startup(config);
+	phpa_guard_module_startup(config);
 	phpa_stack_guard_module_startup();
 	return 0;
 }
 
 void phpa_php_module_shutdown(void)
 {
-	phpa_limits_module_shutdown();
+	phpa_guard_module_shutdown();
 	php_module_shutdown();
 	sapi_shutdown();
 #ifdef ZTS
@@ -300,6 +264,7 @@ int phpa_php_run_cli(const char *script, int argc, char **argv)
 	cli_config.env = no_env;
 	cli_config.ini_entries = "register_argc_argv=1\ndisplay_errors=stderr\n";
 	g_cli_mode = true;
+	phpa_log_to_stderr(true);
 	char err[256];
 	if (phpa_php_module_startup(&cli_config, err, sizeof err) != 0) {
 		fprintf(stderr, "phpasync php-cli: %s\n", err);
@@ -329,5 +294,6 @@ int phpa_php_run_cli(const char *script, int argc, char **argv)
 	SG(request_info).path_translated = NULL;
 	phpa_php_module_shutdown();
 	g_cli_mode = false;
+	phpa_log_to_stderr(false);
 	return status;
 }

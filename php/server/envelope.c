@@ -1,6 +1,6 @@
 /* A msgpack reader for exactly the envelope's types, written here rather than linking a
  * library: it is ~100 lines, reads in place, and never allocates. */
-#include "envelope.h"
+#include "server/envelope.h"
 
 #include <string.h>
 

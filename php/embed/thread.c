@@ -3,7 +3,7 @@
  * worker file once, then the scheduler; after a fatal error, restart the interpreter and
  * serve on (requests still in the ring are not lost).
  */
-#include "phpa_internal.h"
+#include "embed/embed.h"
 
 #include <errno.h>
 #include <main/php_main.h>
@@ -12,12 +12,10 @@
 #include <unistd.h>
 #include <zend_exceptions.h>
 
-__thread phpa_thread_state *phpa_ts;
-
 /* Runs the worker file. Returns 0 when it registered a handler, else -1 with a message. */
-static int run_worker_file(phpa_thread_state *ts, char *err, size_t err_len)
+static int run_worker_file(char *err, size_t err_len)
 {
-	const char *file = ts->config->worker_file;
+	const char *file = phpa_runtime_config()->worker_file;
 	if (access(file, R_OK) != 0) {
 		snprintf(err, err_len, "worker file %s cannot be read: %s", file, strerror(errno));
 		return -1;
@@ -36,7 +34,7 @@ static int run_worker_file(phpa_thread_state *ts, char *err, size_t err_len)
 		snprintf(err, err_len, "worker file %s failed: stack overflow (see the log line above)", file);
 		return -1;
 	}
-	if (Z_ISUNDEF(ts->handler)) {
+	if (!phpa_worker_has_handler()) {
 		if (PG(last_error_message)) {
 			snprintf(err, err_len, "worker file %s failed: %s in %s:%d", file, ZSTR_VAL(PG(last_error_message)),
 				PG(last_error_file) ? ZSTR_VAL(PG(last_error_file)) : "?", PG(last_error_lineno));
@@ -51,29 +49,19 @@ static int run_worker_file(phpa_thread_state *ts, char *err, size_t err_len)
 	return 0;
 }
 
-/* Before the interpreter goes: nothing JS still sends from is in PHP's heap (response bodies
- * are handed over as host-owned copies, see response.c), so this never waits for a client.
- * Frames that are back are settled now; those still out (streamed frames of a slow client)
- * come back later to a stream that knows its coroutine is gone. */
-static void detach_outstanding(phpa_thread_state *ts)
-{
-	phpa_scheduler_drain_released(ts);
-	phpa_response_interpreter_gone();
-}
-
 /* Sleeps up to ms unless the thread is asked to stop. Returns true when it must stop. */
-static bool backoff_sleep(phpa_thread_state *ts, uint32_t ms)
+static bool backoff_sleep(int thread, uint32_t ms)
 {
 	struct timespec until, now;
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	uint64_t end = (uint64_t)until.tv_sec * 1000 + (uint64_t)until.tv_nsec / 1000000 + ms;
 	for (;;) {
-		if (phpa_host_stop_requested(ts->index)) return true;
+		if (phpa_host_stop_requested(thread)) return true;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		uint64_t t = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
 		if (t >= end) return false;
 		/* watch_ring=0: queued requests wait for the restart; the stop signal still wakes us. */
-		phpa_reactor_park(ts, false, (int)(end - t));
+		phpa_reactor_park(false, (int)(end - t));
 	}
 }
 
@@ -91,32 +79,27 @@ void phpa_php_thread_main(int thread)
 	ts_resource(0);
 	ZEND_TSRMLS_CACHE_UPDATE();
 #endif
-	phpa_thread_state *ts = calloc(1, sizeof *ts);
-	ts->index = thread;
-	ts->config = phpa_current_config();
-	ZVAL_UNDEF(&ts->handler);
-	phpa_ts = ts;
+	phpa_runtime_thread_enter(thread);
 	phpa_stack_guard_thread_start();
-	if (phpa_reactor_open(ts) != 0) {
+	if (phpa_reactor_open() != 0) {
 		const char *m = "cannot create the thread's epoll instance";
 		phpa_host_event(thread, PHPA_EVENT_FAILED, PHPA_LOG_ERROR, 0, m, strlen(m));
 		goto done;
 	}
 	bool first = true;
 	int failures = 0; /* worker file failures in a row after a restart */
-	const int max_failures = ts->config->max_consecutive_failures;
+	const int max_failures = phpa_runtime_config()->max_consecutive_failures;
 	for (;;) {
 		phpa_stack_guard_report(); /* one caught during the last shutdown is not this start's */
-		phpa_limits_thread_start(ts);
+		phpa_worker_thread_start();
 		if (phpa_request_startup() == FAILURE) {
 			const char *m = "php_request_startup() failed";
 			phpa_host_event(thread, PHPA_EVENT_FAILED, PHPA_LOG_ERROR, 0, m, strlen(m));
 			break;
 		}
 		char err[2048];
-		if (run_worker_file(ts, err, sizeof err) != 0) {
-			zval_ptr_dtor(&ts->handler);
-			ZVAL_UNDEF(&ts->handler);
+		if (run_worker_file(err, sizeof err) != 0) {
+			phpa_worker_drop_handler();
 			php_request_shutdown(NULL);
 			if (first) {
 				phpa_host_event(thread, PHPA_EVENT_FAILED, PHPA_LOG_ERROR, 0, err, strlen(err));
@@ -137,25 +120,22 @@ void phpa_php_thread_main(int thread)
 			uint32_t wait = backoff_ms(failures);
 			phpa_log(PHPA_LOG_ERROR, 0, "PHP thread %d: the worker file failed after a restart (%d in a row%s): %s; retrying in %u ms",
 				thread, failures, max_failures >= 0 ? "" : ", no limit", err, wait);
-			if (backoff_sleep(ts, wait)) break;
+			if (backoff_sleep(thread, wait)) break;
 			continue;
 		}
 		if (first) phpa_host_event(thread, PHPA_EVENT_READY, PHPA_LOG_INFO, 0, "", 0);
 		else if (failures > 0) phpa_log(PHPA_LOG_INFO, 0, "PHP thread %d: the worker file started again after %d failure%s", thread, failures, failures == 1 ? "" : "s");
 		first = false;
 		failures = 0;
-		phpa_scheduler_init(ts);
-		bool clean = phpa_scheduler_run(ts);
-		if (!clean) phpa_stack_guard_report(); /* an overflow on the thread's own stack */
-		const bool recycle = clean && ts->recycling && !ts->stopping;
-		const uint64_t served = ts->started_requests;
-		detach_outstanding(ts);
-		phpa_scheduler_destroy(ts, !clean);
-		zval_ptr_dtor(&ts->handler);
-		ZVAL_UNDEF(&ts->handler);
+		phpa_worker_outcome run;
+		phpa_worker_run(&run);
+		if (!run.clean) phpa_stack_guard_report(); /* an overflow on the thread's own stack */
+		const bool recycle = run.clean && run.recycling && !run.stopping;
+		const uint64_t served = run.served;
+		phpa_worker_shutdown(!run.clean);
 		php_request_shutdown(NULL);
-		if (ts->stopping || (clean && !recycle)) break;
-		if (recycle && ts->recycle_after_oom) {
+		if (run.stopping || (run.clean && !recycle)) break;
+		if (recycle && run.after_oom) {
 			phpa_log(PHPA_LOG_INFO, 0, "PHP thread %d: restarting the interpreter after a request ran out of memory", thread);
 		} else if (recycle) {
 			phpa_log(PHPA_LOG_INFO, 0, "PHP thread %d: restarting the interpreter after %llu requests (max_requests)", thread,
@@ -165,11 +145,10 @@ void phpa_php_thread_main(int thread)
 		}
 	}
 done:
-	phpa_limits_thread_stop(ts);
-	phpa_reactor_close(ts);
+	phpa_worker_thread_stop();
+	phpa_reactor_close();
 	phpa_stack_guard_thread_stop();
-	phpa_ts = NULL;
-	free(ts);
+	phpa_runtime_thread_leave();
 #ifdef ZTS
 	ts_free_thread();
 #endif

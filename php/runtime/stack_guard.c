@@ -25,7 +25,7 @@
  * another fiber's stack) without any fault; PHP would need -fstack-clash-protection for that.
  */
 #define _GNU_SOURCE
-#include "phpa_internal.h"
+#include "runtime/runtime.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -66,7 +66,7 @@ static __thread uintptr_t t_thread_low; /* lowest address of the thread's own st
 /* Set by the handler just before it jumps; read after the bailout landed, on the same thread. */
 static __thread volatile sig_atomic_t t_overflowed;
 static __thread uint64_t t_overflow_job;
-static __thread bool t_overflow_task;  /* in a coroutine spawned by the request (Async\spawn) */
+static __thread const char *t_overflow_what; /* what the coroutine ran (its ops->what), NULL: unknown */
 static __thread bool t_overflow_fiber; /* on a fiber (else on the thread's own stack) */
 static __thread zend_fiber_context *t_overflow_ctx; /* that fiber */
 
@@ -131,10 +131,9 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 {
 	bool on_fiber = false;
 	if (is_our_overflow(si->si_addr, fault_sp(uc), &on_fiber)) {
-		phpa_thread_state *ts = phpa_ts;
-		phpa_coroutine *co = ts ? ts->current : NULL;
-		t_overflow_job = co ? co->job_id : 0;
-		t_overflow_task = co && co->kind == PHPA_CO_KIND_TASK;
+		phpa_coroutine *co = phpa_sched_current();
+		t_overflow_job = co ? co->scope_id : 0;
+		t_overflow_what = co && co->ops ? co->ops->what : NULL;
 		t_overflow_fiber = on_fiber;
 		t_overflow_ctx = on_fiber ? EG(current_fiber_context) : NULL;
 		t_overflowed = 1;
@@ -212,7 +211,8 @@ void phpa_stack_guard_thread_start(void)
 	 * could otherwise allocate it (dlopen'd module, lazily allocated TLS). */
 	t_overflowed = 0;
 	t_overflow_job = 0;
-	t_overflow_task = t_overflow_fiber = false;
+	t_overflow_what = NULL;
+	t_overflow_fiber = false;
 
 	pthread_mutex_lock(&g_lock);
 	if (g_threads++ == 0) install_handler();
@@ -244,8 +244,7 @@ static bool log_overflow(void)
 {
 	if (!t_overflowed) return false;
 	t_overflowed = 0;
-	phpa_thread_state *ts = phpa_ts;
-	const int thread = ts ? ts->index : 0;
+	const int thread = phpa_thread_index() >= 0 ? phpa_thread_index() : 0;
 	if (!t_overflow_fiber) {
 		phpa_log(PHPA_LOG_ERROR, t_overflow_job,
 			"stack overflow: deep recursion in C code on PHP thread %d's own stack (worker file top level, or "
@@ -259,7 +258,7 @@ static bool log_overflow(void)
 			"stack overflow: the %s ran out of its %lld KiB C stack (fiber.stack_size) in deep recursion in C code "
 			"(serialize()/json_encode() of a deeply nested value, a callback recursing through array_map(), ...); "
 			"the request fails with 500 and PHP thread %d restarts its interpreter",
-			t_overflow_task ? "coroutine spawned by this request" : "handler of this request", kib, thread);
+			t_overflow_what ? t_overflow_what : "coroutine of this request", kib, thread);
 	} else {
 		phpa_log(PHPA_LOG_ERROR, 0,
 			"stack overflow: a fiber on PHP thread %d ran out of its %lld KiB C stack (fiber.stack_size) in deep "

@@ -5,7 +5,7 @@
  * until the PHP request ends (for a worker: never). Field names still go through
  * php_register_variable_ex(), so `a[]`, `a[b]` and name mangling are exactly $_POST's.
  */
-#include "form.h"
+#include "server/form.h"
 
 #include <ext/spl/spl_exceptions.h>
 #include <main/php_open_temporary_file.h>

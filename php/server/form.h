@@ -1,11 +1,11 @@
 /*
  * Request bodies as PHP sees them: urlencoded and multipart/form-data parsing (form.c) and
- * the uploaded files they carry (uploads.c). Included by request.c and module.c only.
+ * the uploaded files they carry (uploads.c). php/server/ only.
  */
 #ifndef PHPA_FORM_H
 #define PHPA_FORM_H
 
-#include "phpa_internal.h"
+#include "server/http.h"
 
 /* The temp files of one request. Shared by the Request and its UploadedFile objects
  * (refcounted, owning PHP thread only); the Request's end removes every file not moved. */
