@@ -287,36 +287,19 @@ void phpa_async_minit(int module_number)
 	async_enabled = true;
 	zend_register_functions(NULL, ext_functions, NULL, MODULE_PERSISTENT);
 
-	zend_class_entry ce;
-	INIT_CLASS_ENTRY(ce, "Async\\Awaitable", NULL);
-	phpa_ce_awaitable = zend_register_internal_interface(&ce);
-
-	INIT_CLASS_ENTRY(ce, "Async\\Completable", class_Async_Completable_methods);
-	phpa_ce_completable = zend_register_internal_interface(&ce);
-	zend_class_implements(phpa_ce_completable, 1, phpa_ce_awaitable);
-
-	INIT_CLASS_ENTRY(ce, "Async\\Coroutine", class_Async_Coroutine_methods);
-	phpa_ce_coroutine = zend_register_internal_class(&ce);
-	phpa_ce_coroutine->ce_flags |= ZEND_ACC_FINAL | ZEND_ACC_NO_DYNAMIC_PROPERTIES | ZEND_ACC_NOT_SERIALIZABLE;
+	/* Classes, flags and interfaces as the stub declares them (async_arginfo.h is generated). */
+	phpa_ce_awaitable = register_class_Async_Awaitable();
+	phpa_ce_completable = register_class_Async_Completable(phpa_ce_awaitable);
+	phpa_ce_coroutine = register_class_Async_Coroutine(phpa_ce_completable);
 	phpa_ce_coroutine->create_object = phpa_task_create;
-	zend_class_implements(phpa_ce_coroutine, 1, phpa_ce_completable);
 	phpa_task_init_handlers(&task_handlers);
-
-	INIT_CLASS_ENTRY(ce, "Async\\Timeout", class_Async_Timeout_methods);
-	phpa_ce_timeout = zend_register_internal_class(&ce);
-	phpa_ce_timeout->ce_flags |= ZEND_ACC_FINAL | ZEND_ACC_NO_DYNAMIC_PROPERTIES | ZEND_ACC_NOT_SERIALIZABLE;
+	phpa_ce_timeout = register_class_Async_Timeout(phpa_ce_completable);
 	phpa_ce_timeout->create_object = phpa_timeout_create;
-	zend_class_implements(phpa_ce_timeout, 1, phpa_ce_completable);
 	phpa_timeout_init_handlers(&timeout_handlers);
-
-	INIT_CLASS_ENTRY(ce, "Async\\AsyncCancellation", NULL);
-	phpa_ce_async_cancellation = zend_register_internal_class_ex(&ce, zend_ce_error);
-	INIT_CLASS_ENTRY(ce, "Async\\OperationCanceledException", NULL);
-	phpa_ce_operation_canceled = zend_register_internal_class_ex(&ce, phpa_ce_async_cancellation);
-	INIT_CLASS_ENTRY(ce, "Async\\AsyncException", NULL);
-	phpa_ce_async_exception = zend_register_internal_class_ex(&ce, zend_ce_exception);
-	INIT_CLASS_ENTRY(ce, "Async\\TimeoutException", NULL);
-	phpa_ce_timeout_exception = zend_register_internal_class_ex(&ce, zend_ce_exception);
+	phpa_ce_async_cancellation = register_class_Async_AsyncCancellation(zend_ce_error);
+	phpa_ce_operation_canceled = register_class_Async_OperationCanceledException(phpa_ce_async_cancellation);
+	phpa_ce_async_exception = register_class_Async_AsyncException(zend_ce_exception);
+	phpa_ce_timeout_exception = register_class_Async_TimeoutException(zend_ce_exception);
 
 	(void)module_number;
 	phpa_hooks_minit();

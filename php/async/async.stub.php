@@ -106,7 +106,11 @@ final class Coroutine implements Completable
     public function finally(\Closure $callback): void {}
 }
 
-/** Returned by timeout(); completes (fires) after its delay. */
+/**
+ * Returned by timeout(); completes (fires) after its delay.
+ * @strict-properties
+ * @not-serializable
+ */
 final class Timeout implements Completable
 {
     /** Use timeout(). */

@@ -25,17 +25,9 @@ ZEND_METHOD(FrankenPHP_HttpServer, onRequest)
 
 void phpa_server_minit(void)
 {
-	zend_class_entry ce;
-	INIT_CLASS_ENTRY(ce, "FrankenPHP\\HttpServer", class_FrankenPHP_HttpServer_methods);
-	phpa_ce_http_server = zend_register_internal_class(&ce);
-	phpa_ce_http_server->ce_flags |= ZEND_ACC_FINAL;
-
-	INIT_CLASS_ENTRY(ce, "FrankenPHP\\Request", class_FrankenPHP_Request_methods);
-	phpa_request_init_class(zend_register_internal_class(&ce));
-
-	INIT_CLASS_ENTRY(ce, "FrankenPHP\\UploadedFile", class_FrankenPHP_UploadedFile_methods);
-	phpa_uploaded_file_init_class(zend_register_internal_class(&ce));
-
-	INIT_CLASS_ENTRY(ce, "FrankenPHP\\Response", class_FrankenPHP_Response_methods);
-	phpa_response_init_class(zend_register_internal_class(&ce));
+	/* Classes and flags as the stub declares them (frankenphp_arginfo.h is generated). */
+	phpa_ce_http_server = register_class_FrankenPHP_HttpServer();
+	phpa_request_init_class(register_class_FrankenPHP_Request());
+	phpa_uploaded_file_init_class(register_class_FrankenPHP_UploadedFile());
+	phpa_response_init_class(register_class_FrankenPHP_Response());
 }

@@ -24,6 +24,8 @@ final class HttpServer
 /**
  * The request being served. Created by phpasync, never by user code (methods of a Request
  * made with `new` throw an Error). Every getter may be called any number of times.
+ * @strict-properties
+ * @not-serializable
  */
 final class Request
 {
@@ -91,6 +93,8 @@ final class Request
 /**
  * One file of a multipart/form-data request. Its temp file is removed when the request
  * ends (when phpasync drops the Request) unless moveTo() or move_uploaded_file() moved it.
+ * @strict-properties
+ * @not-serializable
  */
 final class UploadedFile
 {
@@ -133,6 +137,8 @@ final class UploadedFile
  * and body; flush() starts streaming. After end(), write(), flush(), end() and every method
  * that changes status or headers throw an Error: "The response has already ended". After
  * flush(), status and header changes throw an Error: the headers have already been sent.
+ * @strict-properties
+ * @not-serializable
  */
 final class Response
 {

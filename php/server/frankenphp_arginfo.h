@@ -1,5 +1,5 @@
-/* Hand-kept from frankenphp.stub.php (gen_stub.php needs a parser download); the stub is the
- * source of truth and test/stubs.test.ts fails when the two disagree. */
+/* This is a generated file, edit the .stub.php file instead.
+ * Stub hash: ab8a722850bb8fbe81227f975d478786e7c1ecb9 */
 
 ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_class_FrankenPHP_HttpServer_onRequest, 0, 1, _IS_BOOL, 0)
 	ZEND_ARG_TYPE_INFO(0, handler, IS_CALLABLE, 0)
@@ -89,6 +89,7 @@ ZEND_END_ARG_INFO()
 
 #define arginfo_class_FrankenPHP_Response_end arginfo_class_FrankenPHP_Response_flush
 
+
 ZEND_METHOD(FrankenPHP_HttpServer, onRequest);
 ZEND_METHOD(FrankenPHP_Request, getMethod);
 ZEND_METHOD(FrankenPHP_Request, getUri);
@@ -122,10 +123,12 @@ ZEND_METHOD(FrankenPHP_Response, write);
 ZEND_METHOD(FrankenPHP_Response, flush);
 ZEND_METHOD(FrankenPHP_Response, end);
 
+
 static const zend_function_entry class_FrankenPHP_HttpServer_methods[] = {
 	ZEND_ME(FrankenPHP_HttpServer, onRequest, arginfo_class_FrankenPHP_HttpServer_onRequest, ZEND_ACC_PUBLIC|ZEND_ACC_STATIC)
 	ZEND_FE_END
 };
+
 
 static const zend_function_entry class_FrankenPHP_Request_methods[] = {
 	ZEND_ME(FrankenPHP_Request, getMethod, arginfo_class_FrankenPHP_Request_getMethod, ZEND_ACC_PUBLIC)
@@ -144,6 +147,7 @@ static const zend_function_entry class_FrankenPHP_Request_methods[] = {
 	ZEND_FE_END
 };
 
+
 static const zend_function_entry class_FrankenPHP_UploadedFile_methods[] = {
 	ZEND_ME(FrankenPHP_UploadedFile, getName, arginfo_class_FrankenPHP_UploadedFile_getName, ZEND_ACC_PUBLIC)
 	ZEND_ME(FrankenPHP_UploadedFile, getType, arginfo_class_FrankenPHP_UploadedFile_getType, ZEND_ACC_PUBLIC)
@@ -153,6 +157,7 @@ static const zend_function_entry class_FrankenPHP_UploadedFile_methods[] = {
 	ZEND_ME(FrankenPHP_UploadedFile, moveTo, arginfo_class_FrankenPHP_UploadedFile_moveTo, ZEND_ACC_PUBLIC)
 	ZEND_FE_END
 };
+
 
 static const zend_function_entry class_FrankenPHP_Response_methods[] = {
 	ZEND_ME(FrankenPHP_Response, setStatus, arginfo_class_FrankenPHP_Response_setStatus, ZEND_ACC_PUBLIC)
@@ -169,3 +174,47 @@ static const zend_function_entry class_FrankenPHP_Response_methods[] = {
 	ZEND_ME(FrankenPHP_Response, end, arginfo_class_FrankenPHP_Response_end, ZEND_ACC_PUBLIC)
 	ZEND_FE_END
 };
+
+static zend_class_entry *register_class_FrankenPHP_HttpServer(void)
+{
+	zend_class_entry ce, *class_entry;
+
+	INIT_NS_CLASS_ENTRY(ce, "FrankenPHP", "HttpServer", class_FrankenPHP_HttpServer_methods);
+	class_entry = zend_register_internal_class_ex(&ce, NULL);
+	class_entry->ce_flags |= ZEND_ACC_FINAL;
+
+	return class_entry;
+}
+
+static zend_class_entry *register_class_FrankenPHP_Request(void)
+{
+	zend_class_entry ce, *class_entry;
+
+	INIT_NS_CLASS_ENTRY(ce, "FrankenPHP", "Request", class_FrankenPHP_Request_methods);
+	class_entry = zend_register_internal_class_ex(&ce, NULL);
+	class_entry->ce_flags |= ZEND_ACC_FINAL|ZEND_ACC_NO_DYNAMIC_PROPERTIES|ZEND_ACC_NOT_SERIALIZABLE;
+
+	return class_entry;
+}
+
+static zend_class_entry *register_class_FrankenPHP_UploadedFile(void)
+{
+	zend_class_entry ce, *class_entry;
+
+	INIT_NS_CLASS_ENTRY(ce, "FrankenPHP", "UploadedFile", class_FrankenPHP_UploadedFile_methods);
+	class_entry = zend_register_internal_class_ex(&ce, NULL);
+	class_entry->ce_flags |= ZEND_ACC_FINAL|ZEND_ACC_NO_DYNAMIC_PROPERTIES|ZEND_ACC_NOT_SERIALIZABLE;
+
+	return class_entry;
+}
+
+static zend_class_entry *register_class_FrankenPHP_Response(void)
+{
+	zend_class_entry ce, *class_entry;
+
+	INIT_NS_CLASS_ENTRY(ce, "FrankenPHP", "Response", class_FrankenPHP_Response_methods);
+	class_entry = zend_register_internal_class_ex(&ce, NULL);
+	class_entry->ce_flags |= ZEND_ACC_FINAL|ZEND_ACC_NO_DYNAMIC_PROPERTIES|ZEND_ACC_NOT_SERIALIZABLE;
+
+	return class_entry;
+}

@@ -69,7 +69,6 @@ zend_object *phpa_request_new(phpa_job *job)
 void phpa_request_init_class(zend_class_entry *ce)
 {
 	phpa_ce_request = ce;
-	ce->ce_flags |= ZEND_ACC_FINAL | ZEND_ACC_NO_DYNAMIC_PROPERTIES | ZEND_ACC_NOT_SERIALIZABLE;
 	/* Created by the scheduler only: `new Request` gets an object with no envelope, refused below. */
 	ce->create_object = request_create;
 	memcpy(&request_handlers, zend_get_std_object_handlers(), sizeof(zend_object_handlers));

@@ -219,7 +219,6 @@ void phpa_response_sapi_header(zend_object *response, const char *line, size_t l
 void phpa_response_init_class(zend_class_entry *ce)
 {
 	phpa_ce_response = ce;
-	ce->ce_flags |= ZEND_ACC_FINAL | ZEND_ACC_NO_DYNAMIC_PROPERTIES | ZEND_ACC_NOT_SERIALIZABLE;
 	ce->create_object = response_create;
 	memcpy(&response_handlers, zend_get_std_object_handlers(), sizeof(zend_object_handlers));
 	response_handlers.offset = XtOffsetOf(phpa_response, std);

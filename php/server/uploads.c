@@ -107,7 +107,6 @@ static void uf_free(zend_object *o)
 void phpa_uploaded_file_init_class(zend_class_entry *ce)
 {
 	phpa_ce_uploaded_file = ce;
-	ce->ce_flags |= ZEND_ACC_FINAL | ZEND_ACC_NO_DYNAMIC_PROPERTIES | ZEND_ACC_NOT_SERIALIZABLE;
 	ce->create_object = uf_create;
 	memcpy(&uf_handlers, zend_get_std_object_handlers(), sizeof(zend_object_handlers));
 	uf_handlers.offset = XtOffsetOf(phpa_uploaded_file, std);
