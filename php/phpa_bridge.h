@@ -166,9 +166,6 @@ void phpa_host_send_frame(phpa_frame *frame);
  * phpa_php_frame_released(). */
 size_t phpa_host_take_released(int thread, phpa_frame **out, size_t max);
 
-/* Number of streamed frames that JS still holds for `thread`. */
-uint64_t phpa_host_outstanding(int thread);
-
 /* Lifecycle and log events. The message is copied. request_id is 0 when unrelated. */
 void phpa_host_event(int thread, int kind, int level, uint64_t request_id, const char *msg, size_t len);
 
