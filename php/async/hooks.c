@@ -225,8 +225,8 @@ static void hook_stream_select(INTERNAL_FUNCTION_PARAMETERS)
 
 static handler_t orig_session_start, orig_session_id, orig_session_regenerate_id;
 
-/* phpa_ts is set for the whole life of a server PHP thread (worker file included), and never
- * on a php-cli thread. */
+/* A server PHP thread has its index set for its whole life (worker file included); a php-cli
+ * thread never has one. */
 static bool on_server_thread(void) { return phpa_on_php_thread(); }
 
 #define SESSIONS_WHY                                                                                        \
