@@ -130,16 +130,15 @@ void phpa_php_thread_main(int thread)
 		phpa_worker_outcome run;
 		phpa_worker_run(&run);
 		if (!run.clean) phpa_stack_guard_report(); /* an overflow on the thread's own stack */
-		const bool recycle = run.clean && run.recycling && !run.stopping;
-		const uint64_t served = run.served;
 		phpa_worker_shutdown(!run.clean);
 		php_request_shutdown(NULL);
-		if (run.stopping || (run.clean && !recycle)) break;
-		if (recycle && run.after_oom) {
+		/* The run ends clean only at the sentinel or when recycling; else a fatal error ended it. */
+		if (run.stopping) break;
+		if (run.clean && run.after_oom) {
 			phpa_log(PHPA_LOG_INFO, 0, "PHP thread %d: restarting the interpreter after a request ran out of memory", thread);
-		} else if (recycle) {
+		} else if (run.clean) {
 			phpa_log(PHPA_LOG_INFO, 0, "PHP thread %d: restarting the interpreter after %llu requests (max_requests)", thread,
-				(unsigned long long)served);
+				(unsigned long long)run.served);
 		} else {
 			phpa_log(PHPA_LOG_WARN, 0, "PHP thread %d: restarting the interpreter after a fatal error", thread);
 		}
