@@ -1,5 +1,5 @@
-// Faults inside handlers: exceptions, exit()/die(), fatal errors and the interpreter restart
-// (issue 6). Every test runs the real CLI; the thread must keep serving afterwards.
+// Faults inside handlers: exceptions, exit()/die(), fatal errors and the interpreter restart.
+// Every test runs the real CLI; the thread must keep serving afterwards.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,7 +30,7 @@ describe('exceptions, exit() and fatal errors in a handler', () => {
     expect(r.headers.get('x-secret')).toBeNull(); // nothing the handler set leaks out
     const line = await waitFor(() => logLine(server, /^Uncaught BoomException/));
     expect(line.msg).toMatch(/^Uncaught BoomException: boom from the handler in .*fault-app\.php:\d+$/);
-    expect(line.level).toBe(50);
+    expect(line.level).toBe('error');
     expect(line.reqId).toMatch(/^req-/);
     expect((await get(`${server.url}/after-throw`)).body).toBe('ok /after-throw');
   });
@@ -153,7 +153,7 @@ describe('exceptions, exit() and fatal errors in a handler', () => {
       return l.length >= before + 3 ? l.slice(before) : undefined;
     });
     expect(new Set(lines.map((l) => l.reqId)).size).toBe(3);
-    expect(lines.every((l) => l.level === 50)).toBe(true);
+    expect(lines.every((l) => l.level === 'error')).toBe(true);
     expect((await get(`${server.url}/after`)).body).toBe('ok /after');
     // Not the request that raised the fatal error: PHP's own "Fatal error" line names it.
     expect(server.logs().filter((x) => x.msg === failedLine).length).toBe(before + 3);

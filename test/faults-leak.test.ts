@@ -1,4 +1,4 @@
-// Leaks (issue 6): PHP's heap and the process RSS stay flat across 200k requests.
+// Leaks: PHP's heap and the process RSS stay flat across 200k requests.
 // A fast handler and a local keep-alive client keep this file well under a minute.
 import { describe, expect, it } from 'vitest';
 

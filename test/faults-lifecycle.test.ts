@@ -1,5 +1,5 @@
 // Graceful shutdown (drain, 503 to requests that arrive meanwhile, cancel past drain_timeout,
-// second signal) and max_requests (issue 6).
+// second signal) and max_requests.
 import http from 'node:http';
 import { describe, expect, it } from 'vitest';
 

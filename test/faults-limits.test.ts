@@ -1,4 +1,4 @@
-// Request timeout, client abort, body/header limits, malformed HTTP and overload (issue 6).
+// Request timeout, client abort, body/header limits, malformed HTTP and overload.
 import http from 'node:http';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -129,7 +129,7 @@ describe('client abort', () => {
     const t0 = Date.now();
     expect((await get(`${server.url}/next`)).body).toBe('ok /next');
     expect(Date.now() - t0).toBeLessThan(10_000);
-    expect(server.logs().filter((l) => (l.level as number) >= 50)).toEqual([]);
+    expect(server.logs().filter((l) => ['error', 'fatal'].includes(l.level as string))).toEqual([]);
     expect(server.output.join('\n')).not.toContain('request timeout');
   });
 
@@ -144,7 +144,7 @@ describe('client abort', () => {
     const c0 = Number((await get(`${server.url}/count`)).body);
     const c1 = Number((await get(`${server.url}/count`)).body);
     expect(c1).toBe(c0 + 1);
-    expect(server.logs().filter((l) => (l.level as number) >= 50)).toEqual([]);
+    expect(server.logs().filter((l) => ['error', 'fatal'].includes(l.level as string))).toEqual([]);
   });
 });
 
@@ -168,7 +168,7 @@ describe('client abort of a suspended handler', () => {
       const t0 = Date.now();
       expect((await get(`${server.url}/next`)).body).toBe('ok /next');
       expect(Date.now() - t0).toBeLessThan(10_000); // the wait itself is 60 s
-      expect(server.logs().filter((l) => (l.level as number) >= 50)).toEqual([]);
+      expect(server.logs().filter((l) => ['error', 'fatal'].includes(l.level as string))).toEqual([]);
       expect(server.output.join('\n')).not.toContain(`woke ${url}`);
     });
   }
@@ -246,7 +246,7 @@ describe('overload', () => {
       await Promise.all(Array.from({ length: 20 }, one));
       const rss0 = rss();
       const counts = new Map<number, number>();
-      const until = Date.now() + 10_000; // the issue's 10 s of overload
+      const until = Date.now() + 10_000; // 10 s of overload: long enough for a leak per 503 to show in RSS
       const client = async (): Promise<void> => {
         while (Date.now() < until) {
           const r = await one();

@@ -53,7 +53,7 @@ describe('a C stack overflow in a handler', () => {
           '(serialize()/json_encode() of a deeply nested value, a callback recursing through array_map(), ...); ' +
           'the request fails with 500 and PHP thread 0 restarts its interpreter',
       );
-      expect(line.level).toBe(50);
+      expect(line.level).toBe('error');
       expect(line.reqId).toMatch(/^req-/); // logged while the request was still pending
       await waitFor(() => messages(server, new RegExp(`^${RESTART}$`)).length > restarts);
       // The process is alive and the interpreter restarted (the worker file's counter starts over).

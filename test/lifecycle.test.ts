@@ -1,8 +1,10 @@
 // Startup errors are clear and exit 1; SIGTERM/SIGINT exit 0 promptly, with nothing hanging.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { runCli, startServer, tempDir, writeCaddyfile } from './helpers/server.js';
+import { CLI, runCli, startServer, tempDir, waitFor, writeCaddyfile } from './helpers/server.js';
 
 async function startupFailure(opts: Parameters<typeof writeCaddyfile>[1]): Promise<{ code: number | null; out: string }> {
   const file = writeCaddyfile(tempDir(), opts);
@@ -28,10 +30,10 @@ describe('startup errors', () => {
     expect(r.out).toMatch(/onRequest\(\): Argument #1 \(\$handler\) must be a valid callback/);
   });
 
-  it('refuses num > 1 on an NTS PHP, naming the reason', async () => {
-    const r = await startupFailure({ worker: 'hello.php', num: 2 });
+  it('refuses num > 1 together with the global option processes on an NTS PHP, naming the reason', async () => {
+    const r = await startupFailure({ worker: 'hello.php', num: 2, globalOptions: 'processes 2' });
     expect(r.code).toBe(2); // refused as a config error before PHP starts
-    expect(r.out).toContain('this PHP is NTS (not thread-safe): it can run only one PHP thread per process');
+    expect(r.out).toContain('this PHP is NTS (not thread-safe): one PHP thread per process, so num 2 means 2 processes');
   });
 
   it('refuses a worker file that does not exist', async () => {
@@ -57,6 +59,26 @@ describe('shutdown', () => {
       expect(server.logs().some((l) => l.msg === 'shutting down')).toBe(true);
     });
   }
+
+  it('a SIGTERM that comes while PHP boots stops the server cleanly once it is up (exit 0)', async () => {
+    const dir = tempDir();
+    const marker = path.join(dir, 'booting');
+    const file = writeCaddyfile(dir, {
+      workerSource: `<?php
+file_put_contents(${JSON.stringify(marker)}, 'x');
+usleep(800000);
+FrankenPHP\\HttpServer::onRequest(function ($req, $res) { $res->end(); });`,
+    });
+    const proc = spawn(process.execPath, [CLI, 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) => proc.once('exit', (c, s) => r([c, s])));
+    await waitFor(() => fs.existsSync(marker), 20_000);
+    proc.kill('SIGTERM');
+    expect(await exited, out).toEqual([0, null]);
+    expect(out).toMatch(/"msg":"shutting down"/);
+  });
 
   it('names its threads: php-0 serves, php-watchdog enforces request_timeout', async () => {
     const fs = await import('node:fs');

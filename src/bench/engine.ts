@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PhpasyncError } from '../server/errors.js';
 import { createProgress } from './progress.js';
 import { computeRatios } from './ratios.js';
 import type { BenchReport, ScenarioResult } from './result.js';
@@ -12,6 +13,7 @@ import { load, type Measurement } from './runner.js';
 import type { Scenario } from './scenarios.js';
 import type { ServerHandle } from './servers/child.js';
 import { startFastify } from './servers/fastify.js';
+import { startDbServer } from './servers/db.js';
 import { findNginxFpm, startNginxFpm } from './servers/nginx-fpm.js';
 import { startPhpasync } from './servers/phpasync.js';
 
@@ -29,7 +31,12 @@ export function warmupSeconds(durationS: number): number {
   return Math.min(1, durationS);
 }
 
-class Skip extends Error {}
+/** A scenario that cannot run here: reported as skipped, with the reason. */
+class Skip extends PhpasyncError {
+  constructor(reason: string) {
+    super('PHPASYNC_BENCH_SKIPPED', [reason]);
+  }
+}
 
 async function startServer(s: Scenario, dir: string): Promise<ServerHandle> {
   switch (s.server) {
@@ -42,6 +49,12 @@ async function startServer(s: Scenario, dir: string): Promise<ServerHandle> {
       if (typeof bin === 'string') throw new Skip(bin);
       return startNginxFpm(bin, dir);
     }
+    case 'phpasync-db':
+    case 'nginx-fpm-db': {
+      const started = await startDbServer(s.server, dir);
+      if (typeof started === 'string') throw new Skip(started);
+      return started;
+    }
   }
 }
 
@@ -52,7 +65,7 @@ async function probe(s: Scenario, url: string): Promise<void> {
   const res = await fetch(url + req.path);
   const body = await res.text();
   if (res.status === 501) throw new Skip('Async\\delay not available (issue #5)');
-  if (res.status !== 200) throw new Error(`probe ${req.path} answered ${res.status}: ${body.slice(0, 200)}`);
+  if (res.status !== 200) throw new PhpasyncError('PHPASYNC_BENCH_PROBE', [req.path, res.status, body.slice(0, 200)]);
 }
 
 function summary(m: Measurement): string {

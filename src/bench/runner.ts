@@ -2,6 +2,7 @@
 // report shows. autocannon runs in this process; the server runs in a child.
 
 import autocannon from 'autocannon';
+import { PhpasyncError } from '../server/errors.js';
 import { LatencyRecorder } from './latencies.js';
 import type { RequestSpec } from './scenarios.js';
 
@@ -54,7 +55,7 @@ export function load(opts: LoadOptions): Promise<Measurement> {
       (err, result) => {
         clearInterval(ticker);
         if (err) {
-          reject(err instanceof Error ? err : new Error(String(err)));
+          reject(err instanceof Error ? err : new PhpasyncError('PHPASYNC_BENCH_LOAD', [String(err)]));
           return;
         }
         const statusCodes: Record<string, number> = {};

@@ -1,9 +1,10 @@
 // What `phpasync bench` measures. Each scenario names the server it needs, the request it
 // sends, and the scenario (or bound) its ratio is taken against, measured in the same run.
 
+import { DB_SCENARIOS } from './scenarios-db.js';
 import { PHP_THREADS, RING_CAPACITY } from './servers/phpasync.js';
 
-export type ServerKind = 'fastify' | 'phpasync' | 'nginx-fpm';
+export type ServerKind = 'fastify' | 'phpasync' | 'nginx-fpm' | 'phpasync-db' | 'nginx-fpm-db';
 
 export interface RequestSpec {
   path: string;
@@ -130,6 +131,7 @@ export const SCENARIOS: readonly Scenario[] = [
     request: () => ({ path: '/hello', expectBody: HELLO }),
     reference: 'fastify-hello',
   },
+  ...DB_SCENARIOS,
 ];
 
 export function scenarioNames(): string[] {

@@ -1,6 +1,7 @@
 // Parsed lines → PhpasyncConfig: the global options block first, then one SiteConfig per site.
 
-import type { DirectiveConfig, PhpasyncConfig, SourceLocation, WorkerConfig } from '../config/model.js';
+import type { PhpasyncConfig, SourceLocation, WorkerConfig } from '../config/model.js';
+import { allWorkers } from '../config/walk.js';
 import { ConfigError } from '../config/errors.js';
 import { formatAddress } from './addresses.js';
 import type { AdaptContext } from './context.js';
@@ -54,17 +55,6 @@ export function adaptNodes(nodes: Node[], ctx: AdaptContext): PhpasyncConfig {
     ...(frankenphp ? { frankenphp } : {}),
     sites,
   };
-}
-
-/** Every worker of the config: global ones first, then those of php_server/php blocks. */
-export function allWorkers(config: PhpasyncConfig): WorkerConfig[] {
-  const out = [...(config.frankenphp?.workers ?? [])];
-  const walk = (d: DirectiveConfig): void => {
-    out.push(...(d.phpServer?.workers ?? []), ...(d.php?.workers ?? []));
-    d.children.forEach(walk);
-  };
-  config.sites.forEach((s) => s.directives.forEach(walk));
-  return out;
 }
 
 /** FrankenPHP's rules: worker threads fit in num_threads; names are unique. */

@@ -2,6 +2,7 @@
 // `frankenphp { … }` and Caddy's `order`.
 
 import type { FrankenphpGlobalConfig, GlobalOptions, ServerTimeouts, SourceLocation } from '../config/model.js';
+import { PROCESSES } from '../config/defaults.js';
 import { parseLog, type AdaptContext } from './context.js';
 import { eachSubdirective, intValue, type Line } from './line.js';
 import type { Node } from './parser.js';
@@ -101,6 +102,10 @@ export function parseGlobalBlock(node: Node, ctx: AdaptContext, order: Directive
         const allowed = ['off', 'disable_redirects', 'disable_certs', 'ignore_loaded_certs'];
         if (!allowed.includes(v.text)) l.fail(`auto_https must be one of ${allowed.join(', ')}, got '${v.text}'`, v);
         global.autoHttps = v.text;
+      },
+      processes(l) {
+        once(l);
+        global.processes = intValue(l.single('processes <count>'), 'processes', PROCESSES.min, PROCESSES.max);
       },
       grace_period: drainTime,
       drain_timeout: drainTime,

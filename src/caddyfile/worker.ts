@@ -11,14 +11,8 @@ import type { WorkerConfig } from '../config/model.js';
 import { boolValue, eachSubdirective, intValue, type Line } from './line.js';
 import { resolvePath, type AdaptContext } from './context.js';
 import { parseDuration } from './units.js';
+import { ENGINE, rangeText } from '../config/defaults.js';
 import { workerMatchProblem } from '../config/worker-match.js';
-
-export const DEFAULT_BUFFER_SIZE = 20;
-export const MIN_BUFFER_SIZE = 1;
-export const MAX_BUFFER_SIZE = 1000;
-export const MAX_COROUTINES = 1_000_000;
-/** request_timeout is at most a day (the native side takes milliseconds in 0..86400000). */
-export const MAX_REQUEST_TIMEOUT_MS = 86_400_000;
 
 /** Files FrankenPHP watches when `watch` is given without a pattern. */
 const DEFAULT_WATCH = '**/*.{php,yaml,yml,twig,env}';
@@ -30,11 +24,11 @@ export function parseWorker(line: Line, ctx: AdaptContext, base: string): Worker
   line.expectArgs(0, 2, USAGE);
   const worker: WorkerConfig = {
     file: '',
-    num: 1,
+    num: ENGINE.threads.default,
     env: {},
     match: [],
     async: false,
-    bufferSize: DEFAULT_BUFFER_SIZE,
+    bufferSize: ENGINE.bufferSize.default,
     watch: [],
     source: { ...line.loc },
   };
@@ -46,7 +40,7 @@ export function parseWorker(line: Line, ctx: AdaptContext, base: string): Worker
     fileGiven = true;
   }
   if (numTok) {
-    worker.num = intValue(numTok, 'worker num', 1);
+    worker.num = intValue(numTok, 'worker num', ENGINE.threads.min);
     numGiven = true;
   }
 
@@ -72,7 +66,7 @@ export function parseWorker(line: Line, ctx: AdaptContext, base: string): Worker
       num(l) {
         const t = l.single('num <threads>');
         if (numGiven) l.fail('worker: num is given twice', t);
-        worker.num = intValue(t, 'num', 1);
+        worker.num = intValue(t, 'num', ENGINE.threads.min);
         numGiven = true;
       },
       name(l) {
@@ -95,12 +89,12 @@ export function parseWorker(line: Line, ctx: AdaptContext, base: string): Worker
         worker.async = l.args[0] ? boolValue(l.args[0], 'async') : true;
       },
       buffer_size(l) {
-        const t = l.single('buffer_size <1..1000>');
-        worker.bufferSize = intValue(t, 'buffer_size', MIN_BUFFER_SIZE, MAX_BUFFER_SIZE);
+        const t = l.single(`buffer_size <${rangeText(ENGINE.bufferSize)}>`);
+        worker.bufferSize = intValue(t, 'buffer_size', ENGINE.bufferSize.min, ENGINE.bufferSize.max);
       },
       max_coroutines(l) {
-        const t = l.single('max_coroutines <1..1000000>');
-        worker.maxCoroutines = intValue(t, 'max_coroutines', 1, MAX_COROUTINES);
+        const t = l.single(`max_coroutines <${rangeText(ENGINE.maxCoroutines)}>`);
+        worker.maxCoroutines = intValue(t, 'max_coroutines', ENGINE.maxCoroutines.min, ENGINE.maxCoroutines.max);
       },
       watch(l) {
         l.expectArgs(0, 1, 'watch [<pattern>]');
@@ -114,16 +108,18 @@ export function parseWorker(line: Line, ctx: AdaptContext, base: string): Worker
           return;
         }
         const ms = parseDuration(t.text);
-        if (ms === undefined || ms < 1 || ms > MAX_REQUEST_TIMEOUT_MS || !Number.isInteger(ms)) {
+        if (ms === undefined || ms < 1 || ms > ENGINE.requestTimeoutMs.max || !Number.isInteger(ms)) {
           l.fail(`request_timeout must be a duration from 1ms to 24h (such as 30s or 1m30s) or off, got '${t.text}'`, t);
         }
         worker.requestTimeoutMs = ms;
       },
       max_requests(l) {
-        worker.maxRequests = intValue(l.single('max_requests <n>'), 'max_requests', 1, 4_000_000_000);
+        // Absent means never; 0 is not written.
+        worker.maxRequests = intValue(l.single('max_requests <n>'), 'max_requests', 1, ENGINE.maxRequests.max);
       },
       max_consecutive_failures(l) {
-        worker.maxConsecutiveFailures = intValue(l.single('max_consecutive_failures <n>'), 'max_consecutive_failures', -1);
+        const { min, max } = ENGINE.maxConsecutiveFailures;
+        worker.maxConsecutiveFailures = intValue(l.single('max_consecutive_failures <n>'), 'max_consecutive_failures', min, max);
       },
     },
   });

@@ -9,12 +9,13 @@ import { adapt } from './commands/adapt.js';
 import { bench } from './commands/bench.js';
 import { phpCli } from './commands/php-cli.js';
 import { phpServer } from './commands/php-server.js';
+import { reload } from './commands/reload.js';
 import { run } from './commands/run.js';
 import { validate } from './commands/validate.js';
 import { version } from './commands/version.js';
 import { EXIT_CONFIG, EXIT_OK, reportError } from './report.js';
 
-const COMMANDS: Command[] = [run, adapt, validate, phpServer, phpCli, bench, version];
+const COMMANDS: Command[] = [run, reload, adapt, validate, phpServer, phpCli, bench, version];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -2,15 +2,18 @@
 // and `--help` work on a machine where the addon is not built.
 
 import { checkFiles } from '../config/checks.js';
-import { checkRuntime } from '../config/runtime-checks.js';
 import type { ConfigError } from '../config/errors.js';
 import type { PhpasyncConfig } from '../config/model.js';
+import { checkRunnable } from '../config/runnable.js';
+import { checkRuntime } from '../config/runtime-checks.js';
+import { allWorkers } from '../config/walk.js';
+import { PhpasyncError } from '../server/errors.js';
 
 async function load<T>(what: string, importer: () => Promise<T>): Promise<T> {
   try {
     return await importer();
   } catch (err) {
-    throw new Error(`cannot load ${what}: ${(err as Error).message}`, { cause: err });
+    throw new PhpasyncError('PHPASYNC_LOAD', [what, (err as Error).message], { cause: err });
   }
 }
 
@@ -25,10 +28,23 @@ export function loadNative(): Promise<typeof import('../native/index.js')> {
 /**
  * Everything that stops a config from running: missing files, what the server lacks, what this
  * build and the linked PHP cannot do. The one check `run`, `validate` and `adapt --validate`
- * share, so validate never passes what run refuses. Loads the addon (to ask the PHP).
+ * share, so validate never passes what run refuses. Loads the addon (to ask the PHP), not the
+ * server (test/cli/validate-light.test.ts checks that Fastify stays unloaded).
  */
 export async function runnableProblems(config: PhpasyncConfig): Promise<ConfigError[]> {
-  const server = await loadServer();
   const php = (await loadNative()).loadAddon().phpInfo();
-  return [...checkFiles(config), ...server.checkRunnable(config), ...checkRuntime(config, php)];
+  return [...checkFiles(config), ...checkRunnable(config), ...checkRuntime(config, php)];
+}
+
+/** Runs the config under the supervisor when it asks for several processes (until it stops);
+ * false when one process serves it (the caller runs it). */
+export async function supervise(config: PhpasyncConfig, pidFile: string | undefined): Promise<boolean> {
+  const { processPlan } = await import('../supervisor/plan.js');
+  const num = allWorkers(config)[0]?.num ?? 1;
+  const plan = processPlan(config, num, (await loadNative()).loadAddon().phpInfo());
+  if (plan.processes === 0) return false;
+  const { runSupervisor } = await load('the supervisor', () => import('../supervisor/supervisor.js'));
+  const { DRAIN_TIMEOUT_MS } = await import('../config/defaults.js');
+  await runSupervisor(config, plan, { drainMs: config.global?.drainTimeoutMs ?? DRAIN_TIMEOUT_MS, ...(pidFile ? { pidFile } : {}) });
+  return true;
 }

@@ -3,7 +3,8 @@
 
 import fs from 'node:fs';
 import { ConfigError } from './errors.js';
-import type { DirectiveConfig, PhpasyncConfig, SourceLocation, WorkerConfig } from './model.js';
+import type { PhpasyncConfig, SourceLocation, WorkerConfig } from './model.js';
+import { walkDirectives } from './walk.js';
 
 function exists(p: string, kind: 'file' | 'dir'): boolean {
   try {
@@ -27,18 +28,15 @@ export function checkFiles(config: PhpasyncConfig): ConfigError[] {
   };
   const worker = (w: WorkerConfig): void => need(w.file, 'file', 'worker file', w.source);
   config.frankenphp?.workers.forEach(worker);
-
-  const walk = (d: DirectiveConfig): void => {
-    need(d.root, 'dir', 'root directory', d.source);
-    need(d.phpServer?.root, 'dir', 'php_server root', d.source);
-    need(d.php?.root, 'dir', 'php root', d.source);
-    need(d.fileServer?.root, 'dir', 'file_server root', d.source);
-    d.phpServer?.workers.forEach(worker);
-    d.php?.workers.forEach(worker);
-    d.children.forEach(walk);
-  };
   for (const site of config.sites) {
-    site.directives.forEach(walk);
+    for (const d of walkDirectives(site.directives)) {
+      need(d.root, 'dir', 'root directory', d.source);
+      need(d.phpServer?.root, 'dir', 'php_server root', d.source);
+      need(d.php?.root, 'dir', 'php root', d.source);
+      need(d.fileServer?.root, 'dir', 'file_server root', d.source);
+      d.phpServer?.workers.forEach(worker);
+      d.php?.workers.forEach(worker);
+    }
     if (site.tls) {
       need(site.tls.certFile, 'file', 'tls certificate', site.tls.source);
       need(site.tls.keyFile, 'file', 'tls key', site.tls.source);

@@ -20,14 +20,15 @@ export interface WorkerConfig {
   match: string[];
   /** TrueAsync mode: one coroutine per request on the worker's threads. */
   async: boolean;
-  /** Per-thread request ring capacity, 1..1000 (default 20). */
+  /** Per-thread request ring capacity. Defaults and ranges of the worker's numbers: ENGINE in
+   * src/config/defaults.ts; the optional ones below are absent when not written. */
   bufferSize: number;
-  /** phpasync: per-thread bound on coroutines serving requests (default 1000); at the bound the
+  /** phpasync: per-thread bound on coroutines serving requests; at the bound the
    * thread stops taking requests from its ring, so overload turns into 503s. */
   maxCoroutines?: number;
   watch: string[];
   maxConsecutiveFailures?: number;
-  /** phpasync: a handler running longer is interrupted and answered 504 (ms; 0 = off; default 30 s). */
+  /** phpasync: a handler running longer is interrupted and answered 504 (ms; 0 = off). */
   requestTimeoutMs?: number;
   /** phpasync: restart a thread's interpreter after this many requests (absent = never). */
   maxRequests?: number;
@@ -255,11 +256,14 @@ export interface GlobalOptions {
   /** `auto_https off|disable_redirects|...` as written. */
   autoHttps?: string;
   /** How long in-flight requests may run on after SIGTERM/SIGINT before they are cancelled:
-   * `drain_timeout`, or Caddy's `grace_period` (the same setting; the runtime's default is 30 s). */
+   * `drain_timeout`, or Caddy's `grace_period` (the same setting; default: DRAIN_TIMEOUT_MS). */
   drainTimeoutMs?: number;
   shutdownDelayMs?: number;
+  /** `processes N`: N supervised processes share the address (src/supervisor/); on an NTS PHP
+   * a worker's `num N` alone asks for the same. */
+  processes?: number;
   /** `servers { timeouts { … } }`: the HTTP server's timeouts as written (0 = none); absent
-   * ones take the runtime's defaults (src/server/timeouts.ts). */
+   * ones take the runtime's defaults (HTTP_TIMEOUTS in src/config/defaults.ts). */
   timeouts?: ServerTimeouts;
   /** Default logger (`log { ... }` in the global block). */
   log?: LogConfig;

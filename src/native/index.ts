@@ -11,24 +11,42 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const FRAME_HEAD = 1;
-export const FRAME_END = 2;
-/** With FRAME_END: the response failed after flush() sent its head (php/phpa_bridge.h). */
-export const FRAME_ABORT = 4;
+import type { EngineOptions } from '../config/defaults.js';
+import { PhpasyncError } from '../server/errors.js';
 
-export const EVENT_READY = 1;
-export const EVENT_FAILED = 2;
-export const EVENT_LOG = 3;
-export const EVENT_EXITED = 4;
+/** The bridge enums of php/phpa_bridge.h that JS reads, named without their `PHPA_` prefix. */
+export interface BridgeConstants {
+  /** Frame flags: status and headers present; last frame; with END, the response failed after
+   * flush() sent its head. */
+  FRAME_HEAD: number;
+  FRAME_END: number;
+  FRAME_ABORT: number;
+  /** Event kinds of onEvent. */
+  EVENT_READY: number;
+  EVENT_FAILED: number;
+  EVENT_LOG: number;
+  EVENT_EXITED: number;
+  /** Log levels of EVENT_LOG. */
+  LOG_DEBUG: number;
+  LOG_INFO: number;
+  LOG_WARN: number;
+  LOG_ERROR: number;
+}
 
-export const LOG_DEBUG = 20;
-export const LOG_INFO = 30;
-export const LOG_WARN = 40;
-export const LOG_ERROR = 50;
+const BRIDGE_KEYS = [
+  'FRAME_HEAD', 'FRAME_END', 'FRAME_ABORT',
+  'EVENT_READY', 'EVENT_FAILED', 'EVENT_LOG', 'EVENT_EXITED',
+  'LOG_DEBUG', 'LOG_INFO', 'LOG_WARN', 'LOG_ERROR',
+] as const satisfies readonly (keyof BridgeConstants)[];
 
-/** submit() results below 0. */
-export const SUBMIT_FULL = -1;
-export const SUBMIT_STOPPED = -2;
+// TRANSITIONAL, remove once every addon build exports `constants` (the php/ and addon/ layers
+// branch adds it): a copy of php/phpa_bridge.h's values for an addon that does not export them.
+// Only an addon without `constants` reads it; one with `constants` must export every key.
+const BRIDGE_FALLBACK: BridgeConstants = {
+  FRAME_HEAD: 1, FRAME_END: 2, FRAME_ABORT: 4,
+  EVENT_READY: 1, EVENT_FAILED: 2, EVENT_LOG: 3, EVENT_EXITED: 4,
+  LOG_DEBUG: 20, LOG_INFO: 30, LOG_WARN: 40, LOG_ERROR: 50,
+};
 
 export type FrameCallback = (
   id: number,
@@ -48,20 +66,13 @@ export type BodyChunk = string | Buffer;
 
 export type EventCallback = (kind: number, thread: number, level: number, requestId: number, message: string) => void;
 
-export interface EngineOptions {
-  threads?: number;
-  bufferSize?: number;
-  maxCoroutines?: number;
-  copyThreshold?: number;
-  /** A handler running longer is interrupted and answered 504 (default 30000; 0 = none). */
-  requestTimeoutMs?: number;
-  /** Restart a thread's interpreter after this many requests (default 0 = never). */
-  maxRequests?: number;
-  /** Worker file failures in a row after a restart before giving up (default 6; -1 = never). */
-  maxConsecutiveFailures?: number;
-  workerFile: string;
-  iniEntries?: string;
-  env?: string[];
+/** What the addon's Engine takes: every option given (engineOptions() in src/config/defaults.ts
+ * fills them in), php.ini and environment serialized, and the two callbacks. */
+export interface NativeEngineOptions extends Omit<EngineOptions, 'phpIni' | 'env'> {
+  /** `key=value` lines, one per php.ini setting. */
+  iniEntries: string;
+  /** `KEY=VALUE` strings. */
+  env: string[];
   onFrame: FrameCallback;
   onEvent: EventCallback;
 }
@@ -77,7 +88,7 @@ export interface EngineStats {
 
 export interface NativeEngine {
   start(): void;
-  /** Thread index the request went to, SUBMIT_FULL when every ring is full, SUBMIT_STOPPED after stop(). */
+  /** Thread index the request went to; -1 when every ring is full, -2 after stop(). */
   submit(id: number, envelope: Uint8Array): number;
   /** unsent: the connection closed before the frame was written (PHP stops streaming to it). */
   /** Wakes the PHP threads submit() left a job for. Call once per event-loop turn after submits. */
@@ -92,7 +103,9 @@ export interface NativeEngine {
 }
 
 interface Addon {
-  Engine: new (options: EngineOptions) => NativeEngine;
+  Engine: new (options: NativeEngineOptions) => NativeEngine;
+  /** Absent from addon builds that predate it: see BRIDGE_FALLBACK. */
+  constants?: Record<string, unknown>;
   phpInfo(): { phpVersion: string; zts: boolean };
   runCli(script: string, args: string[]): number;
   socketUnsent(fd: number): number;
@@ -111,7 +124,7 @@ export function addonPath(env: NodeJS.ProcessEnv = process.env): string {
   const chosen = env.PHPASYNC_ADDON;
   if (chosen === undefined || chosen === '') return path.join(root, 'build/Release/phpasync.node');
   const file = path.resolve(chosen);
-  if (!fs.existsSync(file)) throw new Error(`PHPASYNC_ADDON names ${file}, which does not exist`);
+  if (!fs.existsSync(file)) throw new PhpasyncError('PHPASYNC_ADDON_PATH', [file]);
   return file;
 }
 
@@ -123,13 +136,32 @@ export function loadAddon(): Addon {
   } catch (err) {
     const e = err as Error;
     const hint = process.env.PHPASYNC_ADDON ? 'It was named by PHPASYNC_ADDON.' : 'Run ./build.sh first.';
-    throw new Error(`cannot load the phpasync addon (${file}): ${e.message}. ${hint}`);
+    throw new PhpasyncError('PHPASYNC_ADDON', [file, e.message, hint], { cause: err });
   }
   return addon;
 }
 
-export function createEngine(options: EngineOptions): NativeEngine {
+export function createEngine(options: NativeEngineOptions): NativeEngine {
   return new (loadAddon().Engine)(options);
+}
+
+/** The bridge enums from an addon's `constants` export; BRIDGE_FALLBACK when it has none. */
+export function readBridgeConstants(exported: Record<string, unknown> | undefined): BridgeConstants {
+  if (exported === undefined) return BRIDGE_FALLBACK;
+  const out = {} as BridgeConstants;
+  for (const key of BRIDGE_KEYS) {
+    const v = exported[key];
+    if (typeof v !== 'number') throw new PhpasyncError('PHPASYNC_ADDON_CONSTANTS', [key]);
+    out[key] = v;
+  }
+  return out;
+}
+
+let bridge: BridgeConstants | undefined;
+
+/** The bridge enums, as the loaded addon defines them. */
+export function bridgeConstants(): BridgeConstants {
+  return (bridge ??= readBridgeConstants(loadAddon().constants));
 }
 
 export interface VersionInfo {

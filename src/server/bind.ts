@@ -23,6 +23,13 @@ export interface BoundListener {
   close(): void;
 }
 
+/** PHPASYNC_LISTEN with the reason, for a failed listen on host:port. */
+export function listenError(host: string, port: number, err: unknown): PhpasyncError {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  const shown = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return new PhpasyncError('PHPASYNC_LISTEN', [shown, `${REASONS[code] ?? (err as Error).message}${code ? ` (${code})` : ''}`]);
+}
+
 /** Listens on host:port; rejects with PHPASYNC_LISTEN and the reason. */
 export async function bindListener(host: string, port: number): Promise<BoundListener> {
   const early: net.Socket[] = [];
@@ -40,12 +47,7 @@ export async function bindListener(host: string, port: number): Promise<BoundLis
       });
     });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? '';
-    const shown = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-    throw new PhpasyncError(
-      'PHPASYNC_LISTEN',
-      `cannot listen on ${shown}: ${REASONS[code] ?? (err as Error).message}${code ? ` (${code})` : ''}`,
-    );
+    throw listenError(host, port, err);
   }
   return {
     handle: (server as unknown as { _handle: unknown })._handle,

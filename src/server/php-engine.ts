@@ -4,24 +4,17 @@ import type { ServerResponse } from 'node:http';
 
 import type { FastifyBaseLogger, FastifyReply } from 'fastify';
 
+import { THREAD_JOIN_MS, type EngineOptions } from '../config/defaults.js';
 import {
+  bridgeConstants,
   createEngine,
-  EVENT_EXITED,
-  EVENT_FAILED,
-  EVENT_LOG,
-  EVENT_READY,
-  FRAME_ABORT,
-  FRAME_END,
-  FRAME_HEAD,
-  LOG_DEBUG,
-  LOG_ERROR,
-  LOG_INFO,
-  LOG_WARN,
   type BodyChunk,
+  type BridgeConstants,
   type EngineStats,
   type NativeEngine,
 } from '../native/index.js';
-import { PhpasyncError } from './errors.js';
+import { httpAnswer, PhpasyncError, type ErrorCode } from './errors.js';
+import { addHookHeaders } from './hook-headers.js';
 import { frameHeaders } from './framing.js';
 import { InFlightTable } from './inflight.js';
 import { hasRequestBehind } from './pipelining.js';
@@ -47,25 +40,10 @@ function onResponseClose(this: TrackedResponse): void {
   if (f) f.engine.clientGone(f);
 }
 
-export interface PhpEngineOptions {
-  workerFile: string;
-  threads: number;
-  bufferSize: number;
-  maxCoroutines: number;
-  copyThreshold?: number;
-  /** A handler running longer is interrupted and answered 504 (ms; 0 = none; default 30 s). */
-  requestTimeoutMs?: number;
-  /** Restart a thread's interpreter after this many requests (0 = never). */
-  maxRequests?: number;
-  /** Worker file failures in a row after a restart before giving up (-1 = never; default 6). */
-  maxConsecutiveFailures?: number;
-  /** php.ini lines (`key=value`), applied after phpasync's defaults. */
-  phpIni: Record<string, string>;
-  env: Record<string, string>;
-}
-
 export class PhpEngine {
   private readonly native: NativeEngine;
+  /** The bridge's frame flags, event kinds and log levels. */
+  private readonly k: BridgeConstants;
   private readonly pending = new InFlightTable<InFlight>();
   private nextId = 0;
   private readyThreads = 0;
@@ -88,32 +66,25 @@ export class PhpEngine {
   private started = false;
 
   private constructor(
-    options: PhpEngineOptions,
+    options: EngineOptions,
     private readonly log: FastifyBaseLogger,
   ) {
     this.threads = options.threads;
-    const iniEntries = Object.entries(options.phpIni)
-      .map(([k, v]) => `${k}=${v}`)
-      .join('\n');
+    this.k = bridgeConstants();
+    const { phpIni, env, ...rest } = options;
     this.native = createEngine({
-      threads: options.threads,
-      bufferSize: options.bufferSize,
-      maxCoroutines: options.maxCoroutines,
-      // The addon takes every option explicitly (no defaults in C++); these move to src/config/defaults.ts.
-      copyThreshold: options.copyThreshold ?? 16384, // measured: copying wins at 1-4 KiB, lending from 32 KiB
-      requestTimeoutMs: options.requestTimeoutMs ?? 30000,
-      maxRequests: options.maxRequests ?? 0,
-      maxConsecutiveFailures: options.maxConsecutiveFailures ?? 6,
-      workerFile: options.workerFile,
-      iniEntries,
-      env: Object.entries(options.env).map(([k, v]) => `${k}=${v}`),
+      ...rest,
+      iniEntries: Object.entries(phpIni)
+        .map(([k, v]) => `${k}=${v}`)
+        .join('\n'),
+      env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
       onFrame: (id, flags, status, headers, body, handle, error) => this.onFrame(id, flags, status, headers, body, handle, error),
       onEvent: (kind, thread, level, requestId, message) => this.onEvent(kind, thread, level, requestId, message),
     });
   }
 
   /** Starts the PHP threads; resolves when every one ran the worker file and registered a handler. */
-  static async start(options: PhpEngineOptions, log: FastifyBaseLogger): Promise<PhpEngine> {
+  static async start(options: EngineOptions, log: FastifyBaseLogger): Promise<PhpEngine> {
     const engine = new PhpEngine(options, log);
     await new Promise<void>((resolve, reject) => {
       engine.startup = { resolve, reject };
@@ -141,7 +112,7 @@ export class PhpEngine {
   }
 
   /** The response's connection closed (onResponseClose). Before the response ended, the client
-   * went away: PHP drops the request or interrupts its handler (issue 6); frames still arriving
+   * went away: PHP drops the request or interrupts its handler; frames still arriving
    * for it are dropped and released in onFrame. */
   clientGone(f: InFlight): void {
     if (!this.pending.has(f.id) || f.reply.raw.writableEnded) return;
@@ -160,22 +131,24 @@ export class PhpEngine {
     let n = 0;
     for (const [id, p] of this.pending.entries()) {
       n++;
-      this.answerUnavailable(p.reply, 'Service Unavailable: the server is shutting down\n');
+      this.answerUnavailable(p.reply, 'PHPASYNC_SHUTTING_DOWN');
       this.pending.delete(id);
       this.native.cancel(p.thread, id);
     }
     return n;
   }
 
-  private answerUnavailable(reply: FastifyReply, body: string): void {
+  /** Answers a request PHP will not answer (a 503 of the errors table), closing its connection. */
+  private answerUnavailable(reply: FastifyReply, code: ErrorCode): void {
     const res = reply.raw;
     if (res.destroyed || res.writableEnded) return;
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    res.writeHead(503, { 'Retry-After': '1', 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
-    res.end(body);
+    const a = httpAnswer(code);
+    res.writeHead(a.status, { 'Retry-After': '1', 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
+    res.end(a.body);
   }
 
   /** Sends the sentinel to every thread and waits until they have shut PHP down. */
@@ -190,44 +163,44 @@ export class PhpEngine {
     });
     this.native.stop();
     await done;
-    this.native.join(5000);
+    this.native.join(THREAD_JOIN_MS);
   }
 
   private onEvent(kind: number, thread: number, level: number, requestId: number, message: string): void {
     switch (kind) {
-      case EVENT_READY:
+      case this.k.EVENT_READY:
         if (++this.readyThreads === this.threads) {
           this.started = true;
           this.startup?.resolve();
         }
         return;
-      case EVENT_FAILED:
+      case this.k.EVENT_FAILED:
         this.log.error({ thread }, message);
         if (this.started) {
           // A thread gave up after serving (its worker file keeps failing at restart): what it
           // still had queued is answered rather than lost, and the server goes down.
           for (const [id, { reply }] of this.pending.entries()) {
-            this.answerUnavailable(reply, 'Service Unavailable: the PHP worker failed\n');
+            this.answerUnavailable(reply, 'PHPASYNC_WORKER_GONE');
             this.pending.delete(id);
           }
           this.onFatal?.(message);
         }
-        this.startup?.reject(new PhpasyncError('PHPASYNC_WORKER_START', message));
+        this.startup?.reject(new PhpasyncError('PHPASYNC_WORKER_START', [message]));
         // The thread exits on its own; stop the others so join() can finish.
         this.native.stop();
         return;
-      case EVENT_LOG:
+      case this.k.EVENT_LOG:
         this.logFromPhp(level, thread, requestId, message);
         return;
-      case EVENT_EXITED:
+      case this.k.EVENT_EXITED:
         if (++this.exitedThreads === this.threads) {
           // Nothing can answer these any more: say so rather than leave the clients hanging.
           for (const [id, { reply }] of this.pending.entries()) {
             this.log.warn({ reqId: reply.request.id }, 'request unanswered when PHP stopped: answered 503');
-            this.answerUnavailable(reply, 'Service Unavailable: the server is shutting down\n');
+            this.answerUnavailable(reply, 'PHPASYNC_SHUTTING_DOWN');
             this.pending.delete(id);
           }
-          if (!this.stopped) this.native.join(5000);
+          if (!this.stopped) this.native.join(THREAD_JOIN_MS);
           this.exited?.();
         }
         return;
@@ -237,10 +210,10 @@ export class PhpEngine {
   private logFromPhp(level: number, thread: number, requestId: number, message: string): void {
     const reply = requestId ? this.pending.get(requestId)?.reply : undefined;
     const fields = reply ? { reqId: reply.request.id, thread } : { thread };
-    if (level >= LOG_ERROR) this.log.error(fields, message);
-    else if (level >= LOG_WARN) this.log.warn(fields, message);
-    else if (level >= LOG_INFO) this.log.info(fields, message);
-    else if (level >= LOG_DEBUG) this.log.debug(fields, message);
+    if (level >= this.k.LOG_ERROR) this.log.error(fields, message);
+    else if (level >= this.k.LOG_WARN) this.log.warn(fields, message);
+    else if (level >= this.k.LOG_INFO) this.log.info(fields, message);
+    else if (level >= this.k.LOG_DEBUG) this.log.debug(fields, message);
   }
 
   /**
@@ -260,7 +233,7 @@ export class PhpEngine {
     error: string | undefined,
   ): void {
     const p = this.pending.get(id);
-    if (flags & FRAME_END) this.pending.delete(id);
+    if (flags & this.k.FRAME_END) this.pending.delete(id);
     const res = p?.reply.raw;
     if (!p || !res || res.destroyed || res.writableEnded) {
       // The client went away: nothing to send, but PHP's strings still come back.
@@ -291,7 +264,7 @@ export class PhpEngine {
     const res = p.reply.raw;
     const headSent = res.headersSent;
     this.log.error({ reqId: p.reply.request.id, thread: p.thread }, `${why}: ${headSent ? 'connection closed' : 'answered 500'}`);
-    if (!(flags & FRAME_END)) {
+    if (!(flags & this.k.FRAME_END)) {
       this.pending.delete(p.id);
       if (!this.stopped) this.native.cancel(p.thread, p.id);
     }
@@ -303,15 +276,15 @@ export class PhpEngine {
       }
       // writeHead() may have stored some of the refused headers before it threw.
       for (const name of res.getHeaderNames()) res.removeHeader(name);
-      const text = 'Internal Server Error\n';
-      const head: Record<string, string> = { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(text.length) };
+      const a = httpAnswer('PHPASYNC_FRAME');
+      const head: Record<string, string> = { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(Buffer.byteLength(a.body)) };
       if (this.closing && !hasRequestBehind(res)) head.Connection = 'close';
       // The reason too: the refused writeHead() already stored its status's ('OK').
-      res.writeHead(500, 'Internal Server Error', head);
+      res.writeHead(a.status, a.reason, head);
       // A refused 204/304 head left Node's no-body mark set: the 500 would go out with its
       // Content-Length but without its text, and the client would wait for it.
       (res as unknown as { _hasBody: boolean })._hasBody = true;
-      res.end(text);
+      res.end(a.body);
     } catch {
       res.destroy();
     }
@@ -341,7 +314,7 @@ export class PhpEngine {
         if (handles.delete(handle)) this.native.release(handle, Boolean(err));
       };
     }
-    if (flags & FRAME_ABORT) {
+    if (flags & this.k.FRAME_ABORT) {
       // The status line is out already: closing the connection without the last chunk is the
       // only error left to send. destroySoon() lets what was written before go out first.
       const socket = res.socket;
@@ -349,9 +322,9 @@ export class PhpEngine {
       else res.destroy();
       return;
     }
-    if (flags & FRAME_HEAD) {
+    if (flags & this.k.FRAME_HEAD) {
       let bodyLength: number | undefined;
-      if (flags & FRAME_END) {
+      if (flags & this.k.FRAME_END) {
         bodyLength = 0;
         if (body) bodyLength = Array.isArray(body) ? body.reduce((a, b) => a + b.length, 0) : body.length;
       }
@@ -360,11 +333,12 @@ export class PhpEngine {
       if (framed.dropped !== null) {
         this.log.warn({ reqId: p.reply.request.id }, `framing header set by the application replaced by what is sent (${framed.dropped})`);
       }
+      addHookHeaders(list, p.reply);
       if (this.closing && !hasRequestBehind(res)) list.push('Connection', 'close');
       res.writeHead(status, list);
     }
     const chunks = body === undefined ? [] : Array.isArray(body) ? body : [body];
-    if (flags & FRAME_END) {
+    if (flags & this.k.FRAME_END) {
       const last = chunks.pop();
       for (const c of chunks) res.write(c, 'latin1');
       if (last) res.end(last, 'latin1', done);

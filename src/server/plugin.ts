@@ -3,17 +3,23 @@
 import http from 'node:http';
 
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
 
+import { BODY_LIMIT_BYTES, ENGINE, engineOptions, rangeText, type EngineOptions } from '../config/defaults.js';
 import { encodeEnvelope } from './envelope.js';
-import { PhpEngine, type PhpEngineOptions } from './php-engine.js';
+import { httpAnswer, PhpasyncError } from './errors.js';
+import { PhpEngine } from './php-engine.js';
 import { trackLatestRequest } from './pipelining.js';
 import { guardRequests } from './request-line.js';
 
-export interface PhpasyncPluginOptions extends Partial<Omit<PhpEngineOptions, 'workerFile'>> {
+/** The engine's options (src/config/defaults.ts fills in those left out) and the body limit. */
+export interface PhpasyncPluginOptions extends Partial<EngineOptions> {
   /** Absolute path of the worker file that calls FrankenPHP\HttpServer::onRequest(). */
   workerFile: string;
   /** Largest request body accepted, in bytes (default 64 MiB); larger ones get 413. */
   bodyLimit?: number;
+  /** Only requests under this path go to PHP (default: all of them). PHP sees the full URI. */
+  prefix?: string;
 }
 
 declare module 'fastify' {
@@ -22,35 +28,20 @@ declare module 'fastify' {
   }
 }
 
-const DEFAULT_BODY_LIMIT = 64 * 1024 * 1024;
-
 /** PHPASYNC_COPY_THRESHOLD=<bytes> overrides the write() copy threshold (measurements). */
 function envCopyThreshold(): number | undefined {
   const v = process.env.PHPASYNC_COPY_THRESHOLD;
   if (v === undefined || v === '') return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`PHPASYNC_COPY_THRESHOLD must be a non-negative integer, got "${v}"`);
+  const { min, max } = ENGINE.copyThreshold;
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new PhpasyncError('PHPASYNC_ENV_VALUE', ['PHPASYNC_COPY_THRESHOLD', rangeText(ENGINE.copyThreshold), v]);
+  }
   return n;
 }
 
 const phpasyncPlugin: FastifyPluginAsync<PhpasyncPluginOptions> = async (app: FastifyInstance, opts) => {
-  const engine = await PhpEngine.start(
-    {
-      workerFile: opts.workerFile,
-      threads: opts.threads ?? 1,
-      bufferSize: opts.bufferSize ?? 20,
-      maxCoroutines: opts.maxCoroutines ?? 1000,
-      ...((opts.copyThreshold ?? envCopyThreshold()) !== undefined
-        ? { copyThreshold: (opts.copyThreshold ?? envCopyThreshold())! }
-        : {}),
-      ...(opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
-      ...(opts.maxRequests !== undefined ? { maxRequests: opts.maxRequests } : {}),
-      ...(opts.maxConsecutiveFailures !== undefined ? { maxConsecutiveFailures: opts.maxConsecutiveFailures } : {}),
-      phpIni: opts.phpIni ?? {},
-      env: opts.env ?? {},
-    },
-    app.log,
-  );
+  const engine = await PhpEngine.start(engineOptions({ ...opts, copyThreshold: opts.copyThreshold ?? envCopyThreshold() }), app.log);
   app.decorate('phpasync', engine);
   trackLatestRequest(app.server);
   app.addHook('preClose', async () => {
@@ -61,52 +52,66 @@ const phpasyncPlugin: FastifyPluginAsync<PhpasyncPluginOptions> = async (app: Fa
     await engine.stop();
   });
 
+  // Every method Node's parser accepts goes to PHP, with its body if it has one (GET and
+  // TRACE too, as in Caddy; Fastify would drop theirs). HEAD stays bodyless. CONNECT never
+  // reaches routes (Node emits 'connect', below); method tokens outside http.METHODS are
+  // refused 400 by Node's parser (HPE_INVALID_METHOD) before any JS runs.
+  for (const m of PHP_METHODS) app.addHttpMethod(m, { hasBody: true, overrideExisting: true });
+  // Without a listener Node drops a CONNECT's connection without a word.
+  app.server.on('connect', refuseConnect);
+  const bodyLimit = opts.bodyLimit ?? BODY_LIMIT_BYTES;
+  guardRequests(app.server, bodyLimit);
+  // The routes live in a scope of their own: the raw-body parser and the prefix stay there, so
+  // the app's other routes keep their JSON parsing.
+  await app.register(phpRoutes, { prefix: opts.prefix ?? '', engine, bodyLimit });
+};
+
+const PHP_METHODS = http.METHODS.filter((m) => m !== 'CONNECT' && m !== 'HEAD');
+
+interface RoutesOptions {
+  prefix: string;
+  engine: PhpEngine;
+  bodyLimit: number;
+}
+
+async function phpRoutes(scope: FastifyInstance, { prefix, engine, bodyLimit }: RoutesOptions): Promise<void> {
   // PHP gets the body as raw bytes, whatever the content type.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  scope.removeAllContentTypeParsers();
+  scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   // Tests read the zero-copy counters here; the route exists only with PHPASYNC_TEST_STATS=1.
   if (process.env.PHPASYNC_TEST_STATS === '1') {
-    app.get('/__phpasync/stats', async () => engine.stats());
+    scope.get('/__phpasync/stats', async () => engine.stats());
   }
 
   const handler = (request: FastifyRequest, reply: FastifyReply): void => {
     const body = Buffer.isBuffer(request.body) ? request.body : null;
     reply.hijack(); // the response is written from PHP's frames, straight to the socket
     if (!engine.submit(encodeEnvelope(request.raw, request.protocol, body), reply)) {
-      reply.raw.writeHead(503, { 'Retry-After': '1', 'Content-Type': 'text/plain; charset=utf-8' });
-      reply.raw.end('Service Unavailable: every PHP request buffer is full\n');
+      const a = httpAnswer('PHPASYNC_BUSY');
+      reply.raw.writeHead(a.status, { 'Retry-After': '1', 'Content-Type': 'text/plain; charset=utf-8' });
+      reply.raw.end(a.body);
     }
   };
-  // Every method Node's parser accepts goes to PHP, with its body if it has one (GET and
-  // TRACE too, as in Caddy; Fastify would drop theirs). HEAD stays bodyless. CONNECT never
-  // reaches routes (Node emits 'connect', below); method tokens outside http.METHODS are
-  // refused 400 by Node's parser (HPE_INVALID_METHOD) before any JS runs.
-  const methods = http.METHODS.filter((m) => m !== 'CONNECT' && m !== 'HEAD');
-  for (const m of methods) app.addHttpMethod(m, { hasBody: true, overrideExisting: true });
-  // Without a listener Node drops a CONNECT's connection without a word.
-  app.server.on('connect', refuseConnect);
-  guardRequests(app.server, opts.bodyLimit ?? DEFAULT_BODY_LIMIT);
-  app.route({
-    method: [...methods, 'HEAD'],
-    url: '/*',
-    bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
-    handler,
-  });
-};
+  const method = [...PHP_METHODS, 'HEAD'];
+  scope.route({ method, url: '/*', bodyLimit, handler });
+  // Under a prefix, '/*' is '/prefix/*': the prefix itself is a route too.
+  if (prefix !== '' && prefix !== '/') scope.route({ method, url: '/', bodyLimit, handler });
+}
 
 /** CONNECT asks for a tunnel: not supported yet, said in a 501 the client can read. */
 function refuseConnect(_req: http.IncomingMessage, socket: import('node:stream').Duplex): void {
-  const text = 'not supported yet: CONNECT (tunnels)\n';
+  const a = httpAnswer('PHPASYNC_CONNECT');
   // The socket is ours now: a client reset with no listener would throw in the process.
   socket.on('error', () => socket.destroy());
   socket.end(
-    `HTTP/1.1 501 Not Implemented\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${text.length}\r\nConnection: close\r\n\r\n${text}`,
+    `HTTP/1.1 ${a.status} ${a.reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(a.body)}\r\nConnection: close\r\n\r\n${a.body}`,
   );
 }
 
-// Not encapsulated: the decorator and hooks belong to the app that registers us.
-(phpasyncPlugin as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
+// The decorator and the close hooks belong to the app that registers us (fastify-plugin); the
+// routes are encapsulated in phpRoutes.
+const plugin = fp(phpasyncPlugin, { fastify: '5.x', name: 'phpasync' });
 
-export default phpasyncPlugin;
-export { phpasyncPlugin as phpasync };
+export default plugin;
+export { plugin as phpasync };

@@ -10,6 +10,8 @@
 // - Expect: 100-continue with a declared body over the limit: 413 without the 100.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 
+import { httpAnswer, type ErrorCode } from './errors.js';
+
 /** The target as the client sent it (origin form), when the router was given another. */
 const PHP_TARGET = Symbol('phpasync.target');
 type Tracked = IncomingMessage & { [PHP_TARGET]?: string };
@@ -19,8 +21,8 @@ export function phpTarget(req: IncomingMessage): string {
   return (req as Tracked)[PHP_TARGET] ?? req.url ?? '/';
 }
 
-function refuse(res: ServerResponse, status: number, reason: string, text: string): void {
-  const body = `${text}\n`;
+function refuse(res: ServerResponse, code: ErrorCode, ...args: (string | number)[]): void {
+  const { status, reason, body } = httpAnswer(code, ...args);
   res.shouldKeepAlive = false;
   res.writeHead(status, reason, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
   res.end(body);
@@ -29,8 +31,8 @@ function refuse(res: ServerResponse, status: number, reason: string, text: strin
 /** Returns false when the request was answered here. */
 function check(req: IncomingMessage, res: ServerResponse): boolean {
   if (req.httpVersionMajor !== 1) {
-    if (req.httpVersionMajor === 0) refuse(res, 400, 'Bad Request', 'Bad Request: HTTP/0.9 requests are not supported');
-    else refuse(res, 505, 'HTTP Version Not Supported', `HTTP Version Not Supported: HTTP/${req.httpVersion} over an HTTP/1 connection`);
+    if (req.httpVersionMajor === 0) refuse(res, 'PHPASYNC_HTTP09');
+    else refuse(res, 'PHPASYNC_HTTP_VERSION', req.httpVersion);
     return false;
   }
   const raw = req.rawHeaders;
@@ -39,7 +41,7 @@ function check(req: IncomingMessage, res: ServerResponse): boolean {
     if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') hosts++;
   }
   if (hosts > 1) {
-    refuse(res, 400, 'Bad Request', 'Bad Request: more than one Host header');
+    refuse(res, 'PHPASYNC_DUPLICATE_HOST');
     return false;
   }
   let url = req.url ?? '/';
@@ -47,7 +49,7 @@ function check(req: IncomingMessage, res: ServerResponse): boolean {
     // Absolute form: scheme "://" authority path-abempty [ "?" query ]
     const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/([^/?#]*)([^#]*)/.exec(url);
     if (!m) {
-      refuse(res, 400, 'Bad Request', 'Bad Request: malformed request target');
+      refuse(res, 'PHPASYNC_BAD_TARGET');
       return false;
     }
     const authority = m[1]!.replace(/^.*@/, '');
@@ -63,7 +65,7 @@ function check(req: IncomingMessage, res: ServerResponse): boolean {
   const path = q < 0 ? url : url.slice(0, q);
   if (path.includes('%')) {
     if (/%(?![0-9a-fA-F]{2})/.test(path)) {
-      refuse(res, 400, 'Bad Request', 'Bad Request: malformed percent-escape in the request target');
+      refuse(res, 'PHPASYNC_BAD_ESCAPE');
       return false;
     }
     try {
@@ -91,7 +93,7 @@ export function guardRequests(server: Server, bodyLimit: number): void {
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > bodyLimit) {
-      refuse(res, 413, 'Payload Too Large', `Payload Too Large: the body is over the limit of ${bodyLimit} bytes`);
+      refuse(res, 'PHPASYNC_EXPECT_TOO_LARGE', bodyLimit);
       return;
     }
     res.writeContinue();

@@ -1,91 +1,21 @@
 // `phpasync run`: from a typed config to a listening server, and back down on SIGINT/SIGTERM.
+import os from 'node:os';
+
 import Fastify, { LogController, type FastifyInstance, type FastifyListenOptions } from 'fastify';
 
 import { reportIgnoredSignalsWith } from './signals.js';
-import { ConfigError } from '../config/errors.js';
-import type { DirectiveConfig, PhpasyncConfig, WorkerConfig } from '../config/model.js';
+import { DRAIN_TIMEOUT_MS, LISTEN_PORT, workerEngineOptions } from '../config/defaults.js';
+import type { PhpasyncConfig } from '../config/model.js';
+import { checkRunnable, notSupported } from '../config/runnable.js';
+import { allWorkers, intoRoutes, walkDirectives } from '../config/walk.js';
 import { bindListener } from './bind.js';
 import { gracefulConnections } from './drain.js';
-import { PhpasyncError } from './errors.js';
+import { httpAnswer, PhpasyncError } from './errors.js';
 import { applyTimeouts, checkingIntervalMs, effectiveTimeouts } from './timeouts.js';
+import { loggerOptions } from './logger.js';
 import { phpasync } from './plugin.js';
+import { echoRequestId, genReqId } from './request-id.js';
 import { compileWorkerMatch } from '../config/worker-match.js';
-
-/** Site directives the runtime can serve today (everything else is refused by name). */
-const SUPPORTED_SITE_DIRECTIVES = new Set(['root', 'route', 'rewrite', 'php_server', 'php', 'request_body']);
-
-/** Default drain time on SIGTERM/SIGINT when the Caddyfile sets no `drain_timeout` (or `grace_period`). */
-export const DEFAULT_DRAIN_MS = 30_000;
-
-// The message names FILE:LINE itself, as issue #4 asks, so no location prefix is added on top.
-function notSupported(what: string, source: { file: string; line: number; column: number }): ConfigError {
-  return new ConfigError(`not supported yet: ${what} (${source.file}:${source.line})`);
-}
-
-/** Every worker of the config: the global `frankenphp` block's and those inside php_server/php. */
-function allWorkers(config: PhpasyncConfig): WorkerConfig[] {
-  const workers = [...(config.frankenphp?.workers ?? [])];
-  const walk = (ds: DirectiveConfig[]): void => {
-    for (const d of ds) {
-      workers.push(...(d.phpServer?.workers ?? []), ...(d.php?.workers ?? []));
-      walk(d.children);
-    }
-  };
-  for (const site of config.sites) walk(site.directives);
-  return workers;
-}
-
-/** What the config asks for that the runtime does not do yet; empty when it can run. */
-export function checkRunnable(config: PhpasyncConfig): ConfigError[] {
-  const errors: ConfigError[] = [];
-  const fp = config.frankenphp;
-  if (fp?.maxThreads !== undefined) errors.push(notSupported('frankenphp max_threads', fp.source));
-
-  const workers = allWorkers(config);
-  for (const w of workers) {
-    if (!w.async) errors.push(notSupported('worker without async (classic worker mode)', w.source));
-    if (w.watch.length > 0) errors.push(notSupported('worker watch', w.source));
-  }
-  if (workers.length === 0) {
-    errors.push(
-      new ConfigError(
-        `${config.configFile}: no async worker to send requests to: add "worker { file <path>; async }" to the frankenphp global block (php-server: --worker FILE --async)`,
-      ),
-    );
-  }
-  if (workers.length > 1) errors.push(notSupported('more than one worker', workers[1]!.source));
-
-  const g = config.global;
-  if (g) {
-    const unsupported: [keyof typeof g, string][] = [
-      ['httpPort', 'http_port'],
-      ['httpsPort', 'https_port'],
-      ['autoHttps', 'auto_https'],
-      ['shutdownDelayMs', 'shutdown_delay'],
-      ['log', 'log'],
-    ];
-    for (const [key, name] of unsupported) if (g[key] !== undefined) errors.push(notSupported(`global option ${name}`, g.source));
-    // `admin off` agrees with phpasync (there is no admin API); an address does not.
-    if (g.admin !== undefined && g.admin !== false) errors.push(notSupported('global option admin <address>', g.source));
-  }
-
-  if (config.sites.length > 1) errors.push(notSupported('more than one site block', config.sites[1]!.source));
-  for (const site of config.sites) {
-    if (site.addresses.length > 1) errors.push(notSupported('more than one address for a site', site.addresses[1]!.source));
-    for (const a of site.addresses) if (a.scheme === 'https') errors.push(notSupported('https', a.source));
-    if (site.tls) errors.push(notSupported('tls', site.tls.source));
-    for (const l of site.logs ?? []) errors.push(notSupported('log', l.source));
-    const walk = (ds: DirectiveConfig[]): void => {
-      for (const d of ds) {
-        if (!SUPPORTED_SITE_DIRECTIVES.has(d.name)) errors.push(notSupported(d.name, d.source));
-        if (d.name === 'request_body' && d.match) errors.push(notSupported('request_body with a matcher', d.source));
-        if (d.name === 'route') walk(d.children);
-      }
-    };
-    walk(site.directives);
-  }
-  return errors;
-}
 
 export interface RunOptions {
   watch: boolean;
@@ -94,37 +24,43 @@ export interface RunOptions {
 /** The largest request body the site accepts (`request_body { max_size }`), if it sets one. */
 function bodyLimitOf(config: PhpasyncConfig): number | undefined {
   let limit: number | undefined;
-  const walk = (ds: DirectiveConfig[]): void => {
-    for (const d of ds) {
+  for (const site of config.sites) {
+    for (const d of walkDirectives(site.directives, intoRoutes)) {
       const max = d.requestBody?.maxSize;
       if (d.name === 'request_body' && max !== undefined) limit = limit === undefined ? max : Math.min(limit, max);
-      if (d.name === 'route') walk(d.children);
     }
-  };
-  for (const site of config.sites) walk(site.directives);
+  }
   return limit;
 }
 
+/** What a supervised child (src/supervisor/child.ts) changes in the app it builds. */
+export interface BuildOptions {
+  /** PHP threads, instead of the worker's num (on NTS, num counts processes). */
+  threads?: number;
+  /** Fields every log line carries (the child's id). */
+  logBindings?: Record<string, unknown>;
+}
+
 /** Builds the Fastify app for a runnable config (no listen). */
-export async function buildServer(config: PhpasyncConfig): Promise<FastifyInstance> {
+export async function buildServer(config: PhpasyncConfig, build: BuildOptions = {}): Promise<FastifyInstance> {
   const errors = checkRunnable(config);
   if (errors.length > 0) throw errors[0];
-  const worker = allWorkers(config)[0];
-  if (!worker) {
-    throw new PhpasyncError(
-      'PHPASYNC_NO_ASYNC_WORKER',
-      `${config.configFile}: no async worker: add "worker { file <path>; async }" to the frankenphp global block`,
-    );
-  }
+  // checkRunnable refuses a config without exactly one worker (PHPASYNC_NO_ASYNC_WORKER).
+  const worker = allWorkers(config)[0]!;
   const timeouts = effectiveTimeouts(config.global?.timeouts);
   const app = Fastify({
     // Node checks read_header/read_body only at this interval (its default is 30 s).
     http: { connectionsCheckingInterval: checkingIntervalMs(timeouts) },
-    logger: { level: config.global?.debug ? 'debug' : 'info' },
+    logger: {
+      ...(loggerOptions({ debug: config.global?.debug === true }) as Record<string, unknown>),
+      ...(build.logBindings ? { base: { pid: process.pid, hostname: os.hostname(), ...build.logBindings } } : {}),
+    },
     // Like Caddy, no access log unless asked for (the `log` directive, not supported yet).
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: 'idle',
+    genReqId,
   });
+  echoRequestId(app);
   applyTimeouts(app.server, timeouts, app.log);
   // A path the worker's `match` does not take would go to static files or classic scripts,
   // neither built yet: 404, as FrankenPHP answers when no such file exists.
@@ -132,7 +68,8 @@ export async function buildServer(config: PhpasyncConfig): Promise<FastifyInstan
   if (workerTakes) {
     app.addHook('onRequest', (request, reply, done) => {
       if (workerTakes(request.raw.url ?? '/')) return done();
-      reply.code(404).header('content-type', 'text/plain; charset=utf-8').send('Not Found\n');
+      const a = httpAnswer('PHPASYNC_NOT_MATCHED');
+      reply.code(a.status).header('content-type', 'text/plain; charset=utf-8').send(a.body);
     });
   }
   const numThreads = config.frankenphp?.numThreads;
@@ -142,17 +79,11 @@ export async function buildServer(config: PhpasyncConfig): Promise<FastifyInstan
       'num_threads counts classic PHP threads too; phpasync runs only the async worker threads',
     );
   }
+  const bodyLimit = bodyLimitOf(config);
   await app.register(phpasync, {
-    workerFile: worker.file,
-    threads: worker.num,
-    bufferSize: worker.bufferSize,
-    ...(worker.maxCoroutines !== undefined ? { maxCoroutines: worker.maxCoroutines } : {}),
-    phpIni: config.frankenphp?.phpIni ?? {},
-    env: worker.env,
-    ...(worker.requestTimeoutMs !== undefined ? { requestTimeoutMs: worker.requestTimeoutMs } : {}),
-    ...(worker.maxRequests !== undefined ? { maxRequests: worker.maxRequests } : {}),
-    ...(worker.maxConsecutiveFailures !== undefined ? { maxConsecutiveFailures: worker.maxConsecutiveFailures } : {}),
-    ...(bodyLimitOf(config) !== undefined ? { bodyLimit: bodyLimitOf(config)! } : {}),
+    ...workerEngineOptions(worker, config.frankenphp?.phpIni),
+    ...(build.threads !== undefined ? { threads: build.threads } : {}),
+    ...(bodyLimit !== undefined ? { bodyLimit } : {}),
   });
   return app;
 }
@@ -164,12 +95,31 @@ export async function runServer(config: PhpasyncConfig, options: RunOptions): Pr
   const address = site?.addresses[0];
   const host = address ? address.bind ?? address.host : '';
   const listenHost = host === '' ? '0.0.0.0' : host;
-  // Bound before PHP boots: a port in use fails here, before the worker file runs.
-  const listener = await bindListener(listenHost, address?.port ?? 8080);
+  // One listener for the whole run: a stop signal that comes while PHP boots or the server
+  // starts listening is kept and acted on once it is up. (Swapping listeners would drop a
+  // signal libuv had already queued for the removed one; Node's default would kill the
+  // process without a word.)
+  let early: NodeJS.Signals | undefined;
+  let onStop: ((signal: NodeJS.Signals) => void) | undefined;
+  const stopListener = (signal: NodeJS.Signals): void => {
+    if (onStop) onStop(signal);
+    else early ??= signal;
+  };
+  process.on('SIGINT', stopListener);
+  process.on('SIGTERM', stopListener);
+  const dropStopListener = (): void => {
+    process.off('SIGINT', stopListener);
+    process.off('SIGTERM', stopListener);
+  };
+  const listener = await bindListener(listenHost, address?.port ?? LISTEN_PORT).catch((err: unknown) => {
+    dropStopListener();
+    throw err;
+  });
   let app: FastifyInstance;
   try {
     app = await buildServer(config);
   } catch (err) {
+    dropStopListener();
     listener.close();
     throw err;
   }
@@ -180,6 +130,7 @@ export async function runServer(config: PhpasyncConfig, options: RunOptions): Pr
     await app.listen({ host: listenHost, handle: listener.handle } as FastifyListenOptions);
     listener.adopt(app.server);
   } catch (err) {
+    dropStopListener();
     listener.close();
     await app.close(); // stops the PHP threads, or they would keep the process alive
     throw err;
@@ -189,7 +140,7 @@ export async function runServer(config: PhpasyncConfig, options: RunOptions): Pr
     app.log.info({ signal }, 'signal ignored: not implemented (stop with SIGTERM or SIGINT)'),
   );
 
-  const drainMs = config.global?.drainTimeoutMs ?? DEFAULT_DRAIN_MS;
+  const drainMs = config.global?.drainTimeoutMs ?? DRAIN_TIMEOUT_MS;
   await new Promise<void>((resolve, reject) => {
     let closing = false;
     // A PHP thread gave up (its worker file keeps failing after a restart): exit 1.
@@ -197,7 +148,7 @@ export async function runServer(config: PhpasyncConfig, options: RunOptions): Pr
       if (closing) return;
       closing = true;
       app.close().finally(() =>
-        reject(new PhpasyncError('PHPASYNC_WORKER_FAILED', `the PHP worker stopped: ${message}`)),
+        reject(new PhpasyncError('PHPASYNC_WORKER_FAILED', [message])),
       );
     };
     const onSignal = (signal: NodeJS.Signals): void => {
@@ -232,7 +183,7 @@ export async function runServer(config: PhpasyncConfig, options: RunOptions): Pr
         },
       );
     };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    onStop = onSignal;
+    if (early) onSignal(early);
   });
 }

@@ -1,42 +1,20 @@
 // The HTTP server's timeouts (Caddy's `servers { timeouts { read_body read_header write idle } }`)
 // applied to Node's server: read_body, read_header and idle are Node's requestTimeout,
 // headersTimeout and keepAliveTimeout; write, which Node has no setting for, is watched here.
-//
-// Defaults, where the Caddyfile sets none (0 turns one off):
-//   read_header 1m  Caddy's default (and Node's).
-//   read_body   5m  Caddy has none, Node's default is 5m: a client trickling a body (1 byte every
-//                   2 s) would otherwise hold its connection and its buffer forever, and 5 min
-//                   still lets the largest body accepted by default (64 MiB) come in at ~2 Mbit/s.
-//   write       1m  Caddy has none (and its `write` is a deadline for the whole response, which
-//                   would cut large downloads to slow clients). phpasync's is the time the
-//                   writing may make no progress, as nginx's send_timeout (whose default is
-//                   60 s): a client that stops reading is cut, and the response's bytes (held by
-//                   the host, no longer by PHP) are freed, while a slow reader is never cut.
-//   idle        5m  Caddy's default.
+// Their defaults, and why, are in src/config/defaults.ts (HTTP_TIMEOUTS).
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 
 import type { FastifyBaseLogger } from 'fastify';
 
+import { HTTP_TIMEOUTS, type HttpTimeouts } from '../config/defaults.js';
 import type { ServerTimeouts } from '../config/model.js';
 import { socketUnsent } from '../native/index.js';
 
-export interface EffectiveTimeouts {
-  readBodyMs: number;
-  readHeaderMs: number;
-  writeMs: number;
-  idleMs: number;
-}
-
-export const DEFAULT_TIMEOUTS: EffectiveTimeouts = {
-  readBodyMs: 300_000,
-  readHeaderMs: 60_000,
-  writeMs: 60_000,
-  idleMs: 300_000,
-};
+export type EffectiveTimeouts = HttpTimeouts;
 
 export function effectiveTimeouts(t: ServerTimeouts | undefined): EffectiveTimeouts {
-  const e = { ...DEFAULT_TIMEOUTS };
+  const e = { ...HTTP_TIMEOUTS };
   if (t?.readBodyMs !== undefined) e.readBodyMs = t.readBodyMs;
   if (t?.readHeaderMs !== undefined) e.readHeaderMs = t.readHeaderMs;
   if (t?.writeMs !== undefined) e.writeMs = t.writeMs;

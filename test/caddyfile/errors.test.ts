@@ -139,7 +139,7 @@ const cases: [name: string, caddyfile: string, message: string][] = [
   [
     "unknown global",
     "{\n\tdebgu\n}\n",
-    "/virtual/Caddyfile:2:2: unrecognized global option 'debgu' (did you mean debug?); allowed: frankenphp, debug, http_port, https_port, admin, auto_https, grace_period, drain_timeout, shutdown_delay, log, servers, order",
+    "/virtual/Caddyfile:2:2: unrecognized global option 'debgu' (did you mean debug?); allowed: frankenphp, debug, http_port, https_port, admin, auto_https, processes, grace_period, drain_timeout, shutdown_delay, log, servers, order",
   ],
   [
     "unsupported global",
@@ -204,7 +204,7 @@ const cases: [name: string, caddyfile: string, message: string][] = [
   [
     "drain_timeout typo",
     "{\n\tdrain_timout 10s\n}\n",
-    "/virtual/Caddyfile:2:2: unrecognized global option 'drain_timout' (did you mean drain_timeout?); allowed: frankenphp, debug, http_port, https_port, admin, auto_https, grace_period, drain_timeout, shutdown_delay, log, servers, order",
+    "/virtual/Caddyfile:2:2: unrecognized global option 'drain_timout' (did you mean drain_timeout?); allowed: frankenphp, debug, http_port, https_port, admin, auto_https, processes, grace_period, drain_timeout, shutdown_delay, log, servers, order",
   ],
   [
     "drain_timeout and grace_period",
@@ -709,7 +709,7 @@ const cases: [name: string, caddyfile: string, message: string][] = [
   [
     "worker max_consecutive_failures",
     "{\n\tfrankenphp {\n\t\tworker {\n\t\t\tfile a.php\n\t\t\tmax_consecutive_failures -2\n\t\t}\n\t}\n}\n",
-    "/virtual/Caddyfile:5:29: max_consecutive_failures must be an integer >= -1, got '-2'",
+    "/virtual/Caddyfile:5:29: max_consecutive_failures must be an integer in the range -1..1000000, got '-2'",
   ],
   [
     "ipv6 no bracket end",

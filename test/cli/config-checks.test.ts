@@ -14,11 +14,11 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const entrypoint = path.join(fixtures, 'examples/async_entrypoint.php');
 
-function caddyfile(worker: string, site: string): string {
+function caddyfile(worker: string, site: string, global = ''): string {
   const d = fs.mkdtempSync(path.join(tmp, 'case-'));
   fs.writeFileSync(
     path.join(d, 'Caddyfile'),
-    `{\n\tfrankenphp {\n\t\tworker {\n\t\t\tfile ${entrypoint}\n\t\t\tasync\n${worker}\t\t}\n\t}\n}\n\nhttp://127.0.0.1:0 {\n${site}}\n`,
+    `{\n${global}\tfrankenphp {\n\t\tworker {\n\t\t\tfile ${entrypoint}\n\t\t\tasync\n${worker}\t\t}\n\t}\n}\n\nhttp://127.0.0.1:0 {\n${site}}\n`,
   );
   return d;
 }
@@ -31,15 +31,15 @@ async function isNts(): Promise<boolean> {
 }
 
 describe('validate runs the checks run does', () => {
-  it('num 2 on an NTS PHP: validate and run both exit 2 with the same message', async () => {
+  it('num 2 and processes 2 on an NTS PHP: validate and run both exit 2 with the same message', async () => {
     if (!(await isNts())) return; // a ZTS PHP runs num 2
-    const d = caddyfile('\t\t\tnum 2\n', OFF);
+    const d = caddyfile('\t\t\tnum 2\n', OFF, '\tprocesses 2\n');
     const v = await phpasync(['validate'], { cwd: d });
     const r = await phpasync(['run'], { cwd: d });
     expect(v.code).toBe(2);
     expect(v.stdout).toBe('');
     expect(v.stderr).toBe(
-      "Caddyfile:3:3: this PHP is NTS (not thread-safe): it can run only one PHP thread per process, so an async worker's num must be 1 (several processes are not supported yet); got num 2\n",
+      "Caddyfile:4:3: this PHP is NTS (not thread-safe): one PHP thread per process, so num 2 means 2 processes; with the global option processes 2 set, num must be 1\n",
     );
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(v.stderr);

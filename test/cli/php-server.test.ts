@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { adaptCaddyfile } from '../../src/caddyfile/index.js';
 import { tokenize } from '../../src/caddyfile/lexer.js';
-import { phpServerCaddyfile, quoteToken } from '../../src/cli/commands/php-server.js';
+import { quoteToken } from '../../src/caddyfile/writer.js';
+import { phpServerCaddyfile } from '../../src/cli/commands/php-server.js';
 
 const base = { listen: ':8080', root: '/srv/app', workers: [] as string[], async: false, watch: false, debug: false };
 
@@ -31,6 +32,7 @@ describe('php-server flags → config', () => {
       const toks = tokenize(`root ${quoteToken(p)}`, '/v', { env: {} });
       expect(toks[1]!.text).toBe(p);
     }
-    expect(() => quoteToken('/srv/{$HOME}')).toThrow("php-server: '/srv/{$HOME}' contains {$");
+    expect(() => quoteToken('/srv/{$HOME}')).toThrow("'/srv/{$HOME}' contains {$");
+    expect(() => phpServerCaddyfile({ ...base, root: '/srv/{$HOME}' })).toThrow("php-server: '/srv/{$HOME}' contains {$");
   });
 });

@@ -25,6 +25,10 @@ export interface ServerOptions {
   /** Extra lines at the top of the site block (request_body, …). */
   siteExtra?: string;
   env?: Record<string, string>;
+  /** The CLI to run (default: this checkout's dist/src/cli/main.js). */
+  cli?: string;
+  /** Extra arguments after `run --config FILE` (--pidfile …). */
+  runArgs?: string[];
 }
 
 export interface RunningServer {
@@ -99,7 +103,7 @@ export function killRunningServers(): number {
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const dir = tempDir();
   const caddyfile = writeCaddyfile(dir, opts);
-  const proc = spawn(process.execPath, [CLI, 'run', '--config', caddyfile], {
+  const proc = spawn(process.execPath, [opts.cli ?? CLI, 'run', '--config', caddyfile, ...(opts.runArgs ?? [])], {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -2,6 +2,8 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 
+import { PhpasyncError } from '../../server/errors.js';
+
 export interface ServerHandle {
   url: string;
   /** What the process printed so far, for error messages. */
@@ -32,13 +34,14 @@ export async function spawnServer(spec: SpawnSpec): Promise<ChildServerHandle> {
   const proc = spawn(spec.command, spec.args, { env: spec.env ?? process.env, cwd: spec.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const timeoutMs = spec.timeoutMs ?? 20_000;
   const url = await new Promise<string>((resolve, reject) => {
     let pending = '';
     let found = false;
     const timer = setTimeout(() => {
       kill(proc);
-      reject(new Error(`${spec.command} did not start listening within ${(spec.timeoutMs ?? 20_000) / 1000} s:\n${output}`));
-    }, spec.timeoutMs ?? 20_000);
+      reject(new PhpasyncError('PHPASYNC_BENCH_START', [spec.command, timeoutMs / 1000, output]));
+    }, timeoutMs);
     const onData = (d: Buffer): void => {
       const text = d.toString();
       if (output.length < KEEP_OUTPUT) output += text;
@@ -65,7 +68,7 @@ export async function spawnServer(spec: SpawnSpec): Promise<ChildServerHandle> {
     });
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`${spec.command} exited with ${code} before listening:\n${output}`));
+      reject(new PhpasyncError('PHPASYNC_BENCH_EXITED', [spec.command, String(code), output]));
     });
   });
   return {

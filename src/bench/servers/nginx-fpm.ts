@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { PhpasyncError } from '../../server/errors.js';
 import { FPM_HELLO } from '../paths.js';
 import type { ServerHandle } from './child.js';
 
@@ -55,7 +56,16 @@ async function freePort(): Promise<number> {
 
 const isRoot = (): boolean => process.getuid?.() === 0;
 
-export function fpmConfig(dir: string): string {
+/** What a scenario changes in the stack; the defaults are the hello-world yardstick's. */
+export interface NginxFpmSpec {
+  /** The PHP script every request runs. */
+  script?: string;
+  children?: number;
+  /** Environment of the php-fpm children (`env[...]` lines of the pool). */
+  env?: Record<string, string>;
+}
+
+export function fpmConfig(dir: string, children = FPM_CHILDREN, env: Record<string, string> = {}): string {
   // As root, php-fpm wants a pool user and the -R flag; otherwise it runs as whoever started it.
   const user = isRoot() ? 'user = root\ngroup = root\n' : '';
   return `[global]
@@ -66,13 +76,13 @@ daemonize = no
 [bench]
 listen = ${dir}/php-fpm.sock
 ${user}pm = static
-pm.max_children = ${FPM_CHILDREN}
-; opcache as phpasync has it, so the comparison is about the server, not the compiler cache
+pm.max_children = ${children}
+${Object.entries(env).map(([k, v]) => `env[${k}] = ${v}\n`).join('')}; opcache as phpasync has it, so the comparison is about the server, not the compiler cache
 php_admin_value[opcache.enable] = 1
 `;
 }
 
-export function nginxConfig(dir: string, port: number): string {
+export function nginxConfig(dir: string, port: number, script = FPM_HELLO): string {
   return `daemon off;
 master_process on;
 worker_processes 1;
@@ -93,7 +103,7 @@ http {
 		listen 127.0.0.1:${port};
 		location / {
 			fastcgi_pass unix:${dir}/php-fpm.sock;
-			fastcgi_param SCRIPT_FILENAME ${FPM_HELLO};
+			fastcgi_param SCRIPT_FILENAME ${script};
 			fastcgi_param REQUEST_METHOD $request_method;
 			fastcgi_param REQUEST_URI $request_uri;
 			fastcgi_param QUERY_STRING $query_string;
@@ -151,13 +161,13 @@ async function waitUntilServing(url: string, procs: Proc[], timeoutMs: number): 
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`nginx + php-fpm did not answer ${url} within ${timeoutMs / 1000} s (${last}):\n${procs.map((p) => p.log()).join('\n')}`);
+  throw new PhpasyncError('PHPASYNC_BENCH_NOT_SERVING', [url, timeoutMs / 1000, last, procs.map((p) => p.log()).join('\n')]);
 }
 
-export async function startNginxFpm(bin: NginxFpmBinaries, dir: string): Promise<ServerHandle> {
+export async function startNginxFpm(bin: NginxFpmBinaries, dir: string, spec: NginxFpmSpec = {}): Promise<ServerHandle> {
   const port = await freePort();
-  fs.writeFileSync(path.join(dir, 'php-fpm.conf'), fpmConfig(dir));
-  fs.writeFileSync(path.join(dir, 'nginx.conf'), nginxConfig(dir, port));
+  fs.writeFileSync(path.join(dir, 'php-fpm.conf'), fpmConfig(dir, spec.children, spec.env));
+  fs.writeFileSync(path.join(dir, 'nginx.conf'), nginxConfig(dir, port, spec.script));
   const fpm = start(bin.phpFpm, ['--nodaemonize', '--fpm-config', path.join(dir, 'php-fpm.conf'), ...(isRoot() ? ['-R'] : [])], path.join(dir, 'php-fpm.log'));
   // -e: the startup error log too, or nginx tries /var/log/nginx before reading our config.
   const nginx = start(bin.nginx, ['-p', dir + '/', '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'nginx-error.log')], path.join(dir, 'nginx-error.log'));

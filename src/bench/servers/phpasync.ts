@@ -3,13 +3,14 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { quoteToken } from '../../cli/commands/php-server.js';
+import { ENGINE } from '../../config/defaults.js';
+import { frankenphpBlock, writeCaddyfile } from '../../caddyfile/writer.js';
 import { CLI, PHP_APP } from '../paths.js';
 import { listeningLine, spawnServer, type ChildServerHandle } from './child.js';
 
 /** One NTS PHP thread with the default ring: the layout `Caddyfile.async` ships with. */
 export const PHP_THREADS = 1;
-export const BUFFER_SIZE = 20;
+export const BUFFER_SIZE = ENGINE.bufferSize.default;
 /** Requests the server accepts at once before it answers 503. */
 export const RING_CAPACITY = PHP_THREADS * BUFFER_SIZE;
 
@@ -19,30 +20,9 @@ export function benchCaddyfile(
   threads = PHP_THREADS,
   phpIni: Record<string, string> = {},
 ): string {
-  const ini = Object.entries(phpIni)
-    .map(([k, v]) => `\t\tphp_ini ${k} ${quoteToken(v)}\n`)
-    .join('');
-  return `{
-	frankenphp {
-${ini}		worker {
-			file ${quoteToken(worker)}
-			num ${threads}
-			async
-			buffer_size ${bufferSize}
-			match *
-		}
-	}
-}
-
-http://127.0.0.1:0 {
-	route {
-		php_server {
-			index off
-			file_server off
-		}
-	}
-}
-`;
+  const frankenphp = frankenphpBlock([{ file: worker, num: threads, async: true, bufferSize, matchAll: true }], phpIni);
+  const phpServer = { name: 'php_server', block: [{ name: 'index', args: ['off'] }, { name: 'file_server', args: ['off'] }] };
+  return writeCaddyfile([frankenphp], [{ address: 'http://127.0.0.1:0', directives: [{ name: 'route', block: [phpServer] }] }]);
 }
 
 export interface PhpasyncSpec {

@@ -2,7 +2,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_CONNECTIONS, DEFAULT_DURATION_S, parseBenchArgs } from '../../bench/options.js';
+import { DEFAULT_CONNECTIONS, DEFAULT_DURATION_S, parseBenchArgs } from './bench-options.js';
 import { plan, SCENARIOS } from '../../bench/scenarios.js';
 import { installNginxFpm } from '../../bench/servers/install-nginx.js';
 import type { Command } from '../command.js';

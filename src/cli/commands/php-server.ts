@@ -3,7 +3,10 @@
 
 import path from 'node:path';
 import { adaptCaddyfile } from '../../caddyfile/index.js';
+import { frankenphpBlock, writeCaddyfile, type CaddyDirective } from '../../caddyfile/writer.js';
+import { ENGINE, LISTEN_PORT, rangeText } from '../../config/defaults.js';
 import { ConfigError } from '../../config/errors.js';
+import { PhpasyncError } from '../../server/errors.js';
 import { bool, list, parseFlags, str } from '../args.js';
 import type { Command } from '../command.js';
 import { EXIT_OK, printWarnings, UsageError } from '../report.js';
@@ -19,36 +22,28 @@ export interface PhpServerFlags {
   debug: boolean;
 }
 
-/** A word the lexer reads back unchanged. */
-export function quoteToken(s: string): string {
-  if (s.includes('{$')) throw new UsageError(`php-server: '${s}' contains {$, which a Caddyfile would read as an environment variable`);
-  if (s !== '' && /^[^\s"`#{}\\<]+$/.test(s)) return s;
-  if (!s.includes('`')) return '`' + s + '`';
-  return '"' + s.replace(/"/g, '\\"') + '"';
-}
-
 export function phpServerCaddyfile(f: PhpServerFlags): string {
-  const lines: string[] = [];
-  const global: string[] = [];
-  if (f.debug) global.push('\tdebug');
+  const global: CaddyDirective[] = [];
+  if (f.debug) global.push({ name: 'debug' });
   if (f.workers.length > 0) {
-    global.push('\tfrankenphp {');
-    for (const w of f.workers) {
-      global.push('\t\tworker {', `\t\t\tfile ${quoteToken(w)}`);
-      if (f.async) {
-        global.push('\t\t\tasync');
-        // The async entrypoint answers every request itself, as in the TrueAsync guide.
-        global.push('\t\t\tmatch *');
-        if (f.bufferSize !== undefined) global.push(`\t\t\tbuffer_size ${f.bufferSize}`);
-      }
-      if (f.watch) global.push('\t\t\twatch');
-      global.push('\t\t}');
-    }
-    global.push('\t}');
+    const workers = f.workers.map((file) => ({
+      file,
+      async: f.async,
+      // The async entrypoint answers every request itself, as in the TrueAsync guide.
+      matchAll: f.async,
+      ...(f.async && f.bufferSize !== undefined ? { bufferSize: f.bufferSize } : {}),
+      watch: f.watch,
+    }));
+    global.push(frankenphpBlock(workers));
   }
-  if (global.length > 0) lines.push('{', ...global, '}', '');
-  lines.push(`${quoteToken(f.listen)} {`, `\troot * ${quoteToken(f.root)}`, '\tphp_server', '}', '');
-  return lines.join('\n');
+  const site = { address: f.listen, directives: [{ name: 'root', args: ['*', f.root] }, { name: 'php_server' }] };
+  try {
+    return writeCaddyfile(global, [site]);
+  } catch (err) {
+    // A flag value the Caddyfile cannot hold: speak about flags.
+    if (err instanceof PhpasyncError && err.code === 'PHPASYNC_UNQUOTABLE') throw new UsageError(`php-server: ${err.message}`);
+    throw err;
+  }
 }
 
 export const phpServer: Command = {
@@ -61,11 +56,11 @@ scripts. With --async, each worker runs the TrueAsync pipeline: the script regis
 FrankenPHP\\HttpServer::onRequest() and every request runs as a coroutine.
 
 Options:
-  -l, --listen ADDR       Address to listen on (default :8080), e.g. 127.0.0.1:9000
+  -l, --listen ADDR       Address to listen on (default :${LISTEN_PORT}), e.g. 127.0.0.1:9000
   -r, --root DIR          Document root (default: the current directory)
   -w, --worker FILE       Worker script, relative to the current directory (repeatable)
       --async             Run workers in TrueAsync mode (one coroutine per request)
-      --buffer-size N     Per-thread request queue of async workers, 1..1000 (default 20)
+      --buffer-size N     Per-thread request queue of async workers, ${rangeText(ENGINE.bufferSize)} (default ${ENGINE.bufferSize.default})
       --watch             Restart workers when PHP files under the current directory change
   -v, --debug             Verbose logging
   -h, --help              Show this help
@@ -87,7 +82,7 @@ Exit status: 0 after a clean stop, 2 for invalid flags, 1 when the server fails.
     }
     const workers = list(p, 'worker');
     const flags: PhpServerFlags = {
-      listen: str(p, 'listen') ?? ':8080',
+      listen: str(p, 'listen') ?? `:${LISTEN_PORT}`,
       root: path.resolve(str(p, 'root') ?? '.'),
       workers: workers.map((w) => path.resolve(w)),
       async: bool(p, 'async'),
@@ -96,8 +91,8 @@ Exit status: 0 after a clean stop, 2 for invalid flags, 1 when the server fails.
     };
     const bs = str(p, 'buffer-size');
     if (bs !== undefined) {
-      if (!/^\d+$/.test(bs) || Number(bs) < 1 || Number(bs) > 1000) {
-        throw new UsageError(`php-server: --buffer-size must be an integer in the range 1..1000, got '${bs}'`);
+      if (!/^\d+$/.test(bs) || Number(bs) < ENGINE.bufferSize.min || Number(bs) > ENGINE.bufferSize.max) {
+        throw new UsageError(`php-server: --buffer-size must be an integer in the range ${rangeText(ENGINE.bufferSize)}, got '${bs}'`);
       }
       if (!flags.async || workers.length === 0) throw new UsageError('php-server: --buffer-size applies to async workers: add --worker FILE --async');
       flags.bufferSize = Number(bs);

@@ -1,8 +1,8 @@
 // `phpasync bench` flags, checked before anything starts: a typo must not cost a minute of load.
 
-import { bool, list, parseFlags, str, type Parsed } from '../cli/args.js';
-import { UsageError } from '../cli/report.js';
-import { findScenario, scenarioNames } from './scenarios.js';
+import { findScenario, scenarioNames } from '../../bench/scenarios.js';
+import { bool, list, parseFlags, str, type Parsed } from '../args.js';
+import { UsageError } from '../report.js';
 
 export interface BenchOptions {
   durationS: number;

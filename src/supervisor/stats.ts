@@ -1,0 +1,12 @@
+// Sums the engine counters the children report (in-flight requests, ring rejections, …) into one
+// set for the whole server. There is no metrics endpoint yet: the supervisor logs the sums at
+// reload and shutdown, and a metrics endpoint would serve `sumStats()` of its children.
+
+export type Counters = Record<string, number>;
+
+/** Key by key sum of every child's latest counters; keys missing in a child count 0. */
+export function sumStats(children: Iterable<Counters>): Counters {
+  const out: Counters = {};
+  for (const c of children) for (const [k, v] of Object.entries(c)) if (typeof v === 'number') out[k] = (out[k] ?? 0) + v;
+  return out;
+}

@@ -1,0 +1,338 @@
+// The supervisor: the process the user started when a config asks for several processes. It
+// owns the listening address (bound before any PHP boots), starts the children
+// (src/supervisor/child.ts), hands each accepted connection to the next ready child in turn,
+// starts a child again when it dies, drains them all on SIGTERM/SIGINT, and on SIGHUP replaces
+// them one at a time (rolling reload).
+//
+// Why the supervisor accepts and hands connections over (as Node's cluster does in its
+// round-robin mode) rather than children accepting on a shared socket or on SO_REUSEPORT
+// sockets: measured on this machine (bench/port-sharing.ts, README "Several processes"), a shared
+// socket sent 96 % of keep-alive requests to one child, SO_REUSEPORT and round-robin split them
+// alike at the same CPU per request; and here a connection the kernel queued is never lost with
+// a child that dies or drains, since the queue is the supervisor's, not the child's.
+import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import pino from 'pino';
+
+import type { PhpasyncConfig } from '../config/model.js';
+import { listenError } from '../server/bind.js';
+import { loggerOptions } from '../server/logger.js';
+import { PhpasyncError } from '../server/errors.js';
+import { reportIgnoredSignalsWith } from '../server/signals.js';
+import { Backoff } from './backoff.js';
+import { SUPERVISOR_TITLE, writePidFile } from './pidfile.js';
+import type { ProcessPlan } from './plan.js';
+import { isFromChild, type ToChild } from './protocol.js';
+import { sumStats, type Counters } from './stats.js';
+
+/** Connections held while no child serves; Node's default listen backlog. */
+const MAX_WAITING = 511;
+
+const CHILD_ENTRY = path.join(path.dirname(fileURLToPath(import.meta.url)), 'child.js');
+
+export interface SupervisorOptions {
+  drainMs: number;
+  pidFile?: string;
+}
+
+/** One running child process. */
+interface Child {
+  id: number;
+  proc: ChildProcess;
+  startedAt: number;
+  ready: boolean;
+  /** Told to drain (reload or stop): takes no more connections. */
+  draining: boolean;
+  /** Its channel failed: it is dying, take it out of the rotation before its exit is seen. */
+  gone?: boolean;
+  stats: Counters;
+  /** Connections sent and not yet taken, by number: this process still holds them. */
+  handing: Map<number, net.Socket>;
+  exited: Promise<void>;
+}
+
+/** A place for one child id: its current process and its restart back-off. */
+interface Slot {
+  id: number;
+  child?: Child;
+  backoff: Backoff;
+  restarts: number;
+  restartTimer?: NodeJS.Timeout;
+}
+
+export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, options: SupervisorOptions): Promise<void> {
+  process.title = SUPERVISOR_TITLE;
+  // The server's log settings (src/server/logger.ts): stderr, JSON lines or pino-pretty on a terminal.
+  const { stream, ...logOptions } = loggerOptions({ debug: config.global?.debug === true }) as pino.LoggerOptions & {
+    stream?: pino.DestinationStream;
+  };
+  const base = { ...logOptions, base: { pid: process.pid, hostname: os.hostname(), supervisor: true } };
+  const log = stream ? pino(base, stream) : pino(base);
+  const site = config.sites[0];
+  const address = site?.addresses[0];
+  const host = address ? address.bind ?? address.host : '';
+  const listenHost = host === '' ? '0.0.0.0' : host;
+
+  // Bound first: a port in use fails here, before any child boots PHP. Paused: the bytes are
+  // read by the child that gets the connection.
+  const waiting: net.Socket[] = []; // accepted while no child was ready
+  const listener = net.createServer({ pauseOnConnect: true }, (socket) => {
+    // This copy is never read nor written; a reset while it is held must not throw here.
+    socket.on('error', () => socket.destroy());
+    handOut(socket);
+  });
+  await new Promise<void>((resolve, reject) => {
+    listener.once('error', (err) => reject(listenError(listenHost, address?.port ?? 8080, err)));
+    listener.listen({ host: listenHost, port: address?.port ?? 8080 }, () => resolve());
+  });
+  listener.on('error', (err) => log.error({ err }, 'listening socket error'));
+
+  // Children listen on unix sockets nobody else knows of (see child.ts), in a private directory.
+  const socketDir = fs.mkdtempSync(path.join(os.tmpdir(), 'phpasync-'));
+  const removePid = options.pidFile ? writePidFile(options.pidFile) : () => {};
+  const slots: Slot[] = Array.from({ length: plan.processes }, (_, i) => ({ id: i + 1, backoff: new Backoff(), restarts: 0 }));
+  let stopping = false;
+  let rr = 0;
+  let handed = 0;
+
+  const serving = (): Child[] => slots.flatMap((s) => (s.child?.ready && !s.child.draining && !s.child.gone ? [s.child] : []));
+
+  function handOut(socket: net.Socket): void {
+    if (stopping) {
+      socket.destroy();
+      return;
+    }
+    const open = serving();
+    if (open.length === 0) {
+      // No child serves (all restarting): hold the connection, as the kernel's accept queue
+      // would, up to as many as that queue holds.
+      if (waiting.length >= MAX_WAITING) {
+        socket.destroy();
+        return;
+      }
+      waiting.push(socket);
+      socket.once('close', () => waiting.splice(waiting.indexOf(socket) >>> 0, 1));
+      return;
+    }
+    const child = open[rr++ % open.length]!;
+    // This process keeps its copy of the connection until the child says it has its own
+    // (`took`): a connection sent to a child that dies before it took it (even one written
+    // into its channel a moment before its death) goes to another child, not lost.
+    const n = ++handed;
+    child.handing.set(n, socket);
+    child.proc.send({ t: 'conn', n } satisfies ToChild, socket, { keepOpen: true }, (err) => {
+      if (!err) return;
+      child.gone = true;
+      log.warn({ child: child.id, err: err.message }, 'could not hand a connection to the child; giving it to another');
+      if (child.handing.delete(n)) handOut(socket);
+    });
+  }
+
+  /** The connections a child was sent but never took: to the others. */
+  function rehand(child: Child): void {
+    const sockets = [...child.handing.values()];
+    child.handing.clear();
+    if (sockets.length > 0) log.warn({ child: child.id, connections: sockets.length }, 'the child ended before taking some connections: handed to the others');
+    for (const socket of sockets) handOut(socket);
+  }
+
+  function flushWaiting(): void {
+    for (const socket of waiting.splice(0)) {
+      socket.removeAllListeners('close');
+      handOut(socket);
+    }
+  }
+
+  /** Every child process alive, current, starting or draining: all of them stop with us. */
+  const live = new Set<Child>();
+
+  /** Starts a child for `slot`; resolves once it serves, rejects if it exits first. Does not
+   * put it in the slot: the caller does, when it should take connections. */
+  function spawnChild(slot: Slot): Promise<Child> {
+    const proc = fork(CHILD_ENTRY, [socketDir], {
+      // Own process group: a terminal's Ctrl-C reaches the supervisor only, which drains the children.
+      detached: true,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const child: Child = {
+      id: slot.id,
+      proc,
+      startedAt: Date.now(),
+      ready: false,
+      draining: false,
+      stats: {},
+      handing: new Map(),
+      exited: new Promise((resolve) => proc.once('exit', () => resolve())),
+    };
+    live.add(child);
+    proc.send({ t: 'start', id: slot.id, config, threads: plan.threads, drainMs: options.drainMs } satisfies ToChild);
+    return new Promise<Child>((resolve, reject) => {
+      proc.on('message', (m: unknown) => {
+        if (!isFromChild(m)) return;
+        if (m.t === 'took') {
+          const socket = child.handing.get(m.n);
+          child.handing.delete(m.n);
+          socket?.destroy(); // the child holds its own descriptor: closing ours sends nothing
+        } else if (m.t === 'stats') child.stats = m.stats;
+        else if (m.t === 'ready') {
+          child.ready = true;
+          resolve(child);
+        }
+      });
+      // After every message it sent ('exit' may come before the last ones are read).
+      proc.once('disconnect', () => {
+        child.gone = true;
+        rehand(child);
+      });
+      proc.once('exit', (code, signal) => {
+        live.delete(child);
+        const how = signal ?? `exit code ${code}`;
+        if (!child.ready) reject(new PhpasyncError('PHPASYNC_WORKER_START', [`child ${slot.id} exited before serving (${how})`]));
+        else if (slot.child === child) died(slot, child, how);
+        else if (code !== 0 && !stopping) log.warn({ child: slot.id, childPid: proc.pid, how }, `child ${slot.id} ended its drain with ${how}`);
+      });
+    });
+  }
+
+  /** A serving child died: log what it held and start another after the back-off. */
+  function died(slot: Slot, child: Child, how: string): void {
+    slot.child = undefined;
+    if (stopping) return;
+    const lived = Date.now() - child.startedAt;
+    const delayMs = slot.backoff.delayAfter(lived);
+    // What the child last reported (at most 20 ms old): the requests it held, now failed.
+    const inFlight = child.stats.pendingRequests ?? 0;
+    log.error(
+      { child: slot.id, childPid: child.proc.pid, exit: how, inFlight, livedMs: lived, restartInMs: delayMs },
+      `child ${slot.id} died (${how}) with ${inFlight} request(s) in flight (its last count, at most 20 ms old); starting it again in ${delayMs} ms`,
+    );
+    restartLater(slot, delayMs);
+  }
+
+  function restartLater(slot: Slot, delayMs: number): void {
+    slot.restartTimer = setTimeout(() => {
+      slot.restartTimer = undefined;
+      if (stopping) return;
+      slot.restarts++;
+      const startedAt = Date.now();
+      spawnChild(slot).then(
+        (c) => {
+          // Stopping, or a reload put a new child in the slot meanwhile: this one is not needed.
+          if (stopping || slot.child) return drainChild(c);
+          slot.child = c;
+          log.info({ child: slot.id, childPid: c.proc.pid, restarts: slot.restarts }, `child ${slot.id} is serving again`);
+          flushWaiting();
+        },
+        (err: Error) => {
+          const again = slot.backoff.delayAfter(Date.now() - startedAt);
+          log.error({ child: slot.id, restartInMs: again }, `${err.message}; trying again in ${again} ms`);
+          if (!stopping) restartLater(slot, again);
+        },
+      );
+    }, delayMs);
+  }
+
+  function drainChild(c: Child): void {
+    c.draining = true;
+    if (c.proc.connected) c.proc.send({ t: 'drain' } satisfies ToChild);
+    else c.proc.kill('SIGTERM');
+  }
+
+  // Start every child; one that fails to come up fails the start (the config checks ran
+  // before, so this is the worker file failing at boot): exit 1, as one process would.
+  try {
+    await Promise.all(slots.map(async (slot) => (slot.child = await spawnChild(slot))));
+  } catch (err) {
+    stopping = true;
+    listener.close();
+    for (const c of live) c.proc.kill('SIGKILL');
+    await Promise.all([...live].map((c) => c.exited));
+    fs.rmSync(socketDir, { recursive: true, force: true });
+    removePid();
+    throw err;
+  }
+
+  const shown = listenHost.includes(':') ? `[${listenHost}]` : listenHost;
+  const port = (listener.address() as net.AddressInfo).port;
+  log.info({ processes: plan.processes, threadsPerProcess: plan.threads }, `Server listening at http://${shown}:${port}`);
+  flushWaiting();
+
+  // Rolling reload: each child in turn is replaced by a new one that serves before the old one
+  // stops taking connections, so no request is refused; the old one finishes what it has.
+  let reloading: Promise<void> | undefined;
+  let reloadAgain = false;
+  const reload = async (): Promise<void> => {
+    log.info({ processes: slots.length }, 'reload: replacing the children one at a time');
+    for (const slot of slots) {
+      if (stopping) return;
+      let fresh: Child;
+      try {
+        fresh = await spawnChild(slot);
+      } catch (err) {
+        log.error({ child: slot.id, err: (err as Error).message }, 'reload stopped: the new child did not start; the old ones keep serving');
+        return;
+      }
+      const old = slot.child;
+      slot.child = fresh;
+      clearTimeout(slot.restartTimer); // the old one died meanwhile: the new one takes its place
+      if (stopping) {
+        drainChild(fresh);
+        return;
+      }
+      flushWaiting();
+      if (old) {
+        drainChild(old);
+        await old.exited;
+      }
+      log.info({ child: slot.id, childPid: fresh.proc.pid }, `reload: child ${slot.id} replaced`);
+    }
+    log.info({ stats: sumStats(slots.flatMap((s) => (s.child ? [s.child.stats] : []))) }, 'reload done');
+  };
+  const onHup = (): void => {
+    if (stopping) return;
+    if (reloading) {
+      reloadAgain = true;
+      return;
+    }
+    reloading = reload().finally(() => {
+      reloading = undefined;
+      if (reloadAgain) {
+        reloadAgain = false;
+        onHup();
+      }
+    });
+  };
+  reportIgnoredSignalsWith((signal) => {
+    if (signal === 'SIGHUP') onHup();
+    else log.info({ signal }, 'signal ignored: not implemented (stop with SIGTERM or SIGINT)');
+  });
+
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        log.warn({ signal }, 'second signal: exiting now');
+        for (const c of live) c.proc.kill('SIGKILL');
+        process.exit(1);
+      }
+      stopping = true;
+      log.info({ signal, drainMs: options.drainMs, stats: sumStats(slots.flatMap((s) => (s.child ? [s.child.stats] : []))) }, 'shutting down');
+      listener.close();
+      for (const socket of waiting.splice(0)) socket.destroy();
+      for (const s of slots) clearTimeout(s.restartTimer);
+      // Starting children too: they exit once booted (child.ts drains at once when asked early).
+      const all = [...live].map((c) => (drainChild(c), c.exited));
+      void Promise.all(all).then(() => {
+        fs.rmSync(socketDir, { recursive: true, force: true });
+        removePid();
+        resolve();
+      });
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
