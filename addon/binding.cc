@@ -1,7 +1,5 @@
 // Module entry: the Engine class plus process-wide facts about the linked PHP.
 #include <napi.h>
-#include <pthread.h>
-#include <signal.h>
 #include <sys/ioctl.h>
 #if defined(__linux__)
 #include <linux/sockios.h>
@@ -13,6 +11,7 @@
 
 #include "../php/phpa_bridge.h"
 #include "engine.h"
+#include "signals.h"
 
 namespace {
 
@@ -49,11 +48,10 @@ Napi::Value RunCli(const Napi::CallbackInfo& info) {
   for (auto& s : args) argv.push_back(s.data());
   argv.push_back(nullptr);
   int status = 255;
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, &old);
+  sigset_t old;
+  phpa::BlockAsyncSignals(&old);  // the PHP thread inherits the blocked mask
   std::thread t([&] { status = phpa_php_run_cli(args[0].c_str(), static_cast<int>(args.size()), argv.data()); });
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  phpa::RestoreSignals(&old);
   t.join();
   return Napi::Number::New(env, status);
 }
@@ -72,7 +70,26 @@ Napi::Value SocketUnsent(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, n);
 }
 
+// The bridge's enums (php/phpa_bridge.h) by name without the PHPA_ prefix: JS reads frame
+// flags, event kinds and log levels from here instead of copying the numbers.
+Napi::Object Constants(Napi::Env env) {
+  Napi::Object c = Napi::Object::New(env);
+  const std::pair<const char*, int> all[] = {
+      {"JOB_REQUEST", PHPA_JOB_REQUEST},   {"JOB_STOP", PHPA_JOB_STOP},
+      {"FRAME_HEAD", PHPA_FRAME_HEAD},     {"FRAME_END", PHPA_FRAME_END},
+      {"FRAME_ABORT", PHPA_FRAME_ABORT},   {"FRAME_UNSENT", PHPA_FRAME_UNSENT},
+      {"EVENT_READY", PHPA_EVENT_READY},   {"EVENT_FAILED", PHPA_EVENT_FAILED},
+      {"EVENT_LOG", PHPA_EVENT_LOG},       {"EVENT_EXITED", PHPA_EVENT_EXITED},
+      {"LOG_DEBUG", PHPA_LOG_DEBUG},       {"LOG_INFO", PHPA_LOG_INFO},
+      {"LOG_WARN", PHPA_LOG_WARN},         {"LOG_ERROR", PHPA_LOG_ERROR},
+  };
+  for (const auto& [name, value] : all) c.Set(name, Napi::Number::New(env, value));
+  c.Freeze();
+  return c;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("constants", Constants(env));
   exports.Set("socketUnsent", Napi::Function::New(env, SocketUnsent));
   exports.Set("Engine", phpa::Engine::Init(env));
   exports.Set("phpInfo", Napi::Function::New(env, PhpInfo));

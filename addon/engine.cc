@@ -1,6 +1,7 @@
 #include "engine.h"
 
 #include "body_pool.h"
+#include "signals.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -16,32 +17,8 @@ std::atomic<Engine*> Engine::live_{nullptr};
 
 namespace {
 
-constexpr uint32_t kSlotBits = 24;  // handle = generation << 24 | slot
-constexpr uint32_t kSlotMask = (1u << kSlotBits) - 1;
-constexpr uint32_t kMaxGen = 1u << 28;  // keeps a handle below 2^52: exact as a JS number
-
 // Where an argument check fails, the message is fixed so tests and users can match it.
 [[noreturn]] void ThrowType(Napi::Env env, const char* msg) { throw Napi::TypeError::New(env, msg); }
-
-uint32_t OptUint(Napi::Object o, const char* key, uint32_t def, uint32_t lo, uint32_t hi, const char* msg) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined()) return def;
-  if (!v.IsNumber()) ThrowType(o.Env(), msg);
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= lo && d <= hi) || d != static_cast<double>(static_cast<uint32_t>(d))) {
-    throw Napi::RangeError::New(o.Env(), msg);
-  }
-  return static_cast<uint32_t>(d);
-}
-
-// PHP threads get every asynchronous signal blocked: signals belong to Node's main thread
-// (PHP would otherwise take SIGINT/SIGTERM and spin at 100% CPU on Ctrl-C; see DESIGN.md).
-void BlockAsyncSignals(sigset_t* old) {
-  sigset_t all;
-  sigfillset(&all);
-  for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP}) sigdelset(&all, s);
-  pthread_sigmask(SIG_BLOCK, &all, old);
-}
 
 // A Buffer over a frame's body block (malloc'd by the PHP thread, owned by the host). V8
 // counts every ArrayBuffer as external memory and runs full GCs to reclaim it (measured: 61
@@ -128,60 +105,18 @@ Napi::Function Engine::Init(Napi::Env env) {
 
 Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsObject()) ThrowType(env, "Engine(options): options must be an object");
-  Napi::Object o = info[0].As<Napi::Object>();
-
-  const uint32_t threads = OptUint(o, "threads", 1, 1, 256, "options.threads must be an integer in 1..256");
-  const uint32_t buffer = OptUint(o, "bufferSize", 20, 1, 1000, "options.bufferSize must be an integer in 1..1000");
-  config_.max_coroutines =
-      OptUint(o, "maxCoroutines", 1000, 1, 1000000, "options.maxCoroutines must be an integer in 1..1000000");
-  // 16 KiB: measured with `node dist/bench/mib.js --sizes ...` (copied vs lent, back to back):
-  // copying wins at 1-4 KiB (lent 0.56-0.93x), 8-16 KiB is a wash (0.55-1.45x, noisy), lending
-  // wins from 32 KiB (1.3-1.9x).
-  config_.copy_threshold =
-      OptUint(o, "copyThreshold", 16384, 0, 1u << 30, "options.copyThreshold must be an integer in 0..2^30");
-
-  config_.request_timeout_ms = OptUint(o, "requestTimeoutMs", 30000, 0, 86400000,
-                                      "options.requestTimeoutMs must be an integer in 0..86400000 (0 = no timeout)");
-  config_.max_requests =
-      OptUint(o, "maxRequests", 0, 0, 4000000000u, "options.maxRequests must be an integer in 0..4000000000 (0 = never)");
-  {
-    Napi::Value v = o.Get("maxConsecutiveFailures");
-    config_.max_consecutive_failures = 6;
-    if (!v.IsUndefined()) {
-      double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -2;
-      if (!(d >= -1 && d <= 1000000) || d != static_cast<double>(static_cast<int>(d))) {
-        throw Napi::RangeError::New(env, "options.maxConsecutiveFailures must be an integer in -1..1000000 (-1 = no limit)");
-      }
-      config_.max_consecutive_failures = static_cast<int>(d);
-    }
-  }
-
-  Napi::Value wf = o.Get("workerFile");
-  if (!wf.IsString() || wf.As<Napi::String>().Utf8Value().empty()) {
-    ThrowType(env, "options.workerFile must be a non-empty string");
-  }
-  worker_file_ = wf.As<Napi::String>().Utf8Value();
-  Napi::Value ini = o.Get("iniEntries");
-  if (!ini.IsUndefined() && !ini.IsString()) ThrowType(env, "options.iniEntries must be a string");
-  if (ini.IsString()) ini_entries_ = ini.As<Napi::String>().Utf8Value();
-  Napi::Value ev = o.Get("env");
-  if (!ev.IsUndefined()) {
-    if (!ev.IsArray()) ThrowType(env, "options.env must be an array of \"KEY=VALUE\" strings");
-    Napi::Array a = ev.As<Napi::Array>();
-    for (uint32_t i = 0; i < a.Length(); i++) {
-      Napi::Value s = a.Get(i);
-      if (!s.IsString()) ThrowType(env, "options.env must be an array of \"KEY=VALUE\" strings");
-      env_strings_.push_back(s.As<Napi::String>().Utf8Value());
-    }
-  }
+  EngineOptions o = ParseEngineOptions(info);
+  const uint32_t threads = o.threads;
+  config_.max_coroutines = o.max_coroutines;
+  config_.copy_threshold = o.copy_threshold;
+  config_.request_timeout_ms = o.request_timeout_ms;
+  config_.max_requests = o.max_requests;
+  config_.max_consecutive_failures = o.max_consecutive_failures;
+  worker_file_ = std::move(o.worker_file);
+  ini_entries_ = std::move(o.ini_entries);
+  env_strings_ = std::move(o.env);
   for (auto& s : env_strings_) env_ptrs_.push_back(s.c_str());
   env_ptrs_.push_back(nullptr);
-
-  Napi::Value of = o.Get("onFrame");
-  Napi::Value oe = o.Get("onEvent");
-  if (!of.IsFunction()) ThrowType(env, "options.onFrame must be a function");
-  if (!oe.IsFunction()) ThrowType(env, "options.onEvent must be a function");
 
   if (threads > 1 && !phpa_php_is_zts()) {
     throw Napi::Error::New(env,
@@ -203,15 +138,21 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
   config_.env = env_ptrs_.data();
 
   for (uint32_t i = 0; i < threads; i++) {
-    auto s = std::make_unique<ThreadSlot>(buffer);
+    std::unique_ptr<ThreadSlot> s;
+    try {
+      s = std::make_unique<ThreadSlot>(o.buffer_size);
+    } catch (const std::bad_alloc&) {
+      live_.store(nullptr);
+      throw Napi::RangeError::New(env, "options.bufferSize: out of memory for a ring that large");
+    }
     if (int err = s->notifier.Open()) {
       live_.store(nullptr);
       throw Napi::Error::New(env, std::string("cannot create the thread notifier: ") + strerror(err));
     }
     slots_.push_back(std::move(s));
   }
-  on_frame_ = Napi::Persistent(of.As<Napi::Function>());
-  on_event_ = Napi::Persistent(oe.As<Napi::Function>());
+  on_frame_ = Napi::Persistent(o.on_frame);
+  on_event_ = Napi::Persistent(o.on_event);
   tsfn_ = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
                                         "phpasync-outbound", 0, 1);
   tsfn_.Unref(env);  // start() refs it while threads run
@@ -224,11 +165,10 @@ Engine::~Engine() {
     RequestStop();
     JoinFor(2000);
   }
-  for (phpa_frame* f : held_) {
-    if (f == nullptr) continue;
+  held_.Drain([](phpa_frame* f) {
     FreeBodies(f);
     free(f);
-  }
+  });
   if (!joined_ && started_) {
     // A thread still runs (stuck in PHP) and reads its slot: leak the slots rather than free
     // memory under it.
@@ -248,7 +188,7 @@ Napi::Value Engine::Start(const Napi::CallbackInfo& info) {
   for (size_t i = 0; i < slots_.size(); i++) {
     slots_[i]->thread = std::thread([this, i] { ThreadMain(static_cast<int>(i)); });
   }
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  RestoreSignals(&old);
   return env.Undefined();
 }
 
@@ -345,19 +285,10 @@ Napi::Value Engine::FlushWakes(const Napi::CallbackInfo& info) {
 Napi::Value Engine::Release(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsNumber()) ThrowType(env, "release(handle[, unsent]): handle must be a number");
-  const double d = info[0].As<Napi::Number>().DoubleValue();
-  const uint64_t h = d >= 0 ? static_cast<uint64_t>(d) : ~0ull;
-  const uint32_t idx = static_cast<uint32_t>(h & kSlotMask);
-  const uint64_t gen = h >> kSlotBits;
-  if (idx >= held_.size() || held_[idx] == nullptr || held_gen_[idx] != gen) {
-    throw Napi::Error::New(env, "release(handle): this buffer handle was already released or never issued");
-  }
-  phpa_frame* f = held_[idx];
+  phpa_frame* f = held_.Take(info[0].As<Napi::Number>().DoubleValue());
+  if (f == nullptr) throw Napi::Error::New(env, "release(handle): this buffer handle was already released or never issued");
   // unsent: the connection closed before the frame was written (see PHPA_FRAME_UNSENT).
   if (info.Length() > 1 && info[1].ToBoolean().Value()) f->flags |= PHPA_FRAME_UNSENT;
-  held_[idx] = nullptr;
-  held_gen_[idx] = (held_gen_[idx] + 1) % kMaxGen;
-  held_free_.push_back(idx);
   // The socket is done with the bytes (written, or the connection is gone): free them here,
   // on the JS thread. Only a streamed frame goes back to its PHP thread (back-pressure count).
   FreeBodies(f);
@@ -469,31 +400,20 @@ Napi::Value Engine::Stats(const Napi::CallbackInfo& info) {
   o.Set("outstandingBuffers", Napi::Number::New(env, static_cast<double>(outstanding)));
   o.Set("dispatches", Napi::Number::New(env, static_cast<double>(dispatches_)));
   o.Set("framesDelivered", Napi::Number::New(env, static_cast<double>(frames_delivered_)));
-  o.Set("heldByJs", Napi::Number::New(env, static_cast<double>(held_.size() - held_free_.size())));
+  o.Set("heldByJs", Napi::Number::New(env, static_cast<double>(held_.Held())));
   return o;
 }
 
 // ---- outbound: PHP threads -> JS -----------------------------------------------------------
 
 void Engine::Send(Outbound item) {
-  {
-    std::lock_guard<std::mutex> lk(out_mu_);
-    out_.push_back(std::move(item));
-  }
-  // Only the first producer after a drain started pays for the wake; libuv coalesces the rest.
-  if (!dispatch_scheduled_.exchange(true)) {
+  if (out_.Push(std::move(item))) {
     tsfn_.NonBlockingCall([this](Napi::Env env, Napi::Function) { Dispatch(env); });
   }
 }
 
 void Engine::Dispatch(Napi::Env env) {
-  // Clear before draining: a producer that pushes after our swap sees false and wakes us again.
-  dispatch_scheduled_.store(false);
-  std::vector<Outbound> batch;
-  {
-    std::lock_guard<std::mutex> lk(out_mu_);
-    batch.swap(out_);
-  }
+  std::vector<Outbound> batch = out_.Take();
   Napi::HandleScope scope(env);
   dispatches_++;
   for (Outbound& item : batch) {
@@ -577,17 +497,7 @@ void Engine::DeliverFrame(Napi::Env env, phpa_frame* f) {
   double handle = 0;
   const bool hand_back = in_place || f->stream != nullptr;  // see phpa_bridge.h, streaming
   if (hand_back) {
-    uint32_t idx;
-    if (!held_free_.empty()) {
-      idx = held_free_.back();
-      held_free_.pop_back();
-    } else {
-      idx = static_cast<uint32_t>(held_.size());
-      held_.push_back(nullptr);
-      held_gen_.push_back(1);
-    }
-    held_[idx] = f;
-    handle = static_cast<double>((static_cast<uint64_t>(held_gen_[idx]) << kSlotBits) | idx);
+    handle = held_.Add(f);
   }
   const uint64_t id = f->id;
   const int thread = f->thread;

@@ -13,26 +13,15 @@
 #include <vector>
 
 #include "../php/phpa_bridge.h"
+#include "engine_options.h"
+#include "handle_table.h"
+#include "outbound_queue.h"
 #include "thread_slot.h"
 
 namespace phpa {
 
 // True the first time it is called in this process: PHP may be started once.
 bool ClaimPhpStart();
-
-struct Event {
-  int thread;
-  int kind;  // phpa_event_kind
-  int level;
-  uint64_t request_id;
-  std::string message;
-};
-
-// An item of the outbound queue: a frame or an event, kept in the order they were sent.
-struct Outbound {
-  phpa_frame* frame;
-  std::unique_ptr<Event> event;
-};
 
 class Engine : public Napi::ObjectWrap<Engine> {
  public:
@@ -86,11 +75,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   int threads_done_ = 0;  // guarded by life_mu_
 
   // Outbound queue: PHP threads push, the JS thread drains in one call per wake.
-  std::mutex out_mu_;
-  std::vector<Outbound> out_;  // guarded by out_mu_
-  // True while a dispatch is scheduled and has not yet started draining; lets every
-  // producer but the first skip the threadsafe-function call (one wake per batch).
-  std::atomic<bool> dispatch_scheduled_{false};  // seq_cst: see Send()/Dispatch()
+  OutboundQueue out_;
   Napi::ThreadSafeFunction tsfn_;
   Napi::FunctionReference on_frame_;
   Napi::FunctionReference on_event_;
@@ -100,9 +85,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   uint64_t frames_delivered_ = 0;
 
   // Frames JS holds (owned chunks in flight), addressed by generation-checked handles.
-  std::vector<phpa_frame*> held_;
-  std::vector<uint32_t> held_gen_;
-  std::vector<uint32_t> held_free_;
+  HandleTable held_;
 };
 
 }  // namespace phpa

@@ -84,10 +84,6 @@ extern "C" size_t phpa_host_take_released(int thread, phpa_frame** out, size_t m
   return n;
 }
 
-extern "C" uint64_t phpa_host_outstanding(int thread) {
-  return Slot(thread).outstanding.load(std::memory_order_relaxed);
-}
-
 extern "C" void phpa_host_event(int thread, int kind, int level, uint64_t request_id, const char* msg, size_t len) {
   auto ev = std::make_unique<phpa::Event>(phpa::Event{thread, kind, level, request_id, std::string(msg, len)});
   Engine::Live()->Send(phpa::Outbound{nullptr, std::move(ev)});

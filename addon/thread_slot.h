@@ -48,7 +48,7 @@ struct ThreadSlot {
   std::atomic<size_t> released_count{0};
 
   // Request ids JS cancelled (client gone before the response ended), taken by the PHP thread
-  // at its next VM interrupt or job pop (issue 6).
+  // at its next VM interrupt or job pop.
   std::mutex cancelled_mu;
   std::vector<uint64_t> cancelled;  // guarded by cancelled_mu
   // relaxed: a hint that lets the PHP thread skip the lock; the mutex orders the ids themselves.

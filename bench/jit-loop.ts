@@ -1,5 +1,5 @@
 // What opcache.jit_hot_loop=0 costs. phpasync sets it by default so that request timeouts and
-// client aborts can interrupt JIT-compiled loops (php/sapi.c); PHP's default is 64, which
+// client aborts can interrupt JIT-compiled loops (php/embed/sapi.c); PHP's default is 64, which
 // compiles loop traces that never check for the interrupt. A CPU-bound loop per request,
 // req/s with each setting in the same run, and with the JIT off for scale:
 //   node dist/bench/jit-loop.js [--duration 5] [--connections 2] [--rounds 2]

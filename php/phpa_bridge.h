@@ -76,7 +76,6 @@ typedef struct phpa_frame {
 	/* Headers as consecutive (u32 name length, name, u32 value length, value) records,
 	 * malloc'd; NULL when there are none. Freed by the host after use. */
 	char *headers;
-	size_t headers_len;
 	uint32_t header_count;
 	uint32_t nchunks;
 	void *stream;        /* non-NULL: report back when written (see above) */
@@ -166,9 +165,6 @@ void phpa_host_send_frame(phpa_frame *frame);
  * Moves up to `max` of them into out[] and returns how many; the caller passes each to
  * phpa_php_frame_released(). */
 size_t phpa_host_take_released(int thread, phpa_frame **out, size_t max);
-
-/* Number of streamed frames that JS still holds for `thread`. */
-uint64_t phpa_host_outstanding(int thread);
 
 /* Lifecycle and log events. The message is copied. request_id is 0 when unrelated. */
 void phpa_host_event(int thread, int kind, int level, uint64_t request_id, const char *msg, size_t len);

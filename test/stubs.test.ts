@@ -1,6 +1,7 @@
-// php/frankenphp.stub.php is the source of truth for the FrankenPHP\* API; the hand-kept
-// php/frankenphp_arginfo.h must say the same. This compares the stub with what the real
+// php/server/frankenphp.stub.php is the source of truth for the FrankenPHP\* API; the generated
+// php/server/frankenphp_arginfo.h must say the same. This compares the stub with what the real
 // classes report through Reflection (phpasync php-cli), method by method.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -64,8 +65,8 @@ foreach (['FrankenPHP\\\\HttpServer', 'FrankenPHP\\\\Request', 'FrankenPHP\\\\Up
 file_put_contents($argv[1], json_encode($out));
 `;
 
-describe('php/frankenphp.stub.php', () => {
-  const stub = parseStub(fs.readFileSync(path.join(ROOT, 'php/frankenphp.stub.php'), 'utf8'));
+describe('php/server/frankenphp.stub.php', () => {
+  const stub = parseStub(fs.readFileSync(path.join(ROOT, 'php/server/frankenphp.stub.php'), 'utf8'));
 
   it('documents every method', () => {
     expect(stub.undocumented).toEqual([]);
@@ -90,5 +91,46 @@ describe('php/frankenphp.stub.php', () => {
         Object.entries(a).map(([k, v]) => [k, { ...v, methods: [...v.methods].sort((x, y) => x.name.localeCompare(y.name)) }]),
       );
     expect(sortByName(real)).toEqual(sortByName(stub.api));
+  });
+});
+
+// The arginfo headers are generated from the stubs by PHP's gen_stub.php (bash
+// scripts/gen-arginfo.sh), which writes the SHA-1 of the stub it read into the header: a stub
+// edited without regenerating its header fails here, with no PHP parser needed.
+describe('generated arginfo headers', () => {
+  for (const stub of ['php/async/async.stub.php', 'php/server/frankenphp.stub.php']) {
+    it(`${stub.replace('.stub.php', '_arginfo.h')} was generated from the current ${path.basename(stub)}`, () => {
+      const code = fs.readFileSync(path.join(ROOT, stub), 'utf8').replace(/\r\n/g, '\n');
+      const header = fs.readFileSync(path.join(ROOT, stub.replace('.stub.php', '_arginfo.h')), 'utf8');
+      expect(header).toMatch(/^\/\* This is a generated file, edit the \.stub\.php file instead\./);
+      const hash = /Stub hash: ([0-9a-f]{40})/.exec(header)?.[1];
+      expect(hash).toBe(crypto.createHash('sha1').update(code).digest('hex'));
+    });
+  }
+
+  it('registers the classes with the flags their stubs declare (final, interfaces, not serializable)', async () => {
+    const dir = tempDir();
+    const script = path.join(dir, 'flags.php');
+    fs.writeFileSync(
+      script,
+      `<?php
+foreach (['Async\\\\Coroutine', 'Async\\\\Timeout', 'FrankenPHP\\\\Request', 'FrankenPHP\\\\Response', 'FrankenPHP\\\\UploadedFile', 'FrankenPHP\\\\HttpServer'] as $c) {
+    $rc = new ReflectionClass($c);
+    echo $c, ' final=', (int)$rc->isFinal(), ' interfaces=', implode(',', $rc->getInterfaceNames()), "\\n";
+}
+foreach (['Async\\Timeout', 'FrankenPHP\\Response'] as $c) {
+    try { unserialize('O:' . strlen($c) . ':"' . $c . '":0:{}'); } catch (Throwable $e) { echo get_class($e), ': ', $e->getMessage(), "\\n"; }
+}
+`,
+    );
+    const r = await runCli(['php-cli', script]);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toContain('Async\\Coroutine final=1 interfaces=Async\\Completable,Async\\Awaitable');
+    expect(r.out).toContain('Async\\Timeout final=1 interfaces=Async\\Completable,Async\\Awaitable');
+    expect(r.out).toContain('FrankenPHP\\Request final=1');
+    expect(r.out).toContain('FrankenPHP\\HttpServer final=1');
+    // @not-serializable in the stub
+    expect(r.out).toContain("Exception: Unserialization of 'Async\\Timeout' is not allowed");
+    expect(r.out).toContain("Exception: Unserialization of 'FrankenPHP\\Response' is not allowed");
   });
 });

@@ -1,5 +1,5 @@
 // The request envelope: everything PHP needs about one request, as one msgpack array.
-// Layout must match php/envelope.h.
+// Layout must match php/server/envelope.h.
 import { Encoder } from '@msgpack/msgpack';
 import type { IncomingMessage } from 'node:http';
 

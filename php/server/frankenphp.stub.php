@@ -1,0 +1,206 @@
+<?php
+
+/**
+ * The PHP API of phpasync's async workers: the source of truth for the classes that
+ * php/frankenphp_arginfo.h declares (test/stubs.test.ts keeps the two in lockstep).
+ *
+ * @generate-class-entries
+ */
+
+namespace FrankenPHP;
+
+/** Entry point of an async worker file. */
+final class HttpServer
+{
+    /**
+     * Registers the callable that serves every request of this worker thread, one coroutine
+     * per request: fn(Request $request, Response $response): void. Call it once from the
+     * worker file; the thread starts serving after the file returns. Returns true.
+     * Throws an Error outside a phpasync async worker thread.
+     */
+    public static function onRequest(callable $handler): bool {}
+}
+
+/**
+ * The request being served. Created by phpasync, never by user code (methods of a Request
+ * made with `new` throw an Error). Every getter may be called any number of times.
+ * @strict-properties
+ * @not-serializable
+ */
+final class Request
+{
+    /** The method as sent, e.g. "GET". */
+    public function getMethod(): string {}
+
+    /** Path and query exactly as the client sent them (before any Caddyfile rewrite). */
+    public function getUri(): string {}
+
+    /** One header, looked up case-insensitively; repeated headers joined with ", "; null when absent. */
+    public function getHeader(string $name): ?string {}
+
+    /**
+     * All headers, name => value. Names keep the case of their first occurrence as sent;
+     * repeated headers are joined with ", ".
+     */
+    public function getHeaders(): array {}
+
+    /** The raw body (binary-safe; "" when there is none); the same string on every call. */
+    public function getBody(): string {}
+
+    /**
+     * The query string parsed as $_GET is: URL-decoded, "+" is a space, `a[]=1&a[]=2` and
+     * `a[k]=v` give arrays, a repeated plain key keeps its last value; [] without a query.
+     */
+    public function getQueryParams(): array {}
+
+    /**
+     * The cookies parsed as $_COOKIE is: values rawurldecode()d ("+" stays "+"), names as
+     * sent, the first of two cookies with one name wins; [] without a Cookie header.
+     */
+    public function getCookies(): array {}
+
+    /** The Host header as sent, e.g. "localhost:8080" (HTTP/2: the :authority); "" when absent. */
+    public function getHost(): string {}
+
+    /** The client's address and port, "ip:port"; IPv6 in brackets, e.g. "[::1]:52100". */
+    public function getRemoteAddr(): string {}
+
+    /** "http" or "https". */
+    public function getScheme(): string {}
+
+    /** The HTTP version, "HTTP/1.1", "HTTP/1.0" or "HTTP/2.0". */
+    public function getProtocolVersion(): string {}
+
+    /**
+     * The form fields, with the shapes $_POST would have, for application/x-www-form-urlencoded
+     * and multipart/form-data bodies; null for any other Content-Type. Throws
+     * UnexpectedValueException for a malformed multipart body (no boundary, no closing line).
+     * A multipart body with more parts than max_multipart_body_parts (php.ini; -1, the
+     * default, means max_input_vars + max_file_uploads) throws OverflowException (code 413);
+     * called from the request's own handler coroutine, the request is answered 413 at once
+     * and one warning is logged. Fields over max_input_vars are dropped with one warning.
+     */
+    public function getParsedBody(): ?array {}
+
+    /**
+     * The files of a multipart/form-data body: field => UploadedFile, a list of them for a
+     * repeated field or `name[]`, nested arrays for `name[key]`; [] when there are none.
+     * Throws as getParsedBody() does for a malformed body.
+     */
+    public function getUploadedFiles(): array {}
+}
+
+/**
+ * One file of a multipart/form-data request. Its temp file is removed when the request
+ * ends (when phpasync drops the Request) unless moveTo() or move_uploaded_file() moved it.
+ * @strict-properties
+ * @not-serializable
+ */
+final class UploadedFile
+{
+    /**
+     * The file name the client sent, without any directory part. filename*= (RFC 6266,
+     * UTF-8 or ISO-8859-1, given as UTF-8) wins over filename=.
+     */
+    public function getName(): string {}
+
+    /** The Content-Type the client sent for the file ("" when none); not checked. */
+    public function getType(): string {}
+
+    /** Size in bytes; 0 when getError() is not UPLOAD_ERR_OK. */
+    public function getSize(): int {}
+
+    /**
+     * Path of the temp file holding the bytes; "" when getError() is not UPLOAD_ERR_OK.
+     * is_uploaded_file() and move_uploaded_file() accept it, from the request's handler or a
+     * coroutine it spawned, and no other request's.
+     */
+    public function getTmpName(): string {}
+
+    /**
+     * An UPLOAD_ERR_* code: UPLOAD_ERR_OK, UPLOAD_ERR_INI_SIZE (over upload_max_filesize),
+     * UPLOAD_ERR_FORM_SIZE (over MAX_FILE_SIZE), UPLOAD_ERR_NO_FILE (empty file name),
+     * UPLOAD_ERR_NO_TMP_DIR or UPLOAD_ERR_CANT_WRITE.
+     */
+    public function getError(): int {}
+
+    /**
+     * Moves the temp file to $path (rename, or copy and delete across filesystems). Throws an
+     * Error when the file was not uploaded, was moved already or its request has ended,
+     * a RuntimeException when the move fails or $path is outside open_basedir.
+     */
+    public function moveTo(string $path): void {}
+}
+
+/**
+ * The response of the request being served. write() buffers; end() sends status, headers
+ * and body; flush() starts streaming. After end(), write(), flush(), end() and every method
+ * that changes status or headers throw an Error: "The response has already ended". After
+ * flush(), status and header changes throw an Error: the headers have already been sent.
+ * @strict-properties
+ * @not-serializable
+ */
+final class Response
+{
+    /**
+     * Sets the status to send. Throws ValueError outside 200..599: a 1xx (informational)
+     * status cannot be the final status of a response.
+     */
+    public function setStatus(int $status): void {}
+
+    /** Status to send; 200 until setStatus() or redirect() is called. */
+    public function getStatus(): int {}
+
+    /**
+     * Replaces every value of the header. Throws ValueError when the name is not an HTTP
+     * token or the value contains a control character (bytes 0x00-0x1F except tab, and 0x7F),
+     * as Node refuses them. header() and setcookie() throw the same ValueError in a handler.
+     */
+    public function setHeader(string $name, string $value): void {}
+
+    /**
+     * Adds one more value to the header: two Set-Cookie values are sent as two header lines.
+     * Throws ValueError as setHeader() does.
+     */
+    public function addHeader(string $name, string $value): void {}
+
+    /** Removes the header (every value; case-insensitive). Throws ValueError for a name that is not an HTTP token. */
+    public function removeHeader(string $name): void {}
+
+    /** The first value of the header (case-insensitive), or null when it is not set. */
+    public function getHeader(string $name): ?string {}
+
+    /** Every header set, name (as last set) => list of values. */
+    public function getHeaders(): array {}
+
+    /** True once the status and headers are sent: after end() or the first flush(). */
+    public function isHeadersSent(): bool {}
+
+    /**
+     * Sets Location to $url and the status to $code; the caller still calls end(). Throws
+     * ValueError for a code outside 300..399, an empty URL or one with CR, LF or NUL.
+     */
+    public function redirect(string $url, int $code = 302): void {}
+
+    /**
+     * Appends the bytes to the body; strings of at least the copy threshold are sent from
+     * PHP's memory without a copy. After flush(), each write() is sent at once and, while
+     * more than 1 MiB is not yet written to the client, waits (suspends the coroutine);
+     * throws an Error "The client closed the connection" once a streamed client has gone.
+     */
+    public function write(string $data): void {}
+
+    /**
+     * Sends status, headers (without Content-Length: the body is chunked) and what is buffered;
+     * later writes stream. Suspends the coroutine while more than 1 MiB sent earlier is not
+     * yet written to the client (back-pressure). Throws an Error "The client closed the
+     * connection" once it is known that the client has gone.
+     */
+    public function flush(): void {}
+
+    /**
+     * Sends status, headers and the buffered body (or, after flush(), the rest of it); the
+     * response is complete. A HEAD request gets the headers only.
+     */
+    public function end(): void {}
+}

@@ -1,0 +1,44 @@
+/*
+ * The server layer of php/: requests and responses (FrankenPHP\*), and the kinds of PHP
+ * thread that serve them (today the async worker, async_worker.c; a classic worker or classic
+ * scripts would be siblings behind the same few functions). This is what php/embed/ sees of
+ * it; it includes only the async layer (and through it the runtime).
+ */
+#ifndef PHPA_SERVER_H
+#define PHPA_SERVER_H
+
+#include "async/async.h"
+
+/* Module startup: the FrankenPHP\* classes and the upload function hooks (classes.c). */
+void phpa_server_minit(void);
+
+/* ---- the async worker: one coroutine per request (async_worker.c) ------------------------- */
+
+/* Once per interpreter start on the PHP thread, before the worker file runs. */
+void phpa_worker_thread_start(void);
+void phpa_worker_thread_stop(void);
+/* The worker file registered its handler (HttpServer::onRequest). */
+bool phpa_worker_has_handler(void);
+void phpa_worker_drop_handler(void);
+
+typedef struct {
+	bool clean;      /* false: a fatal error (bailout); every request it held was failed */
+	bool stopping;   /* the stop sentinel arrived */
+	bool recycling;  /* max_requests reached, or a contained out-of-memory error leaked */
+	bool after_oom;  /* recycling because of an out-of-memory error */
+	uint64_t served; /* requests started since the interpreter started */
+} phpa_worker_outcome;
+
+/* Serves requests from the thread's ring until the sentinel arrived, max_requests was reached
+ * or a fatal error happened, and every coroutine finished (or was failed). */
+void phpa_worker_run(phpa_worker_outcome *out);
+/* Before the interpreter goes: frames still with the host are detached, the coroutines and the
+ * Async\ bookkeeping dropped. */
+void phpa_worker_shutdown(bool after_fatal);
+
+/* SAPI output (echo) and header() of the running request. False when no request's handler
+ * runs (or its response ended): the caller decides where the bytes go. */
+bool phpa_worker_output(const char *str, size_t len);
+bool phpa_worker_header(const char *line, size_t len, int op);
+
+#endif

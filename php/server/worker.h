@@ -1,0 +1,47 @@
+/*
+ * A request being served by the async worker, shared by async_worker.c (intake, the
+ * coroutine, recycling) and worker_limits.c (the 500/504/499 policy), php/server/ only.
+ */
+#ifndef PHPA_SERVER_WORKER_H
+#define PHPA_SERVER_WORKER_H
+
+#include "server/http.h"
+
+typedef struct phpa_worker_req {
+	phpa_coroutine *co;        /* set when its coroutine first runs */
+	uint64_t id;               /* the job id JS chose */
+	zend_object *request;      /* FrankenPHP\Request (reference held) */
+	zend_object *response;     /* FrankenPHP\Response (reference held) */
+	uint64_t deadline_ns;      /* CLOCK_MONOTONIC; 0 = no request timeout */
+	phpa_timer deadline_timer; /* fires at deadline_ns if the handler is suspended then */
+	bool guarded;              /* its handler is running: interrupts may unwind it */
+	bool timed_out;            /* interrupted by the request timeout: answered 504 */
+	bool cancelled;            /* the client went away: interrupted, response discarded */
+	bool contained_fatal;      /* its handler hit a fatal error that ends only this request */
+} phpa_worker_req;
+
+/* The request a coroutine serves, or NULL (a spawned coroutine, none). */
+phpa_worker_req *phpa_worker_req_of(phpa_coroutine *co);
+/* HttpServer::onRequest(): false when not on a server PHP thread. */
+bool phpa_worker_set_handler(zend_fcall_info *fci, zend_fcall_info_cache *fcc);
+/* Stop taking jobs; restart the interpreter once the requests in flight are done. */
+void phpa_worker_recycle(bool after_oom);
+
+/* worker_limits.c */
+/* Installs the interrupt and containment policy on this thread (guard.c). */
+void phpa_limits_thread_start(void);
+/* True when JS cancelled this job before it started (drop it unanswered). */
+bool phpa_limits_skip_job(const phpa_job *job);
+/* The request got its coroutine: its deadline is armed. */
+void phpa_limits_request_started(phpa_worker_req *r);
+/* Its request ended (normally or not): the deadline timer is disarmed. */
+void phpa_limits_request_done(phpa_worker_req *r);
+/* Each tick, before the ring is drained: cancelled ids of suspended handlers are matched and
+ * those handlers interrupted (they unwind when resumed). */
+void phpa_limits_tick(void);
+/* Right after the handler returned: bails out (never returns) after a fatal error that needs a
+ * restart; returns true, with the exception cleared, when the handler unwound from a fatal
+ * error of its own (500 sent), a timeout (504 sent) or a client abort (response discarded). */
+bool phpa_limits_after_handler(phpa_worker_req *r);
+
+#endif

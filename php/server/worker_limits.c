@@ -1,0 +1,187 @@
+/*
+ * The async worker's answers to faults and limits (the mechanism is runtime/guard.c):
+ *
+ * - Fatal errors. After one that was not contained, the handler's return bails out to the
+ *   worker's loop, which answers every request of the thread 500 and restarts the interpreter.
+ *   A fatal error the guard may contain (E_USER_ERROR, a delayed out-of-memory error) raised
+ *   by a request's running handler ends that request only: 500, the thread goes on.
+ * - Request timeout. The coroutine being entered publishes its deadline for the watchdog
+ *   (async_worker.c's enter hook); at the VM interrupt an UnwindExit is thrown into the handler
+ *   over its deadline: user code cannot catch it (catch (Throwable) does not see it, finally
+ *   blocks are skipped), the coroutine unwinds and the request is answered 504.
+ *   A handler suspended in a wait (sleep(), Async\delay(), await, a socket read, flush()
+ *   back-pressure) is not running, so no VM check can see it: each request arms a reactor
+ *   timer at its deadline; when it fires the coroutine is interrupted (phpa_sched_interrupt)
+ *   and its suspension point throws the same UnwindExit.
+ *   Not supported yet: a handler blocked inside one internal call that does not go through the
+ *   reactor (a DNS lookup, a TLS read, a file read) is interrupted only when that call returns.
+ * - Client abort. JS queues the request id and interrupts the thread: a running handler
+ *   unwinds the same way and its response is discarded (499, dropped by JS); a suspended one
+ *   is matched at the next tick (phpa_limits_tick) and unwinds when resumed; a request still
+ *   in the ring is dropped when popped.
+ */
+#include "server/worker.h"
+
+#include <zend_exceptions.h>
+
+static __thread uint64_t last_started_id; /* id of the newest job taken from the ring */
+
+static uint32_t timeout_ms(void) { return phpa_runtime_config()->request_timeout_ms; }
+
+/* ---- the running handler: the guard's policy ------------------------------------------------ */
+
+static phpa_worker_req *running_handler(void)
+{
+	phpa_coroutine *co = phpa_sched_current();
+	phpa_worker_req *r = phpa_worker_req_of(co);
+	return r && co->state == PHPA_CO_RUNNING ? r : NULL;
+}
+
+/* A containable fatal error: only inside a request's running handler. */
+static bool contain(void)
+{
+	phpa_worker_req *r = running_handler();
+	if (!r || !r->guarded) return false;
+	r->contained_fatal = true;
+	return true;
+}
+
+static void interrupt(void)
+{
+	phpa_worker_req *r = phpa_worker_req_of(phpa_sched_current());
+	if (!r || r->timed_out || r->cancelled) return;
+	if (!r->guarded || !EG(active_fiber)) {
+		/* Not inside the handler: on the scheduler's stack around Fiber::start()/resume(), or in
+		 * the coroutine's own loop before or after serve(). An UnwindExit thrown there would
+		 * unwind the scheduler or end the pooled fiber, not the handler. Ask again once the
+		 * handler runs; if it suspended meanwhile, phpa_limits_tick() or its deadline timer
+		 * takes over. */
+		phpa_guard_rearm_interrupt();
+		return;
+	}
+	if (EG(exception)) {
+		/* Not at a clean point: ask again at the next check. */
+		phpa_guard_rearm_interrupt();
+		return;
+	}
+	phpa_guard_take_cancels();
+	if (phpa_guard_any_cancelled() && phpa_guard_take_cancelled(r->id)) {
+		r->cancelled = true;
+		phpa_log(PHPA_LOG_DEBUG, r->id, "client went away: handler interrupted, response discarded");
+		zend_throw_unwind_exit();
+		return;
+	}
+	if (r->deadline_ns && phpa_now_ns() >= r->deadline_ns) {
+		r->timed_out = true;
+		phpa_log(PHPA_LOG_ERROR, r->id, "request timeout: the handler ran for more than %u ms; interrupted, answered 504",
+			timeout_ms());
+		zend_throw_unwind_exit();
+	}
+}
+
+void phpa_limits_thread_start(void) { phpa_guard_set_policy(interrupt, contain); }
+
+/* ---- jobs and suspended handlers ------------------------------------------------------------ */
+
+bool phpa_limits_skip_job(const phpa_job *job)
+{
+	last_started_id = job->id;
+	phpa_guard_take_cancels();
+	/* Only the exact id: smaller ones may belong to suspended handlers, which phpa_limits_tick()
+	 * matches (and prunes once their request is over). */
+	return phpa_guard_any_cancelled() && phpa_guard_take_cancelled(job->id);
+}
+
+static void deadline_timer_cb(phpa_timer *t)
+{
+	phpa_worker_req *r = t->data;
+	/* Running handlers are the watchdog's (vm_interrupt); from the reactor none runs. */
+	if (!r->co || r->co->state != PHPA_CO_WAITING || r->timed_out || r->cancelled) return;
+	r->timed_out = true;
+	phpa_log(PHPA_LOG_ERROR, r->id, "request timeout: the handler waited for more than %u ms; interrupted, answered 504",
+		timeout_ms());
+	phpa_sched_interrupt(r->co);
+}
+
+/* A cancelled id: kept while its job is still in the ring (dropped when popped), else the
+ * suspended handler it names is interrupted (nothing runs during a tick) and the id dropped. */
+static bool keep_cancelled(uint64_t id)
+{
+	if (id > last_started_id) return true;
+	phpa_coroutine **all;
+	uint32_t n = phpa_sched_all(&all);
+	for (uint32_t j = 0; j < n; j++) {
+		phpa_worker_req *r = phpa_worker_req_of(all[j]);
+		if (r && r->id == id && all[j]->state == PHPA_CO_WAITING && !r->timed_out && !r->cancelled) {
+			r->cancelled = true;
+			phpa_log(PHPA_LOG_DEBUG, id, "client went away: suspended handler interrupted, response discarded");
+			phpa_sched_interrupt(all[j]);
+			break;
+		}
+	}
+	return false;
+}
+
+void phpa_limits_tick(void)
+{
+	phpa_guard_take_cancels();
+	if (phpa_guard_any_cancelled()) phpa_guard_filter_cancelled(keep_cancelled);
+}
+
+/* ---- per request -------------------------------------------------------------------------- */
+
+void phpa_limits_request_started(phpa_worker_req *r)
+{
+	r->timed_out = r->cancelled = r->contained_fatal = false;
+	uint32_t ms = timeout_ms();
+	r->deadline_ns = ms ? phpa_now_ns() + (uint64_t)ms * 1000000u : 0;
+	phpa_timer_init(&r->deadline_timer, deadline_timer_cb, r);
+	if (r->deadline_ns) phpa_timer_start(&r->deadline_timer, r->deadline_ns);
+}
+
+void phpa_limits_request_done(phpa_worker_req *r) { phpa_timer_stop(&r->deadline_timer); }
+
+bool phpa_limits_after_handler(phpa_worker_req *r)
+{
+	if (phpa_guard_fatal()) {
+		/* Whatever PHP left pending (an UnwindExit for memory exhaustion), the interpreter is
+		 * unusable now: go to the worker loop's zend_catch, which answers 500 and restarts. */
+		if (EG(exception)) zend_clear_exception();
+		zend_bailout();
+	}
+	if (r->contained_fatal) {
+		/* The handler unwound from a fatal error of its own (see guard.c, containable_type()). */
+		r->contained_fatal = false;
+		if (EG(exception)) zend_clear_exception();
+		EG(exit_status) = 0;
+#ifdef ZEND_HAS_OOM
+		/* A delayed out-of-memory error leaves its state HANDLED, and while it is set PHP refuses
+		 * every call from C (zend_call_function fails) until the next request startup. Its
+		 * message was freed when it was handled; the handler's frames are unwound and freed, but
+		 * not the allocation that went over the limit (LeakSanitizer saw it: PHP drops the result
+		 * of the call it was made in). So the thread finishes the requests in flight, takes no
+		 * new one and restarts its interpreter, as a fatal error would, without failing them;
+		 * the shutdown is the unclean one of a fatal error, which frees everything. */
+		if (EG(delayed_oom).state == ZEND_OOM_STATE_HANDLED) {
+			EG(delayed_oom).state = ZEND_OOM_STATE_NONE;
+			phpa_worker_recycle(true);
+			CG(unclean_shutdown) = 1;
+			phpa_log(PHPA_LOG_ERROR, r->id,
+				"request failed with a fatal error: answered 500; the thread restarts its interpreter once the "
+				"other requests in flight are done");
+			phpa_response_fail(r->response, 500);
+			return true;
+		}
+#endif
+		phpa_log(PHPA_LOG_ERROR, r->id, "request failed with a fatal error: answered 500; the thread goes on");
+		phpa_response_fail(r->response, 500);
+		return true;
+	}
+	if (!r->timed_out && !r->cancelled) return false;
+	if (EG(exception)) zend_clear_exception();
+	EG(exit_status) = 0;
+	/* A cancelled request's client is gone: a small error frame that JS drops (the body the
+	 * handler wrote is released here rather than sent). */
+	phpa_response_fail(r->response, r->timed_out ? 504 : 499);
+	return true;
+}
