@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Runs the multi-thread tests (test/zts-*.test.ts) with the addon built under ThreadSanitizer
+# against the thread-safe PHP of scripts/build-php-zts.sh, then reads the reports and fails when
+# one has a frame in our code. docs/tsan.md explains the set-up and lists what it found.
+#
+#   scripts/test-tsan.sh                 build build-tsan/, run test/zts-*.test.ts, check reports
+#   scripts/test-tsan.sh test/x.test.ts  other test files (arguments go to `vitest run`)
+# Environment:
+#   PHP_CONFIG         a ZTS php-config (default: the one scripts/build-php-zts.sh builds/caches)
+#   TSAN_SKIP_BUILD=1  use build-tsan/ and dist/ as they are
+#   TSAN_REPORT_DIR    where the reports go (default build-tsan/reports)
+#   TSAN_EXTRA_OPTIONS more TSAN_OPTIONS, colon-separated, appended
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+out=$root/build-tsan
+addon=$out/Release/phpasync.node
+reports=${TSAN_REPORT_DIR:-$out/reports}
+
+if [[ ${TSAN_SKIP_BUILD:-0} != 1 ]]; then
+  if [[ -z ${PHP_CONFIG:-} ]]; then
+    PHP_CONFIG=$(scripts/build-php-zts.sh --print-prefix)/bin/php-config
+  fi
+  echo "== building the addon with -fsanitize=thread against $PHP_CONFIG into $out"
+  nice -n "${NICE:-10}" npx cmake-js compile -O "$out" --CDPHP_CONFIG="$PHP_CONFIG" \
+    --CDPHPASYNC_SANITIZE=thread --log-level error
+  npx tsc -p tsconfig.json
+fi
+[[ -f $addon ]] || { echo "test-tsan: $addon is missing (run without TSAN_SKIP_BUILD)" >&2; exit 2; }
+libtsan=$(gcc -print-file-name=libtsan.so)
+[[ -f $libtsan ]] || { echo "test-tsan: gcc does not know libtsan.so (Debian: libtsan2)" >&2; exit 2; }
+
+rm -rf "$reports"
+mkdir -p "$reports"
+tsan_options=(
+  "log_path=$reports/tsan"       # one file per process: tsan.<pid>
+  halt_on_error=0                # collect every report of the run
+  second_deadlock_stack=1
+  history_size=4                 # deeper history: both stacks of a race are shown more often
+  report_signal_unsafe=0         # PHP's and Node's own signal handlers are not ours
+  "suppressions=$root/scripts/tsan/tsan.supp"
+)
+[[ -n ${TSAN_EXTRA_OPTIONS:-} ]] && tsan_options+=("$TSAN_EXTRA_OPTIONS")
+
+files=("$@")
+[[ ${#files[@]} -gt 0 ]] || files=(test/zts-*.test.ts)
+echo "== vitest ${files[*]} under TSan (reports in $reports)"
+started=$(date +%s)
+set +e
+# The runtime is preloaded into the phpasync servers only (node and libphp are not
+# instrumented; vitest itself need not be watched).
+PHPASYNC_ZTS_ADDON=$addon PHPASYNC_ZTS_SERVER_PRELOAD=$libtsan \
+  TSAN_OPTIONS="$(IFS=:; echo "${tsan_options[*]}")" \
+  node "$root/node_modules/vitest/vitest.mjs" run --testTimeout=300000 --hookTimeout=300000 "${files[@]}"
+vitest_rc=$?
+set -e
+echo "== vitest exited $vitest_rc after $(( $(date +%s) - started ))s"
+set +e
+node "$root/scripts/tsan/check-reports.mjs" "$reports" "$root"
+check_rc=$?
+set -e
+(( vitest_rc == 0 )) || { echo "test-tsan: FAILED: vitest exited $vitest_rc" >&2; exit 1; }
+(( check_rc == 0 )) || { echo "test-tsan: FAILED: reports through our code (above)" >&2; exit 1; }
+echo "test-tsan: OK"

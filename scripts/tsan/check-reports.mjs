@@ -1,0 +1,45 @@
+// Reads the ThreadSanitizer logs of a scripts/test-tsan.sh run and decides whether it is clean.
+//   node scripts/tsan/check-reports.mjs <report dir> <repository root>
+// Exit 0: no report has a frame of ours. Exit 1: at least one has (printed in full).
+// Reports without a frame of ours (node, V8, libuv, libphp among themselves) are counted by
+// kind and summarised, not failed: docs/tsan.md says why.
+import fs from 'node:fs';
+import path from 'node:path';
+
+const [dir, root] = process.argv.slice(2);
+if (!dir || !root) {
+  console.error('usage: check-reports.mjs <report dir> <repository root>');
+  process.exit(2);
+}
+const ourFrame = (l) => l.includes('phpasync.node') || l.includes(`${root}/addon/`) || l.includes(`${root}/php/`);
+// A frame without its address, so the same report from two processes compares equal.
+const frameKey = (l) => l.replace(/^\s+#\d+ /, '').replace(/ \(([^ )]*)\+0x[0-9a-f]+\)/, ' ($1)').replace(/0x[0-9a-f]+/g, '0x').trim();
+
+const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => /^tsan\.\d+$/.test(n)).sort() : [];
+const ours = new Map(); // key -> { text, count }
+const others = new Map(); // kind + first frame -> count
+for (const name of files) {
+  const text = fs.readFileSync(path.join(dir, name), 'utf8');
+  for (const block of text.split(/^==================$/m)) {
+    const head = /WARNING: ThreadSanitizer: ([^(\n]+)/.exec(block);
+    if (!head) continue;
+    const frames = block.split('\n').filter((l) => /^\s+#\d+ /.test(l));
+    const kind = head[1].trim();
+    if (frames.some(ourFrame)) {
+      const key = `${kind}\n${frames.filter(ourFrame).map(frameKey).join('\n')}`;
+      const e = ours.get(key) ?? { text: block.trim(), count: 0, files: new Set() };
+      e.count++;
+      e.files.add(name);
+      ours.set(key, e);
+    } else {
+      const k = `${kind} at ${frames[0] ? frameKey(frames[0]) : '?'}`;
+      others.set(k, (others.get(k) ?? 0) + 1);
+    }
+  }
+}
+console.log(`tsan: ${files.length} report file(s); ${ours.size} distinct report(s) through our code, ${[...others.values()].reduce((a, b) => a + b, 0)} elsewhere`);
+for (const [k, n] of others) console.log(`  not ours (${n}x): ${k}`);
+for (const e of ours.values()) {
+  console.log(`\n---- OURS (${e.count}x, in ${[...e.files].join(' ')})\n${e.text}`);
+}
+process.exit(ours.size > 0 ? 1 : 0);
