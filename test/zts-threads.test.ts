@@ -8,8 +8,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startServer, tempDir, waitFor, type RunningServer, type ServerOptions } from './helpers/server.js';
 
 const ADDON = process.env.PHPASYNC_ZTS_ADDON ?? '';
-// scripts/test-tsan.sh: the sanitizer runtime goes into the servers only, not into vitest.
-const PRELOAD = process.env.PHPASYNC_ZTS_SERVER_PRELOAD ?? '';
 const why = ADDON
   ? ''
   : 'PHPASYNC_ZTS_ADDON is not set: these tests need the addon built against a thread-safe PHP (run scripts/test-zts.sh)';
@@ -20,6 +18,8 @@ interface Answer {
   retryAfter: string | null;
 }
 
+if (!ADDON) console.warn(`test/zts-threads.test.ts skipped: ${why}`);
+
 let server: RunningServer | undefined;
 afterEach(async () => {
   if (server) await server.stop('SIGKILL');
@@ -27,7 +27,7 @@ afterEach(async () => {
 });
 
 async function start(opts: ServerOptions): Promise<RunningServer> {
-  server = await startServer({ worker: 'zts-threads.php', ...opts, env: { PHPASYNC_ADDON: ADDON, ...(PRELOAD ? { LD_PRELOAD: PRELOAD } : {}), ...opts.env } });
+  server = await startServer({ worker: 'zts-threads.php', ...opts, env: { PHPASYNC_ADDON: ADDON, ...opts.env } });
   return server;
 }
 
@@ -122,6 +122,33 @@ describe.skipIf(!ADDON)(`ZTS: num > 1 runs that many PHP threads in one process$
     expect(after.map((a) => a.status)).toEqual(Array(6).fill(200));
   });
 
+  it('a worker file that fails after a restart backs off on its own thread: the other thread serves on', async () => {
+    const dir = tempDir();
+    const marker = `${dir}/marker`;
+    const s = await start({
+      num: 2,
+      bufferSize: 2,
+      worker: 'fault-restart.php',
+      workerExtra: 'max_consecutive_failures -1',
+      env: { FAULT_MARKER: marker },
+    });
+    expect((await send(`${s.url}/arm`).answer).status).toBe(500);
+    await waitFor(() => s.logs().some((l) => String(l.msg).includes('the worker file failed after a restart')), 20000);
+    // The backing-off thread's ring holds at most 2; everything else goes to the other thread.
+    const sent: ReturnType<typeof send>[] = [];
+    for (let i = 0; i < 10; i++) {
+      sent.push(send(`${s.url}/r${i}`));
+      await waitFor(() => sent.filter((r) => r.done).length >= sent.length - 2, 20000);
+    }
+    const early = await Promise.all(sent.filter((r) => r.done).map((r) => r.answer));
+    expect(early.length).toBeGreaterThanOrEqual(8);
+    for (const a of early) expect(a.status).toBe(200);
+    fs.rmSync(marker);
+    await waitFor(() => s.logs().some((l) => String(l.msg).includes('the worker file started again')), 20000);
+    const all = await Promise.all(sent.map((r) => r.answer));
+    expect(all.map((a) => a.body)).toEqual(sent.map((_, i) => `ok /r${i}`));
+  });
+
   it('a request timeout interrupts only the thread that overran: the other thread\'s CPU-bound request finishes', async () => {
     const s = await start({ num: 2, workerExtra: 'request_timeout 3s' });
     const dir = tempDir();
@@ -163,6 +190,21 @@ describe.skipIf(!ADDON)(`ZTS: num > 1 runs that many PHP threads in one process$
       expect(a.body.split(',')).toHaveLength(1); // every coroutine of a request ran on one thread
     }
     expect(new Set(answers.map((a) => a.body)).size).toBe(2); // and both threads served
+  });
+
+  it('shares one OPcache between the threads', async () => {
+    const s = await start({ num: 2 });
+    const seen = new Map<string, { enabled: boolean; start: number }>();
+    for (let i = 0; i < 20 && seen.size < 2; i++) {
+      const a = await send(`${s.url}/opcache`).answer;
+      const o = JSON.parse(a.body) as { tid: string; enabled: boolean; start: number };
+      seen.set(o.tid, o);
+    }
+    expect(seen.size).toBe(2);
+    const [x, y] = [...seen.values()];
+    expect(x!.enabled).toBe(true);
+    expect(y!.enabled).toBe(true);
+    expect(x!.start).toBe(y!.start); // one shared memory segment, started once
   });
 
   it('allows more threads than CPUs, with a log line saying so', async () => {

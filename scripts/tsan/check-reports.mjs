@@ -32,7 +32,8 @@ for (const name of files) {
       e.files.add(name);
       ours.set(key, e);
     } else {
-      const k = `${kind} at ${frames[0] ? frameKey(frames[0]) : '?'}`;
+      const first = frames.find((l) => !l.includes('libtsan.so') && !l.includes('libsanitizer')) ?? frames[0];
+      const k = `${kind} at ${first ? frameKey(first) : '?'}`;
       others.set(k, (others.get(k) ?? 0) + 1);
     }
   }
