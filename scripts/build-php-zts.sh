@@ -62,7 +62,19 @@ done_line() {
   echo "PHP_CONFIG=$PREFIX/bin/php-config"
 }
 
+# Debian's patches leave @DEBIAN_PHP_API@ (filled in by debian/rules) in php-config and phpize:
+# with a plain `make install` the include dir would not exist. Our layout has no API subdir.
+fix_debian_placeholders() {
+  local f api
+  api=$(sed -n 's/^#define PHP_API_VERSION \([0-9]*\).*/\1/p' "$1/include/php/main/php.h")
+  for f in "$1/bin/php-config" "$1/bin/phpize"; do
+    [ -f "$f" ] && grep -q '@DEBIAN_PHP_API@' "$f" || continue
+    sed -i -e 's|/@DEBIAN_PHP_API@||g' -e "s|@DEBIAN_PHP_API@|$api|g" "$f"
+  done
+}
+
 if [ -L "$LINK" ] && PREFIX=$(readlink -f "$LINK") && [ -f "$PREFIX/.complete" ] && [ -x "$PREFIX/bin/php-config" ]; then
+  fix_debian_placeholders "$PREFIX"
   say "cached: ZTS PHP $(cat "$PREFIX/.version" 2>/dev/null) in $PREFIX"
   done_line; exit 0
 fi
@@ -173,6 +185,7 @@ STAGE="$WORK/stage"
 rm -rf "$STAGE"
 make install INSTALL_ROOT="$STAGE" >"$WORK/install.log" 2>&1 \
   || { tail -20 "$WORK/install.log" >&2; die "make install failed: see $WORK/install.log"; }
+fix_debian_placeholders "$STAGE$PREFIX"
 mkdir -p "$STAGE$PREFIX/etc/conf.d"
 cp php.ini-production "$STAGE$PREFIX/etc/php.ini"
 # opcache is always a shared zend_extension; load it as Debian's php8.2-opcache does.
