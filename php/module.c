@@ -59,6 +59,7 @@ static PHP_MINIT_FUNCTION(phpasync)
 	INIT_CLASS_ENTRY(ce, "FrankenPHP\\Response", class_FrankenPHP_Response_methods);
 	phpa_response_init_class(zend_register_internal_class(&ce));
 
+	phpa_scheduler_minit();
 	phpa_async_minit(module_number); /* Async\ API + blocking calls that yield (issue 5) */
 	return SUCCESS;
 }

@@ -132,6 +132,7 @@ void phpa_response_interpreter_gone(void);
 
 
 /* scheduler.c */
+void phpa_scheduler_minit(void);
 void phpa_scheduler_init(phpa_thread_state *ts);
 /* Runs until the sentinel arrived and every coroutine finished. Returns false on a bailout
  * (fatal error), after failing every request this thread still held. */

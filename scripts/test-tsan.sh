@@ -48,6 +48,10 @@ tsan_options=(
   report_signal_unsafe=0         # PHP's and Node's own signal handlers are not ours
   "suppressions=$root/scripts/tsan/tsan.supp"
 )
+# Frames of our code with file:line (TSan's own symbolizer leaves many as <null>).
+for s in llvm-symbolizer /usr/lib/llvm-1[4-9]/bin/llvm-symbolizer; do
+  if command -v "$s" >/dev/null 2>&1; then tsan_options+=("external_symbolizer_path=$(command -v "$s")"); break; fi
+done
 [[ -n ${TSAN_EXTRA_OPTIONS:-} ]] && tsan_options+=("$TSAN_EXTRA_OPTIONS")
 
 files=("$@")

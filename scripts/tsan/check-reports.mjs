@@ -25,7 +25,12 @@ for (const name of files) {
     if (!head) continue;
     const frames = block.split('\n').filter((l) => /^\s+#\d+ /.test(l));
     const kind = head[1].trim();
-    if (frames.some(ourFrame)) {
+    // Ours when one of the racing accesses (or the mutex misuse) happens in our code: the
+    // first frame past the sanitizer's interceptors of an access stack is ours. A stack that
+    // only passes through our code further down (a thread's main, a call into libphp) is not.
+    const accesses = block.split(/\n(?=\s{2}\S)/).filter((part) => /^\s*(Read|Write|Atomic|Previous|Mutex|Unlock|Lock)/.test(part) || part.includes('WARNING:'));
+    const top = accesses.map((part) => part.split('\n').find((l) => /^\s+#\d+ /.test(l) && !l.includes('libtsan.so') && !l.includes('libsanitizer')));
+    if (top.some((l) => l !== undefined && ourFrame(l))) {
       const key = `${kind}\n${frames.filter(ourFrame).map(frameKey).join('\n')}`;
       const e = ours.get(key) ?? { text: block.trim(), count: 0, files: new Set() };
       e.count++;
