@@ -55,6 +55,7 @@ function cpu(pid: number): ThreadCpu {
 
 interface Result {
   rps: number;
+  phpCores: number; // PHP threads' CPU seconds per wall second: the cores they got
   mainUs: number;
   phpUs: number;
   totalUs: number;
@@ -63,11 +64,13 @@ interface Result {
 async function run(s: ChildServerHandle, url: string): Promise<Result> {
   await autocannon({ url, connections, duration: 1 }); // warm-up (JIT, pools)
   const a = cpu(s.pid);
+  const t0 = process.hrtime.bigint();
   const r = await autocannon({ url, connections, duration });
   const b = cpu(s.pid);
+  const wallUs = Number(process.hrtime.bigint() - t0) / 1000;
   if (r.errors + r.non2xx > 0) throw new Error(`${url}: ${r.errors} errors, ${r.non2xx} non-2xx`);
   const n = r.requests.total;
-  return { rps: r.requests.average, mainUs: (b.main - a.main) / n, phpUs: (b.php - a.php) / n, totalUs: (b.total - a.total) / n };
+  return { rps: r.requests.average, phpCores: (b.php - a.php) / wallUs, mainUs: (b.main - a.main) / n, phpUs: (b.php - a.php) / n, totalUs: (b.total - a.total) / n };
 }
 
 const dirs = [0, 1].map(() => fs.mkdtempSync(path.join(os.tmpdir(), 'phpasync-bench-')));
@@ -76,7 +79,7 @@ console.log(`node dist/bench/threads.js --duration ${duration} --rounds ${rounds
 const one = await startPhpasync(dirs[0]!, { worker, threads: 1, bufferSize: 100, env });
 const two = await startPhpasync(dirs[1]!, { worker, threads: 2, bufferSize: 100, env });
 const fmt = (r: Result): string =>
-  `${r.rps.toFixed(0).padStart(6)} req/s, CPU/req: main ${r.mainUs.toFixed(1)} us, PHP ${r.phpUs.toFixed(1)} us, process ${r.totalUs.toFixed(1)} us`;
+  `${r.rps.toFixed(0).padStart(6)} req/s, PHP on ${r.phpCores.toFixed(2)} cores, CPU/req: main ${r.mainUs.toFixed(1)} us, PHP ${r.phpUs.toFixed(1)} us, process ${r.totalUs.toFixed(1)} us`;
 try {
   // Calibrate the loop on num 1: n iterations -> PHP CPU per request.
   let n = 20000;
@@ -86,6 +89,7 @@ try {
   }
   console.log(`cpu handler: n=${n} iterations per request (~1 ms of PHP CPU on num 1)`);
   const ratios: number[] = [];
+  const cores: number[] = []; // num 2, cpu handler
   const hello: { one: Result[]; two: Result[] } = { one: [], two: [] };
   for (let i = 0; i < rounds; i++) {
     const order = i % 2 === 0 ? ([['num 1', one], ['num 2', two]] as const) : ([['num 2', two], ['num 1', one]] as const);
@@ -95,6 +99,7 @@ try {
       console.log(`round ${i + 1} cpu   ${name}: ${fmt(cpuRes[name]!)}`);
     }
     ratios.push(cpuRes['num 2']!.rps / cpuRes['num 1']!.rps);
+    cores.push(cpuRes['num 2']!.phpCores);
     console.log(`round ${i + 1} cpu   num 2 / num 1 = ${ratios.at(-1)!.toFixed(2)}x`);
     for (const [name, s] of order) {
       const r = await run(s, `${s.url}/hello`);
@@ -106,6 +111,7 @@ try {
   const mainUs = median(hello.two.map((r) => r.mainUs));
   const phpUs = median(hello.one.map((r) => r.phpUs));
   console.log(`\ncpu-bound num 2 / num 1: median ${median(ratios).toFixed(2)}x (${ratios.map((x) => x.toFixed(2)).join(', ')})`);
+  console.log(`cpu-bound num 2: the PHP threads ran on ${cores.map((x) => x.toFixed(2)).join(', ')} cores (2 = both cores to themselves; load average now ${os.loadavg()[0]!.toFixed(1)})`);
   console.log(`hello: Node main thread ${mainUs.toFixed(1)} us/request (num 2), PHP thread ${phpUs.toFixed(1)} us/request of overhead (num 1)`);
   console.log(`one Node thread serves at most ~${Math.round(1e6 / mainUs)} req/s; PHP threads it can keep busy:`);
   for (const t of [50, 200, 1000]) {
