@@ -133,7 +133,7 @@ EOF
   # security update whose source files it does not carry).
   GOT=""
   for v in "$SRC_VER" $(APT_CONFIG="$APTD/apt.conf" apt-cache showsrc "$SRC_PKG" 2>/dev/null \
-                         | sed -n 's/^Version: //p' | sort -u | sort -rV); do
+                         | sed -n 's/^Version: //p' | sort -rV | grep -vxF "$SRC_VER"); do
     if APT_CONFIG="$APTD/apt.conf" apt-get source --download-only -qq "$SRC_PKG=$v" >>"$WORK/apt-source.log" 2>&1; then
       GOT=$v; break
     fi

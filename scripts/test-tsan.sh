@@ -6,7 +6,7 @@
 #   scripts/test-tsan.sh                 build build-tsan/, run test/zts-*.test.ts, check reports
 #   scripts/test-tsan.sh test/x.test.ts  other test files (arguments go to `vitest run`)
 # Environment:
-#   PHP_CONFIG         a ZTS php-config (default: the one scripts/build-php-zts.sh builds/caches)
+#   PHPASYNC_ZTS_PHP_CONFIG  a ZTS php-config (default: the one scripts/build-php-zts.sh builds/caches)
 #   TSAN_SKIP_BUILD=1  use build-tsan/ and dist/ as they are
 #   TSAN_BUILD_DIR     another build directory (default build-tsan)
 #   TSAN_REPORT_DIR    where the reports go (default build-tsan/reports)
@@ -20,7 +20,8 @@ addon=$out/Release/phpasync.node
 reports=${TSAN_REPORT_DIR:-$out/reports}
 
 if [[ ${TSAN_SKIP_BUILD:-0} != 1 ]]; then
-  if [[ -z ${PHP_CONFIG:-} ]]; then
+  PHP_CONFIG=${PHPASYNC_ZTS_PHP_CONFIG:-}
+  if [[ -z $PHP_CONFIG ]]; then
     PHP_CONFIG=$(scripts/build-php-zts.sh --print-prefix)/bin/php-config
   fi
   echo "== building the addon with -fsanitize=thread against $PHP_CONFIG into $out"

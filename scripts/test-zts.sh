@@ -7,7 +7,7 @@
 #   scripts/test-zts.sh                 every test/zts-*.test.ts
 #   scripts/test-zts.sh test/x.test.ts  these files instead (arguments go to `vitest run`)
 # Environment:
-#   PHP_CONFIG       a ZTS php-config to use instead of building one
+#   PHPASYNC_ZTS_PHP_CONFIG  a ZTS php-config to use instead of building one
 #   ZTS_SKIP_BUILD=1 use build-zts/ and dist/ as they are
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -15,7 +15,8 @@ cd "$root"
 
 out=$root/build-zts
 if [[ ${ZTS_SKIP_BUILD:-0} != 1 ]]; then
-  if [[ -z ${PHP_CONFIG:-} ]]; then
+  PHP_CONFIG=${PHPASYNC_ZTS_PHP_CONFIG:-}
+  if [[ -z $PHP_CONFIG ]]; then
     PHP_CONFIG=$(scripts/build-php-zts.sh --print-prefix)/bin/php-config
   fi
   [[ $("$PHP_CONFIG" --configure-options) == *--enable-zts* ]] \
