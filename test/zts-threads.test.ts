@@ -122,6 +122,26 @@ describe.skipIf(!ADDON)(`ZTS: num > 1 runs that many PHP threads in one process$
     expect(after.map((a) => a.status)).toEqual(Array(6).fill(200));
   });
 
+  it('max_requests recycles one thread while the other thread\'s request stays in flight', async () => {
+    const s = await start({ num: 2, bufferSize: 2, workerExtra: 'max_requests 2' });
+    const dir = tempDir();
+    const wait = send(`${s.url}/wait?mark=${dir}/w&stop=${dir}/stop`);
+    const holder = await markOf(`${dir}/w`);
+    // The holding thread has one request left before its recycle, which waits for the one in
+    // flight; its ring then fills (2) and the other thread takes the rest, recycling every 2.
+    const sent: ReturnType<typeof send>[] = [];
+    for (let i = 0; i < 10; i++) {
+      sent.push(send(`${s.url}/id?i=${i}`));
+      await waitFor(() => sent.filter((r) => r.done).length >= sent.length - 3, 20000);
+    }
+    await waitFor(() => s.logs().filter((l) => String(l.msg).includes('(max_requests)')).length >= 2, 20000);
+    expect(wait.done).toBe(false);
+    fs.writeFileSync(`${dir}/stop`, '');
+    expect(await wait.answer).toEqual({ status: 200, body: holder, retryAfter: null });
+    const all = await Promise.all(sent.map((r) => r.answer));
+    expect(all.map((a) => a.status)).toEqual(Array(10).fill(200));
+  });
+
   it('a worker file that fails after a restart backs off on its own thread: the other thread serves on', async () => {
     const dir = tempDir();
     const marker = `${dir}/marker`;
