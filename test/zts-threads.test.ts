@@ -21,9 +21,11 @@ interface Answer {
 if (!ADDON) console.warn(`test/zts-threads.test.ts skipped: ${why}`);
 
 let server: RunningServer | undefined;
+// Every test ends with a graceful stop: N threads shut down, thread 0 last with the module.
 afterEach(async () => {
-  if (server) await server.stop('SIGKILL');
+  const s = server;
   server = undefined;
+  if (s) expect(await s.stop()).toBe(0);
 });
 
 async function start(opts: ServerOptions): Promise<RunningServer> {
@@ -170,12 +172,13 @@ describe.skipIf(!ADDON)(`ZTS: num > 1 runs that many PHP threads in one process$
   });
 
   it('a request timeout interrupts only the thread that overran: the other thread\'s CPU-bound request finishes', async () => {
-    const s = await start({ num: 2, workerExtra: 'request_timeout 3s' });
+    const s = await start({ num: 2, workerExtra: 'request_timeout 4s' });
     const dir = tempDir();
     const late = send(`${s.url}/spin?mark=${dir}/a&stop=${dir}/never`);
     const a = await markOf(`${dir}/a`);
-    // The second starts a second later, so its deadline is a second after the first's.
-    await new Promise((r) => setTimeout(r, 1000));
+    // The second starts two seconds later, so its deadline is two seconds after the first's:
+    // time enough (also under TSan) to see the 504 and release it before its own deadline.
+    await new Promise((r) => setTimeout(r, 2000));
     const other = send(`${s.url}/spin?mark=${dir}/b&stop=${dir}/stop`);
     const b = await markOf(`${dir}/b`);
     expect(b).not.toBe(a);
