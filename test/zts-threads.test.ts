@@ -25,7 +25,9 @@ let server: RunningServer | undefined;
 afterEach(async () => {
   const s = server;
   server = undefined;
-  if (s) expect(await s.stop()).toBe(0);
+  if (!s) return;
+  const code = await s.stop();
+  expect({ code, signal: s.proc.signalCode, tail: code === 0 ? [] : s.output.slice(-5) }).toEqual({ code: 0, signal: null, tail: [] });
 });
 
 async function start(opts: ServerOptions): Promise<RunningServer> {

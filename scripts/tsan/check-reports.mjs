@@ -15,11 +15,14 @@ const ourFrame = (l) => l.includes('phpasync.node') || l.includes(`${root}/addon
 // A frame without its address, so the same report from two processes compares equal.
 const frameKey = (l) => l.replace(/^\s+#\d+ /, '').replace(/ \(([^ )]*)\+0x[0-9a-f]+\)/, ' ($1)').replace(/0x[0-9a-f]+/g, '0x').trim();
 
+const deadly = []; // a process the sanitizer saw die (SEGV, abort): always a failure
 const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => /^tsan\.\d+$/.test(n)).sort() : [];
 const ours = new Map(); // key -> { text, count }
 const others = new Map(); // kind + first frame -> count
 for (const name of files) {
   const text = fs.readFileSync(path.join(dir, name), 'utf8');
+  const death = /ThreadSanitizer:DEADLYSIGNAL|ERROR: ThreadSanitizer|FATAL: ThreadSanitizer/.exec(text);
+  if (death) deadly.push({ name, text: text.slice(death.index, death.index + 3000) });
   for (const block of text.split(/^==================$/m)) {
     const head = /WARNING: ThreadSanitizer: ([^(\n]+)/.exec(block);
     if (!head) continue;
@@ -48,4 +51,5 @@ for (const [k, n] of others) console.log(`  not ours (${n}x): ${k}`);
 for (const e of ours.values()) {
   console.log(`\n---- OURS (${e.count}x, in ${[...e.files].join(' ')})\n${e.text}`);
 }
-process.exit(ours.size > 0 ? 1 : 0);
+for (const d of deadly) console.log(`\n---- PROCESS DIED (${d.name})\n${d.text}`);
+process.exit(ours.size > 0 || deadly.length > 0 ? 1 : 0);
