@@ -11,6 +11,7 @@
 #endif
 
 #include "form.h"
+#include "server/request_state.h"
 #include "frankenphp_arginfo.h"
 
 zend_class_entry *phpa_ce_http_server;
@@ -60,6 +61,7 @@ static PHP_MINIT_FUNCTION(phpasync)
 	phpa_response_init_class(zend_register_internal_class(&ce));
 
 	phpa_async_minit(module_number); /* Async\ API + blocking calls that yield (issue 5) */
+	phpa_request_state_minit();      /* header functions and max_execution_time, per request */
 	return SUCCESS;
 }
 

@@ -55,6 +55,7 @@ struct phpa_coroutine {
 	zend_object *task;         /* Async\Coroutine object (reference held); NULL until asked for */
 	zend_object *cancel_pending; /* Throwable thrown at the next suspension point (reference held) */
 	uint64_t owner_job;        /* request whose structured scope this coroutine belongs to (0: none) */
+	struct phpa_request_state *reqstate; /* its request's PHP state (server/request_state.c); NULL for tasks */
 };
 
 enum phpa_co_kind {
@@ -113,6 +114,8 @@ extern zend_class_entry *phpa_ce_http_server;
 /* request.c */
 zend_object *phpa_request_new(phpa_job *job);
 void phpa_request_init_class(zend_class_entry *ce);
+/* The envelope the Request reads (owned by it). */
+const struct phpa_envelope *phpa_request_envelope(zend_object *request);
 
 /* response.c */
 zend_object *phpa_response_new(uint64_t id, int thread);
@@ -124,6 +127,8 @@ bool phpa_response_is_ended(zend_object *response);
 void phpa_response_finish(zend_object *response);
 /* header()/header_remove() inside a handler (op is a sapi_header_op_enum). */
 void phpa_response_sapi_header(zend_object *response, const char *line, size_t len, int op);
+/* A status set by header()/http_response_code() inside its handler. */
+void phpa_response_sapi_status(zend_object *response, int status);
 /* Replace whatever was set with a generic error page and end the response. */
 void phpa_response_fail(zend_object *response, int status);
 /* The interpreter is being restarted: streamed frames still with the host no longer have a

@@ -15,6 +15,8 @@
 
 #include <zend_exceptions.h>
 
+#include "server/request_state.h"
+
 /* Unsent bytes above which flush()/write() of a streamed response wait for the socket
  * (so one 1 MiB write may be in flight while the handler produces the next). */
 #define PHPA_STREAM_HWM ((size_t)1 << 20)
@@ -208,6 +210,7 @@ static void send_frame(phpa_response *r, uint32_t flags)
 	if (r->nchunks) memcpy(f->chunks, r->chunks, r->nchunks * sizeof(phpa_chunk));
 	/* The frame owns the chunks now. */
 	r->nchunks = 0;
+	if (head) phpa_request_state_head_sent(&r->std); /* headers_sent() is true from now on */
 	if (!last) {
 		if (!r->stream) {
 			r->stream = calloc(1, sizeof(phpa_stream));
@@ -455,6 +458,12 @@ void phpa_response_sapi_header(zend_object *response, const char *line, size_t l
 	zend_string_release(name);
 }
 
+void phpa_response_sapi_status(zend_object *response, int status)
+{
+	phpa_response *r = from_obj(response);
+	if (!r->head_sent && !r->ended) r->status = status; /* else PHP refused it: headers sent */
+}
+
 void phpa_response_init_class(zend_class_entry *ce)
 {
 	phpa_ce_response = ce;
@@ -496,6 +505,7 @@ ZEND_METHOD(FrankenPHP_Response, setStatus)
 		RETURN_THROWS();
 	}
 	r->status = (int)status;
+	phpa_request_state_status_set(&r->std, r->status); /* http_response_code() reads it */
 }
 
 ZEND_METHOD(FrankenPHP_Response, getStatus)
@@ -602,6 +612,7 @@ ZEND_METHOD(FrankenPHP_Response, redirect)
 	if (ok) {
 		set_header(r, name, url, true);
 		r->status = (int)code;
+		phpa_request_state_status_set(&r->std, r->status);
 	}
 	zend_string_release(name);
 	if (!ok) RETURN_THROWS();

@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include "phpa_internal.h"
+#include "server/request_state.h"
 
 #include <SAPI.h>
 #include <dlfcn.h>
@@ -141,12 +142,7 @@ static int sapi_phpa_header_handler(sapi_header_struct *h, sapi_header_op_enum o
 	return 0;
 }
 
-static size_t sapi_phpa_read_post(char *buf, size_t len)
-{
-	(void)buf;
-	(void)len;
-	return 0; /* the body is Request::getBody() */
-}
+static size_t sapi_phpa_read_post(char *buf, size_t len) { return phpa_request_state_read_post(buf, len); }
 
 static char *sapi_phpa_read_cookies(void) { return NULL; }
 

@@ -21,6 +21,8 @@
 #include <zend_fibers.h>
 #include <main/php_output.h>
 
+#include "server/request_state.h"
+
 static zend_function *fiber_start_fn, *fiber_resume_fn, *fiber_suspend_fn;
 static zend_internal_function coroutine_body_fn;
 
@@ -154,7 +156,7 @@ static void serve(phpa_thread_state *ts, phpa_coroutine *co)
 	fci.params = args;
 	fci.param_count = 2;
 	const int ob_level = php_output_get_level();
-
+	phpa_request_state_begin(co);
 	/* Interrupts (abort, timeout) and contained fatal errors unwind the handler only: see
 	 * limits.c. A bailout passes through (the fiber dies and the interpreter restarts). */
 	co->guarded = true;
@@ -350,6 +352,7 @@ static void release_objects(phpa_coroutine *co)
 	if (co->cancel_pending) OBJ_RELEASE(co->cancel_pending);
 	co->cancel_pending = NULL;
 	phpa_async_release_task(co);
+	phpa_request_state_destroy(co);
 	if (co->request) OBJ_RELEASE(co->request);
 	if (co->response) OBJ_RELEASE(co->response);
 	co->request = co->response = NULL;
@@ -363,11 +366,13 @@ static void resume(phpa_thread_state *ts, phpa_coroutine *co)
 	phpa_coroutine *prev = ts->current;
 	ts->current = co;
 	phpa_limits_enter(ts, co); /* issue 6: publish its deadline to the timeout watchdog */
+	phpa_request_state_enter(co);
 	zval rv;
 	ZVAL_UNDEF(&rv);
 	zend_call_known_instance_method_with_0_params(co->started ? fiber_resume_fn : fiber_start_fn, Z_OBJ(co->fiber), &rv);
 	co->started = true;
 	zval_ptr_dtor(&rv);
+	phpa_request_state_leave(co);
 	phpa_limits_leave(ts);
 	ts->current = prev;
 	if (EG(exception)) {
@@ -415,6 +420,7 @@ static void start_request(phpa_thread_state *ts, phpa_job *job)
 	co->state = PHPA_CO_RUNNING;
 	ts->inflight++;
 	phpa_limits_request_started(ts, co); /* issue 6: deadline, max_requests count */
+	phpa_request_state_init(co);
 	resume(ts, co);
 }
 
@@ -476,6 +482,7 @@ bool phpa_scheduler_run(phpa_thread_state *ts)
 		}
 	} zend_catch {
 		clean = false;
+		phpa_request_state_bailout();
 		phpa_limits_after_bailout(ts); /* issue 6: memory to answer with after an OOM fatal */
 		fail_inflight(ts);
 	} zend_end_try();
