@@ -170,6 +170,7 @@ static void sapi_phpa_register_variables(zval *track_vars)
 	if (g_config && g_config->worker_file) {
 		php_register_variable("SCRIPT_FILENAME", g_config->worker_file, track_vars);
 	}
+	phpa_request_state_register_variables(track_vars);
 }
 
 static void sapi_phpa_log_message(const char *message, int syslog_type)

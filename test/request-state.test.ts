@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { request, type RawResponse } from './api-helpers.js';
-import { startServer, type RunningServer } from './helpers/server.js';
+import { FIXTURES, startServer, type RunningServer } from './helpers/server.js';
 
 let server: RunningServer;
 beforeAll(async () => {
@@ -183,6 +183,30 @@ describe('superglobals and php://input', () => {
     expect(r2.cookie).toEqual([]);
     expect(r2.input).toBe('');
     expect(r2.server.REQUEST_TIME_FLOAT).toBeGreaterThan(r1.server.REQUEST_TIME_FLOAT);
+  });
+});
+
+describe('superglobals first named inside a request', () => {
+  it('$_SERVER made while a request runs is that request\'s, and every later request gets its own', async () => {
+    const late = await startServer({
+      workerSource: `<?php FrankenPHP\\HttpServer::onRequest(function ($req, $res) {
+        $res->write(json_encode(require '${FIXTURES}/request-state-late.php'));
+      });`,
+      num: 1,
+    });
+    try {
+      const seen = [];
+      for (const id of ['first', 'second', 'third']) {
+        seen.push(body(await request(late, { path: `/${id}?q=${id}`, headers: { 'x-id': id } })));
+      }
+      expect(seen).toEqual([
+        { id: 'first', uri: '/first?q=first', request: expect.anything() },
+        { id: 'second', uri: '/second?q=second', request: { q: 'second' } },
+        { id: 'third', uri: '/third?q=third', request: { q: 'third' } },
+      ]);
+    } finally {
+      expect(await late.stop()).toBe(0);
+    }
   });
 });
 

@@ -336,8 +336,11 @@ static void add_str(HashTable *ht, const char *key, size_t klen, const char *v, 
 
 /* A request header as a CGI variable: HTTP_ + upper case, '-' as '_'; Content-Type and
  * Content-Length without the prefix. Names with '_' are skipped (Apache and nginx drop them
- * too): X_Forwarded_For must not pass for X-Forwarded-For. Repeats are joined with ", ". */
-static void add_header_var(HashTable *ht, phpa_bytes name, phpa_bytes value)
+ * too): X_Forwarded_For must not pass for X-Forwarded-For. A repeated header is joined with
+ * ", " ("; " for Cookie); a first one replaces an environment variable of the same name.
+ * seen/nseen: hashes of the keys this request set so far. */
+static void add_header_var(HashTable *ht, phpa_bytes name, phpa_bytes value, zend_ulong *seen, uint32_t *nseen,
+	uint32_t cap)
 {
 	char key[256];
 	if (name.len == 0 || name.len > sizeof key - 6 || memchr(name.ptr, '_', name.len)) return;
@@ -352,7 +355,10 @@ static void add_header_var(HashTable *ht, phpa_bytes name, phpa_bytes value)
 		char c = name.ptr[i];
 		key[at++] = c == '-' ? '_' : (char)zend_toupper_ascii(c);
 	}
-	zval *prev = zend_hash_str_find(ht, key, at);
+	const zend_ulong h = zend_inline_hash_func(key, at);
+	bool repeat = false;
+	for (uint32_t i = 0; i < *nseen && !repeat; i++) repeat = seen[i] == h;
+	zval *prev = repeat ? zend_hash_str_find(ht, key, at) : NULL;
 	if (prev && Z_TYPE_P(prev) == IS_STRING) {
 		bool cookie = at == 11 && memcmp(key, "HTTP_COOKIE", 11) == 0;
 		zend_string *j = zend_string_concat3(Z_STRVAL_P(prev), Z_STRLEN_P(prev), cookie ? "; " : ", ", 2,
@@ -362,38 +368,28 @@ static void add_header_var(HashTable *ht, phpa_bytes name, phpa_bytes value)
 		zend_hash_str_update(ht, key, at, &zv);
 		return;
 	}
+	if (*nseen < cap) seen[(*nseen)++] = h;
 	add_str(ht, key, at, value.ptr ? value.ptr : "", value.len);
 }
 
-static void build_server(zval *out, zval *base, const phpa_envelope *env, double now)
+/* The request's CGI variables, over what ht has (the worker's $_SERVER): headers first, so no
+ * header can pass for the variables set after them. */
+static void add_request_vars(HashTable *ht, const phpa_envelope *env, double now)
 {
-	zval *b = base;
-	ZVAL_DEREF(b);
-	if (Z_TYPE_P(b) == IS_ARRAY) {
-		ZVAL_ARR(out, zend_array_dup(Z_ARRVAL_P(b)));
-	} else {
-		array_init(out);
-	}
-	HashTable *ht = Z_ARRVAL_P(out);
-	/* Headers first, into their own array (repeats join there, never with an environment
-	 * variable of the same name), then over the worker's values; the variables below come
-	 * last, so no header can pass for them. */
-	zval hdrs;
-	array_init_size(&hdrs, env->header_count);
+	zend_ulong seen[64];
+	uint32_t nseen = 0;
 	const uint8_t *cur = NULL;
 	uint32_t idx = 0;
 	phpa_bytes name, value;
 	const char *host = NULL;
 	size_t host_len = 0;
 	while (phpa_envelope_next_header(env, &cur, &idx, &name, &value)) {
-		if (name.len == 4 && zend_binary_strncasecmp(name.ptr, 4, "host", 4, 4) == 0 && !host) {
-			host = value.ptr;
+		if (!host && name.len == 4 && zend_binary_strncasecmp(name.ptr, 4, "host", 4, 4) == 0) {
+			host = value.ptr ? value.ptr : "";
 			host_len = value.len;
 		}
-		add_header_var(Z_ARRVAL(hdrs), name, value);
+		add_header_var(ht, name, value, seen, &nseen, 64);
 	}
-	zend_hash_merge(ht, Z_ARRVAL(hdrs), zval_add_ref, 1);
-	zval_ptr_dtor(&hdrs);
 	ADD_LIT(ht, "REQUEST_METHOD", env->method.ptr, env->method.len);
 	ADD_LIT(ht, "REQUEST_URI", env->uri.ptr, env->uri.len);
 	const char *q = env->uri.len ? memchr(env->uri.ptr, '?', env->uri.len) : NULL;
@@ -444,6 +440,34 @@ static void build_server(zval *out, zval *base, const phpa_envelope *env, double
 	zend_hash_str_update(ht, "REQUEST_TIME_FLOAT", sizeof("REQUEST_TIME_FLOAT") - 1, &zv);
 }
 
+static bool has_header(const phpa_envelope *env, const char *want, uint32_t len)
+{
+	const uint8_t *cur = NULL;
+	uint32_t idx = 0;
+	phpa_bytes name, value;
+	while (phpa_envelope_next_header(env, &cur, &idx, &name, &value)) {
+		if (name.len == len && zend_binary_strncasecmp(name.ptr, len, want, len, len) == 0) return true;
+	}
+	return false;
+}
+
+/* A jit superglobal ($_SERVER, $_REQUEST) is made only once code that names it was compiled (or
+ * loaded from OPcache) on this interpreter: until then no code can read it, so no request pays
+ * for it. Returns the thread's array, made now if the slot lost it. */
+static zval *jit_global(int i)
+{
+	zend_auto_global *ag = zend_hash_find_ptr(CG(auto_globals), sg_keys[i]);
+	if (ag && ag->armed) return NULL;
+	zval *zv = global_slot(i);
+	if (zv) ZVAL_DEREF(zv);
+	if ((!zv || Z_TYPE_P(zv) != IS_ARRAY) && ag && ag->auto_global_callback) {
+		ag->auto_global_callback(ag->name); /* puts it into the symbol table */
+		zv = global_slot(i);
+		if (zv) ZVAL_DEREF(zv);
+	}
+	return zv && Z_TYPE_P(zv) == IS_ARRAY ? zv : NULL;
+}
+
 /* ---- lifecycle --------------------------------------------------------------------------- */
 
 static void call_request_method(zend_object *request, zend_function *fn, zval *out)
@@ -479,18 +503,30 @@ void phpa_request_state_init(phpa_coroutine *co)
 	v->request_time = now;
 	s->error_reporting = EG(error_reporting);
 
-	/* Superglobals: the jit ones exist in the neutral state from the first request on. */
-	for (int i = 0; i < SG_COUNT; i++) {
-		if (!global_slot(i)) zend_is_auto_global(sg_keys[i]);
+	/* Superglobals. $_GET and $_COOKIE share the Request's parsed arrays. */
+	zval *base = jit_global(SG_SERVER);
+	if (base) {
+		ZVAL_ARR(&v->globals[SG_SERVER], zend_array_dup(Z_ARRVAL_P(base)));
+		add_request_vars(Z_ARRVAL(v->globals[SG_SERVER]), env, now);
+	} else {
+		ZVAL_UNDEF(&v->globals[SG_SERVER]); /* made by phpa_request_state_register_variables() if needed */
 	}
-	zval *base = global_slot(SG_SERVER);
-	if (base) build_server(&v->globals[SG_SERVER], base, env, now);
-	else ZVAL_EMPTY_ARRAY(&v->globals[SG_SERVER]);
-	call_request_method(co->request, get_query_fn, &v->globals[SG_GET]);
-	call_request_method(co->request, get_cookies_fn, &v->globals[SG_COOKIE]);
+	if (env->uri.len && memchr(env->uri.ptr, '?', env->uri.len)) call_request_method(co->request, get_query_fn, &v->globals[SG_GET]);
+	else ZVAL_EMPTY_ARRAY(&v->globals[SG_GET]);
+	if (has_header(env, "cookie", 6)) call_request_method(co->request, get_cookies_fn, &v->globals[SG_COOKIE]);
+	else ZVAL_EMPTY_ARRAY(&v->globals[SG_COOKIE]);
 	ZVAL_EMPTY_ARRAY(&v->globals[SG_POST]);
 	ZVAL_EMPTY_ARRAY(&v->globals[SG_FILES]);
-	ZVAL_COPY(&v->globals[SG_REQUEST], &v->globals[SG_GET]);
+	if (jit_global(SG_REQUEST)) ZVAL_COPY(&v->globals[SG_REQUEST], &v->globals[SG_GET]);
+	else ZVAL_UNDEF(&v->globals[SG_REQUEST]);
+}
+
+void phpa_request_state_register_variables(zval *track_vars)
+{
+	/* $_SERVER made for the first time while a request runs (code naming it was just compiled). */
+	if (entered && Z_TYPE_P(track_vars) == IS_ARRAY) {
+		add_request_vars(Z_ARRVAL_P(track_vars), phpa_request_envelope(entered->co->request), SG(global_request_time));
+	}
 }
 
 void phpa_request_state_enter(phpa_coroutine *co)

@@ -36,6 +36,8 @@ void phpa_request_state_bailout(void);
 void phpa_request_state_head_sent(zend_object *response);
 /* response.c: setStatus()/redirect() set `status`: http_response_code() reads it back. */
 void phpa_request_state_status_set(zend_object *response, int status);
+/* sapi.c register_variables: $_SERVER made while a request runs gets that request's variables. */
+void phpa_request_state_register_variables(zval *track_vars);
 /* sapi.c read_post: php://input of the running request. */
 size_t phpa_request_state_read_post(char *buf, size_t len);
 
