@@ -41,7 +41,7 @@ final class HttpServer
      *   time out (504) N seconds later, never later than request_timeout; 0 gives request_timeout
      *   back.
      * - Output buffers (ob_start()) opened by the request are its own.
-     * Sessions are not supported yet (session_start() throws). Coroutines a handler spawns run
+     * Sessions and header_register_callback() are not supported yet (they throw an Error). Coroutines a handler spawns run
      * with the thread's own state, not their request's.
      */
     public static function onRequest(callable $handler): bool {}

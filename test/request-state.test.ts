@@ -89,10 +89,12 @@ describe('status set by PHP functions', () => {
     expect((await get('/plain')).status).toBe(200);
   });
 
-  it('refuses statuses Node cannot send, in the call that set them', async () => {
+  it('refuses statuses Node cannot send, in the call that set them, and header_register_callback()', async () => {
     const r = await get('/bad-code');
     expect(r.status).toBe(200);
+    expect(r.headers['x-cb']).toBeUndefined();
     expect(body(r)).toMatchObject({
+      callback: 'Error: not supported yet: header_register_callback() in an async handler: the Response sends the headers at flush() or end(); set them before calling either',
       caught: 'ValueError: http_response_code(): The response status must be between 200 and 599 (1xx informational statuses cannot be sent as the response status), 42 given',
       status_line: 'ValueError: header(): The response status must be between 200 and 599 (1xx informational statuses cannot be sent as the response status), 100 given',
     });

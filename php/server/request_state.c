@@ -706,6 +706,19 @@ static ZEND_NAMED_FUNCTION(wrap_headers_list)
 	zval_ptr_dtor(&headers);
 }
 
+/* header_register_callback() would run when PHP sends headers, which it never does inside a
+ * request (the Response sends them at flush()/end()): refused rather than never called. */
+static zif_handler orig_header_register_callback;
+static ZEND_NAMED_FUNCTION(wrap_header_register_callback)
+{
+	if (!entered) {
+		orig_header_register_callback(INTERNAL_FUNCTION_PARAM_PASSTHRU);
+		return;
+	}
+	zend_throw_error(NULL, "not supported yet: header_register_callback() in an async handler: the Response sends "
+		"the headers at flush() or end(); set them before calling either");
+}
+
 /* max_execution_time (ini_set() and set_time_limit()): PHP's handler arms a SIGPROF timer,
  * which cannot run inside Node. Inside a request the value moves that request's deadline. */
 static ZEND_INI_MH((*orig_on_timeout));
@@ -749,6 +762,7 @@ void phpa_request_state_minit(void)
 	orig_setrawcookie = replace("setrawcookie", wrap_setrawcookie);
 	orig_http_response_code = replace("http_response_code", wrap_http_response_code);
 	orig_headers_list = replace("headers_list", wrap_headers_list);
+	orig_header_register_callback = replace("header_register_callback", wrap_header_register_callback);
 	zend_ini_entry *e = zend_hash_str_find_ptr(EG(ini_directives), "max_execution_time", sizeof("max_execution_time") - 1);
 	if (e && e->on_modify != on_update_timeout) {
 		orig_on_timeout = e->on_modify;
