@@ -214,19 +214,23 @@ describe('superglobals first named inside a request', () => {
 
 describe('interleaved requests', () => {
   it('a request suspended between its changes and one that runs meanwhile do not see each other\'s state', async () => {
-    const a = get('/interleave/a?us=400000', { headers: { 'x-id': 'A' } });
+    const a = get('/interleave/a?us=400000', { method: 'POST', headers: { 'x-id': 'A' }, body: 'A'.repeat(20000) });
     let aDone = false;
     void a.then(() => (aDone = true));
     // B runs while A sleeps; five of them, one after another.
     const bs: RawResponse[] = [];
     await new Promise((r) => setTimeout(r, 100));
-    for (let i = 0; i < 5; i++) bs.push(await get('/interleave/b', { headers: { 'x-id': `B${i}` } }));
+    for (let i = 0; i < 5; i++) {
+      bs.push(await get('/interleave/b', { method: 'POST', headers: { 'x-id': `B${i}` }, body: `b${i}`.repeat(6000) }));
+    }
     expect(aDone).toBe(false); // overlap: every B ran inside A's sleep
     const ra = await a;
     expect(ra.status).toBe(201);
     expect(ra.headers['x-a']).toBe('1');
     expect(ra.headers['x-a2']).toBe('2');
-    const outA = body<{ first: Seen; second: Seen; buffered: string; server_id: string; server_uri: string }>(ra);
+    const outA = body<{ first: Seen; second: Seen; buffered: string; server_id: string; server_uri: string; input_first: string; input_rest: [number, string] }>(ra);
+    expect(outA.input_first).toBe('AAA');
+    expect(outA.input_rest).toEqual([19997, 'A']);
     for (const s of [outA.first, outA.second]) {
       expect(s).toMatchObject({ status: 201, last_error: 'error of a', precision: '5', id: 'A', headers_sent: false });
     }
@@ -241,7 +245,8 @@ describe('interleaved requests', () => {
       expect(rb.headers['x-a']).toBeUndefined();
       const text = rb.body.toString();
       expect(text.startsWith('b echoes;')).toBe(true);
-      const outB = JSON.parse(text.slice('b echoes;'.length)) as { b: Seen; server_uri: string };
+      const outB = JSON.parse(text.slice('b echoes;'.length)) as { b: Seen; server_uri: string; input: string };
+      expect(outB.input).toBe(`b${i}`.repeat(6000));
       expect(outB.b).toMatchObject({ status: 200, last_error: null, precision: '14', ob_level: 0, id: `B${i}`, headers_list: [], headers_sent: false });
       expect(outB.server_uri).toBe('/interleave/b');
     });
