@@ -200,7 +200,7 @@ static void phpa_interrupt_function(zend_execute_data *execute_data)
 	if (co->deadline_ns && phpa_now_ns() >= co->deadline_ns) {
 		co->timed_out = true;
 		phpa_log(PHPA_LOG_ERROR, co->job_id, "request timeout: the handler ran for more than %u ms; interrupted, answered 504",
-			g_timeout_ms);
+			co->time_limit_ms ? co->time_limit_ms : g_timeout_ms);
 		zend_throw_unwind_exit();
 	}
 }
@@ -221,7 +221,7 @@ static void deadline_timer_cb(phpa_timer *t)
 	if (co->timed_out || co->cancelled) return;
 	co->timed_out = true;
 	phpa_log(PHPA_LOG_ERROR, co->job_id, "request timeout: the handler waited for more than %u ms; interrupted, answered 504",
-		g_timeout_ms);
+		co->time_limit_ms ? co->time_limit_ms : g_timeout_ms);
 	interrupt_waiting(co);
 }
 

@@ -56,6 +56,7 @@ struct phpa_coroutine {
 	zend_object *cancel_pending; /* Throwable thrown at the next suspension point (reference held) */
 	uint64_t owner_job;        /* request whose structured scope this coroutine belongs to (0: none) */
 	struct phpa_request_state *reqstate; /* its request's PHP state (server/request_state.c); NULL for tasks */
+	uint32_t time_limit_ms;    /* set_time_limit() gave the deadline (for the 504 log line); 0: request_timeout did */
 };
 
 enum phpa_co_kind {

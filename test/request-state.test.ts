@@ -130,10 +130,17 @@ describe('errors, ini and time limits', () => {
   });
 
   it('set_time_limit() limits its own request (504) and not the next one', async () => {
+    const logged = (): string[] =>
+      server.logs().map((l) => String(l.msg)).filter((m) => m.startsWith('request timeout'));
+    const before = logged().length;
     const limited = await get('/time-limit?us=3000000');
     expect(limited.status).toBe(504);
     const busy = await get('/time-limit-busy');
     expect(busy.status).toBe(504);
+    expect(logged().slice(before)).toEqual([
+      'request timeout: the handler waited for more than 1000 ms; interrupted, answered 504',
+      'request timeout: the handler ran for more than 1000 ms; interrupted, answered 504',
+    ]);
     const next = await get('/time-limit?us=0');
     expect(next.status).toBe(200);
     // A request that did not call it runs past 1 s.

@@ -496,6 +496,7 @@ void phpa_request_state_init(phpa_coroutine *co)
 	co->reqstate = s;
 	s->co = co;
 	s->server_deadline_ns = co->deadline_ns;
+	co->time_limit_ms = 0;
 	const phpa_envelope *env = phpa_request_envelope(co->request);
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
@@ -731,9 +732,13 @@ static ZEND_INI_MH(on_update_timeout)
 	if (!s || applying_ini || stage != ZEND_INI_STAGE_RUNTIME) return SUCCESS;
 	phpa_coroutine *co = s->co;
 	uint64_t d = s->server_deadline_ns;
+	co->time_limit_ms = 0;
 	if (secs > 0) {
 		uint64_t mine = phpa_now_ns() + (uint64_t)secs * 1000000000u;
-		if (!d || mine < d) d = mine;
+		if (!d || mine < d) {
+			d = mine;
+			co->time_limit_ms = secs < 4000000 ? (uint32_t)secs * 1000u : UINT32_MAX;
+		}
 	}
 	co->deadline_ns = d;
 	phpa_timer_stop(&co->deadline_timer);
