@@ -411,10 +411,11 @@ static void add_request_vars(HashTable *ht, const phpa_envelope *env, double now
 	} else {
 		ADD_LIT(ht, "QUERY_STRING", "", 0);
 	}
-	char proto[32];
-	int plen = snprintf(proto, sizeof proto, "HTTP/%.*s", (int)(env->protocol.len < 16 ? env->protocol.len : 16),
-		env->protocol.ptr ? env->protocol.ptr : "");
-	ADD_LIT(ht, "SERVER_PROTOCOL", proto, (size_t)plen);
+	/* Not snprintf("%.*s"): PHP's takes the strlen() of the whole (unterminated) argument. */
+	char proto[32] = "HTTP/";
+	const size_t plen = env->protocol.len < 16 ? env->protocol.len : 16;
+	if (plen) memcpy(proto + 5, env->protocol.ptr, plen);
+	ADD_LIT(ht, "SERVER_PROTOCOL", proto, 5 + plen);
 	ADD_LIT(ht, "REMOTE_ADDR", env->remote_addr.ptr, env->remote_addr.len);
 	zval zv;
 	ZVAL_LONG(&zv, (zend_long)env->remote_port);
