@@ -353,7 +353,8 @@ static void add_header_var(HashTable *ht, phpa_bytes name, phpa_bytes value, zen
 	uint32_t cap)
 {
 	char key[256];
-	if (name.len == 0 || name.len > sizeof key - 6 || memchr(name.ptr, '_', name.len)) return;
+	/* HTTP/2 pseudo-headers (":authority") are not headers. */
+	if (name.len == 0 || name.len > sizeof key - 6 || name.ptr[0] == ':' || memchr(name.ptr, '_', name.len)) return;
 	size_t at = 0;
 	bool plain = (name.len == 12 && zend_binary_strncasecmp(name.ptr, 12, "content-type", 12, 12) == 0) ||
 		(name.len == 14 && zend_binary_strncasecmp(name.ptr, 14, "content-length", 14, 14) == 0);
@@ -393,10 +394,14 @@ static void add_request_vars(HashTable *ht, const phpa_envelope *env, double now
 	phpa_bytes name, value;
 	const char *host = NULL;
 	size_t host_len = 0;
+	bool host_is_header = false;
 	while (phpa_envelope_next_header(env, &cur, &idx, &name, &value)) {
-		if (!host && name.len == 4 && zend_binary_strncasecmp(name.ptr, 4, "host", 4, 4) == 0) {
+		/* The first Host, else :authority (HTTP/2), as Request::getHost(). */
+		const bool is_host = name.len == 4 && zend_binary_strncasecmp(name.ptr, 4, "host", 4, 4) == 0;
+		if ((is_host && !host_is_header) || (!host && name.len == 10 && memcmp(name.ptr, ":authority", 10) == 0)) {
 			host = value.ptr ? value.ptr : "";
 			host_len = value.len;
+			host_is_header = is_host;
 		}
 		add_header_var(ht, name, value, seen, &nseen, 64);
 	}
