@@ -156,7 +156,8 @@ static void serve(phpa_thread_state *ts, phpa_coroutine *co)
 	fci.params = args;
 	fci.param_count = 2;
 	const int ob_level = php_output_get_level();
-	phpa_request_state_begin(co);
+	phpa_request_state_begin(co); /* inside the fiber: what PHP keeps per fiber */
+
 	/* Interrupts (abort, timeout) and contained fatal errors unwind the handler only: see
 	 * limits.c. A bailout passes through (the fiber dies and the interpreter restarts). */
 	co->guarded = true;
