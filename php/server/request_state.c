@@ -120,8 +120,10 @@ typedef struct {
 	zend_ini_entry *entry;
 	zend_string *value;
 } ini_item;
-static __thread ini_item *neutral_ini;
-static __thread uint32_t neutral_ini_n, neutral_ini_cap;
+static __thread ini_item neutral_ini_inline[32];
+static __thread ini_item *neutral_ini_big; /* emalloc'd past 32 entries, until leave */
+#define neutral_ini (neutral_ini_big ? neutral_ini_big : neutral_ini_inline)
+static __thread uint32_t neutral_ini_n;
 /* Set while we re-apply values ourselves: max_execution_time must not move a deadline then. */
 static __thread bool applying_ini;
 
@@ -201,11 +203,8 @@ static void snapshot_neutral_ini(void)
 	neutral_ini_n = 0;
 	HashTable *mod = EG(modified_ini_directives);
 	if (!mod || zend_hash_num_elements(mod) == 0) return;
-	if (neutral_ini_cap < zend_hash_num_elements(mod)) {
-		neutral_ini_cap = zend_hash_num_elements(mod) * 2;
-		neutral_ini = realloc(neutral_ini, neutral_ini_cap * sizeof *neutral_ini);
-		if (!neutral_ini) zend_error_noreturn(E_ERROR, "phpasync: out of memory for the ini snapshot");
-	}
+	/* Thread-local storage of its own: nothing to free when the thread ends. */
+	if (zend_hash_num_elements(mod) > 32) neutral_ini_big = emalloc(zend_hash_num_elements(mod) * sizeof(ini_item));
 	zend_ini_entry *e;
 	ZEND_HASH_FOREACH_PTR(mod, e) {
 		neutral_ini[neutral_ini_n].entry = e;
@@ -220,6 +219,8 @@ static void release_neutral_ini(void)
 		if (neutral_ini[i].value) zend_string_release(neutral_ini[i].value);
 	}
 	neutral_ini_n = 0;
+	if (neutral_ini_big) efree(neutral_ini_big);
+	neutral_ini_big = NULL;
 }
 
 static ini_item *neutral_ini_find(zend_ini_entry *e)
@@ -610,7 +611,8 @@ void phpa_request_state_bailout(void)
 		SG(request_info).proto_num = neutral.proto_num;
 		for (int i = 0; i < SG_COUNT; i++) ZVAL_UNDEF(&neutral.globals[i]);
 	}
-	neutral_ini_n = 0; /* its references went with the heap */
+	neutral_ini_n = 0; /* its references (and an emalloc'd array) went with the heap */
+	neutral_ini_big = NULL;
 }
 
 /* ---- hooks from response.c and sapi.c ---------------------------------------------------- */
