@@ -93,7 +93,7 @@ npx --no-install cmake-js compile --CDPHP_CONFIG="$PHPC" --log-level error >/dev
 # 6. TypeScript.
 say "compiling TypeScript"
 npx --no-install tsc -p tsconfig.json
-chmod +x dist/src/cli/main.js
+chmod +x dist/src/cli/main.js dist/src/cli/php.js
 
 # 7. `phpasync` on PATH.
 if npm link --no-audit --no-fund --loglevel=error >/dev/null 2>&1 && command -v phpasync >/dev/null 2>&1; then

@@ -28,29 +28,40 @@ Napi::Value PhpInfo(const Napi::CallbackInfo& info) {
 // it is meant for the `phpasync php-cli` command, where PHP is all the process does.
 Napi::Value RunCli(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsArray()) {
-    throw Napi::TypeError::New(env, "runCli(script, args): script must be a string and args an array of strings");
+  static const char* usage =
+      "runCli(mode, target, args, binary): mode must be a php-cli mode, target and binary strings, args an array of strings";
+  if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsString() || !info[2].IsArray() || !info[3].IsString()) {
+    throw Napi::TypeError::New(env, usage);
+  }
+  const int mode = info[0].As<Napi::Number>().Int32Value();
+  if (mode < PHPA_CLI_SCRIPT || mode > PHPA_CLI_VERSION) throw Napi::TypeError::New(env, usage);
+  std::string target = info[1].As<Napi::String>().Utf8Value();
+  std::string binary = info[3].As<Napi::String>().Utf8Value();
+  std::vector<std::string> args;
+  // $argv[0]: the script, or what PHP's CLI names code given with -r.
+  args.push_back(mode == PHPA_CLI_SCRIPT ? target : "Standard input code");
+  Napi::Array a = info[2].As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Value v = a.Get(i);
+    if (!v.IsString()) throw Napi::TypeError::New(env, usage);
+    args.push_back(v.As<Napi::String>().Utf8Value());
   }
   if (!phpa::ClaimPhpStart()) {
     throw Napi::Error::New(env, "PHP cannot be started twice in one process (it was started already)");
   }
-  std::vector<std::string> args;
-  args.push_back(info[0].As<Napi::String>().Utf8Value());
-  Napi::Array a = info[1].As<Napi::Array>();
-  for (uint32_t i = 0; i < a.Length(); i++) {
-    Napi::Value v = a.Get(i);
-    if (!v.IsString()) {
-      throw Napi::TypeError::New(env, "runCli(script, args): script must be a string and args an array of strings");
-    }
-    args.push_back(v.As<Napi::String>().Utf8Value());
-  }
   std::vector<char*> argv;
   for (auto& s : args) argv.push_back(s.data());
   argv.push_back(nullptr);
+  phpa_cli_run run{};
+  run.mode = mode;
+  run.code = mode == PHPA_CLI_CODE ? target.c_str() : nullptr;
+  run.binary = binary.empty() ? nullptr : binary.c_str();
+  run.argc = static_cast<int>(args.size());
+  run.argv = argv.data();
   int status = 255;
   sigset_t old;
   phpa::BlockAsyncSignals(&old);  // the PHP thread inherits the blocked mask
-  std::thread t([&] { status = phpa_php_run_cli(args[0].c_str(), static_cast<int>(args.size()), argv.data()); });
+  std::thread t([&] { status = phpa_php_run_cli(&run); });
   phpa::RestoreSignals(&old);
   t.join();
   return Napi::Number::New(env, status);
@@ -82,6 +93,9 @@ Napi::Object Constants(Napi::Env env) {
       {"EVENT_LOG", PHPA_EVENT_LOG},       {"EVENT_EXITED", PHPA_EVENT_EXITED},
       {"LOG_DEBUG", PHPA_LOG_DEBUG},       {"LOG_INFO", PHPA_LOG_INFO},
       {"LOG_WARN", PHPA_LOG_WARN},         {"LOG_ERROR", PHPA_LOG_ERROR},
+      {"CLI_SCRIPT", PHPA_CLI_SCRIPT},     {"CLI_CODE", PHPA_CLI_CODE},
+      {"CLI_INFO", PHPA_CLI_INFO},         {"CLI_MODULES", PHPA_CLI_MODULES},
+      {"CLI_VERSION", PHPA_CLI_VERSION},
   };
   for (const auto& [name, value] : all) c.Set(name, Napi::Number::New(env, value));
   c.Freeze();

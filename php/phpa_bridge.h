@@ -135,9 +135,25 @@ void phpa_php_frame_released(phpa_frame *frame);
  * it: it only sets that thread's atomic EG(vm_interrupt)). Used after phpa_host cancels. */
 void phpa_php_interrupt(int thread);
 
-/* Run a PHP script as the CLI would (argv, STDOUT/STDERR to the process); returns its exit
- * status. Uses the calling thread; the module must not be started by anything else. */
-int phpa_php_run_cli(const char *script, int argc, char **argv);
+/* php-cli: what to run, as PHP's CLI takes it (SCRIPT FILE, -r CODE, -i, -m, -v). */
+enum phpa_cli_mode {
+	PHPA_CLI_SCRIPT = 0,
+	PHPA_CLI_CODE = 1,
+	PHPA_CLI_INFO = 2,
+	PHPA_CLI_MODULES = 3,
+	PHPA_CLI_VERSION = 4,
+};
+typedef struct phpa_cli_run {
+	int mode;            /* enum phpa_cli_mode */
+	const char *code;    /* CLI_CODE: the code, without <?php */
+	const char *binary;  /* PHP_BINARY: an executable that runs PHP as this CLI; NULL: none */
+	int argc;
+	char **argv;         /* $argv; argv[0] is the script (CLI_CODE: "Standard input code") */
+} phpa_cli_run;
+
+/* Run PHP as the CLI would (argv, STDOUT/STDERR to the process, PHP_SAPI "cli"); returns the
+ * exit status. Uses the calling thread; the module must not be started by anything else. */
+int phpa_php_run_cli(const phpa_cli_run *run);
 
 /* ---- implemented in addon/ ------------------------------------------------------------- */
 

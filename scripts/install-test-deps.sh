@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What the test suite needs beyond the build: a real MariaDB server (the tests start their own,
+# What the test suite needs beyond the build: Debian's Composer (php-cli), a real MariaDB server (the tests start their own,
 # with a private datadir and socket; see test/helpers/mariadb.ts) and PHP's MySQL drivers
 # (mysqlnd, pdo_mysql, mysqli) enabled for the embed SAPI that phpasync loads.
 # Safe to re-run: does nothing when everything is there. As root it installs Debian's packages;
@@ -7,6 +7,17 @@
 set -euo pipefail
 
 say() { printf '\033[1minstall-test-deps:\033[0m %s\n' "$*"; }
+
+# php-cli's test runs Debian's Composer through phpasync's PHP.
+if ! command -v composer >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing composer (Debian)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends composer >/dev/null 2>&1 \
+      || say "apt-get could not install composer; the php-cli Composer test will skip"
+  else
+    say "the php-cli Composer test needs Debian's composer: apt-get install --no-install-recommends composer"
+  fi
+fi
 
 PHP_CONFIG_BIN=${PHP_CONFIG:-php-config}
 PHP_VER=$("$PHP_CONFIG_BIN" --version 2>/dev/null | cut -d. -f1,2 || true)

@@ -8,6 +8,7 @@
 #include <SAPI.h>
 #include <dlfcn.h>
 #include <ext/standard/info.h>
+#include <zend_extensions.h>
 #include <main/php_main.h>
 #include <main/php_variables.h>
 #include <signal.h>
@@ -132,6 +133,15 @@ static void sapi_phpa_register_variables(zval *track_vars)
 	if (g_config && g_config->worker_file) {
 		php_register_variable("SCRIPT_FILENAME", g_config->worker_file, track_vars);
 	}
+	/* php-cli: what PHP's CLI sets (Composer reads PHP_SELF). */
+	if (g_cli_mode && SG(request_info).argc > 0) {
+		char *self = SG(request_info).argv[0];
+		php_register_variable("PHP_SELF", self, track_vars);
+		php_register_variable("SCRIPT_NAME", self, track_vars);
+		php_register_variable("SCRIPT_FILENAME", self, track_vars);
+		php_register_variable("PATH_TRANSLATED", self, track_vars);
+		php_register_variable("DOCUMENT_ROOT", "", track_vars);
+	}
 	phpa_request_state_register_variables(track_vars);
 }
 
@@ -252,7 +262,50 @@ static void register_std_stream(const char *name, const char *url, const char *m
 	zend_register_constant(&c);
 }
 
-int phpa_php_run_cli(const char *script, int argc, char **argv)
+/* -m: the modules and Zend extensions, as PHP's CLI lists them. */
+static int cli_print_module(zval *el)
+{
+	zend_module_entry *module = Z_PTR_P(el);
+	php_printf("%s\n", module->name);
+	return ZEND_HASH_APPLY_KEEP;
+}
+
+static void cli_print_extension(zend_extension *ext)
+{
+	php_printf("%s\n", ext->name);
+}
+
+static int cli_compare_modules(Bucket *a, Bucket *b)
+{
+	return strcasecmp(((zend_module_entry *)Z_PTR(a->val))->name, ((zend_module_entry *)Z_PTR(b->val))->name);
+}
+
+static void cli_print_modules(void)
+{
+	HashTable sorted;
+	zend_hash_init(&sorted, zend_hash_num_elements(&module_registry), NULL, NULL, 0);
+	zend_hash_copy(&sorted, &module_registry, NULL);
+	zend_hash_sort(&sorted, cli_compare_modules, 0);
+	php_printf("[PHP Modules]\n");
+	zend_hash_apply(&sorted, cli_print_module);
+	zend_hash_destroy(&sorted);
+	php_printf("\n[Zend Modules]\n");
+	zend_llist_apply(&zend_extensions, (llist_apply_func_t)cli_print_extension);
+	php_printf("\n");
+}
+
+static void cli_print_version(void)
+{
+	php_printf("PHP %s (cli) (%s)\nCopyright (c) The PHP Group\n%s", PHP_VERSION,
+#ifdef ZTS
+		"ZTS",
+#else
+		"NTS",
+#endif
+		get_zend_version());
+}
+
+int phpa_php_run_cli(const phpa_cli_run *run)
 {
 	static phpa_config cli_config;
 	static const char *no_env[] = {NULL};
@@ -261,34 +314,67 @@ int phpa_php_run_cli(const char *script, int argc, char **argv)
 	cli_config.ini_entries = "register_argc_argv=1\ndisplay_errors=stderr\n";
 	g_cli_mode = true;
 	phpa_log_to_stderr(true);
+	/* As PHP's own CLI: PHP_SAPI is "cli" (OPcache follows opcache.enable_cli), phpinfo() is
+	 * text, and PHP_BINARY names an executable that runs this CLI again (Composer runs it). */
+	phpa_sapi_module.name = "cli";
+	phpa_sapi_module.phpinfo_as_text = 1;
+	phpa_sapi_module.executable_location = (char *)run->binary;
 	char err[256];
+	int status = 255;
 	if (phpa_php_module_startup(&cli_config, err, sizeof err) != 0) {
 		fprintf(stderr, "phpasync php-cli: %s\n", err);
-		return 1;
+		status = 1;
+		goto done;
 	}
-	int status = 255;
 	SG(options) |= SAPI_OPTION_NO_CHDIR;
-	SG(request_info).argc = argc;
-	SG(request_info).argv = argv;
-	SG(request_info).path_translated = (char *)script;
+	SG(request_info).argc = run->argc;
+	SG(request_info).argv = run->argv;
+	SG(request_info).path_translated = run->mode == PHPA_CLI_SCRIPT ? run->argv[0] : NULL;
 	if (phpa_request_startup() == SUCCESS) {
 		register_std_stream("STDIN", "php://stdin", "rb");
 		register_std_stream("STDOUT", "php://stdout", "wb");
 		register_std_stream("STDERR", "php://stderr", "wb");
+		status = 0;
 		zend_file_handle fh;
-		zend_stream_init_filename(&fh, script);
-		fh.primary_script = 1;
+		bool have_file = false;
 		zend_try {
-			php_execute_script(&fh);
+			switch (run->mode) {
+			case PHPA_CLI_SCRIPT:
+				zend_stream_init_filename(&fh, run->argv[0]);
+				fh.primary_script = 1;
+				CG(skip_shebang) = 1; /* a `#!/usr/bin/php` first line is not output */
+				have_file = true;
+				php_execute_script(&fh);
+				status = EG(exit_status);
+				break;
+			case PHPA_CLI_CODE:
+				zend_eval_string_ex((char *)run->code, NULL, "Command line code", 1);
+				status = EG(exit_status);
+				break;
+			case PHPA_CLI_INFO:
+				php_print_info(PHP_INFO_ALL & ~PHP_INFO_CREDITS);
+				break;
+			case PHPA_CLI_MODULES:
+				cli_print_modules();
+				break;
+			case PHPA_CLI_VERSION:
+				cli_print_version();
+				break;
+			}
+		} zend_catch {
+			status = EG(exit_status);
 		} zend_end_try();
-		status = EG(exit_status);
-		zend_destroy_file_handle(&fh);
+		if (have_file) zend_destroy_file_handle(&fh);
 		php_request_shutdown(NULL);
 	}
 	SG(request_info).argc = 0;
 	SG(request_info).argv = NULL;
 	SG(request_info).path_translated = NULL;
 	phpa_php_module_shutdown();
+done:
+	phpa_sapi_module.name = "phpasync";
+	phpa_sapi_module.phpinfo_as_text = 0;
+	phpa_sapi_module.executable_location = NULL;
 	g_cli_mode = false;
 	phpa_log_to_stderr(false);
 	return status;

@@ -13,10 +13,44 @@
 
 #include <zend_closures.h>
 #include <zend_exceptions.h>
+#include <zend_extensions.h>
 #include <zend_fibers.h>
 
 static zend_function *fiber_start_fn, *fiber_resume_fn, *fiber_suspend_fn;
 static zend_internal_function coroutine_body_fn;
+
+/* Fibers are resumed from C, with no PHP frame below them. An extension that observes fiber
+ * switches and reads the executing file there (Xdebug 3.2 copies that name, NULL here, and
+ * crashes) needs one: while the scheduler resumes a fiber, the current frame is that of a
+ * one-line script named "phpasync scheduler". Only with Xdebug loaded: backtraces would show
+ * the frame. */
+static __thread zend_op_array *anchor_op_array;
+static __thread zend_execute_data anchor_frame;
+
+static void anchor_init(void)
+{
+	if (anchor_op_array || !zend_get_extension("Xdebug")) return;
+	/* PHP compiles nothing from an empty string: a bare return is the smallest script. */
+	zend_string *code = zend_string_init("return;", sizeof("return;") - 1, 0);
+#if PHP_VERSION_ID >= 80200
+	anchor_op_array = zend_compile_string(code, "phpasync scheduler", ZEND_COMPILE_POSITION_AFTER_OPEN_TAG);
+#else
+	anchor_op_array = zend_compile_string(code, "phpasync scheduler");
+#endif
+	zend_string_release(code);
+	if (!anchor_op_array) return;
+	memset(&anchor_frame, 0, sizeof anchor_frame);
+	anchor_frame.func = (zend_function *)anchor_op_array;
+	anchor_frame.opline = anchor_op_array->opcodes;
+}
+
+static void anchor_destroy(void)
+{
+	if (!anchor_op_array) return;
+	destroy_op_array(anchor_op_array);
+	efree(anchor_op_array);
+	anchor_op_array = NULL;
+}
 
 static void coroutine_body(INTERNAL_FUNCTION_PARAMETERS);
 
@@ -53,7 +87,8 @@ static void lookup_fiber_methods(void)
 	fiber_suspend_fn = zend_hash_str_find_ptr(&zend_ce_fiber->function_table, "suspend", sizeof("suspend") - 1);
 	memset(&coroutine_body_fn, 0, sizeof coroutine_body_fn);
 	coroutine_body_fn.type = ZEND_INTERNAL_FUNCTION;
-	coroutine_body_fn.function_name = zend_string_init_interned("{phpasync coroutine}", sizeof("{phpasync coroutine}") - 1, 1);
+	/* Not "{...}": Xdebug 3.2 reads a closure named so as user code (its op_array filename). */
+	coroutine_body_fn.function_name = zend_string_init_interned("phpasync\\coroutine", sizeof("phpasync\\coroutine") - 1, 1);
 	coroutine_body_fn.handler = coroutine_body;
 	coroutine_body_fn.fn_flags = ZEND_ACC_PUBLIC;
 }
@@ -67,6 +102,7 @@ void phpa_sched_init(void)
 	live = 0;
 	ready_head = ready_tail = NULL;
 	all_len = 0;
+	anchor_init();
 }
 
 static phpa_coroutine *coroutine_new(void)
@@ -278,7 +314,10 @@ static void resume(phpa_coroutine *co)
 	if (co->ops->enter) co->ops->enter(co);
 	zval rv;
 	ZVAL_UNDEF(&rv);
+	zend_execute_data *below = EG(current_execute_data);
+	if (anchor_op_array && !below) EG(current_execute_data) = &anchor_frame;
 	zend_call_known_instance_method_with_0_params(co->started ? fiber_resume_fn : fiber_start_fn, Z_OBJ(co->fiber), &rv);
+	EG(current_execute_data) = below;
 	co->started = true;
 	zval_ptr_dtor(&rv);
 	if (co->ops->leave) co->ops->leave(co);
@@ -321,6 +360,7 @@ static void free_suspended_fiber_stacks(void)
 
 void phpa_sched_destroy(bool after_fatal)
 {
+	anchor_destroy();
 	if (after_fatal) free_suspended_fiber_stacks();
 	for (uint32_t i = 0; i < all_len; i++) {
 		phpa_coroutine *co = all_items[i];

@@ -24,7 +24,6 @@ const UNSUPPORTED_GLOBALS = [
   'filesystem',
   'key_type',
   'local_certs',
-  'metrics',
   'ocsp_interval',
   'ocsp_stapling',
   'on_demand_tls',
@@ -92,9 +91,13 @@ export function parseGlobalBlock(node: Node, ctx: AdaptContext, order: Directive
         once(l);
         l.expectArgs(1, 1, 'admin off|<address>');
         global.admin = l.args[0]!.text === 'off' ? false : l.args[0]!.text;
-        if (global.admin !== false) {
-          ctx.warnings.push(`${l.loc.file}:${l.loc.line}:${l.loc.column}: admin: phpasync has no admin API; the address is ignored`);
-        }
+        l.noBlock('admin off|<address> (settings inside admin { } are not supported yet)');
+      },
+      metrics(l) {
+        once(l);
+        l.expectArgs(0, 0, 'metrics');
+        l.noBlock('metrics (settings inside metrics { }, per_host, are not supported yet)');
+        global.metrics = true;
       },
       auto_https(l) {
         once(l);

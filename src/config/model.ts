@@ -255,8 +255,10 @@ export interface GlobalOptions {
   debug: boolean;
   httpPort?: number;
   httpsPort?: number;
-  /** `admin off` → false; an address is kept as written (phpasync has no admin API). */
+  /** `admin off` → false; an address serves /health/* (and /metrics with `metrics`): no config API. */
   admin?: string | false;
+  /** `metrics`: Prometheus metrics on the admin address (localhost:2019 unless `admin` says). */
+  metrics?: boolean;
   /** `auto_https off|disable_redirects|...` as written. */
   autoHttps?: string;
   /** How long in-flight requests may run on after SIGTERM/SIGINT before they are cancelled:

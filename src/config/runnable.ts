@@ -2,6 +2,7 @@
 // `run` (which refuses to start) and `validate`/`adapt --validate` (which report it) through
 // src/cli/runtime.ts; it loads nothing of the server, so `validate` never loads Fastify.
 
+import { parseAdminAddress } from './admin-address.js';
 import { ConfigError } from './errors.js';
 import { placeholderProblem, responderMatchProblem } from './responder-checks.js';
 import type { PhpasyncConfig, SourceLocation } from './model.js';
@@ -46,8 +47,13 @@ export function checkRunnable(config: PhpasyncConfig): ConfigError[] {
     if (p?.includes('h3')) errors.push(notSupported('servers protocols h3 (HTTP/3)', g.source));
     if (p && !p.includes('h1')) errors.push(notSupported('servers protocols without h1', g.source));
     if (p && !p.includes('h2') && config.sites.some((s) => s.tls)) errors.push(notSupported('servers protocols without h2 on https sites', g.source));
-    // `admin off` agrees with phpasync (there is no admin API); an address does not.
-    if (g.admin !== undefined && g.admin !== false) errors.push(notSupported('global option admin <address>', g.source));
+    // The admin address serves probes and metrics (src/server/admin.ts), no config API.
+    if (typeof g.admin === 'string' && !parseAdminAddress(g.admin)) {
+      errors.push(notSupported(`global option admin ${g.admin} (phpasync takes host:port or :port)`, g.source));
+    }
+    if (g.metrics && g.admin === false) {
+      errors.push(new ConfigError('metrics are served on the admin endpoint: remove "admin off" (or metrics)', g.source));
+    }
   }
 
   const schemes = new Set(config.sites.flatMap((s) => s.addresses.map((a) => a.scheme)));

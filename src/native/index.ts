@@ -107,7 +107,7 @@ interface Addon {
   /** Absent from addon builds that predate it: see BRIDGE_FALLBACK. */
   constants?: Record<string, unknown>;
   phpInfo(): { phpVersion: string; zts: boolean };
-  runCli(script: string, args: string[]): number;
+  runCli(mode: number, target: string, args: string[], binary: string): number;
   socketUnsent(fd: number): number;
 }
 
@@ -187,7 +187,7 @@ export function nativeVersion(): VersionInfo {
 file_put_contents(${JSON.stringify(out)}, json_encode(['opcache' => (bool)($s['opcache_enabled'] ?? false), 'jit' => (bool)($s['jit']['on'] ?? false)]));`,
   );
   try {
-    runPhpCli(script, []);
+    runPhpCli({ mode: 'script', script, args: [] });
     const facts = JSON.parse(fs.readFileSync(out, 'utf8')) as { opcache: boolean; jit: boolean };
     return { ...info, ...facts, scheduler: 'phpasync fibers (stock PHP)' };
   } finally {
@@ -195,9 +195,22 @@ file_put_contents(${JSON.stringify(out)}, json_encode(['opcache' => (bool)($s['o
   }
 }
 
-/** Runs a PHP script as the CLI would; returns its exit status. Blocks the event loop. */
-export function runPhpCli(script: string, args: string[]): number {
-  return loadAddon().runCli(script, args);
+/** What php-cli runs (the modes of php/phpa_bridge.h's phpa_cli_mode, in the same order). */
+export type CliRun =
+  | { mode: 'script'; script: string; args: string[]; binary?: string }
+  | { mode: 'code'; code: string; args: string[]; binary?: string }
+  | { mode: 'info' | 'modules' | 'version'; binary?: string };
+
+const CLI_MODES = { script: 'CLI_SCRIPT', code: 'CLI_CODE', info: 'CLI_INFO', modules: 'CLI_MODULES', version: 'CLI_VERSION' } as const;
+
+/** Runs PHP as its CLI would; returns the exit status. Blocks the event loop. */
+export function runPhpCli(run: CliRun): number {
+  const addon = loadAddon();
+  const mode = addon.constants?.[CLI_MODES[run.mode]];
+  if (typeof mode !== 'number') throw new PhpasyncError('PHPASYNC_ADDON_CONSTANTS', [CLI_MODES[run.mode]]);
+  const target = run.mode === 'script' ? run.script : run.mode === 'code' ? run.code : '';
+  const args = run.mode === 'script' || run.mode === 'code' ? run.args : [];
+  return addon.runCli(mode, target, args, run.binary ?? '');
 }
 
 /** Bytes the kernel still holds in the send queue of TCP socket `fd`; -1 where unknown. */

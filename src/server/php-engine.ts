@@ -18,6 +18,7 @@ import { httpAnswer, PhpasyncError, type ErrorCode } from './errors.js';
 import { addHookHeaders } from './hook-headers.js';
 import { forHttp2, frameHeaders } from './framing.js';
 import { InFlightTable } from './inflight.js';
+import type { ServerMetrics } from './metrics.js';
 import { hasRequestBehind } from './pipelining.js';
 
 /** A response being written: its reply and the release handles of frames not yet written. */
@@ -64,6 +65,8 @@ export class PhpEngine {
    * keep-alive clients do not hold the shutdown until their idle timeout; all but one whose
    * connection has a pipelined request queued behind it: that one's answer closes it. */
   closing = false;
+  /** Set when the server serves metrics (src/server/metrics.ts): counts what it sees. */
+  metrics: ServerMetrics | undefined;
   /** Called when a PHP thread gives up after it had started (worker file keeps failing). */
   onFatal?: (message: string) => void;
   /** The `encode` of a request's site, when some site has one. */
@@ -213,6 +216,8 @@ export class PhpEngine {
   }
 
   private logFromPhp(level: number, thread: number, requestId: number, message: string): void {
+    // The restart lines come from php/embed/thread.c, the one place threads restart.
+    if (this.metrics && message.includes(': restarting the interpreter')) this.metrics.restarted();
     const reply = requestId ? this.pending.get(requestId)?.reply : undefined;
     const fields = reply ? { reqId: reply.request.id, thread } : { thread };
     if (level >= this.k.LOG_ERROR) this.log.error(fields, message);

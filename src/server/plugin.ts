@@ -87,7 +87,12 @@ async function phpRoutes(scope: FastifyInstance, { prefix, engine, bodyLimit }: 
   const handler = (request: FastifyRequest, reply: FastifyReply): void => {
     const body = Buffer.isBuffer(request.body) ? request.body : null;
     reply.hijack(); // the response is written from PHP's frames, straight to the socket
-    if (!engine.submit(encodeEnvelope(request.raw, request.protocol, body), reply)) {
+    const metrics = engine.metrics;
+    const t0 = metrics ? performance.now() : 0;
+    if (engine.submit(encodeEnvelope(request.raw, request.protocol, body), reply)) {
+      if (metrics) reply.raw.once('finish', () => metrics.answered(reply.raw.statusCode, (performance.now() - t0) / 1000));
+    } else {
+      metrics?.rejectedOne();
       const a = httpAnswer('PHPASYNC_BUSY');
       reply.raw.writeHead(a.status, { 'Retry-After': '1', 'Content-Type': 'text/plain; charset=utf-8' });
       reply.raw.end(a.body);

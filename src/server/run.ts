@@ -5,6 +5,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyListenOptions
 
 import { reportIgnoredSignalsWith } from './signals.js';
 import { DRAIN_TIMEOUT_MS, LISTEN_PORT, workerEngineOptions } from '../config/defaults.js';
+import { DEFAULT_ADMIN_ADDRESS, parseAdminAddress } from '../config/admin-address.js';
 import type { PhpasyncConfig } from '../config/model.js';
 import { checkRunnable, notSupported } from '../config/runnable.js';
 import { allWorkers, intoRoutes, walkDirectives } from '../config/walk.js';
@@ -12,7 +13,9 @@ import { bindListener, type BoundListener } from './bind.js';
 import { gracefulConnections } from './drain.js';
 import { PhpasyncError } from './errors.js';
 import { applyTimeouts, checkingIntervalMs, effectiveTimeouts } from './timeouts.js';
+import { startAdmin } from './admin.js';
 import { loggerOptions } from './logger.js';
+import { ServerMetrics } from './metrics.js';
 import { phpasync } from './plugin.js';
 import { echoRequestId, genReqId } from './request-id.js';
 import { planSockets, socketUrl } from './listen-plan.js';
@@ -97,6 +100,25 @@ export async function buildServer(config: PhpasyncConfig, build: BuildOptions = 
   return app;
 }
 
+/** The admin endpoint (probes, and /metrics with `metrics`) when the config asks for one; it
+ * closes with the app. */
+async function serveAdmin(config: PhpasyncConfig, app: FastifyInstance): Promise<void> {
+  const g = config.global;
+  const address = typeof g?.admin === 'string' ? g.admin : g?.metrics ? DEFAULT_ADMIN_ADDRESS : undefined;
+  if (address === undefined) return;
+  const where = parseAdminAddress(address)!; // checkRunnable refused what does not parse
+  const metrics = g?.metrics ? new ServerMetrics(app.phpasync, allWorkers(config)[0]?.file ?? '') : undefined;
+  app.phpasync.metrics = metrics;
+  const admin = await startAdmin(where, { ready: () => !app.phpasync.closing, metrics }, app.log).catch((err: NodeJS.ErrnoException) => {
+    throw new PhpasyncError('PHPASYNC_LISTEN', [`${address} (admin)`, err.code ?? err.message]);
+  });
+  // Open through the drain, so that readiness says 503 meanwhile; gone with the HTTP server.
+  app.server.once('close', () => {
+    admin.close();
+    admin.closeAllConnections();
+  });
+}
+
 /** Starts the server and resolves once it has stopped after SIGINT/SIGTERM. */
 export async function runServer(config: PhpasyncConfig, options: RunOptions): Promise<void> {
   if (options.watch) throw notSupported('run --watch', { file: config.configFile, line: 1, column: 1 });
@@ -165,6 +187,11 @@ export async function runServer(config: PhpasyncConfig, options: RunOptions): Pr
   // Fastify closes the socket it listens on; the others stop accepting with it.
   app.server.once('close', () => {
     for (const l of others) l.close();
+  });
+  await serveAdmin(config, app).catch(async (err: unknown) => {
+    dropStopListener();
+    await app.close();
+    throw err;
   });
 
   reportIgnoredSignalsWith((signal) =>

@@ -139,7 +139,7 @@ const cases: [name: string, caddyfile: string, message: string][] = [
   [
     "unknown global",
     "{\n\tdebgu\n}\n",
-    "/virtual/Caddyfile:2:2: unrecognized global option 'debgu' (did you mean debug?); allowed: frankenphp, debug, http_port, https_port, admin, auto_https, processes, grace_period, drain_timeout, shutdown_delay, log, servers, order",
+    "/virtual/Caddyfile:2:2: unrecognized global option 'debgu' (did you mean debug?); allowed: frankenphp, debug, http_port, https_port, admin, metrics, auto_https, processes, grace_period, drain_timeout, shutdown_delay, log, servers, order",
   ],
   [
     "unsupported global",
@@ -204,7 +204,7 @@ const cases: [name: string, caddyfile: string, message: string][] = [
   [
     "drain_timeout typo",
     "{\n\tdrain_timout 10s\n}\n",
-    "/virtual/Caddyfile:2:2: unrecognized global option 'drain_timout' (did you mean drain_timeout?); allowed: frankenphp, debug, http_port, https_port, admin, auto_https, processes, grace_period, drain_timeout, shutdown_delay, log, servers, order",
+    "/virtual/Caddyfile:2:2: unrecognized global option 'drain_timout' (did you mean drain_timeout?); allowed: frankenphp, debug, http_port, https_port, admin, metrics, auto_https, processes, grace_period, drain_timeout, shutdown_delay, log, servers, order",
   ],
   [
     "drain_timeout and grace_period",
