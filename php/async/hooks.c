@@ -231,7 +231,7 @@ static bool on_server_thread(void) { return phpa_on_php_thread(); }
 
 #define SESSIONS_WHY                                                                                        \
 	"PHP sessions are per thread and the requests of a thread run concurrently, so one user's session "  \
-	"would be shared with the others' (per-request sessions come with the per-coroutine request context)"
+	"would be shared with the others' (the per-request state does not cover sessions yet)"
 
 static void hook_session_start(INTERNAL_FUNCTION_PARAMETERS)
 {

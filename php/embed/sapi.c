@@ -105,12 +105,7 @@ static int sapi_phpa_header_handler(sapi_header_struct *h, sapi_header_op_enum o
 	return 0;
 }
 
-static size_t sapi_phpa_read_post(char *buf, size_t len)
-{
-	(void)buf;
-	(void)len;
-	return 0; /* the body is Request::getBody() */
-}
+static size_t sapi_phpa_read_post(char *buf, size_t len) { return phpa_request_state_read_post(buf, len); }
 
 static char *sapi_phpa_read_cookies(void) { return NULL; }
 
@@ -147,6 +142,7 @@ static void sapi_phpa_register_variables(zval *track_vars)
 		php_register_variable("PATH_TRANSLATED", self, track_vars);
 		php_register_variable("DOCUMENT_ROOT", "", track_vars);
 	}
+	phpa_request_state_register_variables(track_vars);
 }
 
 static void sapi_phpa_log_message(const char *message, int syslog_type)

@@ -10,10 +10,10 @@
  * out of it, and every request the thread held is answered 500 before the restart.
  *
  * A request's coroutine has enter/leave hooks (request_enter(), request_leave()): they run on
- * every switch into and out of it, and are where per-request PHP state is put in place and
- * saved.
+ * every switch into and out of it, and put its per-request PHP state (request_state.c) in
+ * place and save it.
  */
-#include "server/worker.h"
+#include "server/request_state.h"
 
 #include <zend_exceptions.h>
 #include <main/php_output.h>
@@ -85,6 +85,7 @@ static void request_body(phpa_coroutine *co)
 	fci.params = args;
 	fci.param_count = 2;
 	const int ob_level = php_output_get_level();
+	phpa_request_state_begin(r); /* inside the fiber: what PHP keeps per fiber */
 
 	/* Interrupts (abort, timeout) and contained fatal errors unwind the handler only: see
 	 * worker_limits.c. A bailout passes through (the fiber dies and the interpreter restarts). */
@@ -143,12 +144,13 @@ static void request_enter(phpa_coroutine *co)
 	phpa_worker_req *r = co->data;
 	/* Its deadline, for the timeout watchdog. */
 	if (r->deadline_ns) phpa_guard_publish_deadline(r->deadline_ns);
+	phpa_request_state_enter(r);
 }
 
 /* After every switch out of it (it suspended, or its body returned). */
 static void request_leave(phpa_coroutine *co)
 {
-	(void)co;
+	phpa_request_state_leave(co->data);
 	phpa_guard_publish_deadline(0);
 }
 
@@ -165,6 +167,7 @@ static void request_finish(phpa_coroutine *co)
 	phpa_worker_req *r = co->data;
 	phpa_response_fail(r->response, 500); /* no-op when it was answered */
 	phpa_async_release_handle(co);
+	phpa_request_state_destroy(r);
 	OBJ_RELEASE(r->request);
 	OBJ_RELEASE(r->response);
 	request_free(r);
@@ -235,6 +238,7 @@ static void start_request(phpa_job *job)
 	r->response = phpa_response_new(r->id, thread);
 	requests++;
 	phpa_limits_request_started(r);
+	phpa_request_state_init(r);
 	started_requests++;
 	const uint64_t max_requests = phpa_runtime_config()->max_requests;
 	if (max_requests && started_requests >= max_requests) recycling = true;
@@ -300,6 +304,7 @@ void phpa_worker_run(phpa_worker_outcome *out)
 		}
 	} zend_catch {
 		clean = false;
+		phpa_request_state_bailout(); /* first: the thread's own values back into the globals */
 		phpa_guard_after_bailout(); /* memory to answer with after an OOM fatal error */
 		fail_inflight();
 	} zend_end_try();

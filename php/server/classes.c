@@ -5,6 +5,7 @@
 #include "server/worker.h"
 
 #include "server/form.h"
+#include "server/request_state.h"
 #include "server/frankenphp_arginfo.h"
 
 zend_class_entry *phpa_ce_http_server;
@@ -30,4 +31,5 @@ void phpa_server_minit(void)
 	phpa_request_init_class(register_class_FrankenPHP_Request());
 	phpa_uploaded_file_init_class(register_class_FrankenPHP_UploadedFile());
 	phpa_response_init_class(register_class_FrankenPHP_Response());
+	phpa_request_state_minit(); /* header functions and max_execution_time, per request */
 }

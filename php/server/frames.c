@@ -12,6 +12,7 @@
  * until the host hands frames back.
  */
 #include "server/response.h"
+#include "server/request_state.h"
 
 #include <zend_exceptions.h>
 
@@ -179,6 +180,7 @@ void phpa_frame_send(phpa_response *r, uint32_t flags)
 	if (r->nchunks) memcpy(f->chunks, r->chunks, r->nchunks * sizeof(phpa_chunk));
 	/* The frame owns the chunks now. */
 	r->nchunks = 0;
+	if (head) phpa_request_state_head_sent(&r->std); /* headers_sent() is true from now on */
 	if (!last) {
 		if (!r->stream) {
 			r->stream = calloc(1, sizeof(phpa_stream));

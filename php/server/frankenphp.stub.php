@@ -17,6 +17,32 @@ final class HttpServer
      * per request: fn(Request $request, Response $response): void. Call it once from the
      * worker file; the thread starts serving after the file returns. Returns true.
      * Throws an Error outside a phpasync async worker thread.
+     *
+     * PHP's per-request state is the request's own inside its handler, never shared with the
+     * other requests its thread runs meanwhile (saved and restored at every suspension):
+     * - $_SERVER: the worker's $_SERVER (environment, SCRIPT_FILENAME) plus this request's CGI
+     *   variables: REQUEST_METHOD, REQUEST_URI, QUERY_STRING, SERVER_PROTOCOL, REMOTE_ADDR,
+     *   REMOTE_PORT, REQUEST_SCHEME, HTTPS ("on" over TLS), SERVER_NAME and SERVER_PORT (from
+     *   Host), REQUEST_TIME and REQUEST_TIME_FLOAT (when this request started), CONTENT_TYPE,
+     *   CONTENT_LENGTH and HTTP_* for the other headers (names with "_" are left out, as Apache
+     *   and nginx do; repeats are joined with ", ").
+     * - $_GET and $_COOKIE: Request::getQueryParams() and getCookies(); $_REQUEST: $_GET.
+     * - $_POST and $_FILES: always [] (the body is not parsed before the handler runs): use
+     *   getParsedBody() and getUploadedFiles(). php://input reads this request's body.
+     * - header(), header_remove(), setcookie(), http_response_code() act on this Response;
+     *   a status they set (a status line, header()'s code, Location: 302, or 303 over HTTP/1.1 for
+     *   methods other than GET and HEAD, WWW-Authenticate: 401) becomes its status, and a status outside 200..599 throws
+     *   ValueError. They and setStatus()/setHeader() change the same status and headers: the last
+     *   call wins. headers_list() lists this Response's headers. echo does not send headers and
+     *   adds no default Content-Type: headers_sent() is false until flush() or end(), and header()
+     *   after that fails with PHP's "headers already sent" warning.
+     * - error_get_last(), ini_set() (memory_limit included), error_reporting() and
+     *   set_time_limit() are this request's and end with it. set_time_limit(N) makes the request
+     *   time out (504) N seconds later, never later than request_timeout; 0 gives request_timeout
+     *   back.
+     * - Output buffers (ob_start()) opened by the request are its own.
+     * Sessions and header_register_callback() are not supported yet (they throw an Error). Coroutines a handler spawns run
+     * with the thread's own state, not their request's.
      */
     public static function onRequest(callable $handler): bool {}
 }

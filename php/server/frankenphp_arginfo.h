@@ -1,5 +1,5 @@
 /* This is a generated file, edit the .stub.php file instead.
- * Stub hash: ab8a722850bb8fbe81227f975d478786e7c1ecb9 */
+ * Stub hash: ae785a8c84813e2d2201be0ec46c8e3cb72cd89c */
 
 ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_class_FrankenPHP_HttpServer_onRequest, 0, 1, _IS_BOOL, 0)
 	ZEND_ARG_TYPE_INFO(0, handler, IS_CALLABLE, 0)

@@ -66,6 +66,8 @@ zend_object *phpa_request_new(phpa_job *job)
 	return o;
 }
 
+const phpa_envelope *phpa_request_envelope(zend_object *request) { return &from_obj(request)->env; }
+
 void phpa_request_init_class(zend_class_entry *ce)
 {
 	phpa_ce_request = ce;

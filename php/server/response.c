@@ -4,6 +4,7 @@
  * (phpa_response_sapi_header, phpa_response_append_output).
  */
 #include "server/response.h"
+#include "server/request_state.h"
 
 #include <SAPI.h>
 #include <zend_exceptions.h>
@@ -216,6 +217,12 @@ void phpa_response_sapi_header(zend_object *response, const char *line, size_t l
 	zend_string_release(name);
 }
 
+void phpa_response_sapi_status(zend_object *response, int status)
+{
+	phpa_response *r = phpa_response_from(response);
+	if (!r->head_sent && !r->ended) r->status = status; /* else PHP refused it: headers sent */
+}
+
 void phpa_response_init_class(zend_class_entry *ce)
 {
 	phpa_ce_response = ce;
@@ -256,6 +263,7 @@ ZEND_METHOD(FrankenPHP_Response, setStatus)
 		RETURN_THROWS();
 	}
 	r->status = (int)status;
+	phpa_request_state_status_set(&r->std, r->status); /* http_response_code() reads it */
 }
 
 ZEND_METHOD(FrankenPHP_Response, getStatus)
@@ -362,6 +370,7 @@ ZEND_METHOD(FrankenPHP_Response, redirect)
 	if (ok) {
 		set_header(r, name, url, true);
 		r->status = (int)code;
+		phpa_request_state_status_set(&r->std, r->status);
 	}
 	zend_string_release(name);
 	if (!ok) RETURN_THROWS();

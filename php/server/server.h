@@ -40,5 +40,9 @@ void phpa_worker_shutdown(bool after_fatal);
  * runs (or its response ended): the caller decides where the bytes go. */
 bool phpa_worker_output(const char *str, size_t len);
 bool phpa_worker_header(const char *line, size_t len, int op);
+/* SAPI read_post: php://input of the running request (0 outside one). */
+size_t phpa_request_state_read_post(char *buf, size_t len);
+/* SAPI register_variables: $_SERVER made while a request runs gets that request's variables. */
+void phpa_request_state_register_variables(zval *track_vars);
 
 #endif

@@ -18,6 +18,9 @@ typedef struct phpa_worker_req {
 	bool timed_out;            /* interrupted by the request timeout: answered 504 */
 	bool cancelled;            /* the client went away: interrupted, response discarded */
 	bool contained_fatal;      /* its handler hit a fatal error that ends only this request */
+	uint64_t timeout_deadline_ns; /* request_timeout's deadline, which set_time_limit() never extends */
+	uint32_t time_limit_ms;    /* set_time_limit() gave deadline_ns (for the 504 log line); 0: request_timeout did */
+	struct phpa_request_state *state; /* its PHP state while it is not entered (request_state.c) */
 } phpa_worker_req;
 
 /* The request a coroutine serves, or NULL (a spawned coroutine, none). */
@@ -34,6 +37,9 @@ void phpa_limits_thread_start(void);
 bool phpa_limits_skip_job(const phpa_job *job);
 /* The request got its coroutine: its deadline is armed. */
 void phpa_limits_request_started(phpa_worker_req *r);
+/* set_time_limit(secs) inside its running handler: the deadline becomes now + secs, never later
+ * than request_timeout's (secs <= 0: request_timeout's). */
+void phpa_limits_set_time_limit(phpa_worker_req *r, zend_long secs);
 /* Its request ended (normally or not): the deadline timer is disarmed. */
 void phpa_limits_request_done(phpa_worker_req *r);
 /* Each tick, before the ring is drained: cancelled ids of suspended handlers are matched and

@@ -28,6 +28,9 @@ static __thread uint64_t last_started_id; /* id of the newest job taken from the
 
 static uint32_t timeout_ms(void) { return phpa_runtime_config()->request_timeout_ms; }
 
+/* The limit its 504 log line names: set_time_limit()'s when that gave the deadline. */
+static uint32_t limit_ms(const phpa_worker_req *r) { return r->time_limit_ms ? r->time_limit_ms : timeout_ms(); }
+
 /* ---- the running handler: the guard's policy ------------------------------------------------ */
 
 static phpa_worker_req *running_handler(void)
@@ -74,7 +77,7 @@ static void interrupt(void)
 	if (r->deadline_ns && phpa_now_ns() >= r->deadline_ns) {
 		r->timed_out = true;
 		phpa_log(PHPA_LOG_ERROR, r->id, "request timeout: the handler ran for more than %u ms; interrupted, answered 504",
-			timeout_ms());
+			limit_ms(r));
 		zend_throw_unwind_exit();
 	}
 }
@@ -99,7 +102,7 @@ static void deadline_timer_cb(phpa_timer *t)
 	if (!r->co || r->co->state != PHPA_CO_WAITING || r->timed_out || r->cancelled) return;
 	r->timed_out = true;
 	phpa_log(PHPA_LOG_ERROR, r->id, "request timeout: the handler waited for more than %u ms; interrupted, answered 504",
-		timeout_ms());
+		limit_ms(r));
 	phpa_sched_interrupt(r->co);
 }
 
@@ -135,8 +138,28 @@ void phpa_limits_request_started(phpa_worker_req *r)
 	r->timed_out = r->cancelled = r->contained_fatal = false;
 	uint32_t ms = timeout_ms();
 	r->deadline_ns = ms ? phpa_now_ns() + (uint64_t)ms * 1000000u : 0;
+	r->timeout_deadline_ns = r->deadline_ns;
+	r->time_limit_ms = 0;
 	phpa_timer_init(&r->deadline_timer, deadline_timer_cb, r);
 	if (r->deadline_ns) phpa_timer_start(&r->deadline_timer, r->deadline_ns);
+}
+
+void phpa_limits_set_time_limit(phpa_worker_req *r, zend_long secs)
+{
+	uint64_t d = r->timeout_deadline_ns;
+	r->time_limit_ms = 0;
+	if (secs > 0) {
+		uint64_t mine = phpa_now_ns() + (uint64_t)secs * 1000000000u;
+		if (!d || mine < d) {
+			d = mine;
+			r->time_limit_ms = secs < 4000000 ? (uint32_t)secs * 1000u : UINT32_MAX;
+		}
+	}
+	r->deadline_ns = d;
+	phpa_timer_stop(&r->deadline_timer);
+	if (d) phpa_timer_start(&r->deadline_timer, d);
+	/* Its handler runs: the watchdog reads the running coroutine's deadline from its slot. */
+	phpa_guard_publish_deadline(d);
 }
 
 void phpa_limits_request_done(phpa_worker_req *r) { phpa_timer_stop(&r->deadline_timer); }

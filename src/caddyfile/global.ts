@@ -226,8 +226,11 @@ function parseFrankenphp(line: Line, ctx: AdaptContext, at: { numThreads?: Sourc
       worker(l) {
         fp.workers.push(parseWorker(l, ctx, ctx.baseDir));
       },
+      max_wait_time(l) {
+        fp.maxWaitMs = durationArg(l, 'max_wait_time <duration>', 'frankenphp ');
+      },
     },
-    unsupported: ['max_wait_time', 'max_idle_time'],
+    unsupported: ['max_idle_time'],
   });
   if (fp.maxThreads !== undefined && fp.numThreads !== undefined && fp.maxThreads < fp.numThreads) {
     line.fail(`frankenphp: max_threads (${fp.maxThreads}) must be at least num_threads (${fp.numThreads})`);

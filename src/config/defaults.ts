@@ -120,6 +120,11 @@ export const PROCESSES: IntSetting = { default: 1, min: 1, max: 256 };
 /** How long in-flight requests may run on after SIGTERM/SIGINT (`drain_timeout`, `grace_period`). */
 export const DRAIN_TIMEOUT_MS = 30_000;
 
+/** frankenphp `max_wait_time`: how long a request may wait for a ring slot when every ring is
+ * full, before its 503. Not 0 (FrankenPHP's): a burst read in one event-loop turn overran the
+ * default ring of 20 before PHP woke (7 % 503s at c=50 on hello-world, PHP far from busy). */
+export const MAX_WAIT_MS = 100;
+
 /** How long stopping waits for the PHP threads to join once they all reported that they exited. */
 export const THREAD_JOIN_MS = 5000;
 

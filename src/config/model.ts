@@ -36,6 +36,9 @@ export interface WorkerConfig {
 }
 
 export interface FrankenphpGlobalConfig {
+  /** `max_wait_time`: how long a request may wait for a ring slot when every ring is full
+   * (src/config/defaults.ts MAX_WAIT_MS when unset; 0: 503 at once). */
+  maxWaitMs?: number;
   numThreads?: number;
   maxThreads?: number;
   phpIni: Record<string, string>;

@@ -5,7 +5,7 @@ import os from 'node:os';
 
 import type { FastifyBaseLogger, FastifyReply } from 'fastify';
 
-import { THREAD_JOIN_MS, type EngineOptions } from '../config/defaults.js';
+import { MAX_WAIT_MS, THREAD_JOIN_MS, type EngineOptions } from '../config/defaults.js';
 import {
   bridgeConstants,
   createEngine,
@@ -58,6 +58,13 @@ export class PhpEngine {
   private readonly threads: number;
   private stopped = false;
   private wakeScheduled = false;
+  /** Requests waiting for a ring slot (submit), oldest first. */
+  private readonly waiting: { envelope: Uint8Array; reply: FastifyReply; arrived: number; deadline: number }[] = [];
+  private retryScheduled = false;
+  /** How long a request may wait for a ring slot when every ring is full; 0: 503 at once. */
+  maxWaitMs: number = MAX_WAIT_MS;
+  /** At most this many wait: as many as the PHP threads could hold in flight. */
+  private readonly maxWaiting: number;
   private readonly flushWakes = (): void => {
     this.wakeScheduled = false;
     this.native.flushWakes();
@@ -79,6 +86,7 @@ export class PhpEngine {
     private readonly log: FastifyBaseLogger,
   ) {
     this.threads = options.threads;
+    this.maxWaiting = options.threads * options.maxCoroutines;
     this.k = bridgeConstants();
     const { phpIni, env, ...rest } = options;
     this.native = createEngine({
@@ -109,8 +117,25 @@ export class PhpEngine {
     return engine;
   }
 
-  /** Hands the request to a PHP thread. False when every ring is full or the engine stopped. */
-  submit(envelope: Uint8Array, reply: FastifyReply): boolean {
+  /**
+   * Hands the request to a PHP thread, or answers it 503 + Retry-After. When every ring is full
+   * the request waits, in arrival order, up to maxWaitMs for a slot (FrankenPHP's max_wait_time):
+   * a burst read in one event-loop turn would otherwise overrun a ring before its PHP thread
+   * has even woken, on a server that is far from busy. PHP is woken at once for it.
+   */
+  submit(envelope: Uint8Array, reply: FastifyReply): void {
+    const arrived = performance.now();
+    if (this.waiting.length === 0 && this.trySubmit(envelope, reply, arrived)) return;
+    if (this.stopped || this.maxWaitMs <= 0 || this.waiting.length >= this.maxWaiting) {
+      this.refuseBusy(reply);
+      return;
+    }
+    this.waiting.push({ envelope, reply, arrived, deadline: arrived + this.maxWaitMs });
+    this.native.flushWakes();
+    this.scheduleRetry(true);
+  }
+
+  private trySubmit(envelope: Uint8Array, reply: FastifyReply, arrived: number): boolean {
     const id = ++this.nextId;
     const t = this.native.submit(id, envelope);
     if (t < 0) return false;
@@ -123,7 +148,47 @@ export class PhpEngine {
     const res = reply.raw as TrackedResponse;
     res[IN_FLIGHT] = f;
     res.on('close', onResponseClose);
+    const metrics = this.metrics;
+    if (metrics) res.once('finish', () => metrics.answered(res.statusCode, (performance.now() - arrived) / 1000));
     return true;
+  }
+
+  private scheduleRetry(soon: boolean): void {
+    if (this.retryScheduled) return;
+    this.retryScheduled = true;
+    // The first retry right after PHP was woken; then once a millisecond, so that a PHP thread
+    // that stays busy does not make this thread spin.
+    if (soon) setImmediate(this.retryWaiting);
+    else setTimeout(this.retryWaiting, 1);
+  }
+
+  private readonly retryWaiting = (): void => {
+    this.retryScheduled = false;
+    const now = performance.now();
+    while (this.waiting.length > 0) {
+      const w = this.waiting[0]!;
+      if (w.reply.raw.destroyed) {
+        this.waiting.shift(); // its client left while it waited
+      } else if (!this.stopped && this.trySubmit(w.envelope, w.reply, w.arrived)) {
+        this.waiting.shift();
+      } else if (this.stopped || w.deadline <= now) {
+        this.waiting.shift();
+        this.refuseBusy(w.reply);
+      } else {
+        break;
+      }
+    }
+    if (this.waiting.length > 0) this.scheduleRetry(false);
+  };
+
+  /** 503 + Retry-After: every ring stayed full (the connection stays open). */
+  private refuseBusy(reply: FastifyReply): void {
+    this.metrics?.rejectedOne();
+    const res = reply.raw;
+    if (res.destroyed || res.writableEnded) return;
+    const a = httpAnswer('PHPASYNC_BUSY');
+    res.writeHead(a.status, { 'Retry-After': '1', 'Content-Type': 'text/plain; charset=utf-8' });
+    res.end(a.body);
   }
 
   /** The response's connection closed (onResponseClose). Before the response ended, the client
@@ -144,6 +209,10 @@ export class PhpEngine {
    * connection closed; PHP drops or interrupts the handlers. Returns how many there were. */
   cancelAll(): number {
     let n = 0;
+    for (const w of this.waiting.splice(0)) {
+      n++;
+      this.answerUnavailable(w.reply, 'PHPASYNC_SHUTTING_DOWN');
+    }
     for (const [id, p] of this.pending.entries()) {
       n++;
       this.answerUnavailable(p.reply, 'PHPASYNC_SHUTTING_DOWN');

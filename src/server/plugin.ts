@@ -20,6 +20,8 @@ export interface PhpasyncPluginOptions extends Partial<EngineOptions> {
   bodyLimit?: number;
   /** Only requests under this path go to PHP (default: all of them). PHP sees the full URI. */
   prefix?: string;
+  /** How long a request may wait for a ring slot when every ring is full (default 100 ms; 0: 503 at once). */
+  maxWaitMs?: number;
 }
 
 declare module 'fastify' {
@@ -43,6 +45,7 @@ function envCopyThreshold(): number | undefined {
 const phpasyncPlugin: FastifyPluginAsync<PhpasyncPluginOptions> = async (app: FastifyInstance, opts) => {
   const engine = await PhpEngine.start(engineOptions({ ...opts, copyThreshold: opts.copyThreshold ?? envCopyThreshold() }), app.log);
   app.decorate('phpasync', engine);
+  if (opts.maxWaitMs !== undefined) engine.maxWaitMs = opts.maxWaitMs;
   trackLatestRequest(app.server);
   app.addHook('preClose', async () => {
     engine.closing = true;
@@ -87,16 +90,7 @@ async function phpRoutes(scope: FastifyInstance, { prefix, engine, bodyLimit }: 
   const handler = (request: FastifyRequest, reply: FastifyReply): void => {
     const body = Buffer.isBuffer(request.body) ? request.body : null;
     reply.hijack(); // the response is written from PHP's frames, straight to the socket
-    const metrics = engine.metrics;
-    const t0 = metrics ? performance.now() : 0;
-    if (engine.submit(encodeEnvelope(request.raw, request.protocol, body), reply)) {
-      if (metrics) reply.raw.once('finish', () => metrics.answered(reply.raw.statusCode, (performance.now() - t0) / 1000));
-    } else {
-      metrics?.rejectedOne();
-      const a = httpAnswer('PHPASYNC_BUSY');
-      reply.raw.writeHead(a.status, { 'Retry-After': '1', 'Content-Type': 'text/plain; charset=utf-8' });
-      reply.raw.end(a.body);
-    }
+    engine.submit(encodeEnvelope(request.raw, request.protocol, body), reply);
   };
   const method = [...PHP_METHODS, 'HEAD'];
   scope.route({ method, url: '/*', bodyLimit, handler });

@@ -93,6 +93,7 @@ export async function buildServer(config: PhpasyncConfig, build: BuildOptions = 
   const bodyLimit = bodyLimitOf(config);
   await app.register(phpasync, {
     ...workerEngineOptions(worker, config.frankenphp?.phpIni),
+    ...(config.frankenphp?.maxWaitMs !== undefined ? { maxWaitMs: config.frankenphp.maxWaitMs } : {}),
     ...(build.threads !== undefined ? { threads: build.threads } : {}),
     ...(bodyLimit !== undefined ? { bodyLimit } : {}),
   });

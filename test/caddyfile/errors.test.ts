@@ -149,7 +149,7 @@ const cases: [name: string, caddyfile: string, message: string][] = [
   [
     "frankenphp unknown",
     "{\n\tfrankenphp {\n\t\tnum_thread 2\n\t}\n}\n",
-    "/virtual/Caddyfile:3:3: frankenphp: unrecognized subdirective 'num_thread' (did you mean num_threads?); allowed: num_threads, max_threads, php_ini, worker",
+    "/virtual/Caddyfile:3:3: frankenphp: unrecognized subdirective 'num_thread' (did you mean num_threads?); allowed: num_threads, max_threads, php_ini, worker, max_wait_time",
   ],
   [
     "num_threads not int",
@@ -688,8 +688,8 @@ const cases: [name: string, caddyfile: string, message: string][] = [
   ],
   [
     "frankenphp unsupported",
-    "{\n\tfrankenphp {\n\t\tmax_wait_time 10s\n\t}\n}\n",
-    "/virtual/Caddyfile:3:3: frankenphp: subdirective 'max_wait_time' is not supported by phpasync",
+    "{\n\tfrankenphp {\n\t\tmax_idle_time 10s\n\t}\n}\n",
+    "/virtual/Caddyfile:3:3: frankenphp: subdirective 'max_idle_time' is not supported by phpasync",
   ],
   [
     "debug args",
