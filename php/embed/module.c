@@ -21,6 +21,7 @@ static PHP_MINIT_FUNCTION(phpasync)
 	 * registered before and php_sapi_name() reads the name back after startup, when
 	 * phpa_php_module_startup() restores ours. */
 	sapi_module.name = "frankenphp";
+	phpa_sched_minit();
 	phpa_server_minit();
 	phpa_async_minit(module_number); /* Async\ API + blocking calls that yield */
 	return SUCCESS;

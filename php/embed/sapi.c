@@ -203,7 +203,12 @@ int phpa_php_module_startup(const phpa_config *config, char *err, size_t err_len
 	reopen_libphp_global();
 	build_ini(config->ini_entries);
 #ifdef ZTS
+	/* Sized for our PHP threads (TSRM grows past it anyway); 8.2 has only the fixed-size call. */
+#if PHP_VERSION_ID >= 80300
 	php_tsrm_startup_ex(config->threads);
+#else
+	php_tsrm_startup();
+#endif
 	ZEND_TSRMLS_CACHE_UPDATE();
 #endif
 	zend_signal_startup();

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <zend_exceptions.h>
+#include <zend_signal.h>
 
 /* Runs the worker file. Returns 0 when it registered a handler, else -1 with a message. */
 static int run_worker_file(char *err, size_t err_len)
@@ -76,8 +77,13 @@ static uint32_t backoff_ms(int failures)
 void phpa_php_thread_main(int thread)
 {
 #ifdef ZTS
+	/* This thread's copy of every module's globals, made by their constructors: the MINIT
+	 * settings made on thread 0 are not in it, so repeat those that are per thread. */
 	ts_resource(0);
 	ZEND_TSRMLS_CACHE_UPDATE();
+#ifdef ZEND_SIGNALS
+	SIGG(reset) = 0; /* as in PHP_MINIT(phpasync): signal handlers belong to Node */
+#endif
 #endif
 	phpa_runtime_thread_enter(thread);
 	phpa_stack_guard_thread_start();
@@ -149,6 +155,8 @@ done:
 	phpa_stack_guard_thread_stop();
 	phpa_runtime_thread_leave();
 #ifdef ZTS
-	ts_free_thread();
+	/* Thread 0 started the module and shuts it down after every thread is done, with its
+	 * globals: tsrm_shutdown() frees them there. */
+	if (thread != 0) ts_free_thread();
 #endif
 }

@@ -70,6 +70,8 @@ void phpa_reactor_park(bool watch_ring, int timeout_ms);
 void phpa_reactor_reset(void);
 
 /* ---- scheduler.c --------------------------------------------------------------------------- */
+/* Once at module startup (MINIT), before any PHP thread: the state every thread shares. */
+void phpa_sched_minit(void);
 /* Per interpreter start / end. After a fatal error (after_fatal) PHP frees the fibers' objects
  * at request shutdown; only our own structs go. */
 void phpa_sched_init(void);

@@ -79,9 +79,11 @@ uint32_t phpa_sched_live(void) { return live; }
 
 bool phpa_sched_has_ready(void) { return ready_head != NULL; }
 
-static void lookup_fiber_methods(void)
+/* Once, at module startup, before any PHP thread runs: the pointers and the function are
+ * shared by every thread, and the name is a permanent interned string only while PHP starts
+ * (later it would belong to one thread's request and go with it). */
+void phpa_sched_minit(void)
 {
-	if (fiber_start_fn) return;
 	fiber_start_fn = zend_hash_str_find_ptr(&zend_ce_fiber->function_table, "start", sizeof("start") - 1);
 	fiber_resume_fn = zend_hash_str_find_ptr(&zend_ce_fiber->function_table, "resume", sizeof("resume") - 1);
 	fiber_suspend_fn = zend_hash_str_find_ptr(&zend_ce_fiber->function_table, "suspend", sizeof("suspend") - 1);
@@ -95,7 +97,6 @@ static void lookup_fiber_methods(void)
 
 void phpa_sched_init(void)
 {
-	lookup_fiber_methods();
 	current = NULL;
 	idle = NULL;
 	nidle = 0;

@@ -1,6 +1,7 @@
 // PhpEngine: the JS face of the PHP threads. Starts them, submits requests, turns frames
 // from PHP into HTTP responses, and hands zero-copy buffers back once the socket is done.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import os from 'node:os';
 
 import type { FastifyBaseLogger, FastifyReply } from 'fastify';
 
@@ -102,6 +103,12 @@ export class PhpEngine {
   /** Starts the PHP threads; resolves when every one ran the worker file and registered a handler. */
   static async start(options: EngineOptions, log: FastifyBaseLogger): Promise<PhpEngine> {
     const engine = new PhpEngine(options, log);
+    // Allowed (FrankenPHP's num_threads may exceed the cores too; a thread mostly waiting on
+    // I/O costs little), but CPU-bound threads beyond the core count only take turns.
+    const cpus = os.availableParallelism();
+    if (options.threads > cpus) {
+      log.warn({ threads: options.threads, cpus }, 'more PHP threads than CPUs: CPU-bound handlers will take turns on the cores');
+    }
     await new Promise<void>((resolve, reject) => {
       engine.startup = { resolve, reject };
       engine.native.start();
