@@ -411,6 +411,7 @@ void phpa_hooks_thread_init(void)
 {
 	close_auto_started_session();
 	if (!phpa_async_enabled()) return;
+	phpa_pdo_persistent_thread_init();
 	phpa_sockets_thread_init();
 }
 

@@ -12,5 +12,7 @@ void phpa_hooks_minit(void);
 void phpa_hooks_thread_init(void);
 /* sockets.c: patches the socket stream ops (once per process; the first thread does it). */
 void phpa_sockets_thread_init(void);
+/* pdo_persistent.c: a persistent PDO connection is held by one coroutine at a time. */
+void phpa_pdo_persistent_thread_init(void);
 
 #endif
