@@ -25,6 +25,8 @@ function get(url: string, agent: http.Agent | false = false): Promise<Answer> {
       res.on('error', reject);
     });
     req.on('error', reject);
+    // A hang would only show as the test's timeout: name the request instead.
+    req.setTimeout(20_000, () => req.destroy(new Error(`no answer to GET ${url} within 20 s`)));
   });
 }
 
