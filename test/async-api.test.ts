@@ -183,7 +183,7 @@ try { Async\\delay(1); } catch (Error $e) { $m = $e->getMessage(); }
 echo json_encode([$a, $b, $r, $m, Async\\current_coroutine()]);
 `);
     const { code, out } = await runCli(['php-cli', script]);
-    expect(code).toBe(0);
+    expect(code, out).toBe(0);
     const [a, b, r, m, cur] = JSON.parse(out) as [number, number, number, string, null];
     expect(a).toBeGreaterThanOrEqual(199);
     expect(b).toBeGreaterThanOrEqual(999);

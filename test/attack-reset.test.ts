@@ -44,7 +44,8 @@ describe('connection resets', () => {
     server = await startServer({ worker: 'fault-app.php' });
   });
   afterAll(async () => {
-    expect(await server.stop()).toBe(0);
+    const code = await server.stop();
+    expect(code, server.output.slice(-30).join('\n')).toBe(0);
   });
 
   it('400 connections a round that send a request and reset, 10 rounds: the server keeps serving', async () => {
