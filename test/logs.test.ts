@@ -50,6 +50,10 @@ describe('server logs', () => {
         if (/Server listening at/.test(out)) resolve();
       });
       proc.once('exit', () => reject(new Error(`exited before listening:\n${out}`)));
+      setTimeout(() => reject(new Error(`no "Server listening" line within 30 s:\n${out}`)), 30_000).unref();
+    }).finally(() => {
+      // Whatever happened, the server under script(1) does not outlive the test.
+      if (proc.exitCode === null) spawnSync('pkill', ['-TERM', '-f', caddyfile]);
     });
     proc.kill('SIGTERM');
     spawnSync('pkill', ['-TERM', '-f', caddyfile]);
