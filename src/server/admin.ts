@@ -1,6 +1,7 @@
 // The admin endpoint (Caddy's `admin` global option; phpasync serves no config API on it):
 // GET /metrics when `metrics` is on, and probes for orchestrators: /health/live answers 200
-// while the process runs, /health/ready 200 only while PHP serves (503 while it starts or drains).
+// while the process runs, /health/ready 200 only while PHP serves (503 once it drains). It
+// listens once PHP is up, so a probe during start-up finds nothing listening.
 import http from 'node:http';
 
 import type { FastifyBaseLogger } from 'fastify';
