@@ -96,6 +96,9 @@ Napi::Object Constants(Napi::Env env) {
       {"CLI_SCRIPT", PHPA_CLI_SCRIPT},     {"CLI_CODE", PHPA_CLI_CODE},
       {"CLI_INFO", PHPA_CLI_INFO},         {"CLI_MODULES", PHPA_CLI_MODULES},
       {"CLI_VERSION", PHPA_CLI_VERSION},
+      {"MODE_ASYNC_WORKER", PHPA_MODE_ASYNC_WORKER},
+      {"MODE_CLASSIC_WORKER", PHPA_MODE_CLASSIC_WORKER},
+      {"MODE_SCRIPTS", PHPA_MODE_SCRIPTS},
   };
   for (const auto& [name, value] : all) c.Set(name, Napi::Number::New(env, value));
   c.Freeze();

@@ -113,6 +113,8 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
   config_.max_requests = o.max_requests;
   config_.max_consecutive_failures = o.max_consecutive_failures;
   worker_file_ = std::move(o.worker_file);
+  document_root_ = std::move(o.document_root);
+  config_.mode = o.mode;
   ini_entries_ = std::move(o.ini_entries);
   env_strings_ = std::move(o.env);
   for (auto& s : env_strings_) env_ptrs_.push_back(s.c_str());
@@ -134,6 +136,7 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
 
   config_.threads = static_cast<int>(threads);
   config_.worker_file = worker_file_.c_str();
+  config_.document_root = document_root_.c_str();
   config_.ini_entries = ini_entries_.c_str();
   config_.env = env_ptrs_.data();
 

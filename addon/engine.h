@@ -57,6 +57,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
 
   // Configuration (strings kept alive for the PHP side).
   std::string worker_file_;
+  std::string document_root_;
   std::string ini_entries_;
   std::vector<std::string> env_strings_;
   std::vector<const char*> env_ptrs_;

@@ -41,11 +41,20 @@ EngineOptions ParseEngineOptions(const Napi::CallbackInfo& info) {
   r.max_consecutive_failures = static_cast<int>(Integer(o, "maxConsecutiveFailures", -1, 2147483647.0,
                                                         "options.maxConsecutiveFailures must be an integer >= -1 (-1 = no limit)"));
 
+  r.mode = static_cast<int>(Integer(o, "mode", PHPA_MODE_ASYNC_WORKER, PHPA_MODE_SCRIPTS,
+                                    "options.mode must be one of constants.MODE_ASYNC_WORKER, MODE_CLASSIC_WORKER, MODE_SCRIPTS"));
+  // Scripts mode has a document root and no worker file; the worker modes the reverse.
+  const bool scripts = r.mode == PHPA_MODE_SCRIPTS;
   Napi::Value wf = o.Get("workerFile");
-  if (!wf.IsString() || wf.As<Napi::String>().Utf8Value().empty()) {
-    ThrowType(env, "options.workerFile must be a non-empty string");
+  if (!wf.IsString() || (wf.As<Napi::String>().Utf8Value().empty() != scripts)) {
+    ThrowType(env, "options.workerFile must be a non-empty string in the worker modes and \"\" in scripts mode");
   }
   r.worker_file = wf.As<Napi::String>().Utf8Value();
+  Napi::Value dr = o.Get("documentRoot");
+  if (!dr.IsString() || (dr.As<Napi::String>().Utf8Value().empty() == scripts)) {
+    ThrowType(env, "options.documentRoot must be a non-empty string in scripts mode and \"\" in the worker modes");
+  }
+  r.document_root = dr.As<Napi::String>().Utf8Value();
   Napi::Value ini = o.Get("iniEntries");
   if (!ini.IsString()) ThrowType(env, "options.iniEntries must be a string");
   r.ini_entries = ini.As<Napi::String>().Utf8Value();

@@ -21,6 +21,8 @@ struct EngineOptions {
   uint32_t request_timeout_ms = 0;
   uint64_t max_requests = 0;
   int max_consecutive_failures = 0;
+  int mode = 0;
+  std::string document_root;
   std::string worker_file;
   std::string ini_entries;
   std::vector<std::string> env;

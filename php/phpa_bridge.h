@@ -100,11 +100,20 @@ enum phpa_log_level {
 
 /* ---- configuration handed to the PHP side once --------------------------------------- */
 
+/* What a PHP thread runs. */
+enum phpa_thread_mode {
+	PHPA_MODE_ASYNC_WORKER = 1,   /* worker file registers HttpServer::onRequest(); a coroutine per request */
+	PHPA_MODE_CLASSIC_WORKER = 2, /* worker file loops on frankenphp_handle_request(); one request at a time */
+	PHPA_MODE_SCRIPTS = 3,        /* no worker: each request runs the .php file it names under document_root */
+};
+
 typedef struct phpa_config {
 	int threads;
+	int mode;                  /* enum phpa_thread_mode, the same for every thread */
+	const char *document_root; /* absolute path; "" unless mode is PHPA_MODE_SCRIPTS */
 	uint32_t max_coroutines;   /* per-thread bound on in-flight coroutines */
 	size_t copy_threshold;     /* write()s shorter than this are copied, longer ones referenced */
-	const char *worker_file;   /* absolute path */
+	const char *worker_file;   /* absolute path; "" in PHPA_MODE_SCRIPTS */
 	const char *ini_entries;   /* "key=value\n" lines appended after phpasync's defaults */
 	const char *const *env;    /* NULL-terminated "KEY=VALUE" list exposed through getenv()/$_SERVER */
 	uint32_t request_timeout_ms; /* a handler running longer is interrupted and answered 504; 0 = none */

@@ -87,6 +87,11 @@ void phpa_php_thread_main(int thread)
 #endif
 	phpa_runtime_thread_enter(thread);
 	phpa_stack_guard_thread_start();
+	if (phpa_runtime_config()->mode != PHPA_MODE_ASYNC_WORKER) {
+		const char *m = "not supported yet: classic workers and classic scripts (only async workers run)";
+		phpa_host_event(thread, PHPA_EVENT_FAILED, PHPA_LOG_ERROR, 0, m, strlen(m));
+		goto left;
+	}
 	if (phpa_reactor_open() != 0) {
 		const char *m = "cannot create the thread's epoll instance";
 		phpa_host_event(thread, PHPA_EVENT_FAILED, PHPA_LOG_ERROR, 0, m, strlen(m));
@@ -152,6 +157,7 @@ void phpa_php_thread_main(int thread)
 done:
 	phpa_worker_thread_stop();
 	phpa_reactor_close();
+left:
 	phpa_stack_guard_thread_stop();
 	phpa_runtime_thread_leave();
 #ifdef ZTS

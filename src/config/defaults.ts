@@ -21,9 +21,17 @@ export interface IntSetting {
  * PhpEngine and PhpEngine to the addon (which only adds its callbacks and serializes
  * phpIni/env). `engineOptions()` fills in what a caller leaves out.
  */
+/** What the engine's PHP threads run: an async worker (HttpServer::onRequest(), a coroutine
+ * per request), a classic worker (a loop on frankenphp_handle_request()), or classic scripts
+ * (each request runs the .php file it names under documentRoot). */
+export type EngineMode = 'async-worker' | 'classic-worker' | 'scripts';
+
 export interface EngineOptions {
-  /** Absolute path of the worker file that calls FrankenPHP\HttpServer::onRequest(). */
+  mode: EngineMode;
+  /** Absolute path of the worker file; '' in scripts mode. */
   workerFile: string;
+  /** Absolute path the scripts are served from; '' in the worker modes. */
+  documentRoot: string;
   /** PHP threads (the worker's `num`). */
   threads: number;
   /** Per-thread request ring capacity (`buffer_size`). */
@@ -80,7 +88,9 @@ export function engineOptions(o: Partial<EngineOptions> & { workerFile: string }
     return v;
   };
   return {
+    mode: o.mode ?? 'async-worker',
     workerFile: o.workerFile,
+    documentRoot: o.documentRoot ?? '',
     threads: int('threads'),
     bufferSize: int('bufferSize'),
     maxCoroutines: int('maxCoroutines'),

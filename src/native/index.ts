@@ -31,22 +31,18 @@ export interface BridgeConstants {
   LOG_INFO: number;
   LOG_WARN: number;
   LOG_ERROR: number;
+  /** What the engine's threads run (the `mode` option). */
+  MODE_ASYNC_WORKER: number;
+  MODE_CLASSIC_WORKER: number;
+  MODE_SCRIPTS: number;
 }
 
 const BRIDGE_KEYS = [
   'FRAME_HEAD', 'FRAME_END', 'FRAME_ABORT',
   'EVENT_READY', 'EVENT_FAILED', 'EVENT_LOG', 'EVENT_EXITED',
   'LOG_DEBUG', 'LOG_INFO', 'LOG_WARN', 'LOG_ERROR',
+  'MODE_ASYNC_WORKER', 'MODE_CLASSIC_WORKER', 'MODE_SCRIPTS',
 ] as const satisfies readonly (keyof BridgeConstants)[];
-
-// TRANSITIONAL, remove once every addon build exports `constants` (the php/ and addon/ layers
-// branch adds it): a copy of php/phpa_bridge.h's values for an addon that does not export them.
-// Only an addon without `constants` reads it; one with `constants` must export every key.
-const BRIDGE_FALLBACK: BridgeConstants = {
-  FRAME_HEAD: 1, FRAME_END: 2, FRAME_ABORT: 4,
-  EVENT_READY: 1, EVENT_FAILED: 2, EVENT_LOG: 3, EVENT_EXITED: 4,
-  LOG_DEBUG: 20, LOG_INFO: 30, LOG_WARN: 40, LOG_ERROR: 50,
-};
 
 export type FrameCallback = (
   id: number,
@@ -68,7 +64,9 @@ export type EventCallback = (kind: number, thread: number, level: number, reques
 
 /** What the addon's Engine takes: every option given (engineOptions() in src/config/defaults.ts
  * fills them in), php.ini and environment serialized, and the two callbacks. */
-export interface NativeEngineOptions extends Omit<EngineOptions, 'phpIni' | 'env'> {
+export interface NativeEngineOptions extends Omit<EngineOptions, 'phpIni' | 'env' | 'mode'> {
+  /** constants.MODE_* */
+  mode: number;
   /** `key=value` lines, one per php.ini setting. */
   iniEntries: string;
   /** `KEY=VALUE` strings. */
@@ -104,8 +102,7 @@ export interface NativeEngine {
 
 interface Addon {
   Engine: new (options: NativeEngineOptions) => NativeEngine;
-  /** Absent from addon builds that predate it: see BRIDGE_FALLBACK. */
-  constants?: Record<string, unknown>;
+  constants: Record<string, unknown>;
   phpInfo(): { phpVersion: string; zts: boolean };
   runCli(mode: number, target: string, args: string[], binary: string): number;
   socketUnsent(fd: number): number;
@@ -145,9 +142,8 @@ export function createEngine(options: NativeEngineOptions): NativeEngine {
   return new (loadAddon().Engine)(options);
 }
 
-/** The bridge enums from an addon's `constants` export; BRIDGE_FALLBACK when it has none. */
-export function readBridgeConstants(exported: Record<string, unknown> | undefined): BridgeConstants {
-  if (exported === undefined) return BRIDGE_FALLBACK;
+/** The bridge enums from an addon's `constants` export. */
+export function readBridgeConstants(exported: Record<string, unknown>): BridgeConstants {
   const out = {} as BridgeConstants;
   for (const key of BRIDGE_KEYS) {
     const v = exported[key];

@@ -88,9 +88,11 @@ export class PhpEngine {
     this.threads = options.threads;
     this.maxWaiting = options.threads * options.maxCoroutines;
     this.k = bridgeConstants();
-    const { phpIni, env, ...rest } = options;
+    const { phpIni, env, mode, ...rest } = options;
+    const modes = { 'async-worker': this.k.MODE_ASYNC_WORKER, 'classic-worker': this.k.MODE_CLASSIC_WORKER, scripts: this.k.MODE_SCRIPTS };
     this.native = createEngine({
       ...rest,
+      mode: modes[mode],
       iniEntries: Object.entries(phpIni)
         .map(([k, v]) => `${k}=${v}`)
         .join('\n'),
