@@ -25,6 +25,8 @@ export interface Scenario {
   connections?: number;
   /** The scenario whose req/s is the denominator of this one's ratio. */
   reference?: string;
+  /** nginx + php-fpm doing the same work: a second ratio, drawn when that scenario ran too. */
+  yardstick?: string;
   /** Little's law: at most c / latency req/s, and never more than the CPU allows. */
   latencyBoundMs?: number;
   /** The worker is asked first whether Async\delay exists; without it the scenario is skipped. */
@@ -70,6 +72,7 @@ export const SCENARIOS: readonly Scenario[] = [
     server: 'phpasync',
     request: () => ({ path: '/hello', expectBody: HELLO }),
     reference: 'fastify-hello',
+    yardstick: 'nginx-fpm-hello',
   },
   {
     name: 'php-json',
