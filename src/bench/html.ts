@@ -6,7 +6,8 @@
 import { describeMachine } from './machine.js';
 import { notes, ratioText } from './describe.js';
 import { fmtInt, fmtMs, fmtPct, fmtRatio, fmtRps } from './format.js';
-import type { BenchReport } from './result.js';
+import type { Percentile } from './latencies.js';
+import type { BenchReport, ScenarioResult } from './result.js';
 import { barChart, distributionChart, escapeHtml, linearScale, logScale, type BarRow, type DistRow } from './report-chart.js';
 import { groupResults, kindOf, type Group } from './report-groups.js';
 import { REPORT_CSS } from './report-style.js';
@@ -90,11 +91,22 @@ function msTick(v: number): string {
   return v >= 1000 ? `${Number((v / 1000).toFixed(2))} s` : `${Number(v.toPrecision(3))}`;
 }
 
+/** The recorded percentiles; a report written before they were kept has p50 and p99 only. */
+function percentilesOf(r: ScenarioResult): Percentile[] {
+  const m = r.measurement;
+  if (r.status !== 'ok' || !m) return [];
+  if (m.acceptedPercentilesMs?.length) return m.acceptedPercentilesMs;
+  const out: Percentile[] = [];
+  if (m.acceptedP50Ms !== undefined) out.push({ p: 50, ms: m.acceptedP50Ms });
+  if (m.acceptedP99Ms !== undefined) out.push({ p: 99, ms: m.acceptedP99Ms });
+  return out;
+}
+
 function latencyChart(g: Group): string {
   const rows: DistRow[] = g.members
-    .filter((r) => r.status === 'ok' && r.measurement?.acceptedPercentilesMs?.length)
+    .filter((r) => percentilesOf(r).length > 0)
     .map((r) => {
-      const ps = r.measurement!.acceptedPercentilesMs!;
+      const ps = percentilesOf(r);
       const p99 = ps.find((x) => x.p === 99)?.ms;
       return { label: r.scenario, kind: kindOf(r), percentiles: ps, text: `p99 ${fmtMs(p99)}`, scenario: r.scenario };
     });
@@ -115,9 +127,9 @@ function percentileTable(g: Group): string {
   const cols = [50, 90, 99, 99.9, 100];
   const head = cols.map((p) => `<th class="n">${p === 100 ? 'max' : `p${p}`}</th>`).join('');
   const rows = g.members
-    .filter((r) => r.status === 'ok' && r.measurement?.acceptedPercentilesMs?.length)
+    .filter((r) => percentilesOf(r).length > 0)
     .map((r) => {
-      const ps = r.measurement!.acceptedPercentilesMs!;
+      const ps = percentilesOf(r);
       const cells = cols.map((p) => `<td class="n">${escapeHtml(fmtMs(ps.find((x) => x.p === p)?.ms))}</td>`).join('');
       return `<tr class="k-${kindOf(r)}"><td><i class="key"></i>${escapeHtml(r.scenario)}</td>${cells}</tr>`;
     });
