@@ -163,7 +163,8 @@ function overloadChart(g: Group, report: BenchReport): string {
 function section(g: Group, report: BenchReport): string {
   const about = g.members
     .map((r) => {
-      const ns = notes(r).filter((n) => n !== 'added as a reference');
+      // The charts draw the spread of the rounds; the rest still needs words.
+      const ns = notes(r).filter((n) => n !== 'added as a reference' && !/^\d+ rounds: /.test(n));
       const extra = ns.length ? `<br><small class="${r.status === 'ok' ? '' : r.status}">${ns.map(escapeHtml).join('<br>')}</small>` : '';
       return `<li class="k-${kindOf(r)}"><i class="key"></i><b>${escapeHtml(r.scenario)}</b> ${escapeHtml(r.measures)}${extra}</li>`;
     })
