@@ -39,13 +39,16 @@ function headlineRows(report: BenchReport): BarRow[] {
 function headline(report: BenchReport): string {
   const rows = headlineRows(report);
   if (rows.length === 0) return `<p class="empty">No ratio: no phpasync scenario ran next to its reference.</p>`;
-  const max = Math.max(1, ...rows.flatMap((r) => [r.value ?? 0, ...(r.rounds ?? [])]));
-  const scale = linearScale(max * 1.02, (v) => `${Number(v.toFixed(2))}×`, 4);
+  // Ratios multiply: on a log scale 0.5× and 2× sit as far from 1× as each other, and one
+  // noisy round at 20× does not squash every other row against the left edge.
+  const values = rows.flatMap((r) => [r.value ?? 1, ...(r.rounds ?? [])]).filter((v) => v > 0);
+  const scale = logScale(Math.min(0.5, ...values), Math.max(2, ...values), (v) => `${Number(v.toPrecision(2))}×`);
+  for (const r of rows) r.base = 1;
   return barChart(rows, {
     id: 'headline',
     className: 'bars headline',
     title: 'phpasync ÷ its references',
-    caption: `higher is better, the line is 1×; ${spreadCaption(report)}`,
+    caption: `higher is better; bars grow from 1× (log scale); ${spreadCaption(report)}`,
     unit: 'ratio',
     scale,
     markAt: 1,
@@ -163,8 +166,9 @@ function overloadChart(g: Group, report: BenchReport): string {
 function section(g: Group, report: BenchReport): string {
   const about = g.members
     .map((r) => {
-      // The charts draw the spread of the rounds; the rest still needs words.
-      const ns = notes(r).filter((n) => n !== 'added as a reference' && !/^\d+ rounds: /.test(n));
+      // The charts draw the rounds' spread and the yardstick ratio; the rest still needs words.
+      const drawn = (n: string): boolean => n === 'added as a reference' || /^\d+ rounds: /.test(n) || (r.yardstick !== undefined && n.endsWith(` ${r.yardstick}`));
+      const ns = notes(r).filter((n) => !drawn(n));
       const extra = ns.length ? `<br><small class="${r.status === 'ok' ? '' : r.status}">${ns.map(escapeHtml).join('<br>')}</small>` : '';
       return `<li class="k-${kindOf(r)}"><i class="key"></i><b>${escapeHtml(r.scenario)}</b> ${escapeHtml(r.measures)}${extra}</li>`;
     })

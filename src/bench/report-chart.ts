@@ -43,8 +43,12 @@ export function logScale(min: number, max: number, tickText: (v: number) => stri
   const lo = all.filter((t) => t <= Math.max(min, lo0)).pop() ?? lo0;
   const hi = all.find((t) => t >= hi0) ?? hi0;
   let ticks = all.filter((t) => t >= lo && t <= hi);
-  // Many decades: keep the powers of ten so the labels do not collide.
-  if (ticks.length > 9) ticks = ticks.filter((t) => Number.isInteger(Math.log10(t)) || t === lo || t === hi);
+  // Many decades: the ends and the powers of ten between them, none so close that labels collide.
+  if (ticks.length > 9) {
+    const far = (t: number): boolean => Math.abs(Math.log10(t / lo)) >= 0.35 && Math.abs(Math.log10(hi / t)) >= 0.35;
+    const decades = ticks.filter((t) => Number.isInteger(Math.round(Math.log10(t) * 1e6) / 1e6) && far(t));
+    ticks = [lo, ...decades, hi];
+  }
   const a = Math.log10(lo);
   const b = Math.log10(hi);
   return {
@@ -64,6 +68,8 @@ export interface BarRow {
   kind: RowKind;
   /** The bar's length; undefined draws no bar (skipped, failed). */
   value?: number;
+  /** Where the bar starts (default 0): a ratio's bar grows from 1× to the left or the right. */
+  base?: number;
   /** Printed in the value column. */
   text: string;
   /** One value per round: a dot each, and a min–max whisker when there are two or more. */
@@ -106,7 +112,12 @@ function rowAttrs(kind: RowKind, scenario: string | undefined): string {
 
 function barRow(row: BarRow, scale: Scale, marks: string): string {
   let plot = gridLines(scale) + marks;
-  if (row.value !== undefined) plot += `<i class="bar" style="width:${pct(scale.pos(row.value))}"></i>`;
+  if (row.value !== undefined && row.base === undefined) plot += `<i class="bar" style="width:${pct(scale.pos(row.value))}"></i>`;
+  if (row.value !== undefined && row.base !== undefined) {
+    const a = scale.pos(row.base);
+    const b = scale.pos(row.value);
+    plot += `<i class="bar from ${b < a ? 'below' : 'above'}" style="left:${pct(Math.min(a, b))};width:${pct(Math.max(0.3, Math.abs(b - a)))}"></i>`;
+  }
   const rounds = row.rounds ?? [];
   if (rounds.length >= 2) {
     const lo = scale.pos(Math.min(...rounds));

@@ -27,6 +27,7 @@ code{background:#f1f3f5;padding:.1em .3em;border-radius:3px;overflow-wrap:anywhe
 .grid{top:-2px;bottom:-3px;width:1px;background:${C.grid}}
 .mark{top:-4px;bottom:-5px;width:2px;margin-left:-1px;background:${C.ink};opacity:.55;z-index:2}
 .bar{left:0;top:3px;height:14px;border-radius:0 2px 2px 0;background:var(--c);opacity:.85}
+.bar.from{border-radius:2px}.bar.below{opacity:.55}
 .whisker{top:9px;height:2px;background:${C.ink};z-index:3}
 .whisker::before,.whisker::after{content:"";position:absolute;top:-5px;width:2px;height:12px;background:${C.ink}}
 .whisker::before{left:-1px}.whisker::after{right:-1px}
