@@ -74,7 +74,14 @@ describe('bench --html: the page from a saved result', () => {
     const hello = byName.get('php-hello')!;
     expect(rows[0]!.html).toContain(`<span class="val">${fmtRatio(hello.ratio!)}</span>`);
     expect(rows[1]!.html).toContain(`<span class="val">${fmtRatio(hello.yardstickRatio!)}</span>`);
-    expect(figs[0]!.html).toMatch(/<i class="mark" style="left:/); // the 1× line
+    // Bars grow from the 1× line, left for a ratio below 1, right above.
+    const one = Number(/<i class="mark" style="left:([\d.]+)%"/.exec(figs[0]!.html)![1]);
+    for (const r of rows) {
+      const [, side, left, width] = /<i class="bar from (below|above)" style="left:([\d.]+)%;width:([\d.]+)%"/.exec(r.html)!;
+      const ratio = Number(/<span class="val">([\d.]+)×/.exec(r.html)![1]);
+      expect(side).toBe(ratio < 1 ? 'below' : 'above');
+      expect(side === 'below' ? Number(left) + Number(width) : Number(left)).toBeCloseTo(one, 1);
+    }
   });
 
   it('gives every chart exactly one axis, with ticks from its scale', () => {

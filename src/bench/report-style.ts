@@ -56,5 +56,6 @@ td.notes{white-space:normal;min-width:16em;color:${C.mute}}
   .axis{grid-template-areas:"plot plot"}.axis .lab,.axis .val{display:none}
   .headline{padding:.6em .6em .3em}
   .headline .row{grid-template-columns:minmax(0,1fr) auto}
+  th,td{padding:3px 4px;font-size:12px}.key{margin-right:.2em}
 }
 `;
