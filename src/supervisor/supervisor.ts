@@ -269,7 +269,6 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
 
   const shown = listenHost.includes(':') ? `[${listenHost}]` : listenHost;
   const port = (listener.address() as net.AddressInfo).port;
-  log.info({ processes: plan.processes, threadsPerProcess: plan.threads }, `Server listening at http://${shown}:${port}`);
   flushWaiting();
 
   // Rolling reload: each child in turn is replaced by a new one that serves before the old one
@@ -342,6 +341,8 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
     removePid();
     throw err;
   });
+  // Said once the watchers and the admin endpoint are up too.
+  log.info({ processes: plan.processes, threadsPerProcess: plan.threads }, `Server listening at http://${shown}:${port}`);
   reportIgnoredSignalsWith((signal) => {
     if (signal === 'SIGHUP') onHup();
     else log.info({ signal }, 'signal ignored: not implemented (stop with SIGTERM or SIGINT)');
