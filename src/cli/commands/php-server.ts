@@ -33,8 +33,8 @@ export function phpServerCaddyfile(f: PhpServerFlags): string {
       // The async entrypoint answers every request itself, as in the TrueAsync guide.
       matchAll: f.async,
       ...(f.async && f.bufferSize !== undefined ? { bufferSize: f.bufferSize } : {}),
-      // FrankenPHP's php-server watches the directory it was started in.
-      ...(f.watch ? { watch: path.join(process.cwd(), DEFAULT_WATCH) } : {}),
+      // FrankenPHP's php-server watches the directory it was started in (not the worker's):
+      ...(f.watch ? { watch: DEFAULT_WATCH } : {}), // relative: resolved against the working directory
     }));
     global.push(frankenphpBlock(workers));
   }
