@@ -109,6 +109,26 @@ describe('reload --config', () => {
     }
   });
 
+  it('two processes: both are replaced by ones running the new config', async () => {
+    const admin = await freePort();
+    const srv = await startServer({ workerSource: worker('v1'), num: 2, globalOptions: `admin 127.0.0.1:${admin}` });
+    try {
+      const dir = path.dirname(caddyfileOf(srv));
+      fs.writeFileSync(path.join(dir, 'v2.php'), worker('v2'));
+      const good = variant(srv, 'good.Caddyfile', (t) => t.replace(/file \S+worker\.php/, `file ${path.join(dir, 'v2.php')}`));
+      const load = startLoad(srv.url + '/');
+      const ok = await runCli(['reload', '--config', good]);
+      const r = await load.stop();
+      expect(ok.code).toBe(0);
+      expect(r.failures).toEqual([]);
+      // Each new connection goes to the next child in turn: both answer the new code.
+      for (let i = 0; i < 6; i++) expect(await body(srv.url + '/')).toBe('v2');
+      expect(srv.logs().filter((l) => typeof l['msg'] === 'string' && /^reload: child \d replaced$/.test(l['msg'])).length).toBe(2);
+    } finally {
+      expect(await srv.stop()).toBe(0);
+    }
+  });
+
   it('/load takes only a POST of application/json, up to 1 MiB, and no request from a browser', async () => {
     const { srv, admin } = await supervised();
     try {

@@ -19,6 +19,8 @@ export { parseAdminAddress } from '../config/admin-address.js';
 export interface AdminState {
   ready(): boolean;
   metrics: ServerMetrics | undefined;
+  /** Why /metrics is not served although `metrics` is on (answered 501). */
+  metricsUnsupported?: string;
   /** Applies a config (POST /load). */
   load?: (config: unknown) => Promise<LoadOutcome>;
 }
@@ -97,6 +99,7 @@ export async function startAdmin(address: { host: string; port: number }, state:
       );
       return;
     }
+    if (url === '/metrics' && state.metricsUnsupported) return send(501, `${state.metricsUnsupported}\n`);
     send(404, 'Not Found\n');
   });
   await new Promise<void>((resolve, reject) => {

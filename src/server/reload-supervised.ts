@@ -38,8 +38,11 @@ export async function startReloads(o: {
   const address = typeof g?.admin === 'string' ? g.admin : g?.metrics ? DEFAULT_ADMIN_ADDRESS : undefined;
   if (address === undefined) return reloader;
   const where = parseAdminAddress(address)!; // checkRunnable refused what does not parse
-  // Metrics are the children's (not summed here yet): /metrics is not served by the supervisor.
-  const admin = await startAdmin(where, { ready: o.ready, metrics: undefined, load: (c) => reloader.load(c, 'admin') }, log).catch(
+  // Metrics are the children's, not summed here yet: the config checks refuse `metrics` for a
+  // supervised server, but for `run --watch`, which they do not see; /metrics answers 501 then.
+  const unsupported = g?.metrics ? "not supported yet: metrics of a supervised server (run --watch): the supervisor does not sum its children's metrics" : undefined;
+  if (unsupported) o.log.warn(unsupported);
+  const admin = await startAdmin(where, { ready: o.ready, metrics: undefined, load: (c) => reloader.load(c, 'admin'), ...(unsupported ? { metricsUnsupported: unsupported } : {}) }, log).catch(
     (err: NodeJS.ErrnoException) => {
       reloader.close();
       throw new PhpasyncError('PHPASYNC_LISTEN', [`${address} (admin)`, err.code ?? err.message]);
