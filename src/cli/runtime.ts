@@ -61,7 +61,11 @@ export async function supervise(config: PhpasyncConfig, options: SuperviseOption
   const { DRAIN_TIMEOUT_MS } = await import('../config/defaults.js');
   await runSupervisor(config, plan, {
     drainMs: config.global?.drainTimeoutMs ?? DRAIN_TIMEOUT_MS,
-    processesOf: planOf,
+    // Once supervised, a config that would run unsupervised from a fresh start runs in one child.
+    processesOf: (c) => {
+      const p = planOf(c);
+      return p.processes === 0 ? { processes: 1, threads: p.threads } : p;
+    },
     ...(options.pidFile ? { pidFile: options.pidFile } : {}),
     ...(options.configFile ? { configFile: options.configFile } : {}),
   });
