@@ -9,7 +9,7 @@ import type { PhpasyncConfig } from '../config/model.js';
 import { loadAddon } from '../native/index.js';
 import { startAdmin } from './admin.js';
 import { PhpasyncError } from './errors.js';
-import { Reloader, type Restarter } from './reload.js';
+import { Reloader, type LoadOutcome, type Restarter } from './reload.js';
 
 /** `run --watch`: the Caddyfile and how to adapt it again. */
 export interface ConfigFile {
@@ -18,6 +18,8 @@ export interface ConfigFile {
 }
 
 export interface SupervisedReloads {
+  /** Applies a posted config (for an admin endpoint served elsewhere). */
+  load(config: unknown): Promise<LoadOutcome>;
   close(): void;
 }
 
@@ -26,6 +28,8 @@ export async function startReloads(o: {
   ready: () => boolean;
   configFile: ConfigFile | undefined;
   restarter: Restarter;
+  /** false: the caller serves the admin endpoint and routes /load to `load`. */
+  serveAdmin?: boolean;
 }): Promise<SupervisedReloads> {
   const log = o.log as unknown as FastifyBaseLogger;
   const reloader = new Reloader({
@@ -34,21 +38,23 @@ export async function startReloads(o: {
     log,
     ...(o.configFile ? { configFile: o.configFile } : {}),
   });
+  const load = (c: unknown): Promise<LoadOutcome> => reloader.load(c, 'admin');
   const g = o.restarter.config().global;
   const address = typeof g?.admin === 'string' ? g.admin : g?.metrics ? DEFAULT_ADMIN_ADDRESS : undefined;
-  if (address === undefined) return reloader;
+  if (address === undefined || o.serveAdmin === false) return { load, close: () => reloader.close() };
   const where = parseAdminAddress(address)!; // checkRunnable refused what does not parse
   // Metrics are the children's, not summed here yet: the config checks refuse `metrics` for a
   // supervised server, but for `run --watch`, which they do not see; /metrics answers 501 then.
   const unsupported = g?.metrics ? "not supported yet: metrics of a supervised server (run --watch): the supervisor does not sum its children's metrics" : undefined;
   if (unsupported) o.log.warn(unsupported);
-  const admin = await startAdmin(where, { ready: o.ready, metrics: undefined, load: (c) => reloader.load(c, 'admin'), ...(unsupported ? { metricsUnsupported: unsupported } : {}) }, log).catch(
+  const admin = await startAdmin(where, { ready: o.ready, metrics: undefined, load, ...(unsupported ? { metricsUnsupported: unsupported } : {}) }, log).catch(
     (err: NodeJS.ErrnoException) => {
       reloader.close();
       throw new PhpasyncError('PHPASYNC_LISTEN', [`${address} (admin)`, err.code ?? err.message]);
     },
   );
   return {
+    load,
     close() {
       reloader.close();
       admin.close();
