@@ -129,6 +129,31 @@ describe('reload --config', () => {
     }
   });
 
+  it('two processes, the second new one fails: the first goes back to the old config, both serve it', async () => {
+    const admin = await freePort();
+    const srv = await startServer({ workerSource: worker('v1'), num: 2, globalOptions: `admin 127.0.0.1:${admin}` });
+    try {
+      const dir = path.dirname(caddyfileOf(srv));
+      const marker = path.join(dir, 'booted-once');
+      // Boots once (the first new child), then throws (the second).
+      fs.writeFileSync(
+        path.join(dir, 'once.php'),
+        `<?php\nif (file_exists(${JSON.stringify(marker)})) throw new Exception("second boot fails");\ntouch(${JSON.stringify(marker)});\n` +
+          worker('once').replace('<?php\n', ''),
+      );
+      const once = variant(srv, 'once.Caddyfile', (t) => t.replace(/file \S+worker\.php/, `file ${path.join(dir, 'once.php')}`));
+      const load = startLoad(srv.url + '/');
+      const r = await runCli(['reload', '--config', once]);
+      const l = await load.stop();
+      expect(r.code).toBe(1);
+      expect(r.out).toContain('second boot fails');
+      expect(l.failures).toEqual([]);
+      for (let i = 0; i < 6; i++) expect(await body(srv.url + '/')).toBe('v1');
+    } finally {
+      expect(await srv.stop()).toBe(0);
+    }
+  });
+
   it('/load takes only a POST of application/json, up to 1 MiB, and no request from a browser', async () => {
     const { srv, admin } = await supervised();
     try {
