@@ -25,7 +25,6 @@ export function checkRunnable(config: PhpasyncConfig): ConfigError[] {
 
   const workers = allWorkers(config);
   for (const w of workers) {
-    if (!w.async) errors.push(notSupported('worker without async (classic worker mode)', w.source));
     if (w.watch.length > 0) errors.push(notSupported('worker watch', w.source));
   }
   if (workers.length === 0) {
