@@ -14,6 +14,18 @@
 #include <zend_exceptions.h>
 #include <zend_interfaces.h>
 
+void phpa_classic_default_type(phpa_worker_req *r)
+{
+	phpa_response *resp = phpa_response_from(r->response);
+	if (resp->ended || resp->head_sent || zend_hash_str_exists(&resp->headers, "content-type", sizeof("content-type") - 1)) return;
+	if (resp->status == 204 || resp->status == 304) return; /* no body, no type */
+	char *type = sapi_get_default_content_type(); /* default_mimetype; default_charset */
+	char line[256];
+	int n = snprintf(line, sizeof line, "Content-Type: %s", type);
+	efree(type);
+	if (n > 0 && (size_t)n < sizeof line) phpa_response_sapi_header(r->response, line, (size_t)n, SAPI_HEADER_REPLACE);
+}
+
 static void call_method(zend_object *obj, const char *name, size_t len, zval *rv)
 {
 	zend_function *fn = zend_hash_str_find_ptr(&obj->ce->function_table, name, len);
@@ -32,6 +44,7 @@ ZEND_FUNCTION(frankenphp_finish_request)
 		const int base = phpa_classic_callback_ob_level();
 		while (php_output_get_level() > base && !EG(exception)) php_output_end();
 		if (EG(exception)) RETURN_THROWS();
+		phpa_classic_default_type(r);
 	}
 	phpa_response_finish(r->response);
 	RETURN_TRUE;
@@ -97,6 +110,7 @@ ZEND_FUNCTION(headers_send)
 	if (resp->ended || resp->head_sent) RETURN_LONG(SUCCESS);
 	resp->status = (int)status;
 	SG(sapi_headers).http_response_code = (int)status; /* http_response_code() reads it back */
+	if (phpa_classic_request() == r) phpa_classic_default_type(r);
 	/* Status, headers and what was echoed so far go out now; the rest of the body follows. */
 	phpa_frame_send(resp, 0);
 	RETURN_LONG(SUCCESS);

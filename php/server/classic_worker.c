@@ -180,6 +180,7 @@ static void classic_call(phpa_worker_req *r)
 	zend_call_function(&fci, &cb_fcc);
 	current_req = NULL;
 	zval_ptr_dtor(&retval);
+	if (!EG(exception) || zend_is_unwind_exit(EG(exception))) phpa_classic_default_type(r);
 }
 
 phpa_worker_req *phpa_classic_request(void)

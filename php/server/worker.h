@@ -47,6 +47,9 @@ void phpa_worker_progress(phpa_worker_outcome *out);
  * level when it was called (frankenphp_finish_request() ends the buffers above it). */
 phpa_worker_req *phpa_classic_request(void);
 int phpa_classic_callback_ob_level(void);
+/* classic_functions.c: PHP's default Content-Type (default_mimetype, default_charset) when the
+ * callback set none, as PHP sends it for a script; before the head goes out. */
+void phpa_classic_default_type(phpa_worker_req *r);
 
 /* worker_limits.c */
 /* Installs the interrupt and containment policy on this thread (guard.c). */
