@@ -120,6 +120,20 @@ describe('classic worker: frankenphp_handle_request() loop', () => {
     expect(line.msg).toBe('after finish: flag seen');
   });
 
+  it('flush() streams: the client reads what was echoed before it while the callback goes on', async () => {
+    const flag = path.join(tempDir(), 'flag');
+    const r = await fetch(`${server.url}/stream?flag=${encodeURIComponent(flag)}`);
+    expect(r.headers.get('content-type')).toBe('text/html; charset=UTF-8');
+    const reader = r.body!.getReader();
+    const first = await reader.read();
+    expect(new TextDecoder().decode(first.value)).toBe('part1');
+    fs.writeFileSync(flag, '');
+    let rest = '';
+    for (let c = await reader.read(); !c.done; c = await reader.read()) rest += new TextDecoder().decode(c.value);
+    expect(rest).toBe('part2');
+    expect(logLine(server, /^stream: flag/)?.msg).toBe('stream: flag seen');
+  });
+
   it('frankenphp_request_headers() (and getallheaders()) list the request headers, frankenphp_response_headers() the ones set', async () => {
     const h = await json(`${server.url}/request-headers`, { headers: { 'x-foo': 'bar' } });
     expect(h.fn).toMatchObject({ 'x-foo': 'bar' });

@@ -34,6 +34,7 @@ void phpa_server_minit(void)
 {
 	/* Classes, flags and functions as the stub declares them (frankenphp_arginfo.h is generated). */
 	zend_register_functions(NULL, ext_functions, NULL, MODULE_PERSISTENT);
+	phpa_classic_minit(); /* flush() in a classic callback streams */
 	phpa_ce_http_server = register_class_FrankenPHP_HttpServer();
 	phpa_request_init_class(register_class_FrankenPHP_Request());
 	phpa_uploaded_file_init_class(register_class_FrankenPHP_UploadedFile());

@@ -4,7 +4,8 @@
  * frankenphp_request_headers(), frankenphp_response_headers() and headers_send(), with the
  * aliases FrankenPHP gives them (fastcgi_finish_request, apache_request_headers,
  * getallheaders, apache_response_headers). They act on the request whose state is entered:
- * a classic worker's callback or an async worker's handler.
+ * a classic worker's callback or an async worker's handler. And flush() in a classic callback,
+ * which streams the response as under php-fpm.
  */
 #include "server/response.h"
 #include "server/request_state.h"
@@ -114,4 +115,30 @@ ZEND_FUNCTION(headers_send)
 	/* Status, headers and what was echoed so far go out now; the rest of the body follows. */
 	phpa_frame_send(resp, 0);
 	RETURN_LONG(SUCCESS);
+}
+
+/* flush() in a classic callback: status, headers and what was echoed so far go out now, the
+ * rest follows at the next flush() or the end (a streamed response, as php-fpm sends it).
+ * Only the explicit call: PHP's implicit flush after every echo (implicit_flush=1, which
+ * phpasync sets) goes through the SAPI and keeps buffering until the end. Waits while more
+ * than 1 MiB sent earlier is not written to the client yet, as Response::flush() does. */
+static zif_handler orig_flush;
+static ZEND_NAMED_FUNCTION(classic_flush)
+{
+	orig_flush(INTERNAL_FUNCTION_PARAM_PASSTHRU);
+	phpa_worker_req *r = phpa_classic_request();
+	if (!r || EG(exception)) return;
+	phpa_response *resp = phpa_response_from(r->response);
+	if (resp->ended || !phpa_stream_check_client(resp)) return;
+	if (!resp->head_sent) phpa_classic_default_type(r);
+	if (!resp->head_sent || resp->nchunks || resp->run_len) phpa_frame_send(resp, 0);
+	phpa_stream_wait_drain(resp);
+}
+
+void phpa_classic_minit(void)
+{
+	zend_function *f = zend_hash_str_find_ptr(CG(function_table), "flush", sizeof("flush") - 1);
+	if (!f || f->type != ZEND_INTERNAL_FUNCTION) return;
+	orig_flush = f->internal_function.handler;
+	f->internal_function.handler = classic_flush;
 }

@@ -50,6 +50,8 @@ int phpa_classic_callback_ob_level(void);
 /* classic_functions.c: PHP's default Content-Type (default_mimetype, default_charset) when the
  * callback set none, as PHP sends it for a script; before the head goes out. */
 void phpa_classic_default_type(phpa_worker_req *r);
+/* classic_functions.c, at module startup: flush() streams a classic callback's response. */
+void phpa_classic_minit(void);
 
 /* worker_limits.c */
 /* Installs the interrupt and containment policy on this thread (guard.c). */
