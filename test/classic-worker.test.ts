@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { startServer, tempDir, waitFor, type RunningServer } from './helpers/server.js';
+import { runCli, startServer, tempDir, waitFor, writeCaddyfile, type RunningServer } from './helpers/server.js';
 
 const WORKER = '../classic-worker/worker.php';
 
@@ -196,6 +196,34 @@ describe('classic worker: max_requests and request_timeout', () => {
   });
 });
 
+describe('classic worker: client abort', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    // The default request timeout (30 s) is far beyond this test: only the abort can stop them.
+    server = await startServer({ worker: WORKER, async: false });
+  });
+  afterAll(async () => {
+    expect(await server.stop()).toBe(0);
+  });
+
+  for (const url of ['/spin', '/sleep']) {
+    it(`stops the callback of ${url} when its client goes away, logs no error, and serves the next request`, async () => {
+      const ac = new AbortController();
+      const aborted = fetch(server.url + url, { signal: ac.signal }).catch((e: Error) => e.name);
+      await new Promise((r) => setTimeout(r, 200));
+      ac.abort();
+      expect(await aborted).toBe('AbortError');
+      // One request at a time: this is answered only once the aborted callback is gone.
+      const t0 = Date.now();
+      expect((await get(`${server.url}/count`)).status).toBe(200);
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      expect(server.logs().filter((l) => ['error', 'fatal'].includes(l.level as string))).toEqual([]);
+      expect(server.output.join('\n')).not.toContain('request timeout');
+      expect(server.output.join('\n')).not.toContain('woke /sleep');
+    });
+  }
+});
+
 describe('classic worker: misuse', () => {
   it('refuses frankenphp_handle_request() in an async worker with a RuntimeException that says what to do', async () => {
     const server = await startServer({
@@ -213,6 +241,14 @@ FrankenPHP\\HttpServer::onRequest(function ($req, $res) {
     } finally {
       await server.stop();
     }
+  });
+
+  it('refuses max_coroutines on a classic worker (it serves one request at a time per thread)', async () => {
+    const dir = tempDir();
+    const file = writeCaddyfile(dir, { worker: WORKER, async: false, workerExtra: 'max_coroutines 10' });
+    const r = await runCli(['validate', '--config', file]);
+    expect(r.code).toBe(2);
+    expect(r.out).toContain('worker max_coroutines applies to async workers: a classic worker (no async) serves one request at a time per thread');
   });
 
   it('fails to start a classic worker whose file never calls frankenphp_handle_request(), saying so', async () => {

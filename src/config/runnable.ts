@@ -25,6 +25,9 @@ export function checkRunnable(config: PhpasyncConfig): ConfigError[] {
 
   const workers = allWorkers(config);
   for (const w of workers) {
+    if (!w.async && w.maxCoroutines !== undefined) {
+      errors.push(new ConfigError('worker max_coroutines applies to async workers: a classic worker (no async) serves one request at a time per thread', w.source));
+    }
     if (w.watch.length > 0) errors.push(notSupported('worker watch', w.source));
   }
   if (workers.length === 0) {
