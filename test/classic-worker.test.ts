@@ -24,7 +24,8 @@ describe('classic worker: frankenphp_handle_request() loop', () => {
   let server: RunningServer;
   let stopped = false;
   beforeAll(async () => {
-    server = await startServer({ worker: WORKER, async: false, workerExtra: 'request_timeout 5s' });
+    const sessions = tempDir();
+    server = await startServer({ worker: WORKER, async: false, workerExtra: 'request_timeout 5s', globalExtra: `php_ini session.save_path ${sessions}` });
   });
   afterAll(async () => {
     if (!stopped) await server.stop();
@@ -108,6 +109,22 @@ describe('classic worker: frankenphp_handle_request() loop', () => {
     expect(boot2).not.toBe(boot);
     expect(n).toBe('1');
     expect(count(server, 'PHP thread 0: restarting the interpreter after a fatal error')).toBe(restarts + 1);
+  });
+
+  it('keeps a PHP session across requests through its cookie, and shows it to no other request', async () => {
+    const first = await get(`${server.url}/session`);
+    const cookie = /^(PHPSESSID=[^;]+)/.exec(first.headers.get('set-cookie') ?? '')?.[1];
+    expect(cookie).toBeDefined();
+    const [id, n] = first.body.split(' ');
+    expect(n).toBe('1');
+    expect(cookie).toBe(`PHPSESSID=${id}`);
+    expect((await get(`${server.url}/session`, { headers: { cookie: cookie! } })).body).toBe(`${id} 2`);
+    // The next requests are other users: no session id, no $_SESSION, a new session of their own.
+    expect(await json(`${server.url}/no-session`)).toEqual({ id: '', status: 1, vars: null });
+    const other = await get(`${server.url}/session`);
+    expect(other.body).not.toContain(id!);
+    expect(other.body.split(' ')[1]).toBe('1');
+    expect((await get(`${server.url}/session`, { headers: { cookie: cookie! } })).body).toBe(`${id} 3`);
   });
 
   it('frankenphp_finish_request() sends the response while the callback goes on; later output is dropped', async () => {

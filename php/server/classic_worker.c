@@ -23,6 +23,9 @@
 #include "server/request_state.h"
 
 #include <ext/spl/spl_exceptions.h>
+#ifdef HAVE_PHP_SESSION
+#include <ext/session/php_session.h>
+#endif
 #include <main/php_output.h>
 #include <zend_exceptions.h>
 #include <zend_interfaces.h>
@@ -161,6 +164,42 @@ static bool fill_form_globals(phpa_worker_req *r)
 	return true;
 }
 
+/* ---- sessions -------------------------------------------------------------------------------- */
+
+/* A classic thread serves one request at a time, so PHP sessions work as under php-fpm: the
+ * session module reads the session cookie from PG(http_globals) (not from $_COOKIE), which
+ * gets the request's cookies for the callback; after it, the session is written and closed and
+ * the module's per-request state reset (its request shutdown and startup, as FrankenPHP does),
+ * so no session id or data reaches the next request. */
+static void session_enter(zval *saved)
+{
+	ZVAL_COPY_VALUE(saved, &PG(http_globals)[TRACK_VARS_COOKIE]);
+	zval *cookie = get_global("_COOKIE", sizeof("_COOKIE") - 1);
+	if (cookie) ZVAL_COPY(&PG(http_globals)[TRACK_VARS_COOKIE], cookie);
+	else array_init(&PG(http_globals)[TRACK_VARS_COOKIE]);
+}
+
+static void session_leave(zval *saved)
+{
+#ifdef HAVE_PHP_SESSION
+	static zend_module_entry *session;
+	if (!session) session = zend_hash_str_find_ptr(&module_registry, "session", sizeof("session") - 1);
+	if (session && session->request_shutdown_func && session->request_startup_func) {
+		/* Its save handler may run PHP code: not with the callback's exception (or exit) pending. */
+		zend_object *pending = EG(exception);
+		EG(exception) = NULL;
+		session->request_shutdown_func(session->type, session->module_number);
+		session->request_startup_func(session->type, session->module_number);
+		if (EG(exception)) zend_clear_exception(); /* a save handler's: logged by PHP as a warning */
+		EG(exception) = pending;
+		/* The module lets go of $_SESSION, the symbol table does not: the next request must not see it. */
+		zend_hash_str_del(&EG(symbol_table), "_SESSION", sizeof("_SESSION") - 1);
+	}
+#endif
+	zval_ptr_dtor(&PG(http_globals)[TRACK_VARS_COOKIE]);
+	ZVAL_COPY_VALUE(&PG(http_globals)[TRACK_VARS_COOKIE], saved);
+}
+
 /* ---- the request's body: the callback --------------------------------------------------------- */
 
 /* Runs in the request's coroutine (phpa_worker_req.call); async_worker.c's body does the rest
@@ -177,9 +216,12 @@ static void classic_call(phpa_worker_req *r)
 	fci.named_params = NULL;
 	current_req = r;
 	cb_ob_level = php_output_get_level();
+	zval cookies;
+	session_enter(&cookies);
 	zend_call_function(&fci, &cb_fcc);
 	current_req = NULL;
 	zval_ptr_dtor(&retval);
+	session_leave(&cookies);
 	if (!EG(exception) || zend_is_unwind_exit(EG(exception))) phpa_classic_default_type(r);
 }
 
