@@ -239,7 +239,11 @@ namespace {
  * this thread, fills $_SERVER, $_GET, $_POST, $_COOKIE, $_FILES, $_REQUEST and php://input
  * with it, calls $callback() (echo, header(), http_response_code() and setcookie() make the
  * response), sends the response, puts the request state back (superglobals, headers, output
- * buffers) and returns true. Returns false when the server stops, or when the thread restarts
+ * buffers) and returns true. $_POST and $_FILES are filled for POST bodies (urlencoded and
+ * multipart; move_uploaded_file() takes the files), $_REQUEST is $_GET + $_POST; PHP's default
+ * Content-Type is sent when the callback sets none; flush() streams the response; sessions
+ * work (session_start() reads the request's cookie; the session is written and closed when
+ * the callback returns). Returns false when the server stops, or when the thread restarts
  * its interpreter after max_requests: the worker file should then end (code after its loop
  * runs); calling it again after false throws an Error. An uncaught exception in the callback
  * answers 500 and the loop goes on; exit() ends only the request; a fatal error answers 500
