@@ -139,7 +139,8 @@ export const SCENARIOS: readonly Scenario[] = [
     measures: 'The classic worker loop (frankenphp_handle_request(), one request at a time per thread) serving the same hello world.',
     server: 'phpasync-classic',
     request: () => ({ path: '/hello', expectBody: HELLO }),
-    reference: 'nginx-fpm-hello',
+    reference: 'fastify-hello',
+    yardstick: 'nginx-fpm-hello',
   },
   ...DB_SCENARIOS,
 ];
