@@ -182,8 +182,7 @@ static void session_enter(zval *saved)
 static void session_leave(zval *saved)
 {
 #ifdef HAVE_PHP_SESSION
-	static zend_module_entry *session;
-	if (!session) session = zend_hash_str_find_ptr(&module_registry, "session", sizeof("session") - 1);
+	zend_module_entry *session = zend_hash_str_find_ptr(&module_registry, "session", sizeof("session") - 1);
 	if (session && session->request_shutdown_func && session->request_startup_func) {
 		/* Its save handler may run PHP code: not with the callback's exception (or exit) pending. */
 		zend_object *pending = EG(exception);
