@@ -241,6 +241,29 @@ describe('classic worker: client abort', () => {
   }
 });
 
+describe('classic worker: session.auto_start', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    const sessions = tempDir();
+    server = await startServer({ worker: WORKER, async: false, globalExtra: `php_ini session.save_path ${sessions}\n\t\tphp_ini session.auto_start 1` });
+  });
+  afterAll(async () => {
+    expect(await server.stop()).toBe(0);
+  });
+
+  it('opens each request\'s own session before the callback, from the request\'s cookie', async () => {
+    const first = await get(`${server.url}/auto-session`);
+    const [id, n] = first.body.split(' ');
+    expect(n).toBe('1');
+    expect(first.headers.get('set-cookie')).toMatch(new RegExp(`^PHPSESSID=${id};`));
+    expect((await get(`${server.url}/auto-session`, { headers: { cookie: `PHPSESSID=${id}` } })).body).toBe(`${id} 2`);
+    const other = await get(`${server.url}/auto-session`);
+    expect(other.body.split(' ')[1]).toBe('1');
+    expect(other.body).not.toContain(id!);
+    expect(server.logs().filter((l) => ['error', 'fatal'].includes(l.level as string))).toEqual([]);
+  });
+});
+
 describe('classic worker: misuse', () => {
   it('refuses frankenphp_handle_request() in an async worker with a RuntimeException that says what to do', async () => {
     const server = await startServer({

@@ -322,6 +322,8 @@ static void close_auto_started_session(void)
 		PS(id) = NULL;
 	}
 	zend_hash_str_del(&EG(symbol_table), "_SESSION", sizeof "_SESSION" - 1);
+	/* A classic worker opens one for each request instead (server/classic_worker.c). */
+	if (phpa_runtime_config()->mode == PHPA_MODE_CLASSIC_WORKER) return;
 	phpa_log(PHPA_LOG_ERROR, 0,
 		"not supported yet: session.auto_start in an async worker: " SESSIONS_WHY "; the session it opened was closed");
 #endif

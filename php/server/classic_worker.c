@@ -177,6 +177,11 @@ static void session_enter(zval *saved)
 	zval *cookie = get_global("_COOKIE", sizeof("_COOKIE") - 1);
 	if (cookie) ZVAL_COPY(&PG(http_globals)[TRACK_VARS_COOKIE], cookie);
 	else array_init(&PG(http_globals)[TRACK_VARS_COOKIE]);
+#ifdef HAVE_PHP_SESSION
+	/* session.auto_start: each request's own session, opened before the callback runs as PHP
+	 * opens it at a request's startup (the one opened at the interpreter's start is closed). */
+	if (PS(auto_start) && PS(session_status) == php_session_none) php_session_start();
+#endif
 }
 
 static void session_leave(zval *saved)
@@ -187,8 +192,11 @@ static void session_leave(zval *saved)
 		/* Its save handler may run PHP code: not with the callback's exception (or exit) pending. */
 		zend_object *pending = EG(exception);
 		EG(exception) = NULL;
+		const bool auto_start = PS(auto_start); /* not now: no request is here (session_enter() does it) */
+		PS(auto_start) = 0;
 		session->request_shutdown_func(session->type, session->module_number);
 		session->request_startup_func(session->type, session->module_number);
+		PS(auto_start) = auto_start;
 		if (EG(exception)) zend_clear_exception(); /* a save handler's: logged by PHP as a warning */
 		EG(exception) = pending;
 		/* The module lets go of $_SESSION, the symbol table does not: the next request must not see it. */
