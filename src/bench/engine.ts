@@ -18,6 +18,7 @@ import { startFastify } from './servers/fastify.js';
 import { startDbServer } from './servers/db.js';
 import { findNginxFpm, startNginxFpm } from './servers/nginx-fpm.js';
 import { startPhpasync } from './servers/phpasync.js';
+import { LOOP_HELLO } from './paths.js';
 
 export interface EngineOptions {
   command: string;
@@ -48,6 +49,8 @@ async function startServer(s: Scenario, dir: string): Promise<ServerHandle> {
       return startFastify();
     case 'phpasync':
       return startPhpasync(dir);
+    case 'phpasync-classic':
+      return startPhpasync(dir, { worker: LOOP_HELLO, classic: true });
     case 'nginx-fpm': {
       const bin = findNginxFpm();
       if (typeof bin === 'string') throw new Skip(bin);

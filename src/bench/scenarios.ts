@@ -4,7 +4,7 @@
 import { DB_SCENARIOS } from './scenarios-db.js';
 import { PHP_THREADS, RING_CAPACITY } from './servers/phpasync.js';
 
-export type ServerKind = 'fastify' | 'phpasync' | 'nginx-fpm' | 'phpasync-db' | 'nginx-fpm-db';
+export type ServerKind = 'fastify' | 'phpasync' | 'phpasync-classic' | 'nginx-fpm' | 'phpasync-db' | 'nginx-fpm-db';
 
 export interface RequestSpec {
   path: string;
@@ -133,6 +133,14 @@ export const SCENARIOS: readonly Scenario[] = [
     server: 'nginx-fpm',
     request: () => ({ path: '/hello', expectBody: HELLO }),
     reference: 'fastify-hello',
+  },
+  {
+    name: 'php-loop-hello',
+    measures: 'The classic worker loop (frankenphp_handle_request(), one request at a time per thread) serving the same hello world.',
+    server: 'phpasync-classic',
+    request: () => ({ path: '/hello', expectBody: HELLO }),
+    reference: 'fastify-hello',
+    yardstick: 'nginx-fpm-hello',
   },
   ...DB_SCENARIOS,
 ];

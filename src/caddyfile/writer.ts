@@ -59,7 +59,7 @@ export function writeCaddyfile(global: CaddyDirective[], sites: CaddySite[]): st
 export interface AsyncWorkerSpec {
   file: string;
   num?: number;
-  /** Run in TrueAsync mode; off, a classic worker (refused by the runtime today). */
+  /** Run in TrueAsync mode; off, a classic worker (a loop on frankenphp_handle_request()). */
   async: boolean;
   bufferSize?: number;
   /** `match *`: the worker answers every request itself, as in the TrueAsync guide. */
