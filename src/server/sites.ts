@@ -10,7 +10,8 @@ import type { FastifyBaseLogger, onRequestHookHandler } from 'fastify';
 import type { PhpasyncConfig, SiteConfig, WorkerConfig } from '../config/model.js';
 import type { ResponseEncoder } from './encode.js';
 import { httpAnswer } from './errors.js';
-import { buildFront, send, type Front } from './front.js';
+import { send, type Front } from './front.js';
+import { buildRoutes } from './routes.js';
 
 const SITE = Symbol('phpasync.site');
 type Tagged = IncomingMessage & { [SITE]?: Front };
@@ -54,7 +55,7 @@ export function hostMatches(pattern: string, host: string): boolean {
 }
 
 export function routeSites(config: PhpasyncConfig, bound: BoundSites[], worker: WorkerConfig, log: FastifyBaseLogger): SiteRouting {
-  const fronts = new Map<SiteConfig, Front>(config.sites.map((s) => [s, buildFront(s, config.configFile, worker, log)]));
+  const fronts = new Map<SiteConfig, Front>(config.sites.map((s) => [s, buildRoutes(s, config.configFile, worker, log)]));
   const one = config.sites.length === 1 && bound.length === 1 && bound[0]!.sites.every((s) => hostRank(s.host, '') === 2);
   if (one) {
     // One site on one socket, whatever the Host: no per-request lookup (the PHP path stays as it was).
