@@ -14,9 +14,9 @@ export function matcherProblem(m: MatcherConfig | undefined): string | undefined
     if (why) return `path matcher: ${why.replace(/^not supported yet: /, '').replace(/worker match/g, 'path matcher')}`;
   }
   for (const vs of Object.values(m.header ?? {})) {
-    for (const v of vs) if (v.includes('{')) return `not supported yet: placeholders in a header matcher ('${v}')`;
+    for (const v of vs) if (v.includes('{')) return `header matcher with placeholders ('${v}')`;
   }
-  for (const h of m.host ?? []) if (h.includes('{')) return `not supported yet: placeholders in a host matcher ('${h}')`;
+  for (const h of m.host ?? []) if (h.includes('{')) return `host matcher with placeholders ('${h}')`;
   for (const n of m.not ?? []) {
     const why = matcherProblem(n);
     if (why) return why;
