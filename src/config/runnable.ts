@@ -10,7 +10,7 @@ import type { PhpasyncConfig, SourceLocation } from './model.js';
 import { allWorkers } from './walk.js';
 
 /** Site directives the runtime can serve today (everything else is refused by name). */
-const SUPPORTED_SITE_DIRECTIVES = new Set(['root', 'route', 'rewrite', 'uri', 'header', 'handle', 'handle_path', 'php_server', 'php', 'request_body', 'file_server', 'encode', 'respond', 'redir']);
+const SUPPORTED_SITE_DIRECTIVES = new Set(['root', 'route', 'rewrite', 'uri', 'header', 'handle', 'handle_path', 'reverse_proxy', 'php_server', 'php', 'request_body', 'file_server', 'encode', 'respond', 'redir']);
 
 /** `not supported yet: WHAT (FILE:LINE)`. The message names FILE:LINE itself (where the
  * directive was written), so no location prefix is added on top. */

@@ -8,7 +8,7 @@ import { DRAIN_TIMEOUT_MS, LISTEN_PORT, workerEngineOptions } from '../config/de
 import { DEFAULT_ADMIN_ADDRESS, parseAdminAddress } from '../config/admin-address.js';
 import type { PhpasyncConfig } from '../config/model.js';
 import { checkRunnable, notSupported } from '../config/runnable.js';
-import { allWorkers, intoRoutes, walkDirectives } from '../config/walk.js';
+import { allDirectives, allWorkers, intoRoutes, walkDirectives } from '../config/walk.js';
 import { bindListener, type BoundListener } from './bind.js';
 import { gracefulConnections } from './drain.js';
 import { PhpasyncError } from './errors.js';
@@ -22,6 +22,7 @@ import { planSockets, socketUrl } from './listen-plan.js';
 import { routeSites, type BoundSites } from './sites.js';
 import { serveH2c } from './h2c.js';
 import { httpsOptions } from './tls.js';
+import { Proxies, replyFrom } from './proxy.js';
 
 export interface RunOptions {
   watch: boolean;
@@ -81,7 +82,14 @@ export async function buildServer(config: PhpasyncConfig, build: BuildOptions = 
   }
   // Sites, static files and `encode`; no hook at all for one site whose worker takes every path.
   const sites = build.bound ?? [{ port: -1, sites: (config.sites[0]?.addresses ?? []).slice(0, 1).map((a) => ({ site: config.sites[0]!, host: a.host })) }];
-  const routing = routeSites(config, sites, worker, app.log);
+  // reverse_proxy: reply.from() (undici) for the proxies the routes build; their health checks
+  // stop with the app.
+  const proxies = [...allDirectives(config)].some((d) => d.proxy) ? new Proxies(app.log) : undefined;
+  if (proxies) {
+    await app.register(replyFrom, { undici: {}, disableRequestLogging: true });
+    app.addHook('onClose', async () => proxies.close());
+  }
+  const routing = routeSites(config, sites, worker, app.log, proxies?.terminal);
   if (routing.hook) app.addHook('onRequest', routing.hook);
   const numThreads = config.frankenphp?.numThreads;
   if (numThreads !== undefined && numThreads !== worker.num) {

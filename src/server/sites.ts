@@ -11,7 +11,7 @@ import type { PhpasyncConfig, SiteConfig, WorkerConfig } from '../config/model.j
 import type { ResponseEncoder } from './encode.js';
 import { httpAnswer } from './errors.js';
 import { send, type Front } from './front.js';
-import { buildRoutes } from './routes.js';
+import { buildRoutes, type TerminalFactory } from './routes.js';
 
 const SITE = Symbol('phpasync.site');
 type Tagged = IncomingMessage & { [SITE]?: Front };
@@ -54,8 +54,8 @@ export function hostMatches(pattern: string, host: string): boolean {
   return hostRank(pattern, host.toLowerCase()) >= 0;
 }
 
-export function routeSites(config: PhpasyncConfig, bound: BoundSites[], worker: WorkerConfig, log: FastifyBaseLogger): SiteRouting {
-  const fronts = new Map<SiteConfig, Front>(config.sites.map((s) => [s, buildRoutes(s, config.configFile, worker, log)]));
+export function routeSites(config: PhpasyncConfig, bound: BoundSites[], worker: WorkerConfig, log: FastifyBaseLogger, terminal?: TerminalFactory): SiteRouting {
+  const fronts = new Map<SiteConfig, Front>(config.sites.map((s) => [s, buildRoutes(s, config.configFile, worker, log, terminal)]));
   const one = config.sites.length === 1 && bound.length === 1 && bound[0]!.sites.every((s) => hostRank(s.host, '') === 2);
   if (one) {
     // One site on one socket, whatever the Host: no per-request lookup (the PHP path stays as it was).
