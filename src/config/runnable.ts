@@ -67,7 +67,7 @@ export function checkRunnable(config: PhpasyncConfig): ConfigError[] {
     if (site.tls?.internal) errors.push(notSupported('tls internal (a locally issued certificate); give tls <cert_file> <key_file>', site.tls.source));
     else if (site.tls?.email !== undefined) errors.push(notSupported('automatic HTTPS (ACME certificates, tls <email>); give tls <cert_file> <key_file>', site.tls.source));
     else if (https && !site.tls) errors.push(notSupported('automatic HTTPS (ACME certificates); give the site tls <cert_file> <key_file>', https.source));
-    for (const l of site.logs ?? []) errors.push(notSupported('log', l.source));
+    for (const l of site.logs ?? []) if (l.format === 'console') errors.push(notSupported('log format console (access logs are written as JSON lines)', l.source));
     const seen = new Set<string>();
     for (const { d, inHandle } of walkScoped(site.directives)) {
       if (!SUPPORTED_SITE_DIRECTIVES.has(d.name)) errors.push(notSupported(d.name, d.source));

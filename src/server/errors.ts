@@ -37,6 +37,7 @@ export const ERRORS = {
   PHPASYNC_ADDON_PATH: { exit: 1, message: 'PHPASYNC_ADDON names %s, which does not exist' },
   PHPASYNC_ADDON_CONSTANTS: { exit: 1, message: "the phpasync addon's constants lack %s (a number): rebuild the addon" },
   PHPASYNC_LISTEN: { exit: 1, message: 'cannot listen on %s: %s' },
+  PHPASYNC_LOG_FILE: { exit: 1, message: 'cannot open the access log file %s: %s' },
   PHPASYNC_TLS_FILE: { exit: 1, message: 'cannot read the TLS %s %s: %s' },
   PHPASYNC_TLS_PAIR: { exit: 1, message: 'the TLS certificate %s and key %s do not make a pair: %s' },
   PHPASYNC_WORKER_START: { exit: 1, message: '%s' },

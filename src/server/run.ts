@@ -23,6 +23,7 @@ import { routeSites, type BoundSites } from './sites.js';
 import { serveH2c } from './h2c.js';
 import { httpsOptions } from './tls.js';
 import { Proxies, replyFrom } from './proxy.js';
+import { AccessLogs } from './access-log.js';
 
 export interface RunOptions {
   watch: boolean;
@@ -68,7 +69,7 @@ export async function buildServer(config: PhpasyncConfig, build: BuildOptions = 
       ...(loggerOptions({ debug: config.global?.debug === true }) as Record<string, unknown>),
       ...(build.logBindings ? { base: { pid: process.pid, hostname: os.hostname(), ...build.logBindings } } : {}),
     },
-    // Like Caddy, no access log unless asked for (the `log` directive, not supported yet).
+    // Like Caddy, no access log unless a site asks for one (its `log`: src/server/access-log.ts).
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: 'idle',
     genReqId,
@@ -89,7 +90,9 @@ export async function buildServer(config: PhpasyncConfig, build: BuildOptions = 
     await app.register(replyFrom, { undici: {}, disableRequestLogging: true });
     app.addHook('onClose', async () => proxies.close());
   }
-  const routing = routeSites(config, sites, worker, app.log, proxies?.terminal);
+  const accessLogs = config.sites.some((s) => s.logs) ? new AccessLogs() : undefined;
+  if (accessLogs) app.addHook('onClose', async () => accessLogs.close());
+  const routing = routeSites(config, sites, worker, app.log, { ...(proxies ? { terminal: proxies.terminal } : {}), ...(accessLogs ? { accessLogs } : {}) });
   if (routing.hook) app.addHook('onRequest', routing.hook);
   const numThreads = config.frankenphp?.numThreads;
   if (numThreads !== undefined && numThreads !== worker.num) {
