@@ -62,6 +62,7 @@ export const ERRORS = {
   PHPASYNC_FILE_BAD_PATH: { status: 400, message: 'Bad Request: %s' },
   PHPASYNC_FILE_METHOD: { status: 405, message: 'Method Not Allowed: files answer GET and HEAD' },
   PHPASYNC_FILE_FAILED: { status: 500, message: 'Internal Server Error: the file could not be sent' },
+  PHPASYNC_READ_BODY_TIMEOUT: { status: 408, message: 'Request Timeout: the body did not arrive within read_body' },
   PHPASYNC_PROXY_NO_UPSTREAM: { status: 503, message: 'Service Unavailable: no upstream is up' },
   PHPASYNC_PROXY_FAILED: { status: 502, message: 'Bad Gateway: no answer from the upstream %s' },
   PHPASYNC_CONNECT: { status: 501, message: 'not supported yet: CONNECT (tunnels)' },

@@ -13,6 +13,7 @@ import { bindListener, type BoundListener } from './bind.js';
 import { gracefulConnections } from './drain.js';
 import { PhpasyncError } from './errors.js';
 import { applyTimeouts, checkingIntervalMs, effectiveTimeouts } from './timeouts.js';
+import { applyHttpsTimeouts } from './h2-timeouts.js';
 import { startAdmin } from './admin.js';
 import { loggerOptions } from './logger.js';
 import { ServerMetrics } from './metrics.js';
@@ -64,7 +65,10 @@ export async function buildServer(config: PhpasyncConfig, build: BuildOptions = 
     // Node checks read_header/read_body only at this interval (its default is 30 s).
     http: { connectionsCheckingInterval: checkingIntervalMs(timeouts) },
     // https sites: HTTP/2 and HTTP/1.1 over TLS, chosen by ALPN (Caddy's default protocols).
-    ...(https ? { http2: true, https } : {}),
+    // Their TLS handshake is bounded by read_header, an HTTP/2 session's quiet time by idle.
+    ...(https
+      ? { http2: true, https: { ...https, ...(timeouts.readHeaderMs > 0 ? { handshakeTimeout: timeouts.readHeaderMs } : {}) }, http2SessionTimeout: timeouts.idleMs }
+      : {}),
     logger: {
       ...(loggerOptions({ debug: config.global?.debug === true }) as Record<string, unknown>),
       ...(build.logBindings ? { base: { pid: process.pid, hostname: os.hostname(), ...build.logBindings } } : {}),
@@ -76,6 +80,7 @@ export async function buildServer(config: PhpasyncConfig, build: BuildOptions = 
   } as FastifyServerOptions) as unknown as FastifyInstance;
   echoRequestId(app);
   applyTimeouts(app.server, timeouts, app.log);
+  if (https) applyHttpsTimeouts(app.server, timeouts, checkingIntervalMs(timeouts), app.log);
   if (!https && config.global?.protocols?.includes('h2c')) {
     const h2c = serveH2c(app.server, timeouts.readHeaderMs);
     // Its sessions go away at shutdown (drain.ts does the same for https).
