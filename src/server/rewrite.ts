@@ -33,12 +33,13 @@ export function uriOperation(cfg: UriConfig): (uri: string, req: IncomingMessage
   switch (cfg.op) {
     case 'strip_prefix':
       return onPath((p) => {
-        if (!p.startsWith(cfg.prefix)) return p;
+        // Case-insensitive, as the path matchers that usually select the request.
+        if (!p.toLowerCase().startsWith(cfg.prefix.toLowerCase())) return p;
         const rest = p.slice(cfg.prefix.length);
         return rest.startsWith('/') ? rest : '/' + rest;
       });
     case 'strip_suffix':
-      return onPath((p) => (p.endsWith(cfg.suffix) ? p.slice(0, p.length - cfg.suffix.length) || '/' : p));
+      return onPath((p) => (p.toLowerCase().endsWith(cfg.suffix.toLowerCase()) ? p.slice(0, p.length - cfg.suffix.length) || '/' : p));
     case 'replace':
       return onPath((p, req, scheme) => {
         const to = fillPlaceholders(cfg.replace, req, scheme);

@@ -20,6 +20,15 @@ import { respondersOf } from './responders.js';
 import { rewriteUri, uriOperation } from './rewrite.js';
 import { StaticFiles } from './static-files.js';
 
+/** The URI as the site's directives left it, on requests they rewrote (PHP gets req.url, the
+ * client's): for what maps a URI to a file on PHP's side (classic scripts). */
+export const ROUTED_URI = Symbol('phpasync.routedUri');
+
+/** The URI the site's routing ended with (the client's when nothing rewrote it). */
+export function routedUri(req: IncomingMessage): string {
+  return (req as IncomingMessage & { [ROUTED_URI]?: string })[ROUTED_URI] ?? req.url ?? '/';
+}
+
 /** What a request carries through the directives. */
 export interface RouteState {
   request: FastifyRequest;
@@ -193,6 +202,7 @@ export function buildRoutes(site: SiteConfig, configFile: string, worker: Worker
     let next = done;
     if (s.uri !== original) {
       req.url = s.uri;
+      (req as IncomingMessage & { [ROUTED_URI]?: string })[ROUTED_URI] = s.uri;
       // PHP gets the URI the client sent (REQUEST_URI); the routing above used the rewritten one.
       next = ((err?: Error) => {
         req.url = original;
