@@ -1,12 +1,15 @@
 // A site's `log` through real HTTP: one access-log line per request in Caddy's JSON shape, on
 // stderr and in a file, for PHP's answers and the front's own; the URI as the client sent it;
 // `format console` and an unwritable file refused by name.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import http2 from 'node:http2';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { request } from './helpers/request.js';
-import { runCli, startServer, tempDir, type RunningServer } from './helpers/server.js';
+import { runCaddyfile, runCli, startServer, tempDir, type RunningServer } from './helpers/server.js';
 
 const WORKER = `<?php
 FrankenPHP\\HttpServer::onRequest(function ($req, $res) {
@@ -76,6 +79,50 @@ describe('log: the access log', () => {
     ]);
     expect(access()).toHaveLength(2);
   });
+});
+
+describe('log and header over HTTP/2', () => {
+  it("logs the body bytes once and applies header to PHP's HTTP/2 answers", async () => {
+    const dir = tempDir();
+    const cert = path.join(dir, 'cert.pem');
+    const key = path.join(dir, 'key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    fs.writeFileSync(path.join(dir, 'w.php'), WORKER.replace("$res->setHeader('X-App', 'yes');", "$res->setHeader('X-App', 'yes');\n    $res->setHeader('Server', 'secret');"));
+    const port = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const server = await runCaddyfile(
+      `{\n\tfrankenphp {\n\t\tworker {\n\t\t\tfile ${dir}/w.php\n\t\t\tasync\n\t\t\tmatch *\n\t\t}\n\t}\n}\nhttps://127.0.0.1:${port} {\n\ttls ${cert} ${key}\n\tlog\n\theader -Server\n\theader X-Site front\n\tphp_server {\n\t\tfile_server off\n\t}\n}\n`,
+      1,
+    );
+    try {
+      const client = http2.connect(`https://127.0.0.1:${port}`, { ca: fs.readFileSync(cert) });
+      const got = await new Promise<{ headers: http2.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+        const q = client.request({ ':path': '/h2' });
+        let headers: http2.IncomingHttpHeaders = {};
+        let body = '';
+        q.on('response', (h) => (headers = h));
+        q.on('data', (d: Buffer) => (body += d.toString()));
+        q.on('end', () => resolve({ headers, body }));
+        q.on('error', reject);
+        q.end();
+      });
+      client.close();
+      expect(got.body).toBe('hello /h2');
+      expect(got.headers['x-site']).toBe('front');
+      expect(got.headers['x-app']).toBe('yes');
+      expect(got.headers.server).toBeUndefined();
+      const lines = (): Record<string, any>[] => server.output.flatMap((l) => (l.includes('http.log.access') ? [JSON.parse(l) as Record<string, any>] : []));
+      await until(() => lines().length > 0);
+      expect(lines()[0]).toMatchObject({ status: 200, size: Buffer.byteLength('hello /h2'), request: { proto: 'HTTP/2.0', uri: '/h2', tls: { proto: 'h2' } } });
+      expect(lines()[0]!.resp_headers.Server).toBeUndefined();
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  }, 30_000);
 });
 
 describe('log: refused by name', () => {

@@ -91,7 +91,7 @@ export class AccessLogs {
     if (sinks.length === 0) return front;
     const inner = front.hook;
     const hook: onRequestHookHandler = function (request, reply, done) {
-      watch(request.raw, reply.raw as ServerResponse, sinks);
+      watch(request.raw, reply.raw as ServerResponse, request.protocol === 'https', sinks);
       if (inner) return inner.call(this, request, reply, done);
       if (front.php) return done();
       send(reply, httpAnswer('PHPASYNC_NOT_MATCHED'));
@@ -104,21 +104,28 @@ export class AccessLogs {
   }
 }
 
-function watch(req: IncomingMessage, res: ServerResponse, sinks: Sink[]): void {
+function watch(req: IncomingMessage, res: ServerResponse, https: boolean, sinks: Sink[]): void {
   const start = process.hrtime.bigint();
   // Taken now: later directives may rewrite the URI.
   const uri = req.url ?? '/';
   let size = 0;
   let given: unknown;
+  // HTTP/2's end(chunk) writes the chunk through write(): counted there only.
+  let ending = false;
   const write = res.write;
   res.write = function (this: ServerResponse, chunk: unknown, enc?: unknown, cb?: unknown) {
-    size += chunkBytes(chunk, enc);
+    if (!ending) size += chunkBytes(chunk, enc);
     return (write as (...a: unknown[]) => boolean).call(this, chunk, enc, cb);
   } as ServerResponse['write'];
   const end = res.end;
   res.end = function (this: ServerResponse, chunk?: unknown, enc?: unknown, cb?: unknown) {
     size += chunkBytes(chunk, enc);
-    return (end as (...a: unknown[]) => ServerResponse).call(this, chunk, enc, cb);
+    ending = true;
+    try {
+      return (end as (...a: unknown[]) => ServerResponse).call(this, chunk, enc, cb);
+    } finally {
+      ending = false;
+    }
   } as ServerResponse['end'];
   const writeHead = res.writeHead;
   res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
@@ -145,7 +152,7 @@ function watch(req: IncomingMessage, res: ServerResponse, sinks: Sink[]): void {
         host: req.headers.host ?? (req.headers[':authority'] as string | undefined) ?? '',
         uri,
         headers: headerMap(Object.entries(req.headers)),
-        ...(socket.encrypted ? { tls: { proto: socket.alpnProtocol || (h2 ? 'h2' : ''), server_name: (socket as TLSSocket & { servername?: string }).servername || '' } } : {}),
+        ...(https ? { tls: { proto: h2 ? 'h2' : socket.alpnProtocol || 'http/1.1', server_name: (socket as TLSSocket & { servername?: string }).servername || '' } } : {}),
       },
       user_id: '',
       duration: Number(process.hrtime.bigint() - start) / 1e9,
