@@ -54,8 +54,12 @@ afterAll(async () => {
  * (10 × the timeouts set here; Node's own checks would only come at its 30 s interval). */
 function trickleTls(head: string, piece: string): Promise<string> {
   return new Promise((resolve) => {
-    const socket = tls.connect({ host: '127.0.0.1', port, ca, ALPNProtocols: ['http/1.1'] }, () => socket.write(head));
-    const timer = setInterval(() => socket.writable && socket.write(piece), 200);
+    let timer: NodeJS.Timeout | undefined;
+    // The pieces start once the head is written (a slow handshake must not put one before it).
+    const socket = tls.connect({ host: '127.0.0.1', port, ca, ALPNProtocols: ['http/1.1'] }, () => {
+      socket.write(head);
+      timer = setInterval(() => socket.writable && socket.write(piece), 200);
+    });
     let out = '';
     socket.on('data', (d: Buffer) => {
       out += d.toString('latin1');
