@@ -80,7 +80,7 @@ describe('header: refused by name', () => {
     for (const [site, what] of [
       ['\theader X-A {http.request.header.X-B}', 'not supported yet: header placeholder {http.request.header.X-B}'],
       ['\theader -X-A value', 'Caddyfile:11:14: header: -X-A deletes the field and takes no value'],
-      ['\theader X-A "(" b', 'Caddyfile:11:14: header: invalid regular expression'],
+      ['\theader X-A "(" b', 'Caddyfile:11:13: header: invalid regular expression: Unterminated group'],
       ['\theader {\n\t\tmatch {\n\t\t\tstatus 200\n\t\t}\n\t}', 'header: match (response matchers) is not supported by phpasync'],
     ]) {
       const file = path.join(dir, 'Caddyfile');
