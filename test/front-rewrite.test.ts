@@ -47,6 +47,8 @@ describe('rewrite and uri before routing', () => {
 
   it('uri strip_prefix: the stripped path goes to the worker or the file server', async () => {
     expect((await request(server.port, '/v1/api/thing')).body.toString()).toBe('php GET /v1/api/thing');
+    // As the path matchers, the prefix is compared without regard to case.
+    expect((await request(server.port, '/V1/api/thing')).body.toString()).toBe('php GET /V1/api/thing');
     const f = await request(server.port, '/v1/hello.txt');
     expect(f.status).toBe(200);
     expect(f.body.toString()).toBe('hello file');
