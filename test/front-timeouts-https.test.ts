@@ -153,3 +153,32 @@ describe('HTTP/2', () => {
     expect(closed).toBe('closed');
   }, 30_000);
 });
+
+describe('h2c (HTTP/2 without TLS)', () => {
+  it('read_body: a stream whose body trickles in is answered 408', async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'w.php'), WORKER);
+    const h2cPort = await freePort();
+    const h2c = await runCaddyfile(
+      `{\n\tservers {\n\t\tprotocols h1 h2c\n\t\ttimeouts {\n\t\t\tread_body 1s\n\t\t}\n\t}\n\tfrankenphp {\n\t\tworker {\n\t\t\tfile ${dir}/w.php\n\t\t\tasync\n\t\t\tmatch *\n\t\t}\n\t}\n}\nhttp://127.0.0.1:${h2cPort} {\n\tphp_server {\n\t\tfile_server off\n\t}\n}\n`,
+      1,
+    );
+    try {
+      const client = http2.connect(`http://127.0.0.1:${h2cPort}`);
+      client.on('error', () => {});
+      const req = client.request({ ':path': '/up', ':method': 'POST', 'content-length': '1000' });
+      req.on('error', () => {});
+      const timer = setInterval(() => req.writable && req.write('x'), 200);
+      const status = await new Promise<number | string>((resolve) => {
+        req.on('response', (h) => resolve(Number(h[':status'])));
+        req.on('close', () => resolve(`closed (rst ${req.rstCode})`));
+        setTimeout(() => resolve('no answer'), 15_000).unref();
+      });
+      clearInterval(timer);
+      expect(status).toBe(408);
+      client.destroy();
+    } finally {
+      expect(await h2c.stop()).toBe(0);
+    }
+  }, 30_000);
+});

@@ -7,7 +7,8 @@
 //                the head is not out yet, and the stream is reset either way;
 //   idle         the session timeout (Fastify's http2SessionTimeout, given idle in run.ts):
 //                a session without traffic for that long is closed gracefully (GOAWAY).
-// write is watched for both by src/server/timeouts.ts, on the TLS connections.
+// write is watched for both by src/server/timeouts.ts, on the TLS connections. h2c streams get
+// read_body too (applyH2ReadBody).
 import type { Server } from 'node:http';
 import http2 from 'node:http2';
 
@@ -36,22 +37,26 @@ export function applyHttpsTimeouts(server: Server, e: EffectiveTimeouts, checkin
       session.once('close', () => clearTimeout(timer));
     });
   }
-  if (e.readBodyMs > 0) {
-    server.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
-      if (req.httpVersionMajor !== 2 || bodyArrived(req)) return;
-      const timer = setTimeout(() => {
-        if (bodyArrived(req)) return;
-        log.warn({ remoteAddress: req.socket?.remoteAddress, timeoutMs: e.readBodyMs }, `read timeout: the request body did not arrive within read_body (${e.readBodyMs} ms): answered 408 and reset the stream`);
-        const reset = (): void => {
-          if (!req.stream.destroyed) req.stream.close(http2.constants.NGHTTP2_NO_ERROR);
-        };
-        if (res.headersSent) return reset();
-        const a = httpAnswer('PHPASYNC_READ_BODY_TIMEOUT');
-        res.writeHead(a.status, { 'content-type': 'text/plain; charset=utf-8' });
-        res.end(a.body, reset);
-      }, e.readBodyMs);
-      timer.unref();
-      req.stream.once('close', () => clearTimeout(timer));
-    });
-  }
+  applyH2ReadBody(server, e.readBodyMs, log);
+}
+
+/** read_body for HTTP/2 streams (https, and h2c where the requests reach the same server). */
+export function applyH2ReadBody(server: Server, readBodyMs: number, log: FastifyBaseLogger): void {
+  if (readBodyMs <= 0) return;
+  server.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
+    if (req.httpVersionMajor !== 2 || bodyArrived(req)) return;
+    const timer = setTimeout(() => {
+      if (bodyArrived(req)) return;
+      log.warn({ remoteAddress: req.socket?.remoteAddress, timeoutMs: readBodyMs }, `read timeout: the request body did not arrive within read_body (${readBodyMs} ms): answered 408 and reset the stream`);
+      const reset = (): void => {
+        if (!req.stream.destroyed) req.stream.close(http2.constants.NGHTTP2_NO_ERROR);
+      };
+      if (res.headersSent) return reset();
+      const a = httpAnswer('PHPASYNC_READ_BODY_TIMEOUT');
+      res.writeHead(a.status, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(a.body, reset);
+    }, readBodyMs);
+    timer.unref();
+    req.stream.once('close', () => clearTimeout(timer));
+  });
 }

@@ -13,7 +13,7 @@ import { bindListener, type BoundListener } from './bind.js';
 import { gracefulConnections } from './drain.js';
 import { PhpasyncError } from './errors.js';
 import { applyTimeouts, checkingIntervalMs, effectiveTimeouts } from './timeouts.js';
-import { applyHttpsTimeouts } from './h2-timeouts.js';
+import { applyH2ReadBody, applyHttpsTimeouts } from './h2-timeouts.js';
 import { startAdmin } from './admin.js';
 import { loggerOptions } from './logger.js';
 import { ServerMetrics } from './metrics.js';
@@ -83,6 +83,7 @@ export async function buildServer(config: PhpasyncConfig, build: BuildOptions = 
   if (https) applyHttpsTimeouts(app.server, timeouts, checkingIntervalMs(timeouts), app.log);
   if (!https && config.global?.protocols?.includes('h2c')) {
     const h2c = serveH2c(app.server, timeouts.readHeaderMs);
+    applyH2ReadBody(app.server, timeouts.readBodyMs, app.log);
     // Its sessions go away at shutdown (drain.ts does the same for https).
     app.addHook('preClose', async () => h2c.closeSessions());
   }
