@@ -150,6 +150,13 @@ describe('reverse_proxy', () => {
     expect(second.body.toString()).toMatch(/^A GET \/passive\/2 /);
   });
 
+  it('an Upgrade (WebSocket) is refused by name and not counted against the upstream', async () => {
+    const up = await request(server.port, '/passive/ws', { headers: { Connection: 'Upgrade', Upgrade: 'websocket' } });
+    expect(up.status).toBe(501);
+    expect(up.body.toString()).toContain('not supported yet: Upgrade: websocket through reverse_proxy');
+    expect((await request(server.port, '/passive/3')).status).toBe(200);
+  });
+
   it('no upstream left: 503', async () => {
     expect((await request(server.port, '/gone/1')).status).toBe(502);
     const r = await request(server.port, '/gone/2');

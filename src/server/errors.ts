@@ -65,6 +65,7 @@ export const ERRORS = {
   PHPASYNC_READ_BODY_TIMEOUT: { status: 408, message: 'Request Timeout: the body did not arrive within read_body' },
   PHPASYNC_PROXY_NO_UPSTREAM: { status: 503, message: 'Service Unavailable: no upstream is up' },
   PHPASYNC_PROXY_FAILED: { status: 502, message: 'Bad Gateway: no answer from the upstream %s' },
+  PHPASYNC_PROXY_UPGRADE: { status: 501, message: "not supported yet: Upgrade: %s through reverse_proxy (WebSocket)" },
   PHPASYNC_CONNECT: { status: 501, message: 'not supported yet: CONNECT (tunnels)' },
   PHPASYNC_HTTP09: { status: 400, message: 'Bad Request: HTTP/0.9 requests are not supported' },
   PHPASYNC_HTTP_VERSION: { status: 505, message: 'HTTP Version Not Supported: HTTP/%s over an HTTP/1 connection' },

@@ -4,6 +4,7 @@
 // (health_uri every health_interval) marks one down until a check passes again; a passive one
 // (fail_duration) counts connection failures and unhealthy_status answers for that long, and
 // max_fails of them mark it down. No upstream up: 503; the chosen one unreachable: 502.
+// Upgrades (WebSocket) are not proxied yet: 501.
 import type { FastifyBaseLogger } from 'fastify';
 import replyFrom from '@fastify/reply-from';
 
@@ -116,6 +117,13 @@ class Proxy {
 
   handle(s: RouteState): void {
     const { request, reply, req } = s;
+    // Node hands an Upgrade request over as a plain one (no 'upgrade' listener): said, not
+    // sent on as a request the upstream would misread (nor counted against it).
+    const upgrade = req.headers.upgrade;
+    if (upgrade !== undefined && req.httpVersionMajor === 1) {
+      send(reply, httpAnswer('PHPASYNC_PROXY_UPGRADE', upgrade));
+      return;
+    }
     const u = this.pick();
     if (!u) {
       send(reply, httpAnswer('PHPASYNC_PROXY_NO_UPSTREAM'));
