@@ -107,6 +107,12 @@ export async function startFrontServer(kind: FrontServerKind, dir: string): Prom
     case 'phpasync-gzip':
       return phpasync(dir, caddyfile(GZIP_WORKER, '\tencode gzip\n\tphp_server {\n\t\tindex off\n\t\tfile_server off\n\t}'));
     case 'fastify-gzip':
+      // A development dependency, as the load generator: absent from a production install.
+      try {
+        import.meta.resolve('@fastify/compress');
+      } catch {
+        return '@fastify/compress is not installed (npm install --include=dev)';
+      }
       return spawnServer({ command: process.execPath, args: [FASTIFY_GZIP_APP], listening: listeningLine });
   }
 }
