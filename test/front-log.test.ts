@@ -30,15 +30,22 @@ async function until(fn: () => boolean): Promise<void> {
 describe('log: the access log', () => {
   let server: RunningServer;
   let file: string;
+  let errors: string;
   beforeAll(async () => {
     file = path.join(tempDir(), 'access.log');
+    errors = path.join(tempDir(), 'errors.log');
     server = await startServer({
       workerSource: WORKER,
       siteBody: `log
 	log {
 		output file ${file}
 	}
+	log errors {
+		output file ${errors}
+		level ERROR
+	}
 	rewrite /old /new
+	respond /boom "boom" 500
 	respond /missing "gone" 410
 	php_server {
 		file_server off
@@ -78,6 +85,13 @@ describe('log: the access log', () => {
       ['/missing', 410],
     ]);
     expect(access()).toHaveLength(2);
+  });
+
+  it('level ERROR keeps the 5xx lines only (level "error"), under the log\'s name', async () => {
+    expect((await request(server.port, '/boom')).status).toBe(500);
+    await until(() => fs.readFileSync(errors, 'utf8').length > 0);
+    const lines = fs.readFileSync(errors, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
+    expect(lines.map((l) => [l.level, l.logger, l.request.uri, l.status])).toEqual([['error', 'http.log.access.errors', '/boom', 500]]);
   });
 });
 
