@@ -26,8 +26,9 @@ export function checkRunnable(config: PhpasyncConfig): ConfigError[] {
 
   const workers = allWorkers(config);
   for (const w of workers) {
-    if (!w.async) errors.push(notSupported('worker without async (classic worker mode)', w.source));
-    if (w.watch.length > 0) errors.push(notSupported('worker watch', w.source));
+    if (!w.async && w.maxCoroutines !== undefined) {
+      errors.push(new ConfigError('worker max_coroutines applies to async workers: a classic worker (no async) serves one request at a time per thread', w.source));
+    }
   }
   if (workers.length === 0) {
     errors.push(new ConfigError(config.configFile, undefined, 'PHPASYNC_NO_ASYNC_WORKER'));

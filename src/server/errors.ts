@@ -49,6 +49,12 @@ export const ERRORS = {
     message: 'pid %s (from %s) is not a phpasync server running several processes (a stale pid file, or a server of one process: it cannot reload)',
   },
   PHPASYNC_RELOAD_SIGNAL: { exit: 1, message: 'no server with pid %s (from %s): %s' },
+  PHPASYNC_RELOAD_UNREACHABLE: {
+    exit: 1,
+    message: 'no admin endpoint answers at %s (%s): is the server running, with this address as its global option `admin`? (--address sets another)',
+  },
+  PHPASYNC_RELOAD_INVALID: { exit: 2, message: 'reload: %s' },
+  PHPASYNC_RELOAD_REFUSED: { exit: 1, message: 'reload: %s' },
 
   // --- answers written to a client by the host, not by PHP ---
   PHPASYNC_BUSY: { status: 503, message: 'Service Unavailable: every PHP request buffer is full' },

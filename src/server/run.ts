@@ -15,6 +15,8 @@ import { PhpasyncError } from './errors.js';
 import { applyTimeouts, checkingIntervalMs, effectiveTimeouts } from './timeouts.js';
 import { applyH2ReadBody, applyHttpsTimeouts } from './h2-timeouts.js';
 import { startAdmin } from './admin.js';
+import { loadWithoutSupervisor } from './reload.js';
+import { loadAddon } from '../native/index.js';
 import { loggerOptions } from './logger.js';
 import { ServerMetrics } from './metrics.js';
 import { phpasync } from './plugin.js';
@@ -127,7 +129,10 @@ async function serveAdmin(config: PhpasyncConfig, app: FastifyInstance): Promise
   const where = parseAdminAddress(address)!; // checkRunnable refused what does not parse
   const metrics = g?.metrics ? new ServerMetrics(app.phpasync, allWorkers(config)[0]?.file ?? '') : undefined;
   app.phpasync.metrics = metrics;
-  const admin = await startAdmin(where, { ready: () => !app.phpasync.closing, metrics }, app.log).catch((err: NodeJS.ErrnoException) => {
+  // One process cannot apply a config (PHP cannot start twice in it): /load checks it and says so.
+  const php = loadAddon().phpInfo();
+  const load = async (value: unknown) => loadWithoutSupervisor(value, php);
+  const admin = await startAdmin(where, { ready: () => !app.phpasync.closing, metrics, load }, app.log).catch((err: NodeJS.ErrnoException) => {
     throw new PhpasyncError('PHPASYNC_LISTEN', [`${address} (admin)`, err.code ?? err.message]);
   });
   // Open through the drain, so that readiness says 503 meanwhile; gone with the HTTP server.
@@ -139,7 +144,8 @@ async function serveAdmin(config: PhpasyncConfig, app: FastifyInstance): Promise
 
 /** Starts the server and resolves once it has stopped after SIGINT/SIGTERM. */
 export async function runServer(config: PhpasyncConfig, options: RunOptions): Promise<void> {
-  if (options.watch) throw notSupported('run --watch', { file: config.configFile, line: 1, column: 1 });
+  // Watching restarts PHP in new processes: `serve` (src/cli/commands/run.ts) runs it supervised.
+  if (options.watch) throw notSupported('run --watch without the supervisor', { file: config.configFile, line: 1, column: 1 });
   // One listener for the whole run: a stop signal that comes while PHP boots or the server
   // starts listening is kept and acted on once it is up. (Swapping listeners would drop a
   // signal libuv had already queued for the removed one; Node's default would kill the
