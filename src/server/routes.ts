@@ -10,10 +10,10 @@ import type { IncomingMessage } from 'node:http';
 
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 
-import type { DirectiveConfig, SiteConfig, WorkerConfig } from '../config/model.js';
+import type { DirectiveConfig, SiteConfig } from '../config/model.js';
 import { walkDirectives } from '../config/walk.js';
 import { httpAnswer } from './errors.js';
-import { filesFront, send, type Front } from './front.js';
+import { send, type Front } from './front.js';
 import { compileHeader } from './header-directive.js';
 import { compileMatcher, type RequestTest } from './request-match.js';
 import { respondersOf } from './responders.js';
@@ -187,9 +187,9 @@ function nestedFiles(d: DirectiveConfig, c: Compiler): Step['run'] {
   };
 }
 
-/** The site's front with its directives run first (or the front alone when it has none). */
-export function buildRoutes(site: SiteConfig, configFile: string, worker: WorkerConfig, log: FastifyBaseLogger, terminal?: TerminalFactory): Front {
-  const front = filesFront(site, configFile, worker, log);
+/** The site's front (its files and PHP) with its directives run first, or the front alone when
+ * it has none of them. */
+export function buildRoutes(site: SiteConfig, configFile: string, front: Front, log: FastifyBaseLogger, terminal?: TerminalFactory): Front {
   const all = [...walkDirectives(site.directives, (d) => NESTING.has(d.name))];
   const nestedFs = site.directives.some((d) => d.name !== 'route' && NESTING.has(d.name) && [...walkDirectives(d.children)].some((x) => x.name === 'file_server'));
   if (!all.some((d) => ROUTED.has(d.name)) && !nestedFs) return front;

@@ -10,7 +10,7 @@ import type { FastifyBaseLogger, onRequestHookHandler } from 'fastify';
 import type { PhpasyncConfig, SiteConfig, WorkerConfig } from '../config/model.js';
 import type { ResponseEncoder } from './encode.js';
 import { httpAnswer } from './errors.js';
-import { send, type Front } from './front.js';
+import { filesFront, send, type Front } from './front.js';
 import type { AccessLogs } from './access-log.js';
 import { buildRoutes, type TerminalFactory } from './routes.js';
 
@@ -57,7 +57,7 @@ export function hostMatches(pattern: string, host: string): boolean {
 
 export function routeSites(config: PhpasyncConfig, bound: BoundSites[], worker: WorkerConfig, log: FastifyBaseLogger, extras: { terminal?: TerminalFactory; accessLogs?: AccessLogs } = {}): SiteRouting {
   const fronts = new Map<SiteConfig, Front>(config.sites.map((s) => {
-    const front = buildRoutes(s, config.configFile, worker, log, extras.terminal);
+    const front = buildRoutes(s, config.configFile, filesFront(s, config.configFile, worker, log), log, extras.terminal);
     return [s, extras.accessLogs ? extras.accessLogs.wrap(s, front) : front];
   }));
   const one = config.sites.length === 1 && bound.length === 1 && bound[0]!.sites.every((s) => hostRank(s.host, '') === 2);
