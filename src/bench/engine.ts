@@ -16,6 +16,7 @@ import type { Scenario } from './scenarios.js';
 import type { ServerHandle } from './servers/child.js';
 import { startFastify } from './servers/fastify.js';
 import { startDbServer } from './servers/db.js';
+import { startFrontServer } from './servers/front.js';
 import { findNginxFpm, startNginxFpm } from './servers/nginx-fpm.js';
 import { startPhpasync } from './servers/phpasync.js';
 import { LOOP_HELLO } from './paths.js';
@@ -59,6 +60,14 @@ async function startServer(s: Scenario, dir: string): Promise<ServerHandle> {
     case 'phpasync-db':
     case 'nginx-fpm-db': {
       const started = await startDbServer(s.server, dir);
+      if (typeof started === 'string') throw new Skip(started);
+      return started;
+    }
+    case 'phpasync-static':
+    case 'nginx-static':
+    case 'phpasync-gzip':
+    case 'fastify-gzip': {
+      const started = await startFrontServer(s.server, dir);
       if (typeof started === 'string') throw new Skip(started);
       return started;
     }

@@ -2,9 +2,11 @@
 // sends, and the scenario (or bound) its ratio is taken against, measured in the same run.
 
 import { DB_SCENARIOS } from './scenarios-db.js';
+import { FRONT_SCENARIOS } from './scenarios-front.js';
+import type { FrontServerKind } from './servers/front.js';
 import { PHP_THREADS, RING_CAPACITY } from './servers/phpasync.js';
 
-export type ServerKind = 'fastify' | 'phpasync' | 'phpasync-classic' | 'nginx-fpm' | 'phpasync-db' | 'nginx-fpm-db';
+export type ServerKind = 'fastify' | 'phpasync' | 'phpasync-classic' | 'nginx-fpm' | 'phpasync-db' | 'nginx-fpm-db' | FrontServerKind;
 
 export interface RequestSpec {
   path: string;
@@ -143,6 +145,7 @@ export const SCENARIOS: readonly Scenario[] = [
     yardstick: 'nginx-fpm-hello',
   },
   ...DB_SCENARIOS,
+  ...FRONT_SCENARIOS,
 ];
 
 export function scenarioNames(): string[] {
