@@ -127,7 +127,9 @@ process.on('disconnect', () => askDrain('supervisor gone'));
 const socketDir = process.argv[2]!;
 process.on('message', (m: ToChild, handle: unknown) => {
   if (m.t === 'conn') {
-    // First: from here on the supervisor lets go of its copy; reading starts after this turn.
+    // First: from here on the supervisor lets go of its copy; reading starts after this turn,
+    // so a `took` written into the channel at once (the channel is not backed up: it carries
+    // small messages) reaches the supervisor before any byte of the connection is read.
     send({ t: 'took', n: m.n });
     if (onConnection && handle) onConnection(handle as HttpSocket);
     else (handle as Socket | undefined)?.destroy();

@@ -100,7 +100,10 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
   let rr = 0;
   let handed = 0;
 
-  const serving = (): Child[] => slots.flatMap((s) => (s.child?.ready && !s.child.draining && !s.child.gone ? [s.child] : []));
+  // `connected` turns false as soon as the end of a child's channel is read (its death), even
+  // when Node holds back the 'disconnect' event (see spawnChild).
+  const serving = (): Child[] =>
+    slots.flatMap((s) => (s.child?.ready && !s.child.draining && !s.child.gone && s.child.proc.connected ? [s.child] : []));
 
   function handOut(socket: net.Socket): void {
     if (stopping) {
@@ -184,11 +187,17 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
           resolve(child);
         }
       });
-      // After every message it sent ('exit' may come before the last ones are read).
-      proc.once('disconnect', () => {
+      // The connections it never took go to the others once every message it sent was read
+      // ('exit' may come before the last `took`s are): on 'disconnect', or on 'close' (exit
+      // and the channel's end both seen). Both, because Node emits no 'disconnect' at all when
+      // the channel ends while a sent connection awaits the child's internal acknowledgement:
+      // the usual case when a child dies with connections on their way to it.
+      const lost = (): void => {
         child.gone = true;
         rehand(child);
-      });
+      };
+      proc.once('disconnect', lost);
+      proc.once('close', lost);
       proc.once('exit', (code, signal) => {
         live.delete(child);
         const how = signal ?? `exit code ${code}`;
