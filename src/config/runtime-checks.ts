@@ -39,18 +39,6 @@ export function checkRuntime(config: PhpasyncConfig, php: PhpFacts): ConfigError
     }
   }
 
-  // Several processes would each serve their own admin endpoint and metrics on one address.
-  const processes = config.global?.processes ?? (!php.zts ? Math.max(1, ...workers.map((w) => w.num)) : 1);
-  if (processes > 1 && (typeof config.global?.admin === 'string' || config.global?.metrics)) {
-    errors.push(
-      new ConfigError(
-        `the admin endpoint and metrics with ${processes} processes (each would serve its own)`,
-        config.global?.source,
-        'PHPASYNC_NOT_SUPPORTED',
-      ),
-    );
-  }
-
   // Caddy evaluates a worker's match on the rewritten path; phpasync does not apply rewrites
   // yet, so a match narrower than every path would test the wrong path.
   const narrow = workers.find((w) => w.match.length > 0 && !matchesEveryPath(w.match));

@@ -6,13 +6,13 @@ import http from 'node:http';
 
 import type { FastifyBaseLogger } from 'fastify';
 
-import type { ServerMetrics } from './metrics.js';
 
 export { parseAdminAddress } from '../config/admin-address.js';
 
 export interface AdminState {
   ready(): boolean;
-  metrics: ServerMetrics | undefined;
+  /** One process's metrics (src/server/metrics.ts), or the sum of a supervisor's children. */
+  metrics: { readonly registry: { readonly contentType: string; metrics(): Promise<string> } } | undefined;
 }
 
 export async function startAdmin(address: { host: string; port: number }, state: AdminState, log: FastifyBaseLogger): Promise<http.Server> {

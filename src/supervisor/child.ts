@@ -19,7 +19,9 @@ import path from 'node:path';
 
 import type { FastifyInstance } from 'fastify';
 
+import { allWorkers } from '../config/walk.js';
 import { gracefulConnections } from '../server/drain.js';
+import { ServerMetrics } from '../server/metrics.js';
 import { buildServer } from '../server/run.js';
 import type { FromChild, ToChild } from './protocol.js';
 
@@ -62,6 +64,20 @@ async function start(m: Extract<ToChild, { t: 'start' }>, socketDir: string): Pr
     last = text;
   }, STATS_EVERY_MS);
   report.unref();
+
+  // The supervisor serves /metrics: it asks each child for its registry and sums them.
+  const metrics = m.config.global?.metrics ? new ServerMetrics(app.phpasync, allWorkers(m.config)[0]?.file ?? '') : undefined;
+  app.phpasync.metrics = metrics;
+  onMetrics = (id) => {
+    if (!metrics) return send({ t: 'metrics', id, metrics: [] });
+    metrics.registry.getMetricsAsJSON().then(
+      (json) => send({ t: 'metrics', id, metrics: json }),
+      (err: unknown) => {
+        app.log.error({ err }, 'metrics: collecting failed');
+        send({ t: 'metrics', id, metrics: [] });
+      },
+    );
+  };
 
   app.phpasync.onFatal = (message) => {
     app.log.error({ message }, 'the PHP worker stopped; exiting so that the supervisor starts this child again');
@@ -110,6 +126,7 @@ async function start(m: Extract<ToChild, { t: 'start' }>, socketDir: string): Pr
 // Set once the app serves; a drain asked for while PHP boots is remembered until then.
 let onConnection: ((socket: HttpSocket) => void) | undefined;
 let onDrain: ((why: string) => void) | undefined;
+let onMetrics: ((id: number) => void) | undefined;
 let drainAsked: string | undefined;
 function askDrain(why: string): void {
   if (onDrain) onDrain(why);
@@ -134,6 +151,10 @@ process.on('message', (m: ToChild, handle: unknown) => {
     if (onConnection && handle) onConnection(handle as HttpSocket);
     else (handle as Socket | undefined)?.destroy();
   } else if (m.t === 'drain') askDrain('supervisor');
+  else if (m.t === 'metrics') {
+    if (onMetrics) onMetrics(m.id);
+    else send({ t: 'metrics', id: m.id, metrics: [] }); // still booting: nothing counted yet
+  }
   else if (m.t === 'start') {
     start(m, socketDir).catch((err: unknown) => {
       process.stderr.write(`phpasync child ${m.id}: ${(err as Error).stack ?? String(err)}\n`);

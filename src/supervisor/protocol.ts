@@ -1,5 +1,6 @@
 // Messages between the supervisor and its children, over the IPC channel fork() opens.
 import type { PhpasyncConfig } from '../config/model.js';
+import type { MetricsJson } from './metrics.js';
 
 export type ToChild =
   /** First message: what to serve. `threads` replaces the worker's num (NTS: 1). */
@@ -7,7 +8,9 @@ export type ToChild =
   /** A connection the supervisor accepted (the socket travels with the message); number n. */
   | { t: 'conn'; n: number }
   /** Stop taking work: answer what is open with `Connection: close`, then exit 0. */
-  | { t: 'drain' };
+  | { t: 'drain' }
+  /** Send your Prometheus metrics (answered by a `metrics` message with the same id). */
+  | { t: 'metrics'; id: number };
 
 export type FromChild =
   /** PHP has booted and the child takes connections. */
@@ -15,7 +18,9 @@ export type FromChild =
   /** The child holds connection n now (sent before it reads a byte of it). */
   | { t: 'took'; n: number }
   /** Counters of the child's engine (summed by stats.ts), sent when they change. */
-  | { t: 'stats'; stats: Record<string, number> };
+  | { t: 'stats'; stats: Record<string, number> }
+  /** The child's metrics registry as JSON ([] when the config has no `metrics`). */
+  | { t: 'metrics'; id: number; metrics: MetricsJson };
 
 export function isFromChild(m: unknown): m is FromChild {
   return typeof m === 'object' && m !== null && typeof (m as { t?: unknown }).t === 'string';

@@ -19,12 +19,15 @@ import { fileURLToPath } from 'node:url';
 
 import pino from 'pino';
 
+import { DEFAULT_ADMIN_ADDRESS, parseAdminAddress } from '../config/admin-address.js';
 import type { PhpasyncConfig } from '../config/model.js';
+import { startAdmin } from '../server/admin.js';
 import { listenError } from '../server/bind.js';
 import { loggerOptions } from '../server/logger.js';
 import { PhpasyncError } from '../server/errors.js';
 import { reportIgnoredSignalsWith } from '../server/signals.js';
 import { Backoff } from './backoff.js';
+import { SupervisorMetrics, type MetricsJson } from './metrics.js';
 import { SUPERVISOR_TITLE, writePidFile } from './pidfile.js';
 import type { ProcessPlan } from './plan.js';
 import { isFromChild, type ToChild } from './protocol.js';
@@ -32,6 +35,10 @@ import { sumStats, type Counters } from './stats.js';
 
 /** Connections held while no child serves; Node's default listen backlog. */
 const MAX_WAITING = 511;
+
+/** A child that has not sent its metrics by then counts with its previous ones (a scrape must
+ * not hang on one stuck child). */
+const METRICS_ANSWER_MS = 1000;
 
 const CHILD_ENTRY = path.join(path.dirname(fileURLToPath(import.meta.url)), 'child.js');
 
@@ -53,6 +60,11 @@ interface Child {
   stats: Counters;
   /** Connections sent and not yet taken, by number: this process still holds them. */
   handing: Map<number, net.Socket>;
+  /** Metrics asked for and not answered yet, by request number. */
+  asked: Map<number, (m: MetricsJson | undefined) => void>;
+  /** Its last metrics answer: what a scrape counts when it does not answer, and what stays
+   * in the sums once it is gone. */
+  lastMetrics?: MetricsJson;
   exited: Promise<void>;
 }
 
@@ -154,6 +166,31 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
   /** Every child process alive, current, starting or draining: all of them stop with us. */
   const live = new Set<Child>();
 
+  // /metrics: the children's registries summed (src/supervisor/metrics.ts).
+  let asked = 0;
+  const askMetrics = (child: Child): Promise<MetricsJson | undefined> =>
+    new Promise((resolve) => {
+      const id = ++asked;
+      const timer = setTimeout(() => answer(undefined), METRICS_ANSWER_MS);
+      const answer = (m: MetricsJson | undefined): void => {
+        clearTimeout(timer);
+        child.asked.delete(id);
+        resolve(m ?? child.lastMetrics);
+      };
+      child.asked.set(id, answer);
+      if (!child.proc.connected) return answer(undefined);
+      child.proc.send({ t: 'metrics', id } satisfies ToChild, (err) => err && answer(undefined));
+    });
+  const metrics = config.global?.metrics
+    ? new SupervisorMetrics(
+        {
+          children: async () => (await Promise.all([...live].map(askMetrics))).flatMap((m) => (m ? [m] : [])),
+          serving: () => serving().length,
+        },
+        slots.map((s) => s.id),
+      )
+    : undefined;
+
   /** Starts a child for `slot`; resolves once it serves, rejects if it exits first. Does not
    * put it in the slot: the caller does, when it should take connections. */
   function spawnChild(slot: Slot): Promise<Child> {
@@ -170,6 +207,7 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
       draining: false,
       stats: {},
       handing: new Map(),
+      asked: new Map(),
       exited: new Promise((resolve) => proc.once('exit', () => resolve())),
     };
     live.add(child);
@@ -182,6 +220,11 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
           child.handing.delete(m.n);
           socket?.destroy(); // the child holds its own descriptor: closing ours sends nothing
         } else if (m.t === 'stats') child.stats = m.stats;
+        else if (m.t === 'metrics') {
+          child.lastMetrics = m.metrics;
+          child.asked.get(m.id)?.(m.metrics);
+          child.asked.delete(m.id);
+        }
         else if (m.t === 'ready') {
           child.ready = true;
           resolve(child);
@@ -198,6 +241,11 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
       };
       proc.once('disconnect', lost);
       proc.once('close', lost);
+      proc.once('close', () => {
+        for (const answer of child.asked.values()) answer(undefined);
+        child.asked.clear();
+        metrics?.retire(child.lastMetrics);
+      });
       proc.once('exit', (code, signal) => {
         live.delete(child);
         const how = signal ?? `exit code ${code}`;
@@ -228,6 +276,7 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
       slot.restartTimer = undefined;
       if (stopping) return;
       slot.restarts++;
+      metrics?.restarted(slot.id);
       const startedAt = Date.now();
       spawnChild(slot).then(
         (c) => {
@@ -246,6 +295,19 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
     }, delayMs);
   }
 
+  /** The admin endpoint (probes, and /metrics with `metrics`) when the config asks for one:
+   * served here, not by the children, so that one address answers for all of them. */
+  async function serveAdmin(): Promise<import('node:http').Server | undefined> {
+    const g = config.global;
+    const address = typeof g?.admin === 'string' ? g.admin : g?.metrics ? DEFAULT_ADMIN_ADDRESS : undefined;
+    if (address === undefined) return undefined;
+    const where = parseAdminAddress(address)!; // checkRunnable refused what does not parse
+    const state = { ready: () => !stopping && serving().length > 0, metrics };
+    return startAdmin(where, state, log as unknown as Parameters<typeof startAdmin>[2]).catch((err: NodeJS.ErrnoException) => {
+      throw new PhpasyncError('PHPASYNC_LISTEN', [`${address} (admin)`, err.code ?? err.message]);
+    });
+  }
+
   function drainChild(c: Child): void {
     c.draining = true;
     if (c.proc.connected) c.proc.send({ t: 'drain' } satisfies ToChild);
@@ -254,8 +316,10 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
 
   // Start every child; one that fails to come up fails the start (the config checks ran
   // before, so this is the worker file failing at boot): exit 1, as one process would.
+  let admin: import('node:http').Server | undefined;
   try {
     await Promise.all(slots.map(async (slot) => (slot.child = await spawnChild(slot))));
+    admin = await serveAdmin();
   } catch (err) {
     stopping = true;
     listener.close();
@@ -336,6 +400,9 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
       // Starting children too: they exit once booted (child.ts drains at once when asked early).
       const all = [...live].map((c) => (drainChild(c), c.exited));
       void Promise.all(all).then(() => {
+        // Open through the drain, so that readiness says 503 meanwhile.
+        admin?.close();
+        admin?.closeAllConnections();
         fs.rmSync(socketDir, { recursive: true, force: true });
         removePid();
         resolve();
