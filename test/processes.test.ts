@@ -1,5 +1,6 @@
 // Several supervised processes behind one address (src/supervisor/): on the NTS PHP of this
 // machine `num 2` runs two processes, each answering its own pid (getmypid()).
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -158,6 +159,32 @@ describe('num 2 on an NTS PHP: two processes share the address', () => {
       await waitFor(() => srv.logs().some((l) => l['msg'] === 'the child ended before taking some connections: handed to the others'));
     } finally {
       if (victim && alive(victim)) process.kill(Number(victim), 'SIGKILL'); // a failure above left it stopped
+      expect(await srv.stop()).toBe(0);
+    }
+  });
+
+  // A child with no file descriptor left cannot receive a connection: Node drops the message
+  // (it answers the sender's internal handshake with a refusal and says nothing to either side).
+  it('connections a child out of file descriptors never received go to another child', async () => {
+    const srv = await start();
+    let victim = '';
+    try {
+      const by = await connectionsByChild(srv.url, 2);
+      const [[full], [survivor]] = [...by.entries()] as [string, http.Agent[]][];
+      victim = full;
+      // No new descriptor in the victim from here on (the ones it has stay open).
+      const limited = await new Promise<number | null>((resolve) =>
+        spawn('prlimit', ['--pid', victim, '--nofile=3:3'], { stdio: 'inherit' }).on('exit', resolve),
+      );
+      expect(limited).toBe(0);
+      const results = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => get(srv.url + '/').catch((err: Error) => new Error(`request ${i}: ${err.message}`))),
+      );
+      expect(results.filter((r) => r instanceof Error)).toEqual([]);
+      for (const r of results) expect(r).toEqual({ status: 200, body: survivor });
+      expect(srv.logs().some((l) => String(l['msg']).includes('did not receive a connection'))).toBe(true);
+    } finally {
+      if (victim && alive(victim)) process.kill(Number(victim), 'SIGKILL'); // it cannot drain without descriptors
       expect(await srv.stop()).toBe(0);
     }
   });

@@ -141,15 +141,30 @@ process.on('SIGTERM', () => askDrain('SIGTERM'));
 // The supervisor died (SIGKILL): serve what is open, then go.
 process.on('disconnect', () => askDrain('supervisor gone'));
 
+// Connections taken lately, by number, with when: a `revoke` (see supervisor.ts) comes only
+// after this process handled every connection sent before it, so an old entry is never needed.
+const taken = new Map<number, number>();
+const TAKEN_KEPT_MS = 60_000;
+setInterval(() => {
+  const old = Date.now() - TAKEN_KEPT_MS;
+  for (const [n, at] of taken) {
+    if (at >= old) break; // in order of arrival
+    taken.delete(n);
+  }
+}, TAKEN_KEPT_MS).unref();
+
 const socketDir = process.argv[2]!;
 process.on('message', (m: ToChild, handle: unknown) => {
   if (m.t === 'conn') {
+    taken.set(m.n, Date.now());
     // First: from here on the supervisor lets go of its copy; reading starts after this turn,
     // so a `took` written into the channel at once (the channel is not backed up: it carries
     // small messages) reaches the supervisor before any byte of the connection is read.
     send({ t: 'took', n: m.n });
     if (onConnection && handle) onConnection(handle as HttpSocket);
     else (handle as Socket | undefined)?.destroy();
+  } else if (m.t === 'revoke') {
+    if (!taken.has(m.n)) send({ t: 'missed', n: m.n });
   } else if (m.t === 'drain') askDrain('supervisor');
   else if (m.t === 'metrics') {
     if (onMetrics) onMetrics(m.id);

@@ -9,6 +9,8 @@ export type ToChild =
   | { t: 'conn'; n: number }
   /** Stop taking work: answer what is open with `Connection: close`, then exit 0. */
   | { t: 'drain' }
+  /** Connection n was sent a while ago and not taken: answer `missed` if it never arrived. */
+  | { t: 'revoke'; n: number }
   /** Send your Prometheus metrics (answered by a `metrics` message with the same id). */
   | { t: 'metrics'; id: number };
 
@@ -17,6 +19,8 @@ export type FromChild =
   | { t: 'ready' }
   /** The child holds connection n now (sent before it reads a byte of it). */
   | { t: 'took'; n: number }
+  /** Connection n never arrived (Node drops a connection the child has no descriptor for). */
+  | { t: 'missed'; n: number }
   /** Counters of the child's engine (summed by stats.ts), sent when they change. */
   | { t: 'stats'; stats: Record<string, number> }
   /** The child's metrics registry as JSON ([] when the config has no `metrics`). */

@@ -36,6 +36,10 @@ import { sumStats, type Counters } from './stats.js';
 /** Connections held while no child serves; Node's default listen backlog. */
 const MAX_WAITING = 511;
 
+/** A connection a child has not taken by then is asked about (`revoke`): a child out of file
+ * descriptors never gets the connection (Node drops the message), and says so. */
+const REVOKE_AFTER_MS = 1000;
+
 /** A child that has not sent its metrics by then counts with its previous ones (a scrape must
  * not hang on one stuck child). */
 const METRICS_ANSWER_MS = 1000;
@@ -59,13 +63,21 @@ interface Child {
   gone?: boolean;
   stats: Counters;
   /** Connections sent and not yet taken, by number: this process still holds them. */
-  handing: Map<number, net.Socket>;
+  handing: Map<number, Handing>;
   /** Metrics asked for and not answered yet, by request number. */
   asked: Map<number, (m: MetricsJson | undefined) => void>;
   /** Its last metrics answer: what a scrape counts when it does not answer, and what stays
    * in the sums once it is gone. */
   lastMetrics?: MetricsJson;
   exited: Promise<void>;
+}
+
+/** A connection on its way to a child. */
+interface Handing {
+  socket: net.Socket;
+  sentAt: number;
+  /** Asked whether the child got it. */
+  revoked: boolean;
 }
 
 /** A place for one child id: its current process and its restart back-off. */
@@ -139,7 +151,7 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
     // (`took`): a connection sent to a child that dies before it took it (even one written
     // into its channel a moment before its death) goes to another child, not lost.
     const n = ++handed;
-    child.handing.set(n, socket);
+    child.handing.set(n, { socket, sentAt: Date.now(), revoked: false });
     child.proc.send({ t: 'conn', n } satisfies ToChild, socket, { keepOpen: true }, (err) => {
       if (!err) return;
       child.gone = true;
@@ -150,11 +162,29 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
 
   /** The connections a child was sent but never took: to the others. */
   function rehand(child: Child): void {
-    const sockets = [...child.handing.values()];
+    const sockets = [...child.handing.values()].map((h) => h.socket);
     child.handing.clear();
     if (sockets.length > 0) log.warn({ child: child.id, connections: sockets.length }, 'the child ended before taking some connections: handed to the others');
     for (const socket of sockets) handOut(socket);
   }
+
+  // Connections a live child has held for a while without taking them: ask it. A `revoke` is
+  // written to the channel only after Node got the child's internal acknowledgement of every
+  // connection sent before it (Node queues messages behind a connection in flight), so when
+  // the child reads it, a connection it received has been taken already: `missed` means never
+  // received, and handing it to another child cannot serve it twice.
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const child of live) {
+      if (!child.proc.connected) continue;
+      for (const [n, h] of child.handing) {
+        if (h.revoked || now - h.sentAt < REVOKE_AFTER_MS) continue;
+        h.revoked = true;
+        child.proc.send({ t: 'revoke', n } satisfies ToChild, () => {}); // an error: 'close' re-hands
+      }
+    }
+  }, REVOKE_AFTER_MS / 2);
+  sweep.unref();
 
   function flushWaiting(): void {
     for (const socket of waiting.splice(0)) {
@@ -216,9 +246,15 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
       proc.on('message', (m: unknown) => {
         if (!isFromChild(m)) return;
         if (m.t === 'took') {
-          const socket = child.handing.get(m.n);
+          const h = child.handing.get(m.n);
           child.handing.delete(m.n);
-          socket?.destroy(); // the child holds its own descriptor: closing ours sends nothing
+          h?.socket.destroy(); // the child holds its own descriptor: closing ours sends nothing
+        } else if (m.t === 'missed') {
+          const h = child.handing.get(m.n);
+          if (h && child.handing.delete(m.n)) {
+            log.warn({ child: child.id }, `child ${child.id} did not receive a connection (out of file descriptors?): handed to another child`);
+            handOut(h.socket);
+          }
         } else if (m.t === 'stats') child.stats = m.stats;
         else if (m.t === 'metrics') {
           child.lastMetrics = m.metrics;
