@@ -163,6 +163,32 @@ describe('num 2 on an NTS PHP: two processes share the address', () => {
     }
   });
 
+  it('a child that does not read its channel gets no new connections until it reads again', async () => {
+    const srv = await start();
+    let victim = '';
+    try {
+      const by = await connectionsByChild(srv.url, 2);
+      const [[stopped], [survivor]] = [...by.entries()] as [string, http.Agent[]][];
+      victim = stopped;
+      process.kill(Number(victim), 'SIGSTOP');
+      // In turn: some of these are sent to the stopped child and wait for it.
+      const held = Array.from({ length: 4 }, (_, i) => get(srv.url + '/').catch((err: Error) => new Error(`held ${i}: ${err.message}`)));
+      await waitFor(() => srv.logs().some((l) => String(l['msg']).endsWith('does not read its channel: no new connections for it until it does')), 15_000);
+      for (let i = 0; i < 6; i++) expect(await get(srv.url + '/')).toEqual({ status: 200, body: survivor });
+      process.kill(Number(victim), 'SIGCONT');
+      const results = await Promise.all(held);
+      expect(results.filter((r) => r instanceof Error)).toEqual([]);
+      expect(results.some((r) => (r as Answer).body === victim)).toBe(true); // served once it went on
+      await waitFor(() => srv.logs().some((l) => String(l['msg']).endsWith('reads its channel again')));
+      const pids = new Set<string>();
+      for (let i = 0; i < 4; i++) pids.add((await get(srv.url + '/')).body);
+      expect(pids).toEqual(new Set([victim, survivor])); // back in the rotation
+    } finally {
+      if (victim && alive(victim)) process.kill(Number(victim), 'SIGCONT');
+      expect(await srv.stop()).toBe(0);
+    }
+  });
+
   // A child with no file descriptor left cannot receive a connection: Node drops the message
   // (it answers the sender's internal handshake with a refusal and says nothing to either side).
   it('connections a child out of file descriptors never received go to another child', async () => {
@@ -185,7 +211,8 @@ describe('num 2 on an NTS PHP: two processes share the address', () => {
       expect(srv.logs().some((l) => String(l['msg']).includes('did not receive a connection'))).toBe(true);
     } finally {
       if (victim && alive(victim)) process.kill(Number(victim), 'SIGKILL'); // it cannot drain without descriptors
-      expect(await srv.stop()).toBe(0);
+      const code = await srv.stop();
+      expect(code, srv.output.join('\n')).toBe(0);
     }
   });
 

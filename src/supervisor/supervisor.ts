@@ -61,6 +61,9 @@ interface Child {
   draining: boolean;
   /** Its channel failed: it is dying, take it out of the rotation before its exit is seen. */
   gone?: boolean;
+  /** It has not read its channel for a while (stopped, or its event loop blocked): no new
+   * connections for it until it sends something again. */
+  stalled?: boolean;
   stats: Counters;
   /** Connections sent and not yet taken, by number: this process still holds them. */
   handing: Map<number, Handing>;
@@ -76,8 +79,8 @@ interface Child {
 interface Handing {
   socket: net.Socket;
   sentAt: number;
-  /** Asked whether the child got it. */
-  revoked: boolean;
+  /** When the child was asked whether it got it. */
+  revokedAt?: number;
 }
 
 /** A place for one child id: its current process and its restart back-off. */
@@ -127,7 +130,10 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
   // `connected` turns false as soon as the end of a child's channel is read (its death), even
   // when Node holds back the 'disconnect' event (see spawnChild).
   const serving = (): Child[] =>
-    slots.flatMap((s) => (s.child?.ready && !s.child.draining && !s.child.gone && s.child.proc.connected ? [s.child] : []));
+    slots.flatMap((s) => {
+      const c = s.child;
+      return c?.ready && !c.draining && !c.gone && !c.stalled && c.proc.connected ? [c] : [];
+    });
 
   function handOut(socket: net.Socket): void {
     if (stopping) {
@@ -151,7 +157,7 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
     // (`took`): a connection sent to a child that dies before it took it (even one written
     // into its channel a moment before its death) goes to another child, not lost.
     const n = ++handed;
-    child.handing.set(n, { socket, sentAt: Date.now(), revoked: false });
+    child.handing.set(n, { socket, sentAt: Date.now() });
     child.proc.send({ t: 'conn', n } satisfies ToChild, socket, { keepOpen: true }, (err) => {
       if (!err) return;
       child.gone = true;
@@ -168,24 +174,6 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
     for (const socket of sockets) handOut(socket);
   }
 
-  // Connections a live child has held for a while without taking them: ask it. A `revoke` is
-  // written to the channel only after Node got the child's internal acknowledgement of every
-  // connection sent before it (Node queues messages behind a connection in flight), so when
-  // the child reads it, a connection it received has been taken already: `missed` means never
-  // received, and handing it to another child cannot serve it twice.
-  const sweep = setInterval(() => {
-    const now = Date.now();
-    for (const child of live) {
-      if (!child.proc.connected) continue;
-      for (const [n, h] of child.handing) {
-        if (h.revoked || now - h.sentAt < REVOKE_AFTER_MS) continue;
-        h.revoked = true;
-        child.proc.send({ t: 'revoke', n } satisfies ToChild, () => {}); // an error: 'close' re-hands
-      }
-    }
-  }, REVOKE_AFTER_MS / 2);
-  sweep.unref();
-
   function flushWaiting(): void {
     for (const socket of waiting.splice(0)) {
       socket.removeAllListeners('close');
@@ -195,6 +183,33 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
 
   /** Every child process alive, current, starting or draining: all of them stop with us. */
   const live = new Set<Child>();
+
+  // Connections a live child has held for a while without taking them: ask it. A `revoke` is
+  // written to the channel only after Node got the child's internal acknowledgement of every
+  // connection sent before it (Node queues messages behind a connection in flight), so when
+  // the child reads it, a connection it received has been taken already: `missed` means never
+  // received, and handing it to another child cannot serve it twice. No answer either: the
+  // child does not read its channel, and new connections go to the others meanwhile.
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const child of live) {
+      if (!child.proc.connected) continue;
+      for (const [n, h] of child.handing) {
+        if (h.revokedAt === undefined) {
+          if (now - h.sentAt < REVOKE_AFTER_MS) continue;
+          h.revokedAt = now;
+          child.proc.send({ t: 'revoke', n } satisfies ToChild, () => {}); // an error: 'close' re-hands
+        } else if (!child.stalled && now - h.revokedAt >= REVOKE_AFTER_MS) {
+          child.stalled = true;
+          log.warn(
+            { child: child.id, childPid: child.proc.pid, connections: child.handing.size },
+            `child ${child.id} does not read its channel: no new connections for it until it does`,
+          );
+        }
+      }
+    }
+  }, REVOKE_AFTER_MS / 2);
+  sweep.unref();
 
   // /metrics: the children's registries summed (src/supervisor/metrics.ts).
   let asked = 0;
@@ -241,10 +256,18 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
       exited: new Promise((resolve) => proc.once('exit', () => resolve())),
     };
     live.add(child);
-    proc.send({ t: 'start', id: slot.id, config, threads: plan.threads, drainMs: options.drainMs } satisfies ToChild);
+    // Every send has a callback (a failed write is dealt with by 'close'); this is for the rest
+    // Node reports as 'error' (a failed kill), which must not end the supervisor.
+    proc.on('error', (err) => log.warn({ child: slot.id, err: err.message }, 'child process error'));
+    proc.send({ t: 'start', id: slot.id, config, threads: plan.threads, drainMs: options.drainMs } satisfies ToChild, () => {});
     return new Promise<Child>((resolve, reject) => {
       proc.on('message', (m: unknown) => {
         if (!isFromChild(m)) return;
+        if (child.stalled) {
+          child.stalled = false;
+          log.info({ child: child.id, childPid: proc.pid }, `child ${child.id} reads its channel again`);
+          setImmediate(flushWaiting); // after this message (a \`took\`, a \`missed\`) is dealt with
+        }
         if (m.t === 'took') {
           const h = child.handing.get(m.n);
           child.handing.delete(m.n);
@@ -255,13 +278,13 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
             log.warn({ child: child.id }, `child ${child.id} did not receive a connection (out of file descriptors?): handed to another child`);
             handOut(h.socket);
           }
-        } else if (m.t === 'stats') child.stats = m.stats;
-        else if (m.t === 'metrics') {
+        } else if (m.t === 'stats') {
+          child.stats = m.stats;
+        } else if (m.t === 'metrics') {
           child.lastMetrics = m.metrics;
           child.asked.get(m.id)?.(m.metrics);
           child.asked.delete(m.id);
-        }
-        else if (m.t === 'ready') {
+        } else if (m.t === 'ready') {
           child.ready = true;
           resolve(child);
         }
@@ -346,7 +369,9 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
 
   function drainChild(c: Child): void {
     c.draining = true;
-    if (c.proc.connected) c.proc.send({ t: 'drain' } satisfies ToChild);
+    // A child that died a moment ago may still look connected: the write fails (EPIPE), and
+    // without a callback Node would throw that here as an unhandled 'error' event.
+    if (c.proc.connected) c.proc.send({ t: 'drain' } satisfies ToChild, (err) => err && c.proc.kill('SIGTERM'));
     else c.proc.kill('SIGTERM');
   }
 
@@ -439,6 +464,7 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
         // Open through the drain, so that readiness says 503 meanwhile.
         admin?.close();
         admin?.closeAllConnections();
+        clearInterval(sweep);
         fs.rmSync(socketDir, { recursive: true, force: true });
         removePid();
         resolve();
