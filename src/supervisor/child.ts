@@ -29,8 +29,10 @@ import type { FromChild, ToChild } from './protocol.js';
 const STATS_EVERY_MS = 20;
 
 function send(m: FromChild): void {
-  // After the supervisor is gone there is no one to tell.
-  if (process.connected) process.send!(m);
+  // After the supervisor is gone there is no one to tell. The callback: a write that fails
+  // (the supervisor died a moment ago, its end not read yet) would otherwise be thrown as an
+  // unhandled 'error' and end this child with the requests it still serves.
+  if (process.connected) process.send!(m, undefined, undefined, () => {});
 }
 
 type HttpSocket = Socket & { _httpMessage?: ServerResponse | null };
