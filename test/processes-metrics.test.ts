@@ -65,13 +65,14 @@ describe('admin endpoint with several processes', () => {
   });
 
   it('probes: ready while children serve, not ready while they drain; live all along', async () => {
-    server = await startServer({ worker: 'processes.php', num: 2, globalOptions: 'admin 127.0.0.1:0' });
+    server = await startServer({ worker: 'processes.php', num: 2, globalOptions: 'admin 127.0.0.1:0\n\tmetrics' });
     const admin = await adminUrl(server);
     expect((await fetch(`${admin}/health/ready`)).status).toBe(200);
     expect((await fetch(`${admin}/health/live`)).status).toBe(200);
-    expect((await fetch(`${admin}/metrics`)).status).toBe(404); // no `metrics`: probes only
     const slow = fetch(`${server.url}/slow?ms=1500`).then((r) => r.status);
-    await new Promise((r) => setTimeout(r, 200)); // the request reached its child
+    // Stopped once the request runs in its child (else the closing listener could refuse it).
+    const inFlight = async (): Promise<number> => sample(await (await fetch(`${admin}/metrics`)).text(), 'phpasync_requests_in_flight');
+    for (let n = await inFlight(); n === 0; n = await inFlight()) await new Promise((r) => setTimeout(r, 20));
     server.proc.kill('SIGTERM');
     await waitFor(() => server!.logs().some((l) => l['msg'] === 'shutting down'));
     expect((await fetch(`${admin}/health/ready`)).status).toBe(503);
@@ -84,6 +85,7 @@ describe('admin endpoint with several processes', () => {
     server = await startServer({ worker: 'processes.php', globalOptions: 'processes 1\n\tadmin 127.0.0.1:0' });
     const admin = await adminUrl(server);
     expect((await fetch(`${admin}/health/ready`)).status).toBe(200);
+    expect((await fetch(`${admin}/metrics`)).status).toBe(404); // no `metrics`: probes only
     expect(await (await fetch(`${admin}/health/live`)).text()).toBe('live\n');
   });
 });
