@@ -163,6 +163,43 @@ describe('num 2 on an NTS PHP: two processes share the address', () => {
     }
   });
 
+  it('SIGTERM, then a child dies without taking its connections: a draining child answers them', async () => {
+    const srv = await startServer({ worker: 'processes.php', num: 2, globalOptions: 'admin 127.0.0.1:0\n\tmetrics' });
+    let victim = '';
+    try {
+      const line = await waitFor(() => srv.output.find((l) => l.includes('Admin endpoint listening at')));
+      const admin = /Admin endpoint listening at (http:\/\/[^ "]+)/.exec(line)![1]!;
+      const by = await connectionsByChild(srv.url, 2);
+      const [[stopped], [survivor, [b]]] = [...by.entries()] as [string, http.Agent[]][];
+      victim = stopped;
+      // Keeps the survivor draining (busy) after the SIGTERM; sent before the victim stops.
+      const keep = get(srv.url + '/slow?ms=3000', b);
+      const inFlight = async (): Promise<number> =>
+        Number(/^phpasync_requests_in_flight (\S+)$/m.exec(await (await fetch(`${admin}/metrics`)).text())![1]);
+      while ((await inFlight()) === 0) await sleep(20);
+      process.kill(Number(victim), 'SIGSTOP');
+      let answered = 0;
+      const held = Array.from({ length: 4 }, (_, i) =>
+        get(srv.url + '/').then(
+          (r) => (answered++, r),
+          (err: Error) => new Error(`request ${i}: ${err.message}`),
+        ),
+      );
+      await waitFor(() => answered >= 2); // in turn: at least one went to the stopped child
+      srv.proc.kill('SIGTERM');
+      await waitFor(() => srv.logs().some((l) => l['msg'] === 'shutting down'));
+      process.kill(Number(victim), 'SIGKILL');
+      const results = await Promise.all(held);
+      expect(results.filter((r) => r instanceof Error)).toEqual([]);
+      for (const r of results) expect(r).toEqual({ status: 200, body: survivor });
+      expect(await keep).toEqual({ status: 200, body: survivor });
+      expect(await srv.exited).toBe(0);
+    } finally {
+      if (victim && alive(victim)) process.kill(Number(victim), 'SIGKILL');
+      await srv.stop();
+    }
+  });
+
   it('a child that does not read its channel gets no new connections until it reads again', async () => {
     const srv = await start();
     let victim = '';

@@ -136,11 +136,13 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
     });
 
   function handOut(socket: net.Socket): void {
-    if (stopping) {
+    // Stopping, the only connections handed out are those a child died without taking: they
+    // were accepted, so a child still draining serves them (with `Connection: close`).
+    const open = stopping ? [...live].filter((c) => c.ready && !c.gone && !c.stalled && c.proc.connected) : serving();
+    if (stopping && open.length === 0) {
       socket.destroy();
       return;
     }
-    const open = serving();
     if (open.length === 0) {
       // No child serves (all restarting): hold the connection, as the kernel's accept queue
       // would, up to as many as that queue holds.
