@@ -143,22 +143,21 @@ process.on('SIGTERM', () => askDrain('SIGTERM'));
 // The supervisor died (SIGKILL): serve what is open, then go.
 process.on('disconnect', () => askDrain('supervisor gone'));
 
-// Connections taken lately, by number, with when: a `revoke` (see supervisor.ts) comes only
-// after this process handled every connection sent before it, so an old entry is never needed.
-const taken = new Map<number, number>();
-const TAKEN_KEPT_MS = 60_000;
-setInterval(() => {
-  const old = Date.now() - TAKEN_KEPT_MS;
-  for (const [n, at] of taken) {
-    if (at >= old) break; // in order of arrival
-    taken.delete(n);
-  }
-}, TAKEN_KEPT_MS).unref();
+// The supervisor numbers the connections it sends this process 1, 2, 3, … and they arrive in
+// that order, so a number skipped is a connection Node dropped (no descriptor left for it):
+// said at once, or when the supervisor asks (`revoke`) about one that was not followed by others.
+let nextConn = 1;
+function missedUpTo(n: number): void {
+  if (n < nextConn) return; // taken, or said already
+  send({ t: 'missed', from: nextConn, to: n });
+  nextConn = n + 1;
+}
 
 const socketDir = process.argv[2]!;
 process.on('message', (m: ToChild, handle: unknown) => {
   if (m.t === 'conn') {
-    taken.set(m.n, Date.now());
+    missedUpTo(m.n - 1);
+    nextConn = m.n + 1;
     // First: from here on the supervisor lets go of its copy; reading starts after this turn,
     // so a `took` written into the channel at once (the channel is not backed up: it carries
     // small messages) reaches the supervisor before any byte of the connection is read.
@@ -166,13 +165,13 @@ process.on('message', (m: ToChild, handle: unknown) => {
     if (onConnection && handle) onConnection(handle as HttpSocket);
     else (handle as Socket | undefined)?.destroy();
   } else if (m.t === 'revoke') {
-    if (!taken.has(m.n)) send({ t: 'missed', n: m.n });
-  } else if (m.t === 'drain') askDrain('supervisor');
-  else if (m.t === 'metrics') {
+    missedUpTo(m.n);
+  } else if (m.t === 'drain') {
+    askDrain('supervisor');
+  } else if (m.t === 'metrics') {
     if (onMetrics) onMetrics(m.id);
     else send({ t: 'metrics', id: m.id, metrics: [] }); // still booting: nothing counted yet
-  }
-  else if (m.t === 'start') {
+  } else if (m.t === 'start') {
     start(m, socketDir).catch((err: unknown) => {
       process.stderr.write(`phpasync child ${m.id}: ${(err as Error).stack ?? String(err)}\n`);
       process.exit(1);

@@ -5,7 +5,8 @@ import type { MetricsJson } from './metrics.js';
 export type ToChild =
   /** First message: what to serve. `threads` replaces the worker's num (NTS: 1). */
   | { t: 'start'; id: number; config: PhpasyncConfig; threads: number; drainMs: number }
-  /** A connection the supervisor accepted (the socket travels with the message); number n. */
+  /** A connection the supervisor accepted (the socket travels with the message); n counts the
+   * connections sent to this child: 1, 2, 3, … */
   | { t: 'conn'; n: number }
   /** Stop taking work: answer what is open with `Connection: close`, then exit 0. */
   | { t: 'drain' }
@@ -19,8 +20,8 @@ export type FromChild =
   | { t: 'ready' }
   /** The child holds connection n now (sent before it reads a byte of it). */
   | { t: 'took'; n: number }
-  /** Connection n never arrived (Node drops a connection the child has no descriptor for). */
-  | { t: 'missed'; n: number }
+  /** Connections from..to never arrived (Node drops a connection the child has no descriptor for). */
+  | { t: 'missed'; from: number; to: number }
   /** Counters of the child's engine (summed by stats.ts), sent when they change. */
   | { t: 'stats'; stats: Record<string, number> }
   /** The child's metrics registry as JSON ([] when the config has no `metrics`). */

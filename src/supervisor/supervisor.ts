@@ -65,6 +65,8 @@ interface Child {
    * connections for it until it sends something again. */
   stalled?: boolean;
   stats: Counters;
+  /** How many connections were sent to it: their numbers. */
+  sent: number;
   /** Connections sent and not yet taken, by number: this process still holds them. */
   handing: Map<number, Handing>;
   /** Metrics asked for and not answered yet, by request number. */
@@ -125,7 +127,6 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
   const slots: Slot[] = Array.from({ length: plan.processes }, (_, i) => ({ id: i + 1, backoff: new Backoff(), restarts: 0 }));
   let stopping = false;
   let rr = 0;
-  let handed = 0;
 
   // `connected` turns false as soon as the end of a child's channel is read (its death), even
   // when Node holds back the 'disconnect' event (see spawnChild).
@@ -158,7 +159,7 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
     // This process keeps its copy of the connection until the child says it has its own
     // (`took`): a connection sent to a child that dies before it took it (even one written
     // into its channel a moment before its death) goes to another child, not lost.
-    const n = ++handed;
+    const n = ++child.sent;
     child.handing.set(n, { socket, sentAt: Date.now() });
     child.proc.send({ t: 'conn', n } satisfies ToChild, socket, { keepOpen: true }, (err) => {
       if (!err) return;
@@ -190,7 +191,8 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
   // written to the channel only after Node got the child's internal acknowledgement of every
   // connection sent before it (Node queues messages behind a connection in flight), so when
   // the child reads it, a connection it received has been taken already: `missed` means never
-  // received, and handing it to another child cannot serve it twice. No answer either: the
+  // received, and handing it to another child cannot serve it twice (child.ts also says so at
+  // once when the numbers it receives skip one). No answer either: the
   // child does not read its channel, and new connections go to the others meanwhile.
   const sweep = setInterval(() => {
     const now = Date.now();
@@ -253,6 +255,7 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
       ready: false,
       draining: false,
       stats: {},
+      sent: 0,
       handing: new Map(),
       asked: new Map(),
       exited: new Promise((resolve) => proc.once('exit', () => resolve())),
@@ -268,17 +271,24 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
         if (child.stalled) {
           child.stalled = false;
           log.info({ child: child.id, childPid: proc.pid }, `child ${child.id} reads its channel again`);
-          setImmediate(flushWaiting); // after this message (a \`took\`, a \`missed\`) is dealt with
+          setImmediate(flushWaiting); // after this message (a `took`, a `missed`) is dealt with
         }
         if (m.t === 'took') {
           const h = child.handing.get(m.n);
           child.handing.delete(m.n);
           h?.socket.destroy(); // the child holds its own descriptor: closing ours sends nothing
         } else if (m.t === 'missed') {
-          const h = child.handing.get(m.n);
-          if (h && child.handing.delete(m.n)) {
-            log.warn({ child: child.id }, `child ${child.id} did not receive a connection (out of file descriptors?): handed to another child`);
-            handOut(h.socket);
+          const lost: net.Socket[] = [];
+          for (let n = m.from; n <= m.to; n++) {
+            const h = child.handing.get(n);
+            if (h && child.handing.delete(n)) lost.push(h.socket);
+          }
+          if (lost.length > 0) {
+            log.warn(
+              { child: child.id, connections: lost.length },
+              `child ${child.id} did not receive ${lost.length} connection(s) (out of file descriptors?): handed to another child`,
+            );
+            for (const socket of lost) handOut(socket);
           }
         } else if (m.t === 'stats') {
           child.stats = m.stats;
