@@ -33,20 +33,5 @@ export function checkRuntime(config: PhpasyncConfig, php: PhpFacts): ConfigError
     }
   }
 
-  // A supervised server (several processes, `processes`, a worker that watches files) serves its
-  // admin endpoint from the supervisor, which does not sum its children's metrics yet.
-  const processes = config.global?.processes ?? (!php.zts ? Math.max(1, ...workers.map((w) => w.num)) : 1);
-  const watches = workers.some((w) => w.watch.length > 0);
-  if ((processes > 1 || config.global?.processes !== undefined || watches) && config.global?.metrics) {
-    const what = watches ? 'a worker that watches files (it runs supervised)' : `${processes} supervised process${processes > 1 ? 'es' : ''}`;
-    errors.push(
-      new ConfigError(
-        `metrics with ${what}: the supervisor does not sum its children's metrics yet`,
-        config.global?.source,
-        'PHPASYNC_NOT_SUPPORTED',
-      ),
-    );
-  }
-
   return errors;
 }

@@ -8,7 +8,6 @@ import http from 'node:http';
 
 import type { FastifyBaseLogger } from 'fastify';
 
-import type { ServerMetrics } from './metrics.js';
 import type { LoadOutcome } from './reload.js';
 
 /** The largest config /load takes; an adapted Caddyfile is a few KiB. */
@@ -18,9 +17,8 @@ export { parseAdminAddress } from '../config/admin-address.js';
 
 export interface AdminState {
   ready(): boolean;
-  metrics: ServerMetrics | undefined;
-  /** Why /metrics is not served although `metrics` is on (answered 501). */
-  metricsUnsupported?: string;
+  /** One process's metrics (src/server/metrics.ts), or the sum of a supervisor's children. */
+  metrics: { readonly registry: { readonly contentType: string; metrics(): Promise<string> } } | undefined;
   /** Applies a config (POST /load). */
   load?: (config: unknown) => Promise<LoadOutcome>;
 }
@@ -99,7 +97,6 @@ export async function startAdmin(address: { host: string; port: number }, state:
       );
       return;
     }
-    if (url === '/metrics' && state.metricsUnsupported) return send(501, `${state.metricsUnsupported}\n`);
     send(404, 'Not Found\n');
   });
   await new Promise<void>((resolve, reject) => {
