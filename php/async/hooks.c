@@ -229,13 +229,17 @@ static handler_t orig_session_start, orig_session_id, orig_session_regenerate_id
  * thread never has one. */
 static bool on_server_thread(void) { return phpa_on_php_thread(); }
 
+/* Sessions are shared by the requests of a thread, except in classic scripts, where each
+ * request is a PHP request of its own (PHP's own session handling, unchanged). */
+static bool sessions_shared(void) { return on_server_thread() && !phpa_runtime_scripts_mode(); }
+
 #define SESSIONS_WHY                                                                                        \
 	"PHP sessions are per thread and the requests of a thread run concurrently, so one user's session "  \
 	"would be shared with the others' (the per-request state does not cover sessions yet)"
 
 static void hook_session_start(INTERNAL_FUNCTION_PARAMETERS)
 {
-	if (!on_server_thread()) {
+	if (!sessions_shared()) {
 		orig_session_start(INTERNAL_FUNCTION_PARAM_PASSTHRU);
 		return;
 	}
@@ -246,7 +250,7 @@ static void hook_session_start(INTERNAL_FUNCTION_PARAMETERS)
 static void hook_session_id(INTERNAL_FUNCTION_PARAMETERS)
 {
 	zval *id = ZEND_NUM_ARGS() >= 1 ? ZEND_CALL_ARG(execute_data, 1) : NULL;
-	if (!on_server_thread() || !id || Z_TYPE_P(id) == IS_NULL) { /* the getter shares nothing */
+	if (!sessions_shared() || !id || Z_TYPE_P(id) == IS_NULL) { /* the getter shares nothing */
 		orig_session_id(INTERNAL_FUNCTION_PARAM_PASSTHRU);
 		return;
 	}
@@ -256,7 +260,7 @@ static void hook_session_id(INTERNAL_FUNCTION_PARAMETERS)
 
 static void hook_session_regenerate_id(INTERNAL_FUNCTION_PARAMETERS)
 {
-	if (!on_server_thread()) {
+	if (!sessions_shared()) {
 		orig_session_regenerate_id(INTERNAL_FUNCTION_PARAM_PASSTHRU);
 		return;
 	}

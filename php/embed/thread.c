@@ -87,8 +87,8 @@ void phpa_php_thread_main(int thread)
 #endif
 	phpa_runtime_thread_enter(thread);
 	phpa_stack_guard_thread_start();
-	if (phpa_runtime_config()->mode != PHPA_MODE_ASYNC_WORKER) {
-		const char *m = "not supported yet: classic workers and classic scripts (only async workers run)";
+	if (phpa_runtime_config()->mode == PHPA_MODE_CLASSIC_WORKER) {
+		const char *m = "not supported yet: classic workers (only async workers and classic scripts run)";
 		phpa_host_event(thread, PHPA_EVENT_FAILED, PHPA_LOG_ERROR, 0, m, strlen(m));
 		goto left;
 	}
@@ -96,6 +96,12 @@ void phpa_php_thread_main(int thread)
 		const char *m = "cannot create the thread's epoll instance";
 		phpa_host_event(thread, PHPA_EVENT_FAILED, PHPA_LOG_ERROR, 0, m, strlen(m));
 		goto done;
+	}
+	if (phpa_runtime_config()->mode == PHPA_MODE_SCRIPTS) {
+		/* No worker: a whole PHP request per HTTP request (server/scripts.c). */
+		phpa_scripts_thread_main(thread, phpa_request_startup);
+		phpa_reactor_close();
+		goto left;
 	}
 	bool first = true;
 	int failures = 0; /* worker file failures in a row after a restart */

@@ -6,7 +6,7 @@ import { parseAdminAddress } from './admin-address.js';
 import { ConfigError } from './errors.js';
 import { placeholderProblem, responderMatchProblem } from './responder-checks.js';
 import type { PhpasyncConfig, SourceLocation } from './model.js';
-import { allWorkers, intoRoutes, walkDirectives } from './walk.js';
+import { allDirectives, allWorkers, intoRoutes, walkDirectives } from './walk.js';
 
 /** Site directives the runtime can serve today (everything else is refused by name). */
 const SUPPORTED_SITE_DIRECTIVES = new Set(['root', 'route', 'rewrite', 'php_server', 'php', 'request_body', 'file_server', 'encode', 'respond', 'redir']);
@@ -28,7 +28,9 @@ export function checkRunnable(config: PhpasyncConfig): ConfigError[] {
     if (!w.async) errors.push(notSupported('worker without async (classic worker mode)', w.source));
     if (w.watch.length > 0) errors.push(notSupported('worker watch', w.source));
   }
-  if (workers.length === 0) {
+  // No worker: the php_server/php sites run classic scripts (src/server/scripts.ts).
+  const scripts = workers.length === 0 && [...allDirectives(config)].some((d) => d.phpServer || d.php);
+  if (workers.length === 0 && !scripts) {
     errors.push(new ConfigError(config.configFile, undefined, 'PHPASYNC_NO_ASYNC_WORKER'));
   }
   if (workers.length > 1) errors.push(notSupported('more than one worker', workers[1]!.source));

@@ -53,7 +53,8 @@ export function hostMatches(pattern: string, host: string): boolean {
   return hostRank(pattern, host.toLowerCase()) >= 0;
 }
 
-export function routeSites(config: PhpasyncConfig, bound: BoundSites[], worker: WorkerConfig, log: FastifyBaseLogger): SiteRouting {
+/** worker: absent when the sites run classic scripts. */
+export function routeSites(config: PhpasyncConfig, bound: BoundSites[], worker: WorkerConfig | undefined, log: FastifyBaseLogger): SiteRouting {
   const fronts = new Map<SiteConfig, Front>(config.sites.map((s) => [s, buildFront(s, config.configFile, worker, log)]));
   const one = config.sites.length === 1 && bound.length === 1 && bound[0]!.sites.every((s) => hostRank(s.host, '') === 2);
   if (one) {
