@@ -159,6 +159,7 @@ static void fill_request_info(phpa_script_req *r)
 	ri->content_length = (zend_long)env->body.len;
 	ri->cookie_data = NULL; /* read_cookies() at sapi_activate() */
 	ri->no_headers = 0;
+	SG(sapi_headers).http_response_code = 200; /* sapi_activate() leaves the last request's */
 	ri->proto_num = env->protocol.len == 3 && env->protocol.ptr[0] >= '0' && env->protocol.ptr[0] <= '9'
 		? (env->protocol.ptr[0] - '0') * 1000 + (env->protocol.ptr[2] - '0')
 		: 1000;

@@ -1,0 +1,288 @@
+// Classic scripts (php_server without a worker, FrankenPHP's default mode) through real HTTP
+// against a small multi-file app (test/fixtures/classic-app): the front controller and its
+// includes, a form POST with an upload, a session over two requests, header()/exit/
+// http_response_code(), flush() streaming, $_SERVER's CGI variables and PATH_INFO, static
+// files, PHP files never sent as source, paths out of the root refused, a fatal error and
+// max_execution_time ending only their request, a client abort, and no state shared between
+// requests.
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { request } from './helpers/request.js';
+import { ROOT, runCaddyfile, tempDir } from './helpers/server.js';
+
+const APP = path.join(ROOT, 'test/fixtures/classic-app');
+
+let server: Awaited<ReturnType<typeof runCaddyfile>>;
+let port: number;
+let base: string;
+let work: string;
+
+beforeAll(async () => {
+  work = tempDir();
+  // Something just outside the root that must stay out of reach.
+  fs.writeFileSync(path.join(work, 'outside.php'), '<?php echo "OUTSIDE RAN";');
+  server = await runCaddyfile(
+    `http://127.0.0.1:0 {
+	root * ${APP}
+	php_server
+}
+`,
+    1,
+  );
+  const line = server.output.find((l) => l.includes('Server listening at'))!;
+  port = Number(/:(\d+)"?,?/.exec(line.slice(line.indexOf('Server listening at')))![1]);
+  base = `http://127.0.0.1:${port}`;
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+function json(r: Awaited<ReturnType<typeof request>>): Record<string, unknown> {
+  return JSON.parse(r.body.toString()) as Record<string, unknown>;
+}
+
+describe('classic scripts: the front controller and its includes', () => {
+  it('runs index.php for / and for any path that is not a file (try_files)', async () => {
+    const home = await fetch(`${base}/`);
+    expect(home.status).toBe(200);
+    expect(await home.text()).toBe('home: hello\n');
+    expect(home.headers.get('content-type')).toBe('text/html; charset=UTF-8');
+    const nope = await fetch(`${base}/no/such/route`);
+    expect(nope.status).toBe(404);
+    expect(await nope.text()).toBe('no route for /no/such/route\n');
+  });
+
+  it('gives the CGI variables in $_SERVER', async () => {
+    const r = await fetch(`${base}/server?a=1&b=two`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', 'x-custom': 'yes' },
+      body: 'raw body',
+    });
+    const s = (await r.json()) as Record<string, unknown>;
+    const realRoot = fs.realpathSync(APP);
+    expect(s).toMatchObject({
+      SCRIPT_FILENAME: path.join(realRoot, 'index.php'),
+      SCRIPT_NAME: '/index.php',
+      PHP_SELF: '/index.php',
+      PATH_INFO: null,
+      REQUEST_URI: '/server?a=1&b=two',
+      QUERY_STRING: 'a=1&b=two',
+      DOCUMENT_ROOT: realRoot,
+      HTTPS: null,
+      REMOTE_ADDR: '127.0.0.1',
+      SERVER_NAME: '127.0.0.1',
+      SERVER_PORT: String(port),
+      SERVER_PROTOCOL: 'HTTP/1.1',
+      REQUEST_METHOD: 'POST',
+      CONTENT_TYPE: 'text/plain',
+      CONTENT_LENGTH: '8',
+      HTTP_X_CUSTOM: 'yes',
+      GATEWAY_INTERFACE: 'CGI/1.1',
+      input: 'raw body',
+      get: { a: '1', b: 'two' },
+    });
+    expect(typeof s.REMOTE_PORT).toBe('number');
+  });
+
+  it('runs other scripts with PATH_INFO (split_path) and directory indexes', async () => {
+    const page = await fetch(`${base}/sub/page.php/extra/info?q=1`);
+    expect(await page.text()).toBe('page: /sub/page.php | /extra/info | /sub/page.php/extra/info\n');
+    // A directory without its slash is redirected (308) to it, then its index.php runs.
+    const redir = await fetch(`${base}/sub?x=1`, { redirect: 'manual' });
+    expect(redir.status).toBe(308);
+    expect(redir.headers.get('location')).toBe('/sub/?x=1');
+    expect(await (await fetch(`${base}/sub/`)).text()).toBe('sub index\n');
+  });
+});
+
+describe('classic scripts: what PHP does natively', () => {
+  it('takes a form POST with an upload: $_POST, $_FILES, move_uploaded_file()', async () => {
+    const dest = path.join(work, 'moved.txt');
+    const form = new FormData();
+    form.append('title', 'My doc');
+    form.append('dest', dest);
+    form.append('doc', new Blob(['file contents here']), 'doc.txt');
+    const r = await fetch(`${base}/form`, { method: 'POST', body: form });
+    expect(r.status).toBe(200);
+    expect(await r.json()).toEqual({
+      title: 'My doc',
+      name: 'doc.txt',
+      size: 18,
+      uploaded: true,
+      moved: 'file contents here',
+      still_uploaded: false, // moved away
+      input: '', // as in php-fpm: multipart bodies are parsed, not kept for php://input
+    });
+    expect(fs.readFileSync(dest, 'utf8')).toBe('file contents here');
+  });
+
+  it('keeps a session across two requests through its cookie', async () => {
+    const first = await fetch(`${base}/session`);
+    const cookie = first.headers.get('set-cookie')!;
+    expect(cookie).toMatch(/^PHPSESSID=\w+; path=\//);
+    const a = (await first.json()) as { visits: number; id: string };
+    expect(a.visits).toBe(1);
+    const second = await fetch(`${base}/session`, { headers: { cookie: cookie.split(';')[0]! } });
+    expect(await second.json()).toEqual({ visits: 2, id: a.id });
+    // Another client gets a session of its own.
+    expect(((await (await fetch(`${base}/session`)).json()) as { visits: number }).visits).toBe(1);
+  });
+
+  it('redirects with header(Location), answers http_response_code(404), stops at exit', async () => {
+    const r = await fetch(`${base}/redirect`, { redirect: 'manual' });
+    expect(r.status).toBe(302);
+    expect(r.headers.get('location')).toBe('/server?from=redirect');
+    const m = await fetch(`${base}/missing`);
+    expect(m.status).toBe(404);
+    expect(await m.text()).toBe('nothing here\n');
+    const e = await fetch(`${base}/exit`);
+    expect(e.status).toBe(200);
+    expect(await e.text()).toBe('before exit\n');
+  });
+
+  it('sends header()/setcookie() as PHP lists them, header_remove() included', async () => {
+    const r = await fetch(`${base}/headers`);
+    expect(r.headers.get('x-one')).toBe('1');
+    expect(r.headers.get('x-gone')).toBeNull();
+    expect(r.headers.get('set-cookie')).toBe('flavour=oatmeal; path=/');
+    const body = (await r.json()) as { list: string[]; code: number };
+    expect(body.code).toBe(200);
+    expect(body.list).toEqual(expect.arrayContaining(['X-One: 1', 'Set-Cookie: flavour=oatmeal; path=/']));
+    expect(body.list.some((h) => h.startsWith('X-Gone'))).toBe(false);
+  });
+
+  it('streams what flush() sends before the script ends', async () => {
+    const marker = path.join(work, 'stream-marker');
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      http.get(`${base}/stream?marker=${encodeURIComponent(marker)}`, resolve).on('error', reject);
+    });
+    expect(res.headers['transfer-encoding']).toBe('chunked');
+    const chunks: string[] = [];
+    const first = await new Promise<string>((resolve) => res.once('data', (c: Buffer) => resolve(c.toString())));
+    chunks.push(first);
+    // The script is still waiting for the marker: the first piece came on its own.
+    expect(first).toBe('first\n');
+    fs.writeFileSync(marker, '');
+    await new Promise<void>((resolve) => {
+      res.on('data', (c: Buffer) => chunks.push(c.toString()));
+      res.on('end', resolve);
+    });
+    expect(chunks.join('')).toBe('first\nsecond\n');
+  });
+});
+
+describe('classic scripts: files and paths', () => {
+  it('serves non-PHP files as static files and never sends PHP source', async () => {
+    const css = await fetch(`${base}/assets/style.css`);
+    expect(css.status).toBe(200);
+    expect(css.headers.get('content-type')).toBe('text/css; charset=utf-8');
+    expect(await css.text()).toBe('body { color: #333; }\n');
+    expect(await (await fetch(`${base}/assets/hello.txt`)).text()).toBe('plain text file\n');
+    // A file answers GET and HEAD only.
+    expect((await fetch(`${base}/assets/hello.txt`, { method: 'POST', body: 'x' })).status).toBe(405);
+    for (const p of ['/lib/helpers.php', '/lib/routes.php', '/LIB/../index.php', '/index%2ephp', '/index.PHP']) {
+      const r = await request(port, p);
+      expect(r.body.toString(), p).not.toContain('<?php');
+      expect(r.body.toString(), p).not.toContain('function app_');
+    }
+    // Included files run (they only declare functions): an empty 200, not their text.
+    const inc = await request(port, '/lib/helpers.php');
+    expect(inc.status).toBe(200);
+    expect(inc.body.length).toBe(0);
+  });
+
+  it('refuses paths out of the root: .., encoded dots, NUL bytes', async () => {
+    for (const p of ['/../outside.php', '/%2e%2e/outside.php', '/sub/%2E%2E/%2e%2e/outside.php', '/..%2foutside.php', '/index.php%00.txt', '/sub/page.php%00']) {
+      const r = await request(port, p);
+      expect(r.body.toString(), p).not.toContain('OUTSIDE RAN');
+      expect([400, 403], p).toContain(r.status);
+    }
+  });
+
+  it('refuses a script that is a symbolic link out of the root', async () => {
+    const link = path.join(APP, 'sub', 'link-out.php');
+    fs.rmSync(link, { force: true });
+    fs.symlinkSync(path.join(work, 'outside.php'), link);
+    try {
+      const r = await request(port, '/sub/link-out.php');
+      expect(r.status).toBe(403);
+      expect(r.body.toString()).not.toContain('OUTSIDE RAN');
+    } finally {
+      fs.rmSync(link, { force: true });
+    }
+  });
+});
+
+describe('classic scripts: faults end only their request', () => {
+  it('answers a fatal error 500 and serves the next request', async () => {
+    const early = await fetch(`${base}/fatal-early`);
+    expect(early.status).toBe(500);
+    // Output already went out with PHP's default buffer: php-fpm keeps that 200 too; the
+    // body stops where the error happened.
+    const late = await fetch(`${base}/fatal`);
+    expect(await late.text()).toBe('partial');
+    const next = await fetch(`${base}/`);
+    expect(next.status).toBe(200);
+    expect(await next.text()).toBe('home: hello\n');
+    expect(server.output.some((l) => l.includes('Call to undefined function undefined_function_of_the_app()'))).toBe(true);
+  });
+
+  it('stops a script over max_execution_time (set_time_limit) with PHP\'s own fatal error: 500', async () => {
+    const r = await fetch(`${base}/slow`);
+    expect(r.status).toBe(500);
+    expect(server.output.some((l) => l.includes('Maximum execution time of 1 second exceeded'))).toBe(true);
+    expect((await fetch(`${base}/`)).status).toBe(200);
+  });
+
+  for (const ignore of [false, true]) {
+    it(`stops a script whose client went away${ignore ? ', unless ignore_user_abort' : ''}`, async () => {
+      const log = path.join(work, `abort-${ignore}.log`);
+      await new Promise<void>((resolve, reject) => {
+        const req = http.get(`${base}/abort?ignore=${ignore ? 1 : 0}&log=${encodeURIComponent(log)}`, (res) => {
+          res.once('data', () => {
+            req.destroy();
+            resolve();
+          });
+        });
+        req.on('error', () => {});
+        setTimeout(() => reject(new Error('no first chunk')), 10_000).unref();
+      });
+      // One PHP thread: this request is served once the aborted script has ended.
+      expect((await fetch(`${base}/`)).status).toBe(200);
+      const last = fs.readFileSync(log, 'utf8');
+      if (ignore) expect(last).toBe('done aborted');
+      else expect(last).not.toMatch(/^done/);
+    });
+  }
+
+  it('never shows one request what another left behind', async () => {
+    const marker = path.join(work, 'state-marker');
+    // A sets globals, a constant, a static, an ini value, a header, a status and an open
+    // buffer, and waits; B is sent while A runs.
+    const a = request(port, `/state?set=1&marker=${encodeURIComponent(marker)}`, { headers: { cookie: 'only=a' } });
+    const b = request(port, '/state?b=1');
+    setTimeout(() => fs.writeFileSync(marker, ''), 100);
+    const [ra, rb] = await Promise.all([a, b]);
+    expect(ra.status).toBe(201);
+    expect(ra.headers['x-leak']).toBe('1');
+    expect(json(ra)).toMatchObject({ cookie: { only: 'a' }, get: { set: '1' } });
+    expect(rb.status).toBe(200);
+    expect(rb.headers['x-leak']).toBeUndefined();
+    expect(json(rb)).toEqual({
+      global: null,
+      const: false,
+      static: 1,
+      precision: '14',
+      headers: expect.not.arrayContaining(['X-Leak: 1']),
+      code: 200,
+      ob: 1, // php.ini's output_buffering, the request's own
+      session: 1, // PHP_SESSION_NONE
+      cookie: [],
+      get: { b: '1' },
+    });
+  });
+});
