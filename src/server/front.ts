@@ -23,7 +23,7 @@ import { ResponseEncoder } from './encode.js';
 import { httpAnswer, type HttpAnswer } from './errors.js';
 import { respondersOf } from './responders.js';
 import { ClassicScripts, setScript } from './scripts.js';
-import { StaticFiles, type Resolved } from './static-files.js';
+import { sendPermanentRedirect, StaticFiles, type Resolved } from './static-files.js';
 
 export interface Front {
   /** The onRequest hook, or undefined when every request goes straight to PHP. */
@@ -173,11 +173,10 @@ function scriptsFront(site: SiteConfig, configFile: string, log: FastifyBaseLogg
   const encoder = encoderOf(site);
   const scripts = classicScriptsOf(site, configFile);
   const base = { php: scripts !== undefined, ...(encoder ? { encoder } : {}) };
-  const files = scripts ? undefined : staticFilesOf(site, configFile);
+  const files = staticFilesOf(site, configFile);
   const serve = (reply: Parameters<onRequestHookHandler>[1], resolved: Resolved): void => {
     reply.hijack();
-    const f = files ?? staticFilesOf(site, configFile)!;
-    f.serve(reply.request.raw, reply.raw, resolved, encoder).catch((err: unknown) => {
+    files!.serve(reply.request.raw, reply.raw, resolved, encoder).catch((err: unknown) => {
       log.error({ err, reqId: reply.request.id }, 'static file: could not send');
       if (!reply.raw.headersSent) {
         const a = httpAnswer('PHPASYNC_FILE_FAILED');
@@ -208,8 +207,7 @@ function scriptsFront(site: SiteConfig, configFile: string, log: FastifyBaseLogg
             return serve(reply, r.resolved);
           case 'redirect':
             reply.hijack();
-            reply.raw.writeHead(308, { Location: r.location, 'Content-Length': '0' });
-            return reply.raw.end();
+            return sendPermanentRedirect(reply.raw, r.location);
           case 'missing':
             return send(reply, httpAnswer('PHPASYNC_NO_FILE'));
           case 'refused':
