@@ -286,3 +286,55 @@ describe('classic scripts: faults end only their request', () => {
     });
   });
 });
+
+describe('classic scripts: methods and bodies', () => {
+  it('parses an urlencoded POST into $_POST and $_REQUEST, keeps php://input', async () => {
+    const r = await fetch(`${base}/post?q=1`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'name=Ann&tags%5B%5D=a&tags%5B%5D=b',
+    });
+    expect(await r.json()).toEqual({
+      post: { name: 'Ann', tags: ['a', 'b'] },
+      request: { q: '1', name: 'Ann', tags: ['a', 'b'] },
+      input: 'name=Ann&tags%5B%5D=a&tags%5B%5D=b',
+    });
+  });
+
+  it('answers HEAD with the head only', async () => {
+    const r = await request(port, '/headers', { method: 'HEAD' });
+    expect(r.status).toBe(200);
+    expect(r.headers['x-one']).toBe('1');
+    expect(r.body.length).toBe(0);
+  });
+
+  it('sends a body larger than its buffers whole', async () => {
+    const r = await request(port, '/big');
+    expect(r.status).toBe(200);
+    expect(r.body.length).toBe(30000 * 101 + 4);
+    expect(r.body.subarray(-4).toString()).toBe('end\n');
+  });
+});
+
+describe('classic scripts: the `php` directive', () => {
+  let php: Awaited<ReturnType<typeof runCaddyfile>>;
+  let phpPort: number;
+  beforeAll(async () => {
+    php = await runCaddyfile(`http://127.0.0.1:0 {\n\troot * ${APP}\n\tphp\n}\n`, 1);
+    const line = php.output.find((l) => l.includes('Server listening at'))!;
+    phpPort = Number(/:(\d+)"?,?/.exec(line.slice(line.indexOf('Server listening at')))![1]);
+  });
+  afterAll(async () => {
+    await php?.stop();
+  });
+
+  it('runs only the script the path names: no file server, no index fallback', async () => {
+    expect((await request(phpPort, '/sub/page.php/x')).body.toString()).toBe('page: /sub/page.php | /x | /sub/page.php/x\n');
+    expect((await request(phpPort, '/index.php')).body.toString()).toBe('no route for /index.php\n'); // it ran
+    const css = await request(phpPort, '/assets/style.css');
+    expect(css.status).toBe(404);
+    expect(css.body.toString()).not.toContain('color');
+    expect((await request(phpPort, '/no/such/route')).status).toBe(404);
+    expect((await request(phpPort, '/')).status).toBe(404);
+  });
+});
