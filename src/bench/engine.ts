@@ -16,6 +16,7 @@ import { startFastify } from './servers/fastify.js';
 import { startDbServer } from './servers/db.js';
 import { findNginxFpm, startNginxFpm } from './servers/nginx-fpm.js';
 import { startPhpasync } from './servers/phpasync.js';
+import { startPhpasyncClassic } from './servers/phpasync-classic.js';
 
 export interface EngineOptions {
   command: string;
@@ -44,6 +45,8 @@ async function startServer(s: Scenario, dir: string): Promise<ServerHandle> {
       return startFastify();
     case 'phpasync':
       return startPhpasync(dir);
+    case 'phpasync-classic':
+      return startPhpasyncClassic(dir);
     case 'nginx-fpm': {
       const bin = findNginxFpm();
       if (typeof bin === 'string') throw new Skip(bin);

@@ -1,10 +1,11 @@
 // What `phpasync bench` measures. Each scenario names the server it needs, the request it
 // sends, and the scenario (or bound) its ratio is taken against, measured in the same run.
 
+import { CLASSIC_SCENARIOS } from './scenarios-classic.js';
 import { DB_SCENARIOS } from './scenarios-db.js';
 import { PHP_THREADS, RING_CAPACITY } from './servers/phpasync.js';
 
-export type ServerKind = 'fastify' | 'phpasync' | 'nginx-fpm' | 'phpasync-db' | 'nginx-fpm-db';
+export type ServerKind = 'fastify' | 'phpasync' | 'nginx-fpm' | 'phpasync-db' | 'nginx-fpm-db' | 'phpasync-classic';
 
 export interface RequestSpec {
   path: string;
@@ -131,6 +132,7 @@ export const SCENARIOS: readonly Scenario[] = [
     request: () => ({ path: '/hello', expectBody: HELLO }),
     reference: 'fastify-hello',
   },
+  ...CLASSIC_SCENARIOS,
   ...DB_SCENARIOS,
 ];
 
