@@ -59,7 +59,7 @@ describe('classic scripts: the front controller and its includes', () => {
   it('gives the CGI variables in $_SERVER', async () => {
     const r = await fetch(`${base}/server?a=1&b=two`, {
       method: 'POST',
-      headers: { 'content-type': 'text/plain', 'x-custom': 'yes' },
+      headers: { 'content-type': 'text/plain', 'x-custom': 'yes', authorization: `Basic ${Buffer.from('ann:secret').toString('base64')}` },
       body: 'raw body',
     });
     const s = (await r.json()) as Record<string, unknown>;
@@ -82,6 +82,8 @@ describe('classic scripts: the front controller and its includes', () => {
       CONTENT_LENGTH: '8',
       HTTP_X_CUSTOM: 'yes',
       GATEWAY_INTERFACE: 'CGI/1.1',
+      PHP_AUTH_USER: 'ann',
+      PHP_AUTH_PW: 'secret',
       input: 'raw body',
       get: { a: '1', b: 'two' },
     });

@@ -164,6 +164,13 @@ static void fill_request_info(phpa_script_req *r)
 		? (env->protocol.ptr[0] - '0') * 1000 + (env->protocol.ptr[2] - '0')
 		: 1000;
 	ri->auth_user = ri->auth_password = ri->auth_digest = NULL;
+	/* PHP_AUTH_USER/PW (Basic) or PHP_AUTH_DIGEST, as php-fpm sets them; sapi_deactivate() frees them. */
+	const char *auth = header_value(env, "authorization", 13, &len);
+	if (auth) {
+		char *a = dup_bytes((phpa_bytes){auth, len});
+		php_handle_auth_data(a);
+		free(a);
+	}
 	SG(server_context) = r; /* non-NULL: sapi_activate() reads the body and the cookies */
 }
 
