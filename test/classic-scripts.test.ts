@@ -321,10 +321,17 @@ describe('classic scripts: methods and bodies', () => {
 describe('classic scripts: the `php` directive', () => {
   let php: Awaited<ReturnType<typeof runCaddyfile>>;
   let phpPort: number;
+  let withFilesPort: number;
   beforeAll(async () => {
-    php = await runCaddyfile(`http://127.0.0.1:0 {\n\troot * ${APP}\n\tphp\n}\n`, 1);
-    const line = php.output.find((l) => l.includes('Server listening at'))!;
-    phpPort = Number(/:(\d+)"?,?/.exec(line.slice(line.indexOf('Server listening at')))![1]);
+    // Two sites, two roots, one PHP thread: each request names its own root.
+    const sub = path.join(APP, 'sub');
+    php = await runCaddyfile(
+      `http://127.0.0.1:0 {\n\troot * ${APP}\n\tphp\n}\nhttp://127.0.0.2:0 {\n\troot * ${sub}\n\tphp\n\tfile_server\n}\n`,
+      2,
+    );
+    const ports = php.output.filter((l) => l.includes('Server listening at')).map((l) => /127\.0\.0\.(\d):(\d+)/.exec(l)!);
+    phpPort = Number(ports.find((m) => m[1] === '1')![2]);
+    withFilesPort = Number(ports.find((m) => m[1] === '2')![2]);
   });
   afterAll(async () => {
     await php?.stop();
@@ -338,5 +345,23 @@ describe('classic scripts: the `php` directive', () => {
     expect(css.body.toString()).not.toContain('color');
     expect((await request(phpPort, '/no/such/route')).status).toBe(404);
     expect((await request(phpPort, '/')).status).toBe(404);
+  });
+
+  it('leaves the other paths to the site\'s file_server, with its own root', async () => {
+    const get = (p: string): Promise<Awaited<ReturnType<typeof request>>> =>
+      new Promise((resolve, reject) => {
+        http.get({ host: '127.0.0.2', port: withFilesPort, path: p, agent: false }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+        }).on('error', reject);
+      });
+    expect((await get('/page.php/x')).body.toString()).toBe('page: /page.php | /x | /page.php/x\n');
+    const index = await get('/index.php');
+    expect(index.body.toString()).toBe('sub index\n');
+    const src = await get('/page.php');
+    expect(src.body.toString()).not.toContain('<?php');
+    expect((await get('/nothing.txt')).status).toBe(404);
+    expect((await get('/note.txt')).body.toString()).toBe('a note in sub\n');
   });
 });

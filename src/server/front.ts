@@ -164,7 +164,8 @@ export function classicScriptsOf(site: SiteConfig, configFile: string): ClassicS
     index: ps ? ps.index : false,
     splitPath: cfg.splitPath.map((e) => e.toLowerCase()),
     resolveRootSymlink: cfg.resolveRootSymlink,
-    ...(ps?.fileServer ? { files: staticFilesOf(site, configFile) } : {}),
+    // php_server's own file server; for `php`, the site's `file_server` if it has one.
+    ...((ps ? ps.fileServer : dirs.some((d) => d.name === 'file_server')) ? { files: staticFilesOf(site, configFile) } : {}),
   });
 }
 

@@ -6,7 +6,8 @@
 //     element: what comes before is SCRIPT_NAME, the rest PATH_INFO;
 //   - {path} that is an existing non-PHP file goes to the static file server (php_server's own,
 //     unless `file_server off`); PHP files are run, never sent as text.
-// `php` (no file server, no index) runs only {path} split the same way. The script must be a
+// `php` (no index) runs only {path} split the same way; the other paths go to the site's
+// `file_server` when it has one. The script must be a
 // regular file whose real path lies under the root's: `..`, encoded or not, NUL bytes and
 // symbolic links out of the root are refused. The result travels to PHP in the request
 // envelope (SCRIPT_FILENAME, SCRIPT_NAME, PATH_INFO, DOCUMENT_ROOT; php/server/scripts.c).
@@ -114,7 +115,7 @@ export class ClassicScripts {
         // Only {path} itself can be a static file.
         if (i > 0 || !this.opts.files) continue;
         const r = await this.opts.files.resolve(target);
-        if (r.kind === 'file' || (r.kind === 'refused' && !r.phpScript)) return { kind: 'static', resolved: r };
+        if (r.kind === 'file' || r.kind === 'redirect' || (r.kind === 'refused' && !r.phpScript)) return { kind: 'static', resolved: r };
         continue;
       }
       const scriptName = path.posix.normalize(c.slice(0, at));
