@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { request } from './helpers/request.js';
-import { ROOT, runCaddyfile, tempDir } from './helpers/server.js';
+import { ROOT, runCaddyfile, runCli, tempDir } from './helpers/server.js';
 
 const APP = path.join(ROOT, 'test/fixtures/classic-app');
 
@@ -363,5 +363,19 @@ describe('classic scripts: the `php` directive', () => {
     expect(src.body.toString()).not.toContain('<?php');
     expect((await get('/nothing.txt')).status).toBe(404);
     expect((await get('/note.txt')).body.toString()).toBe('a note in sub\n');
+  });
+});
+
+describe('classic scripts: the config', () => {
+  it('runs php_server without a worker, and still refuses a config with nothing to run PHP', async () => {
+    const dir = tempDir();
+    const ok = path.join(dir, 'ok.Caddyfile');
+    fs.writeFileSync(ok, `http://127.0.0.1:0 {\n\troot * ${APP}\n\tphp_server\n}\n`);
+    expect(await runCli(['validate', '--config', ok])).toMatchObject({ code: 0 });
+    const none = path.join(dir, 'none.Caddyfile');
+    fs.writeFileSync(none, `http://127.0.0.1:0 {\n\troot * ${APP}\n\tfile_server\n}\n`);
+    const r = await runCli(['validate', '--config', none]);
+    expect(r.code).toBe(2);
+    expect(r.out).toContain('no async worker to send requests to');
   });
 });
