@@ -289,6 +289,17 @@ describe('classic scripts: faults end only their request', () => {
   });
 });
 
+describe('classic scripts: the worker APIs', () => {
+  it('refuses HttpServer::onRequest() and Async\\ calls by name, twice in a row', async () => {
+    for (let i = 0; i < 2; i++) {
+      const r = (await (await fetch(`${base}/async-api`)).json()) as Record<string, string>;
+      expect(r.onRequest).toContain('only available in a phpasync async worker');
+      expect(r.spawn).toContain('can only be called inside a coroutine');
+      expect(r.delay).not.toBe('ran');
+    }
+  });
+});
+
 describe('classic scripts: methods and bodies', () => {
   it('parses an urlencoded POST into $_POST and $_REQUEST, keeps php://input', async () => {
     const r = await fetch(`${base}/post?q=1`, {
