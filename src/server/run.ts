@@ -2,10 +2,11 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 
-import Fastify, { LogController, type FastifyInstance, type FastifyListenOptions, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyListenOptions, type FastifyServerOptions } from 'fastify';
 
 import { reportIgnoredSignalsWith } from './signals.js';
-import { DRAIN_TIMEOUT_MS, LISTEN_PORT, scriptsEngineOptions, workerEngineOptions, type EngineOptions } from '../config/defaults.js';
+import { DRAIN_TIMEOUT_MS, ENGINE, LISTEN_PORT, scriptsEngineOptions, workerEngineOptions, type EngineOptions } from '../config/defaults.js';
+import { loadAddon } from '../native/index.js';
 import { DEFAULT_ADMIN_ADDRESS, parseAdminAddress } from '../config/admin-address.js';
 import type { PhpasyncConfig } from '../config/model.js';
 import { checkRunnable, notSupported } from '../config/runnable.js';
@@ -41,14 +42,21 @@ function bodyLimitOf(config: PhpasyncConfig): number | undefined {
   return limit;
 }
 
-/** Classic scripts: the engine's root (the first PHP site's; each request names its own) and
- * php_server's env. */
-async function scriptsOptions(config: PhpasyncConfig): Promise<EngineOptions> {
+/** Classic scripts: the engine's root (the first PHP site's; each request names its own),
+ * php_server's env, and num_threads PHP threads on a thread-safe PHP (one on NTS, where more
+ * means processes). */
+async function scriptsOptions(config: PhpasyncConfig, log: FastifyBaseLogger): Promise<EngineOptions> {
   const site = config.sites.find((s) => classicScriptsOf(s, config.configFile))!;
   const root = classicScriptsOf(site, config.configFile)!.root;
   const env: Record<string, string> = {};
   for (const d of walkDirectives(site.directives, intoRoutes)) Object.assign(env, d.phpServer?.env ?? d.php?.env ?? {});
-  return scriptsEngineOptions(await fs.realpath(root).catch(() => root), config.frankenphp?.phpIni, env);
+  const options = scriptsEngineOptions(await fs.realpath(root).catch(() => root), config.frankenphp?.phpIni, env);
+  const numThreads = config.frankenphp?.numThreads;
+  if (numThreads !== undefined && numThreads > 1) {
+    if (loadAddon().phpInfo().zts) return { ...options, threads: Math.min(numThreads, ENGINE.threads.max) };
+    log.info({ numThreads }, 'num_threads: this PHP is NTS, one PHP thread per process; classic scripts run on one thread (the global option processes N runs N processes)');
+  }
+  return options;
 }
 
 /** What the caller changes in the app it builds. */
@@ -104,7 +112,7 @@ export async function buildServer(config: PhpasyncConfig, build: BuildOptions = 
   }
   const bodyLimit = bodyLimitOf(config);
   await app.register(phpasync, {
-    ...(worker ? workerEngineOptions(worker, config.frankenphp?.phpIni) : await scriptsOptions(config)),
+    ...(worker ? workerEngineOptions(worker, config.frankenphp?.phpIni) : await scriptsOptions(config, app.log)),
     ...(config.frankenphp?.maxWaitMs !== undefined ? { maxWaitMs: config.frankenphp.maxWaitMs } : {}),
     ...(build.threads !== undefined ? { threads: build.threads } : {}),
     ...(bodyLimit !== undefined ? { bodyLimit } : {}),
