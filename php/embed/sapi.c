@@ -22,9 +22,9 @@ static const phpa_config *g_config;
 static bool g_cli_mode;        /* php-cli: output to stdout, logs to stderr */
 static char *g_ini_entries;    /* malloc'd: defaults + the configuration's php_ini */
 
-/* Defaults before the user's php_ini lines (later lines win). output_buffering=0 sends echo
- * straight to the request's body; max_execution_time=0 because PHP's SIGPROF timer cannot
- * be used inside Node (time limits go through EG(vm_interrupt), see runtime/guard.c). */
+/* Defaults before the user's php_ini lines (later lines win); the worker modes add
+ * phpa_worker_ini. PHP's SIGPROF timer cannot be used inside Node: time limits go through
+ * EG(vm_interrupt) (runtime/guard.c). */
 static const char phpa_default_ini[] =
 	"html_errors=0\n"
 	"display_errors=0\n"
@@ -50,7 +50,8 @@ static const char phpa_default_ini[] =
 	"fiber.stack_size=8M\n";
 
 /* The workers' output goes to the Response (a worker runs one long PHP request): no output
- * buffer, every echo to the handler's response, no time limit for the worker's request. Classic
+ * buffer, every echo straight to the handler's response, no time limit for the worker's
+ * request (max_execution_time inside a handler is its deadline, request_functions.c). Classic
  * scripts keep what php.ini says (php-fpm's behaviour; Debian's: output_buffering=4096,
  * max_execution_time=30, enforced by the guard). */
 static const char phpa_worker_ini[] =
