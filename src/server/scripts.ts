@@ -11,6 +11,12 @@
 // regular file whose real path lies under the root's: `..`, encoded or not, NUL bytes and
 // symbolic links out of the root are refused. The result travels to PHP in the request
 // envelope (SCRIPT_FILENAME, SCRIPT_NAME, PATH_INFO, DOCUMENT_ROOT; php/server/scripts.c).
+//
+// What a path resolved to (a script, a directory redirect, nothing) is kept for CACHE_MS, as
+// PHP's realpath cache and OPcache's revalidate_freq do: the stat()s and realpath() cost the
+// JS thread more than the rest of a request (measured on hello-world, 2026-11-24: 75 us of
+// main-thread CPU per request with them, against the async worker's ~25). A file created,
+// removed or replaced by a link is seen within that time. Static files are resolved each time.
 import fs from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
@@ -52,8 +58,15 @@ export function scriptOf(req: IncomingMessage): ScriptTarget | undefined {
   return (req as Tagged)[SCRIPT];
 }
 
+/** How long a path's resolution is reused, and how many are kept. */
+const CACHE_MS = 1000;
+const CACHE_MAX = 4096;
+
+type Cached = { kind: 'script'; target: ScriptTarget } | { kind: 'redirect' } | { kind: 'missing' };
+
 export class ClassicScripts {
   private real: Promise<string> | undefined;
+  private readonly cache = new Map<string, { until: number; value: Cached }>();
 
   constructor(private readonly opts: ClassicScriptsOptions) {}
 
@@ -91,6 +104,18 @@ export class ClassicScripts {
     const q = target.search(/[?#]/);
     const rawPath = q < 0 ? target : target.slice(0, q);
     const query = q < 0 ? '' : target.slice(q);
+    const now = performance.now();
+    const hit = this.cache.get(rawPath);
+    if (hit && hit.until > now) return hit.value.kind === 'redirect' ? { kind: 'redirect', location: `${rawPath}/${query}` } : hit.value;
+    const r = await this.lookup(rawPath, target, query);
+    if (r.kind === 'script' || r.kind === 'redirect' || r.kind === 'missing') {
+      if (this.cache.size >= CACHE_MAX) this.cache.clear();
+      this.cache.set(rawPath, { until: now + CACHE_MS, value: r.kind === 'redirect' ? { kind: 'redirect' } : r });
+    }
+    return r;
+  }
+
+  private async lookup(rawPath: string, target: string, query: string): Promise<ScriptResolved> {
     if (!rawPath.startsWith('/')) return { kind: 'refused', code: 'PHPASYNC_FILE_BAD_PATH', why: 'the path must start with /' };
     let decoded: string;
     try {
