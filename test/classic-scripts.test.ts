@@ -393,3 +393,28 @@ describe('classic scripts: the config', () => {
     expect(r.out).toContain('no async worker to send requests to');
   });
 });
+
+describe('classic scripts: stopping', () => {
+  it('past grace_period, a script still running is stopped and the server exits 0', async () => {
+    const s = await runCaddyfile(`{\n\tgrace_period 1s\n}\nhttp://127.0.0.1:0 {\n\troot * ${APP}\n\tphp_server\n}\n`, 1);
+    const line = s.output.find((l) => l.includes('Server listening at'))!;
+    const p = Number(/:(\d+)"?,?/.exec(line.slice(line.indexOf('Server listening at')))![1]);
+    // A script that waits for a marker nobody writes (up to 10 s), then notes that it ended.
+    const done = path.join(work, 'stream-done');
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const q = `marker=${encodeURIComponent(path.join(work, 'never'))}&done=${encodeURIComponent(done)}`;
+      http.get(`http://127.0.0.1:${p}/stream?${q}`, resolve).on('error', reject);
+    });
+    await new Promise<void>((resolve) => res.once('data', () => resolve()));
+    const closed = new Promise<void>((resolve) => {
+      res.on('close', resolve);
+      res.on('error', () => resolve());
+      res.resume();
+    });
+    expect(await s.stop()).toBe(0);
+    await closed;
+    expect(s.output.some((l) => l.includes('drain time is over: cancelled the requests still running'))).toBe(true);
+    // The process is gone and the script never got to its end: it was stopped, not waited for.
+    expect(fs.existsSync(done)).toBe(false);
+  });
+});
