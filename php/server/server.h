@@ -1,7 +1,8 @@
 /*
  * The server layer of php/: requests and responses (FrankenPHP\*), and the kinds of PHP
- * thread that serve them (today the async worker, async_worker.c; a classic worker or classic
- * scripts would be siblings behind the same few functions). This is what php/embed/ sees of
+ * thread that serve them: the async worker (async_worker.c) and classic scripts (scripts.c, a
+ * whole PHP request per HTTP request); a classic worker would be a sibling. This is what
+ * php/embed/ sees of
  * it; it includes only the async layer (and through it the runtime).
  */
 #ifndef PHPA_SERVER_H
