@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { request } from './helpers/request.js';
-import { ROOT, runCaddyfile, runCli, tempDir } from './helpers/server.js';
+import { ROOT, runCaddyfile, runCli, tempDir, waitFor } from './helpers/server.js';
 
 const APP = path.join(ROOT, 'test/fixtures/classic-app');
 
@@ -416,5 +416,41 @@ describe('classic scripts: stopping', () => {
     expect(s.output.some((l) => l.includes('drain time is over: cancelled the requests still running'))).toBe(true);
     // The process is gone and the script never got to its end: it was stopped, not waited for.
     expect(fs.existsSync(done)).toBe(false);
+  });
+});
+
+describe('classic scripts: num_threads', () => {
+  it('runs num_threads scripts at once (processes on an NTS PHP), none seeing another\'s state', async () => {
+    const s = await runCaddyfile(`{\n\tfrankenphp {\n\t\tnum_threads 2\n\t}\n}\nhttp://127.0.0.1:0 {\n\troot * ${APP}\n\tphp_server\n}\n`, 1);
+    try {
+      // NTS: two children say where they listen (unix sockets) before the supervisor does.
+      const line = await waitFor(() => s.output.find((l) => l.includes('Server listening at http')), 30_000);
+      const p = Number(/:(\d+)"?,?/.exec(line.slice(line.indexOf('Server listening at')))![1]);
+      const marker = path.join(work, 'threads-marker');
+      // A runs: its first chunk arrived, and it waits for the marker.
+      const a = await new Promise<http.IncomingMessage>((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port: p, path: `/stream?marker=${encodeURIComponent(marker)}`, agent: false }, resolve).on('error', reject);
+      });
+      await new Promise<void>((resolve) => a.once('data', () => resolve()));
+      let aEnded = false;
+      const aEnd = new Promise<void>((resolve) => {
+        a.on('end', () => {
+          aEnded = true;
+          resolve();
+        });
+        a.resume();
+      });
+      // B reaches the other PHP thread (connections and requests go round-robin). With one
+      // thread B would wait for A, which waits for a marker nobody has written yet.
+      const b = await request(p, '/state?b=1');
+      expect(aEnded).toBe(false);
+      expect(b.status).toBe(200);
+      expect(JSON.parse(b.body.toString())).toMatchObject({ global: null, const: false, static: 1, code: 200 });
+      fs.writeFileSync(marker, '');
+      await aEnd;
+    } finally {
+      const code = await s.stop();
+      expect({ code, tail: code === 0 ? [] : s.output.slice(-5) }).toEqual({ code: 0, tail: [] });
+    }
   });
 });

@@ -3,6 +3,7 @@
 // the addon built against a ZTS PHP: scripts/test-zts.sh runs this file with
 // PHPASYNC_ZTS_ADDON set; without it the file is skipped, saying why.
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -38,21 +39,32 @@ describe.skipIf(!ADDON)('classic scripts on two PHP threads', () => {
     expect(await server?.stop()).toBe(0);
   });
 
-  it('serves B while A waits, with none of A\'s state', async () => {
-    const marker = path.join(work, 'marker-2');
-    let aDone = false;
-    const a = request(port, `/state?set=1&marker=${encodeURIComponent(marker)}`).then((r) => {
-      aDone = true;
-      return r;
+  it('serves B while A runs, with none of A\'s state', async () => {
+    const marker = path.join(work, 'marker');
+    // A sets its state (globals, a constant, ini, a header, a status, a buffer), flushes and
+    // waits: once its first chunk arrived, it runs on one of the two threads.
+    const a = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const q = `set=1&flush=1&marker=${encodeURIComponent(marker)}`;
+      http.get({ host: '127.0.0.1', port, path: `/state?${q}`, agent: false }, resolve).on('error', reject);
     });
-    // Requests go round-robin over the threads' rings: B lands on the thread A is not on. With
-    // one thread B would wait for A, which waits for a marker nobody has written yet.
+    await new Promise<void>((resolve) => a.once('data', () => resolve()));
+    let aEnded = false;
+    const aEnd = new Promise<void>((resolve) => {
+      a.on('end', () => {
+        aEnded = true;
+        resolve();
+      });
+      a.resume();
+    });
+    // Requests go round-robin over the threads' rings: B lands on the other thread. With one
+    // thread B would wait for A, which waits for a marker nobody has written yet.
     const b = await request(port, '/state?b=1');
-    expect(aDone).toBe(false);
+    expect(aEnded).toBe(false);
     expect(b.status).toBe(200);
     expect(b.headers['x-leak']).toBeUndefined();
     expect(JSON.parse(b.body.toString())).toMatchObject({ global: null, const: false, static: 1, precision: '14', code: 200, get: { b: '1' } });
+    expect(a.statusCode).toBe(201);
     fs.writeFileSync(marker, '');
-    expect((await a).status).toBe(201);
+    await aEnd;
   });
 });

@@ -4,7 +4,7 @@
 import { checkFiles } from '../config/checks.js';
 import type { ConfigError } from '../config/errors.js';
 import type { PhpasyncConfig } from '../config/model.js';
-import { checkRunnable } from '../config/runnable.js';
+import { checkRunnable, classicThreads } from '../config/runnable.js';
 import { checkRuntime } from '../config/runtime-checks.js';
 import { allWorkers } from '../config/walk.js';
 import { PhpasyncError } from '../server/errors.js';
@@ -40,7 +40,7 @@ export async function runnableProblems(config: PhpasyncConfig): Promise<ConfigEr
  * false when one process serves it (the caller runs it). */
 export async function supervise(config: PhpasyncConfig, pidFile: string | undefined): Promise<boolean> {
   const { processPlan } = await import('../supervisor/plan.js');
-  const num = allWorkers(config)[0]?.num ?? 1;
+  const num = allWorkers(config)[0]?.num ?? classicThreads(config) ?? 1;
   const plan = processPlan(config, num, (await loadNative()).loadAddon().phpInfo());
   if (plan.processes === 0) return false;
   const { runSupervisor } = await load('the supervisor', () => import('../supervisor/supervisor.js'));

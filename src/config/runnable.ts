@@ -17,6 +17,14 @@ export function notSupported(what: string, source: SourceLocation): ConfigError 
   return new ConfigError(`${what} (${source.file}:${source.line})`, undefined, 'PHPASYNC_NOT_SUPPORTED');
 }
 
+/** PHP threads of a config without a worker that runs classic scripts (frankenphp num_threads,
+ * default 1); undefined when it has a worker or nothing to run. On an NTS PHP they are
+ * processes, as a worker's `num` is (src/supervisor/plan.ts). */
+export function classicThreads(config: PhpasyncConfig): number | undefined {
+  if (allWorkers(config).length > 0 || ![...allDirectives(config)].some((d) => d.phpServer || d.php)) return undefined;
+  return config.frankenphp?.numThreads ?? 1;
+}
+
 /** What the config asks for that the runtime does not do yet; empty when it can run. */
 export function checkRunnable(config: PhpasyncConfig): ConfigError[] {
   const errors: ConfigError[] = [];

@@ -5,6 +5,7 @@
 import { ENGINE } from './defaults.js';
 import { ConfigError } from './errors.js';
 import type { PhpasyncConfig } from './model.js';
+import { classicThreads } from './runnable.js';
 import { allWorkers, walkDirectives } from './walk.js';
 import { matchesEveryPath } from './worker-match.js';
 
@@ -39,8 +40,20 @@ export function checkRuntime(config: PhpasyncConfig, php: PhpFacts): ConfigError
     }
   }
 
+  const classic = classicThreads(config);
+  if (classic !== undefined && classic > MAX_WORKER_THREADS) {
+    errors.push(new ConfigError(`num_threads must be at most ${MAX_WORKER_THREADS} for classic scripts, got ${classic}`, config.frankenphp?.source));
+  } else if (classic !== undefined && classic > 1 && !php.zts && config.global?.processes !== undefined) {
+    errors.push(
+      new ConfigError(
+        `this PHP is NTS (not thread-safe): one PHP thread per process, so num_threads ${classic} means ${classic} processes; with the global option processes ${config.global.processes} set, leave num_threads out`,
+        config.frankenphp?.source,
+      ),
+    );
+  }
+
   // Several processes would each serve their own admin endpoint and metrics on one address.
-  const processes = config.global?.processes ?? (!php.zts ? Math.max(1, ...workers.map((w) => w.num)) : 1);
+  const processes = config.global?.processes ?? (!php.zts ? Math.max(1, ...workers.map((w) => w.num), classic ?? 1) : 1);
   if (processes > 1 && (typeof config.global?.admin === 'string' || config.global?.metrics)) {
     errors.push(
       new ConfigError(

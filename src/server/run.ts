@@ -2,7 +2,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyListenOptions, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyListenOptions, type FastifyServerOptions } from 'fastify';
 
 import { reportIgnoredSignalsWith } from './signals.js';
 import { DRAIN_TIMEOUT_MS, ENGINE, LISTEN_PORT, scriptsEngineOptions, workerEngineOptions, type EngineOptions } from '../config/defaults.js';
@@ -43,19 +43,16 @@ function bodyLimitOf(config: PhpasyncConfig): number | undefined {
 }
 
 /** Classic scripts: the engine's root (the first PHP site's; each request names its own),
- * php_server's env, and num_threads PHP threads on a thread-safe PHP (one on NTS, where more
- * means processes). */
-async function scriptsOptions(config: PhpasyncConfig, log: FastifyBaseLogger): Promise<EngineOptions> {
+ * php_server's env, and num_threads PHP threads on a thread-safe PHP (on NTS one per process:
+ * the supervisor starts num_threads processes, src/cli/runtime.ts). */
+async function scriptsOptions(config: PhpasyncConfig): Promise<EngineOptions> {
   const site = config.sites.find((s) => classicScriptsOf(s, config.configFile))!;
   const root = classicScriptsOf(site, config.configFile)!.root;
   const env: Record<string, string> = {};
   for (const d of walkDirectives(site.directives, intoRoutes)) Object.assign(env, d.phpServer?.env ?? d.php?.env ?? {});
   const options = scriptsEngineOptions(await fs.realpath(root).catch(() => root), config.frankenphp?.phpIni, env);
   const numThreads = config.frankenphp?.numThreads;
-  if (numThreads !== undefined && numThreads > 1) {
-    if (loadAddon().phpInfo().zts) return { ...options, threads: Math.min(numThreads, ENGINE.threads.max) };
-    log.info({ numThreads }, 'num_threads: this PHP is NTS, one PHP thread per process; classic scripts run on one thread (the global option processes N runs N processes)');
-  }
+  if (numThreads !== undefined && numThreads > 1 && loadAddon().phpInfo().zts) return { ...options, threads: Math.min(numThreads, ENGINE.threads.max) };
   return options;
 }
 
@@ -112,7 +109,7 @@ export async function buildServer(config: PhpasyncConfig, build: BuildOptions = 
   }
   const bodyLimit = bodyLimitOf(config);
   await app.register(phpasync, {
-    ...(worker ? workerEngineOptions(worker, config.frankenphp?.phpIni) : await scriptsOptions(config, app.log)),
+    ...(worker ? workerEngineOptions(worker, config.frankenphp?.phpIni) : await scriptsOptions(config)),
     ...(config.frankenphp?.maxWaitMs !== undefined ? { maxWaitMs: config.frankenphp.maxWaitMs } : {}),
     ...(build.threads !== undefined ? { threads: build.threads } : {}),
     ...(bodyLimit !== undefined ? { bodyLimit } : {}),
