@@ -79,7 +79,7 @@ describe('admin endpoint', () => {
     const cases: [string, string, number, RegExp][] = [
       ['admin off\n\tmetrics', '', 1, /metrics are served on the admin endpoint: remove "admin off"/],
       ['admin unix//run/admin.sock', '', 1, /not supported yet: global option admin unix\/\/run\/admin\.sock/],
-      ['metrics', '', 2, /not supported yet: the admin endpoint and metrics with 2 processes/],
+      ['metrics', '', 2, /not supported yet: metrics with 2 supervised processes: the supervisor does not sum/],
     ];
     for (const [globalOptions, , num, message] of cases) {
       const file = writeCaddyfile(tempDir(), { workerSource: WORKER, globalOptions, num });

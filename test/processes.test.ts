@@ -257,7 +257,7 @@ describe('num 2 on an NTS PHP: two processes share the address', () => {
     expect(stale.out).toContain(`phpasync: pid ${process.pid} (from ${pidfile}) is not a phpasync server running several processes`);
     const usage = await runCli(['reload']);
     expect(usage.code).toBe(2);
-    expect(usage.out).toContain('reload: --pidfile FILE is required');
+    expect(usage.out).toContain('no Caddyfile in'); // as caddy reload: ./Caddyfile by default
   });
 
   it('a worker file that fails in the children fails the start: exit 1 with PHP\'s message', async () => {

@@ -39,6 +39,16 @@ void phpa_worker_run(phpa_worker_outcome *out);
  * Async\ bookkeeping dropped. */
 void phpa_worker_shutdown(bool after_fatal);
 
+/* ---- the classic worker: the worker file loops on frankenphp_handle_request() ------------ */
+/* (classic_worker.c) Once per interpreter start, after phpa_worker_thread_start() and before
+ * the worker file runs (it serves the requests); first: the thread's first start (READY is
+ * reported at the first frankenphp_handle_request()). */
+void phpa_classic_begin(bool first);
+/* The worker file called frankenphp_handle_request() (it booted). */
+bool phpa_classic_looped(void);
+/* Once the worker file is over (returned, or a fatal error ended it): how its run ended. */
+void phpa_classic_outcome(phpa_worker_outcome *out);
+
 /* SAPI output (echo) and header() of the running request. False when no request's handler
  * runs (or its response ended): the caller decides where the bytes go. */
 bool phpa_worker_output(const char *str, size_t len);

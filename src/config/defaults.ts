@@ -106,6 +106,8 @@ export function engineOptions(o: Partial<EngineOptions> & { workerFile: string }
 /** The engine options of a worker of the config model (absent settings take their default). */
 export function workerEngineOptions(w: WorkerConfig, phpIni: Record<string, string> = {}): EngineOptions {
   return engineOptions({
+    // A worker without `async` loops on frankenphp_handle_request() (FrankenPHP's worker mode).
+    mode: w.async ? 'async-worker' : 'classic-worker',
     workerFile: w.file,
     threads: w.num,
     bufferSize: w.bufferSize,

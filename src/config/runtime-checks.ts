@@ -6,8 +6,7 @@ import { ENGINE } from './defaults.js';
 import { ConfigError } from './errors.js';
 import type { PhpasyncConfig } from './model.js';
 import { classicThreads } from './runnable.js';
-import { allWorkers, walkDirectives } from './walk.js';
-import { matchesEveryPath } from './worker-match.js';
+import { allWorkers } from './walk.js';
 
 /** Facts about the linked PHP (the addon's phpInfo()). */
 export interface PhpFacts {
@@ -17,11 +16,6 @@ export interface PhpFacts {
 /** The most PHP threads one engine starts (the adapter leaves `num` unbounded: checked here, so
  * that `validate` says it). */
 const MAX_WORKER_THREADS = ENGINE.threads.max;
-
-function first<T>(items: Iterable<T>, test: (x: T) => boolean): T | undefined {
-  for (const x of items) if (test(x)) return x;
-  return undefined;
-}
 
 export function checkRuntime(config: PhpasyncConfig, php: PhpFacts): ConfigError[] {
   const errors: ConfigError[] = [];
@@ -52,34 +46,19 @@ export function checkRuntime(config: PhpasyncConfig, php: PhpFacts): ConfigError
     );
   }
 
-  // Several processes would each serve their own admin endpoint and metrics on one address.
+  // A supervised server (several processes, `processes`, a worker that watches files) serves its
+  // admin endpoint from the supervisor, which does not sum its children's metrics yet.
   const processes = config.global?.processes ?? (!php.zts ? Math.max(1, ...workers.map((w) => w.num), classic ?? 1) : 1);
-  if (processes > 1 && (typeof config.global?.admin === 'string' || config.global?.metrics)) {
+  const watches = workers.some((w) => w.watch.length > 0);
+  if ((processes > 1 || config.global?.processes !== undefined || watches) && config.global?.metrics) {
+    const what = watches ? 'a worker that watches files (it runs supervised)' : `${processes} supervised process${processes > 1 ? 'es' : ''}`;
     errors.push(
       new ConfigError(
-        `the admin endpoint and metrics with ${processes} processes (each would serve its own)`,
+        `metrics with ${what}: the supervisor does not sum its children's metrics yet`,
         config.global?.source,
         'PHPASYNC_NOT_SUPPORTED',
       ),
     );
-  }
-
-  // Caddy evaluates a worker's match on the rewritten path; phpasync does not apply rewrites
-  // yet, so a match narrower than every path would test the wrong path.
-  const narrow = workers.find((w) => w.match.length > 0 && !matchesEveryPath(w.match));
-  if (narrow) {
-    for (const site of config.sites) {
-      const r = first(walkDirectives(site.directives), (d) => d.name === 'rewrite' || d.name === 'uri');
-      if (r) {
-        errors.push(
-          new ConfigError(
-            `${r.name} together with worker match ${narrow.match.join(' ')} (the match would be tested on the rewritten path); use match * or drop the ${r.name}`,
-            r.source,
-            'PHPASYNC_NOT_SUPPORTED',
-          ),
-        );
-      }
-    }
   }
 
   return errors;

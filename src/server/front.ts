@@ -21,7 +21,6 @@ import { intoRoutes, walkDirectives } from '../config/walk.js';
 import { compileWorkerMatch, matchesEveryPath } from '../config/worker-match.js';
 import { ResponseEncoder } from './encode.js';
 import { httpAnswer, type HttpAnswer } from './errors.js';
-import { respondersOf } from './responders.js';
 import { ClassicScripts, setScript } from './scripts.js';
 import { sendPermanentRedirect, StaticFiles, type Resolved } from './static-files.js';
 
@@ -70,24 +69,15 @@ function encoderOf(site: SiteConfig): ResponseEncoder | undefined {
   return d?.encode ? new ResponseEncoder(d.encode) : undefined;
 }
 
-/** worker: the process's worker; absent, the site runs classic scripts. */
-export function buildFront(site: SiteConfig, configFile: string, worker: WorkerConfig | undefined, log: FastifyBaseLogger): Front {
-  const front = worker ? filesFront(site, configFile, worker, log) : scriptsFront(site, configFile, log);
-  const responders = respondersOf([...walkDirectives(site.directives, intoRoutes)]);
-  if (responders.length === 0) return front;
-  // `redir` and `respond` answer before PHP and the file server, in Caddy's order.
-  const inner = front.hook;
-  const hook: onRequestHookHandler = function (request, reply, done) {
-    const url = request.raw.url ?? '/';
-    for (const r of responders) if (!r.test || r.test(url)) return r.answer(request.raw, reply);
-    if (inner) return inner.call(this, request, reply, done);
-    if (front.php) return done();
-    send(reply, httpAnswer('PHPASYNC_NOT_MATCHED'));
-  };
-  return { ...front, hook };
+/** The site's front: its worker's file server and PHP, or, without a worker, its classic
+ * scripts. What a request reaches once src/server/routes.ts has run the site's other directives. */
+export function siteFront(site: SiteConfig, configFile: string, worker: WorkerConfig | undefined, log: FastifyBaseLogger): Front {
+  return worker ? filesFront(site, configFile, worker, log) : scriptsFront(site, configFile, log);
 }
 
-function filesFront(site: SiteConfig, configFile: string, worker: WorkerConfig, log: FastifyBaseLogger): Front {
+/** The site's file server and PHP: what a request reaches once src/server/routes.ts has run
+ * the site's other directives. */
+export function filesFront(site: SiteConfig, configFile: string, worker: WorkerConfig, log: FastifyBaseLogger): Front {
   const encoder = encoderOf(site);
   const files = staticFilesOf(site, configFile);
   const dirs = [...walkDirectives(site.directives, intoRoutes)];

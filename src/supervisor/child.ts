@@ -135,7 +135,9 @@ process.on('message', (m: ToChild, handle: unknown) => {
   else if (m.t === 'start') {
     start(m, socketDir).catch((err: unknown) => {
       process.stderr.write(`phpasync child ${m.id}: ${(err as Error).stack ?? String(err)}\n`);
-      process.exit(1);
+      // The supervisor puts it in its error (a load's answer carries PHP's message).
+      if (process.connected) process.send!({ t: 'failed', message: (err as Error).message } satisfies FromChild, () => process.exit(1));
+      else process.exit(1);
     });
   }
 });

@@ -15,7 +15,9 @@ export type FromChild =
   /** The child holds connection n now (sent before it reads a byte of it). */
   | { t: 'took'; n: number }
   /** Counters of the child's engine (summed by stats.ts), sent when they change. */
-  | { t: 'stats'; stats: Record<string, number> };
+  | { t: 'stats'; stats: Record<string, number> }
+  /** It cannot start (the worker file failed): why, before it exits 1. */
+  | { t: 'failed'; message: string };
 
 export function isFromChild(m: unknown): m is FromChild {
   return typeof m === 'object' && m !== null && typeof (m as { t?: unknown }).t === 'string';

@@ -19,11 +19,13 @@ import { fileURLToPath } from 'node:url';
 
 import pino from 'pino';
 
+import { DRAIN_TIMEOUT_MS } from '../config/defaults.js';
 import type { PhpasyncConfig } from '../config/model.js';
 import { listenError } from '../server/bind.js';
 import { loggerOptions } from '../server/logger.js';
 import { PhpasyncError } from '../server/errors.js';
 import { reportIgnoredSignalsWith } from '../server/signals.js';
+import { startReloads, type ConfigFile } from '../server/reload-supervised.js';
 import { Backoff } from './backoff.js';
 import { SUPERVISOR_TITLE, writePidFile } from './pidfile.js';
 import type { ProcessPlan } from './plan.js';
@@ -38,6 +40,10 @@ const CHILD_ENTRY = path.join(path.dirname(fileURLToPath(import.meta.url)), 'chi
 export interface SupervisorOptions {
   drainMs: number;
   pidFile?: string;
+  /** `run --watch`: the Caddyfile, loaded again when it changes. */
+  configFile?: ConfigFile;
+  /** How many processes a config asks for (a load may not change it). */
+  processesOf?: (config: PhpasyncConfig) => ProcessPlan;
 }
 
 /** One running child process. */
@@ -51,6 +57,8 @@ interface Child {
   /** Its channel failed: it is dying, take it out of the rotation before its exit is seen. */
   gone?: boolean;
   stats: Counters;
+  /** Why it failed to start, as it said before exiting (PHP's message). */
+  failure?: string;
   /** Connections sent and not yet taken, by number: this process still holds them. */
   handing: Map<number, net.Socket>;
   exited: Promise<void>;
@@ -170,7 +178,7 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
       exited: new Promise((resolve) => proc.once('exit', () => resolve())),
     };
     live.add(child);
-    proc.send({ t: 'start', id: slot.id, config, threads: plan.threads, drainMs: options.drainMs } satisfies ToChild);
+    proc.send({ t: 'start', id: slot.id, config, threads: plan.threads, drainMs: config.global?.drainTimeoutMs ?? DRAIN_TIMEOUT_MS } satisfies ToChild);
     return new Promise<Child>((resolve, reject) => {
       proc.on('message', (m: unknown) => {
         if (!isFromChild(m)) return;
@@ -179,6 +187,7 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
           child.handing.delete(m.n);
           socket?.destroy(); // the child holds its own descriptor: closing ours sends nothing
         } else if (m.t === 'stats') child.stats = m.stats;
+        else if (m.t === 'failed') child.failure = m.message;
         else if (m.t === 'ready') {
           child.ready = true;
           resolve(child);
@@ -192,7 +201,8 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
       proc.once('exit', (code, signal) => {
         live.delete(child);
         const how = signal ?? `exit code ${code}`;
-        if (!child.ready) reject(new PhpasyncError('PHPASYNC_WORKER_START', [`child ${slot.id} exited before serving (${how})`]));
+        const said = child.failure ? `: ${child.failure}` : '';
+        if (!child.ready) reject(new PhpasyncError('PHPASYNC_WORKER_START', [`child ${slot.id} exited before serving (${how})${said}`]));
         else if (slot.child === child) died(slot, child, how);
         else if (code !== 0 && !stopping) log.warn({ child: slot.id, childPid: proc.pid, how }, `child ${slot.id} ended its drain with ${how}`);
       });
@@ -259,31 +269,31 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
 
   const shown = listenHost.includes(':') ? `[${listenHost}]` : listenHost;
   const port = (listener.address() as net.AddressInfo).port;
-  log.info({ processes: plan.processes, threadsPerProcess: plan.threads }, `Server listening at http://${shown}:${port}`);
   flushWaiting();
 
   // Rolling reload: each child in turn is replaced by a new one that serves before the old one
   // stops taking connections, so no request is refused; the old one finishes what it has.
-  let reloading: Promise<void> | undefined;
-  let reloadAgain = false;
-  const reload = async (): Promise<void> => {
-    log.info({ processes: slots.length }, 'reload: replacing the children one at a time');
+  type Reloaded = { ok: boolean; replaced: number; error?: string };
+  const reload = async (why: string): Promise<Reloaded> => {
+    log.info({ processes: slots.length, why }, 'reload: replacing the children one at a time');
+    let replaced = 0;
     for (const slot of slots) {
-      if (stopping) return;
+      if (stopping) return { ok: false, replaced, error: 'the server is stopping' };
       let fresh: Child;
       try {
         fresh = await spawnChild(slot);
       } catch (err) {
         log.error({ child: slot.id, err: (err as Error).message }, 'reload stopped: the new child did not start; the old ones keep serving');
-        return;
+        return { ok: false, replaced, error: (err as Error).message };
       }
       const old = slot.child;
       slot.child = fresh;
       clearTimeout(slot.restartTimer); // the old one died meanwhile: the new one takes its place
       if (stopping) {
         drainChild(fresh);
-        return;
+        return { ok: false, replaced, error: 'the server is stopping' };
       }
+      replaced++;
       flushWaiting();
       if (old) {
         drainChild(old);
@@ -292,21 +302,47 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
       log.info({ child: slot.id, childPid: fresh.proc.pid }, `reload: child ${slot.id} replaced`);
     }
     log.info({ stats: sumStats(slots.flatMap((s) => (s.child ? [s.child.stats] : []))) }, 'reload done');
+    return { ok: true, replaced };
+  };
+  // One reload at a time; one asked for while another runs starts after it (asks meanwhile
+  // share it), so it runs what is current when it starts.
+  let reloading: Promise<Reloaded> | undefined;
+  let next: Promise<Reloaded> | undefined;
+  const requestReload = (why: string): Promise<Reloaded> => {
+    if (!reloading) return (reloading = reload(why).finally(() => (reloading = undefined)));
+    return (next ??= reloading.then(() => {
+      next = undefined;
+      return requestReload(why);
+    }));
   };
   const onHup = (): void => {
-    if (stopping) return;
-    if (reloading) {
-      reloadAgain = true;
-      return;
-    }
-    reloading = reload().finally(() => {
-      reloading = undefined;
-      if (reloadAgain) {
-        reloadAgain = false;
-        onHup();
-      }
-    });
+    if (!stopping) void requestReload('SIGHUP');
   };
+  const reloads = await startReloads({
+    log,
+    ready: () => !stopping && serving().length > 0,
+    configFile: options.configFile,
+    restarter: {
+      restart: requestReload,
+      config: () => config,
+      setConfig: (c) => {
+        config = c;
+        if (options.processesOf) plan.threads = options.processesOf(c).threads;
+      },
+      processes: (c) => (options.processesOf ? options.processesOf(c).processes : slots.length),
+    },
+  }).catch(async (err: unknown) => {
+    // The admin address is in use: stop as a failed start does.
+    stopping = true;
+    listener.close();
+    for (const c of live) drainChild(c);
+    await Promise.all([...live].map((c) => c.exited));
+    fs.rmSync(socketDir, { recursive: true, force: true });
+    removePid();
+    throw err;
+  });
+  // Said once the watchers and the admin endpoint are up too.
+  log.info({ processes: plan.processes, threadsPerProcess: plan.threads }, `Server listening at http://${shown}:${port}`);
   reportIgnoredSignalsWith((signal) => {
     if (signal === 'SIGHUP') onHup();
     else log.info({ signal }, 'signal ignored: not implemented (stop with SIGTERM or SIGINT)');
@@ -320,6 +356,7 @@ export async function runSupervisor(config: PhpasyncConfig, plan: ProcessPlan, o
         process.exit(1);
       }
       stopping = true;
+      reloads.close();
       log.info({ signal, drainMs: options.drainMs, stats: sumStats(slots.flatMap((s) => (s.child ? [s.child.stats] : []))) }, 'shutting down');
       listener.close();
       for (const socket of waiting.splice(0)) socket.destroy();

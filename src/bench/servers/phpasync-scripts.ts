@@ -8,9 +8,9 @@ import { CLI, FPM_HELLO } from '../paths.js';
 import { listeningLine, spawnServer, type ChildServerHandle } from './child.js';
 
 /** The request path of the hello script under that root. */
-export const CLASSIC_HELLO_PATH = `/${path.basename(FPM_HELLO)}`;
+export const SCRIPTS_HELLO_PATH = `/${path.basename(FPM_HELLO)}`;
 
-export async function startPhpasyncClassic(dir: string): Promise<ChildServerHandle> {
+export async function startPhpasyncScripts(dir: string): Promise<ChildServerHandle> {
   const caddyfile = path.join(dir, 'Caddyfile');
   const site = {
     address: 'http://127.0.0.1:0',
