@@ -229,11 +229,12 @@ static handler_t orig_session_start, orig_session_id, orig_session_regenerate_id
  * thread never has one. */
 static bool on_server_thread(void) { return phpa_on_php_thread(); }
 
-/* Sessions are refused where the requests of a thread run concurrently; a classic worker
- * serves one at a time and resets the session module after each (server/classic_worker.c). */
+/* Sessions are refused where the requests of a thread run concurrently (the async worker); a
+ * classic worker serves one at a time and resets the session module after each
+ * (server/classic_worker.c), and a classic script is a PHP request of its own. */
 static bool sessions_refused(void)
 {
-	return on_server_thread() && phpa_runtime_config()->mode != PHPA_MODE_CLASSIC_WORKER;
+	return on_server_thread() && phpa_runtime_config()->mode == PHPA_MODE_ASYNC_WORKER;
 }
 
 #define SESSIONS_WHY                                                                                        \

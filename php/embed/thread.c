@@ -93,15 +93,16 @@ void phpa_php_thread_main(int thread)
 	phpa_runtime_thread_enter(thread);
 	phpa_stack_guard_thread_start();
 	const bool classic = phpa_runtime_config()->mode == PHPA_MODE_CLASSIC_WORKER;
-	if (phpa_runtime_config()->mode == PHPA_MODE_SCRIPTS) {
-		const char *m = "not supported yet: classic scripts (only workers run)";
-		phpa_host_event(thread, PHPA_EVENT_FAILED, PHPA_LOG_ERROR, 0, m, strlen(m));
-		goto left;
-	}
 	if (phpa_reactor_open() != 0) {
 		const char *m = "cannot create the thread's epoll instance";
 		phpa_host_event(thread, PHPA_EVENT_FAILED, PHPA_LOG_ERROR, 0, m, strlen(m));
 		goto done;
+	}
+	if (phpa_runtime_config()->mode == PHPA_MODE_SCRIPTS) {
+		/* No worker: a whole PHP request per HTTP request (server/scripts.c). */
+		phpa_scripts_thread_main(thread, phpa_request_startup);
+		phpa_reactor_close();
+		goto left;
 	}
 	bool first = true;
 	int failures = 0; /* worker file failures in a row after a restart */

@@ -31,7 +31,8 @@ static __thread uint64_t started_requests; /* since the interpreter started */
 
 bool phpa_worker_set_handler(zend_fcall_info *fci, zend_fcall_info_cache *fcc)
 {
-	if (!phpa_on_php_thread()) return false;
+	/* A classic script's PHP request ends with it: a handler kept here would dangle. */
+	if (!phpa_on_php_thread() || phpa_runtime_scripts_mode()) return false;
 	zval_ptr_dtor(&handler);
 	ZVAL_COPY(&handler, &fci->function_name);
 	handler_fcc = *fcc;

@@ -19,6 +19,7 @@ import { startDbServer } from './servers/db.js';
 import { startFrontServer } from './servers/front.js';
 import { findNginxFpm, startNginxFpm } from './servers/nginx-fpm.js';
 import { startPhpasync } from './servers/phpasync.js';
+import { startPhpasyncScripts } from './servers/phpasync-scripts.js';
 import { LOOP_HELLO } from './paths.js';
 
 export interface EngineOptions {
@@ -52,6 +53,8 @@ async function startServer(s: Scenario, dir: string): Promise<ServerHandle> {
       return startPhpasync(dir);
     case 'phpasync-classic':
       return startPhpasync(dir, { worker: LOOP_HELLO, classic: true });
+    case 'phpasync-scripts':
+      return startPhpasyncScripts(dir);
     case 'nginx-fpm': {
       const bin = findNginxFpm();
       if (typeof bin === 'string') throw new Skip(bin);

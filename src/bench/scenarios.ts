@@ -1,12 +1,13 @@
 // What `phpasync bench` measures. Each scenario names the server it needs, the request it
 // sends, and the scenario (or bound) its ratio is taken against, measured in the same run.
 
+import { CLASSIC_SCENARIOS } from './scenarios-classic.js';
 import { DB_SCENARIOS } from './scenarios-db.js';
 import { FRONT_SCENARIOS } from './scenarios-front.js';
 import type { FrontServerKind } from './servers/front.js';
 import { PHP_THREADS, RING_CAPACITY } from './servers/phpasync.js';
 
-export type ServerKind = 'fastify' | 'phpasync' | 'phpasync-classic' | 'nginx-fpm' | 'phpasync-db' | 'nginx-fpm-db' | FrontServerKind;
+export type ServerKind = 'fastify' | 'phpasync' | 'phpasync-classic' | 'phpasync-scripts' | 'nginx-fpm' | 'phpasync-db' | 'nginx-fpm-db' | FrontServerKind;
 
 export interface RequestSpec {
   path: string;
@@ -144,6 +145,7 @@ export const SCENARIOS: readonly Scenario[] = [
     reference: 'fastify-hello',
     yardstick: 'nginx-fpm-hello',
   },
+  ...CLASSIC_SCENARIOS,
   ...DB_SCENARIOS,
   ...FRONT_SCENARIOS,
 ];

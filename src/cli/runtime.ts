@@ -4,7 +4,7 @@
 import { checkFiles } from '../config/checks.js';
 import type { ConfigError } from '../config/errors.js';
 import type { PhpasyncConfig } from '../config/model.js';
-import { checkRunnable } from '../config/runnable.js';
+import { checkRunnable, classicThreads } from '../config/runnable.js';
 import { checkRuntime } from '../config/runtime-checks.js';
 import { allWorkers } from '../config/walk.js';
 import { PhpasyncError } from '../server/errors.js';
@@ -52,7 +52,7 @@ export async function supervise(config: PhpasyncConfig, options: SuperviseOption
   const php = (await loadNative()).loadAddon().phpInfo();
   const restarts = options.configFile !== undefined || allWorkers(config).some((w) => w.watch.length > 0);
   const planOf = (c: PhpasyncConfig) => {
-    const p = processPlan(c, allWorkers(c)[0]?.num ?? 1, php);
+    const p = processPlan(c, allWorkers(c)[0]?.num ?? classicThreads(c) ?? 1, php);
     return restarts && p.processes === 0 ? { processes: 1, threads: p.threads } : p;
   };
   const plan = planOf(config);

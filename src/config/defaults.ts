@@ -120,6 +120,11 @@ export function workerEngineOptions(w: WorkerConfig, phpIni: Record<string, stri
   });
 }
 
+/** The engine options of classic scripts (no worker): documentRoot is the first PHP site's root. */
+export function scriptsEngineOptions(documentRoot: string, phpIni: Record<string, string> = {}, env: Record<string, string> = {}): EngineOptions {
+  return engineOptions({ mode: 'scripts', workerFile: '', documentRoot, phpIni, env });
+}
+
 /** `--buffer-size`, `buffer_size <1..1000>`: a range as the help texts and messages show it. */
 export function rangeText(s: IntSetting): string {
   return `${s.min}..${s.max}`;

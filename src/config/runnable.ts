@@ -7,7 +7,7 @@ import { ConfigError } from './errors.js';
 import { directivePlaceholderProblem, matcherProblem, SITE_WIDE, walkScoped } from './front-checks.js';
 import { placeholderProblem } from './responder-checks.js';
 import type { PhpasyncConfig, SourceLocation } from './model.js';
-import { allWorkers } from './walk.js';
+import { allDirectives, allWorkers } from './walk.js';
 
 /** Site directives the runtime can serve today (everything else is refused by name). */
 const SUPPORTED_SITE_DIRECTIVES = new Set(['root', 'route', 'rewrite', 'uri', 'header', 'handle', 'handle_path', 'reverse_proxy', 'php_server', 'php', 'request_body', 'file_server', 'encode', 'respond', 'redir']);
@@ -16,6 +16,14 @@ const SUPPORTED_SITE_DIRECTIVES = new Set(['root', 'route', 'rewrite', 'uri', 'h
  * directive was written), so no location prefix is added on top. */
 export function notSupported(what: string, source: SourceLocation): ConfigError {
   return new ConfigError(`${what} (${source.file}:${source.line})`, undefined, 'PHPASYNC_NOT_SUPPORTED');
+}
+
+/** PHP threads of a config without a worker that runs classic scripts (frankenphp num_threads,
+ * default 1); undefined when it has a worker or nothing to run. On an NTS PHP they are
+ * processes, as a worker's `num` is (src/supervisor/plan.ts). */
+export function classicThreads(config: PhpasyncConfig): number | undefined {
+  if (allWorkers(config).length > 0 || ![...allDirectives(config)].some((d) => d.phpServer || d.php)) return undefined;
+  return config.frankenphp?.numThreads ?? 1;
 }
 
 /** What the config asks for that the runtime does not do yet; empty when it can run. */
@@ -30,7 +38,9 @@ export function checkRunnable(config: PhpasyncConfig): ConfigError[] {
       errors.push(new ConfigError('worker max_coroutines applies to async workers: a classic worker (no async) serves one request at a time per thread', w.source));
     }
   }
-  if (workers.length === 0) {
+  // No worker: the php_server/php sites run classic scripts (src/server/scripts.ts).
+  const scripts = workers.length === 0 && [...allDirectives(config)].some((d) => d.phpServer || d.php);
+  if (workers.length === 0 && !scripts) {
     errors.push(new ConfigError(config.configFile, undefined, 'PHPASYNC_NO_ASYNC_WORKER'));
   }
   if (workers.length > 1) errors.push(notSupported('more than one worker', workers[1]!.source));

@@ -5,6 +5,7 @@
 import { ENGINE } from './defaults.js';
 import { ConfigError } from './errors.js';
 import type { PhpasyncConfig } from './model.js';
+import { classicThreads } from './runnable.js';
 import { allWorkers } from './walk.js';
 
 /** Facts about the linked PHP (the addon's phpInfo()). */
@@ -31,6 +32,18 @@ export function checkRuntime(config: PhpasyncConfig, php: PhpFacts): ConfigError
         ),
       );
     }
+  }
+
+  const classic = classicThreads(config);
+  if (classic !== undefined && classic > MAX_WORKER_THREADS) {
+    errors.push(new ConfigError(`num_threads must be at most ${MAX_WORKER_THREADS} for classic scripts, got ${classic}`, config.frankenphp?.source));
+  } else if (classic !== undefined && classic > 1 && !php.zts && config.global?.processes !== undefined) {
+    errors.push(
+      new ConfigError(
+        `this PHP is NTS (not thread-safe): one PHP thread per process, so num_threads ${classic} means ${classic} processes; with the global option processes ${config.global.processes} set, leave num_threads out`,
+        config.frankenphp?.source,
+      ),
+    );
   }
 
   return errors;

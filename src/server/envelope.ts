@@ -27,8 +27,9 @@ function h2Headers(raw: string[]): string[] {
   return out;
 }
 
-export function encodeEnvelope(raw: IncomingMessage, scheme: string, body: Buffer | null): Uint8Array {
-  return encoder.encode([
+/** script: the classic script the request runs (src/server/scripts.ts), a 9th element. */
+export function encodeEnvelope(raw: IncomingMessage, scheme: string, body: Buffer | null, script?: readonly string[]): Uint8Array {
+  const fields: unknown[] = [
     raw.method ?? 'GET',
     phpTarget(raw),
     raw.httpVersion,
@@ -37,5 +38,7 @@ export function encodeEnvelope(raw: IncomingMessage, scheme: string, body: Buffe
     raw.socket.remotePort ?? 0,
     scheme,
     body,
-  ]);
+  ];
+  if (script) fields.push(script);
+  return encoder.encode(fields);
 }

@@ -23,7 +23,7 @@ export const ERRORS = {
   PHPASYNC_NO_ASYNC_WORKER: {
     exit: 2,
     message:
-      '%s: no async worker to send requests to: add "worker { file <path>; async }" to the frankenphp global block (php-server: --worker FILE --async)',
+      '%s: no async worker to send requests to: add "worker { file <path>; async }" to the frankenphp global block (php-server: --worker FILE --async), or php_server to a site to run its classic scripts',
   },
   PHPASYNC_USAGE: { exit: 2, message: '%s' },
   PHPASYNC_UNQUOTABLE: { exit: 2, message: "'%s' contains {$, which a Caddyfile would read as an environment variable" },

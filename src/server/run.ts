@@ -1,10 +1,11 @@
 // `phpasync run`: from a typed config to a listening server, and back down on SIGINT/SIGTERM.
+import fs from 'node:fs/promises';
 import os from 'node:os';
 
 import Fastify, { LogController, type FastifyInstance, type FastifyListenOptions, type FastifyServerOptions } from 'fastify';
 
 import { reportIgnoredSignalsWith } from './signals.js';
-import { DRAIN_TIMEOUT_MS, LISTEN_PORT, workerEngineOptions } from '../config/defaults.js';
+import { DRAIN_TIMEOUT_MS, ENGINE, LISTEN_PORT, scriptsEngineOptions, workerEngineOptions, type EngineOptions } from '../config/defaults.js';
 import { DEFAULT_ADMIN_ADDRESS, parseAdminAddress } from '../config/admin-address.js';
 import type { PhpasyncConfig } from '../config/model.js';
 import { checkRunnable, notSupported } from '../config/runnable.js';
@@ -22,6 +23,7 @@ import { ServerMetrics } from './metrics.js';
 import { phpasync } from './plugin.js';
 import { echoRequestId, genReqId } from './request-id.js';
 import { planSockets, socketUrl } from './listen-plan.js';
+import { classicScriptsOf } from './front.js';
 import { routeSites, type BoundSites } from './sites.js';
 import { serveH2c } from './h2c.js';
 import { httpsOptions } from './tls.js';
@@ -44,6 +46,20 @@ function bodyLimitOf(config: PhpasyncConfig): number | undefined {
   return limit;
 }
 
+/** Classic scripts: the engine's root (the first PHP site's; each request names its own),
+ * php_server's env, and num_threads PHP threads on a thread-safe PHP (on NTS one per process:
+ * the supervisor starts num_threads processes, src/cli/runtime.ts). */
+async function scriptsOptions(config: PhpasyncConfig): Promise<EngineOptions> {
+  const site = config.sites.find((s) => classicScriptsOf(s, config.configFile))!;
+  const root = classicScriptsOf(site, config.configFile)!.root;
+  const env: Record<string, string> = {};
+  for (const d of walkDirectives(site.directives, intoRoutes)) Object.assign(env, d.phpServer?.env ?? d.php?.env ?? {});
+  const options = scriptsEngineOptions(await fs.realpath(root).catch(() => root), config.frankenphp?.phpIni, env);
+  const numThreads = config.frankenphp?.numThreads;
+  if (numThreads !== undefined && numThreads > 1 && loadAddon().phpInfo().zts) return { ...options, threads: Math.min(numThreads, ENGINE.threads.max) };
+  return options;
+}
+
 /** What the caller changes in the app it builds. */
 export interface BuildOptions {
   /** The sockets and the sites each serves (runServer binds them first); absent, the config's
@@ -59,8 +75,8 @@ export interface BuildOptions {
 export async function buildServer(config: PhpasyncConfig, build: BuildOptions = {}): Promise<FastifyInstance> {
   const errors = checkRunnable(config);
   if (errors.length > 0) throw errors[0];
-  // checkRunnable refuses a config without exactly one worker (PHPASYNC_NO_ASYNC_WORKER).
-  const worker = allWorkers(config)[0]!;
+  // checkRunnable refuses more than one worker, and none unless a site runs classic scripts.
+  const worker = allWorkers(config)[0];
   const timeouts = effectiveTimeouts(config.global?.timeouts);
   const https = httpsOptions(config);
   const app = Fastify({
@@ -103,7 +119,7 @@ export async function buildServer(config: PhpasyncConfig, build: BuildOptions = 
   const routing = routeSites(config, sites, worker, app.log, { ...(proxies ? { terminal: proxies.terminal } : {}), ...(accessLogs ? { accessLogs } : {}) });
   if (routing.hook) app.addHook('onRequest', routing.hook);
   const numThreads = config.frankenphp?.numThreads;
-  if (numThreads !== undefined && numThreads !== worker.num) {
+  if (worker && numThreads !== undefined && numThreads !== worker.num) {
     app.log.info(
       { numThreads, workerThreads: worker.num },
       'num_threads counts classic PHP threads too; phpasync runs only the async worker threads',
@@ -111,7 +127,7 @@ export async function buildServer(config: PhpasyncConfig, build: BuildOptions = 
   }
   const bodyLimit = bodyLimitOf(config);
   await app.register(phpasync, {
-    ...workerEngineOptions(worker, config.frankenphp?.phpIni),
+    ...(worker ? workerEngineOptions(worker, config.frankenphp?.phpIni) : await scriptsOptions(config)),
     ...(config.frankenphp?.maxWaitMs !== undefined ? { maxWaitMs: config.frankenphp.maxWaitMs } : {}),
     ...(build.threads !== undefined ? { threads: build.threads } : {}),
     ...(bodyLimit !== undefined ? { bodyLimit } : {}),

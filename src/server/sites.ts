@@ -10,7 +10,7 @@ import type { FastifyBaseLogger, onRequestHookHandler } from 'fastify';
 import type { PhpasyncConfig, SiteConfig, WorkerConfig } from '../config/model.js';
 import type { ResponseEncoder } from './encode.js';
 import { httpAnswer } from './errors.js';
-import { filesFront, send, type Front } from './front.js';
+import { send, siteFront, type Front } from './front.js';
 import type { AccessLogs } from './access-log.js';
 import { buildRoutes, type TerminalFactory } from './routes.js';
 
@@ -55,9 +55,10 @@ export function hostMatches(pattern: string, host: string): boolean {
   return hostRank(pattern, host.toLowerCase()) >= 0;
 }
 
-export function routeSites(config: PhpasyncConfig, bound: BoundSites[], worker: WorkerConfig, log: FastifyBaseLogger, extras: { terminal?: TerminalFactory; accessLogs?: AccessLogs } = {}): SiteRouting {
+/** worker: absent when the sites run classic scripts. */
+export function routeSites(config: PhpasyncConfig, bound: BoundSites[], worker: WorkerConfig | undefined, log: FastifyBaseLogger, extras: { terminal?: TerminalFactory; accessLogs?: AccessLogs } = {}): SiteRouting {
   const fronts = new Map<SiteConfig, Front>(config.sites.map((s) => {
-    const front = buildRoutes(s, config.configFile, filesFront(s, config.configFile, worker, log), log, extras.terminal);
+    const front = buildRoutes(s, config.configFile, siteFront(s, config.configFile, worker, log), log, extras.terminal);
     return [s, extras.accessLogs ? extras.accessLogs.wrap(s, front) : front];
   }));
   const one = config.sites.length === 1 && bound.length === 1 && bound[0]!.sites.every((s) => hostRank(s.host, '') === 2);
