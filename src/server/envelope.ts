@@ -1,13 +1,36 @@
 // The request envelope: everything PHP needs about one request, as one msgpack array.
-// Layout must match php/server/envelope.h.
+// Layout must match php/server/envelope.h:
+//   [method, uri, protocol, [name, value, ...], remote_addr, remote_port, scheme, body: bin|nil]
+// The body is not encoded here: the envelope ends with nil, and submit() (addon/engine.cc)
+// turns that nil into the body's bin while it copies both into the request's job, so the body
+// is copied once on its way to PHP.
 import { Encoder } from '@msgpack/msgpack';
 import type { IncomingMessage } from 'node:http';
 
 import { phpTarget } from './request-line.js';
 
-// One encoder reused: encode() returns a view of its buffer, valid until the next call,
-// which is enough because submit() copies it at once.
+// One encoder reused: encodeSharedRef() returns a view of its buffer, valid until the next
+// call, which is enough because submit() copies it at once.
 const encoder = new Encoder();
+
+/** A char that is not ASCII. */
+const HIGH = /[^\x00-\x7f]/;
+
+/**
+ * Header values as bytes: Node's parser gives one char per byte received (latin1). A string
+ * would be encoded as UTF-8, so "caf\xC3\xA9" would reach PHP as "caf\xC3\x83\xC2\xA9"; a value
+ * with bytes above 0x7f goes as bin (PHP reads str and bin alike), so PHP sees the bytes the
+ * client sent, as Go's net/http (so FrankenPHP) does. Names are tokens: ASCII only.
+ */
+function byteValues(raw: readonly string[]): (string | Uint8Array)[] {
+  let out: (string | Uint8Array)[] | undefined;
+  for (let i = 1; i < raw.length; i += 2) {
+    if (!HIGH.test(raw[i]!)) continue;
+    out ??= raw.slice();
+    out[i] = Buffer.from(raw[i]!, 'latin1');
+  }
+  return out ?? (raw as string[]);
+}
 
 /** HTTP/2's header list as PHP expects HTTP/1's: pseudo-headers out, :authority as Host. */
 function h2Headers(raw: string[]): string[] {
@@ -27,15 +50,16 @@ function h2Headers(raw: string[]): string[] {
   return out;
 }
 
-export function encodeEnvelope(raw: IncomingMessage, scheme: string, body: Buffer | null): Uint8Array {
-  return encoder.encode([
+/** The envelope with nil for the body (see above); a view valid until the next call. */
+export function encodeEnvelope(raw: IncomingMessage, scheme: string): Uint8Array {
+  return encoder.encodeSharedRef([
     raw.method ?? 'GET',
     phpTarget(raw),
     raw.httpVersion,
-    raw.httpVersionMajor === 2 ? h2Headers(raw.rawHeaders) : raw.rawHeaders,
+    byteValues(raw.httpVersionMajor === 2 ? h2Headers(raw.rawHeaders) : raw.rawHeaders),
     raw.socket.remoteAddress ?? '',
     raw.socket.remotePort ?? 0,
     scheme,
-    body,
+    null,
   ]);
 }

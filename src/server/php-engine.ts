@@ -59,7 +59,7 @@ export class PhpEngine {
   private stopped = false;
   private wakeScheduled = false;
   /** Requests waiting for a ring slot (submit), oldest first. */
-  private readonly waiting: { envelope: Uint8Array; reply: FastifyReply; arrived: number; deadline: number }[] = [];
+  private readonly waiting: { envelope: Uint8Array; body: Buffer | null; reply: FastifyReply; arrived: number; deadline: number }[] = [];
   private retryScheduled = false;
   /** How long a request may wait for a ring slot when every ring is full; 0: 503 at once. */
   maxWaitMs: number = MAX_WAIT_MS;
@@ -125,21 +125,22 @@ export class PhpEngine {
    * a burst read in one event-loop turn would otherwise overrun a ring before its PHP thread
    * has even woken, on a server that is far from busy. PHP is woken at once for it.
    */
-  submit(envelope: Uint8Array, reply: FastifyReply): void {
+  submit(envelope: Uint8Array, body: Buffer | null, reply: FastifyReply): void {
     const arrived = performance.now();
-    if (this.waiting.length === 0 && this.trySubmit(envelope, reply, arrived)) return;
+    if (this.waiting.length === 0 && this.trySubmit(envelope, body, reply, arrived)) return;
     if (this.stopped || this.maxWaitMs <= 0 || this.waiting.length >= this.maxWaiting) {
       this.refuseBusy(reply);
       return;
     }
-    this.waiting.push({ envelope, reply, arrived, deadline: arrived + this.maxWaitMs });
+    // Its own copy: the envelope is a view of the encoder's buffer, reused by the next request.
+    this.waiting.push({ envelope: envelope.slice(), body, reply, arrived, deadline: arrived + this.maxWaitMs });
     this.native.flushWakes();
     this.scheduleRetry(true);
   }
 
-  private trySubmit(envelope: Uint8Array, reply: FastifyReply, arrived: number): boolean {
+  private trySubmit(envelope: Uint8Array, body: Buffer | null, reply: FastifyReply, arrived: number): boolean {
     const id = ++this.nextId;
-    const t = this.native.submit(id, envelope);
+    const t = this.native.submit(id, envelope, body);
     if (t < 0) return false;
     if (!this.wakeScheduled) {
       this.wakeScheduled = true;
@@ -171,7 +172,7 @@ export class PhpEngine {
       const w = this.waiting[0]!;
       if (w.reply.raw.destroyed) {
         this.waiting.shift(); // its client left while it waited
-      } else if (!this.stopped && this.trySubmit(w.envelope, w.reply, w.arrived)) {
+      } else if (!this.stopped && this.trySubmit(w.envelope, w.body, w.reply, w.arrived)) {
         this.waiting.shift();
       } else if (this.stopped || w.deadline <= now) {
         this.waiting.shift();
