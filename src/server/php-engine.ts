@@ -435,21 +435,24 @@ export class PhpEngine {
       if (encoding) p.sink = encodeInto(encoding, res);
     }
     const out = p.sink ?? res;
-    const chunks = body === undefined ? [] : Array.isArray(body) ? body : [body];
     if (flags & this.k.FRAME_END) {
-      const last = chunks.pop();
-      for (const c of chunks) out.write(c, 'latin1');
-      if (last) out.end(last, 'latin1', done);
-      else out.end(done);
+      if (body === undefined) out.end(done);
+      else if (!Array.isArray(body)) out.end(body, 'latin1', done);
+      else {
+        for (let i = 0; i < body.length - 1; i++) out.write(body[i]!, 'latin1');
+        if (body.length > 0) out.end(body[body.length - 1]!, 'latin1', done);
+        else out.end(done);
+      }
       return;
     }
-    if (chunks.length === 0) {
+    if (body === undefined || (Array.isArray(body) && body.length === 0)) {
       if (p.sink) flushEncoded(p.sink);
       res.flushHeaders();
       done?.();
       return;
     }
-    for (let i = 0; i < chunks.length; i++) out.write(chunks[i]!, 'latin1', i === chunks.length - 1 ? done : undefined);
+    if (!Array.isArray(body)) out.write(body, 'latin1', done);
+    else for (let i = 0; i < body.length; i++) out.write(body[i]!, 'latin1', i === body.length - 1 ? done : undefined);
     if (p.sink) flushEncoded(p.sink);
   }
 }
