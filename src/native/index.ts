@@ -76,7 +76,8 @@ export interface NativeEngineOptions extends Omit<EngineOptions, 'phpIni' | 'env
 }
 
 export interface EngineStats {
-  threads: { queued: number; submitted: number; outstandingBuffers: number }[];
+  /** wakes: eventfd writes that woke the parked thread (JS side). */
+  threads: { queued: number; submitted: number; outstandingBuffers: number; wakes: number }[];
   outstandingBuffers: number;
   heldByJs: number;
   /** Wakes of the JS thread that delivered frames, and the frames they delivered. */
