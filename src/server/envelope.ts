@@ -13,19 +13,22 @@ import { phpTarget } from './request-line.js';
 // call, which is enough because submit() copies it at once.
 const encoder = new Encoder();
 
-/** A char that is not ASCII. */
+/** A char that is not ASCII; one that is not a byte either. */
 const HIGH = /[^\x00-\x7f]/;
+const WIDE = /[^\x00-\xff]/;
 
 /**
  * Header values as bytes: Node's parser gives one char per byte received (latin1). A string
  * would be encoded as UTF-8, so "caf\xC3\xA9" would reach PHP as "caf\xC3\x83\xC2\xA9"; a value
  * with bytes above 0x7f goes as bin (PHP reads str and bin alike), so PHP sees the bytes the
- * client sent, as Go's net/http (so FrankenPHP) does. Names are tokens: ASCII only.
+ * client sent, as Go's net/http (so FrankenPHP) does. Names are tokens: ASCII only. A value
+ * with chars above U+00FF cannot come from the parser (JS code put it there): it stays a
+ * string, so UTF-8.
  */
 function byteValues(raw: readonly string[]): (string | Uint8Array)[] {
   let out: (string | Uint8Array)[] | undefined;
   for (let i = 1; i < raw.length; i += 2) {
-    if (!HIGH.test(raw[i]!)) continue;
+    if (!HIGH.test(raw[i]!) || WIDE.test(raw[i]!)) continue;
     out ??= raw.slice();
     out[i] = Buffer.from(raw[i]!, 'latin1');
   }
