@@ -236,30 +236,35 @@ void Engine::ThreadMain(int t) {
   phpa_host_event(t, PHPA_EVENT_EXITED, PHPA_LOG_DEBUG, 0, "", 0);
 }
 
-// submit(id, envelope, body): the envelope ends with nil where the body goes (see
+// submit(id, envelope, bodyAt, body): the envelope holds nil at bodyAt where the body goes (see
 // src/server/envelope.ts); with a body, that nil becomes the body's bin here, as both are
 // copied into the job, so the body is copied once on its way to PHP.
 Napi::Value Engine::Submit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsTypedArray() || !(info[2].IsTypedArray() || info[2].IsNull())) {
-    ThrowType(env, "submit(id, envelope, body): id must be a number, envelope a Uint8Array and body a Uint8Array or null");
+  if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsTypedArray() || !info[2].IsNumber() ||
+      !(info[3].IsTypedArray() || info[3].IsNull())) {
+    ThrowType(env, "submit(id, envelope, bodyAt, body): id and bodyAt must be numbers, envelope a Uint8Array and body a Uint8Array or null");
   }
   if (stopping_ || !started_) return Napi::Number::New(env, -2);
   const int64_t id = info[0].As<Napi::Number>().Int64Value();
   Napi::Uint8Array env_bytes = info[1].As<Napi::Uint8Array>();
   const uint8_t* head = env_bytes.Data();
-  size_t head_len = env_bytes.ByteLength();
-  if (head_len == 0 || head[head_len - 1] != 0xc0) ThrowType(env, "submit(): the envelope must end with nil (the body's place)");
-  const bool has_body = info[2].IsTypedArray();
+  const size_t env_len = env_bytes.ByteLength();
+  const int64_t at = info[2].As<Napi::Number>().Int64Value();
+  if (at < 0 || static_cast<size_t>(at) >= env_len || head[at] != 0xc0) {
+    ThrowType(env, "submit(): bodyAt must point at the envelope's nil (the body's place)");
+  }
+  const size_t body_at = static_cast<size_t>(at);
+  const bool has_body = info[3].IsTypedArray();
   const uint8_t* body = nullptr;  // may be null for an empty body
   size_t body_len = 0;
   if (has_body) {
-    Napi::Uint8Array b = info[2].As<Napi::Uint8Array>();
+    Napi::Uint8Array b = info[3].As<Napi::Uint8Array>();
     body = b.Data();
     body_len = b.ByteLength();
-    head_len--;  // the nil; a bin32 header takes its place
   }
-  const size_t len = head_len + (has_body ? 5 + body_len : 0);
+  // With a body, its 5-byte bin32 header and bytes replace the 1-byte nil.
+  const size_t len = env_len + (has_body ? 4 + body_len : 0);
   if (len > UINT32_MAX) throw Napi::RangeError::New(env, "submit(): a request envelope over 4 GiB");
   const size_t n = slots_.size();
   // Round-robin, starting after the thread used last; the first ring with room wins.
@@ -272,15 +277,19 @@ Napi::Value Engine::Submit(const Napi::CallbackInfo& info) {
     job->id = static_cast<uint64_t>(id);
     job->kind = PHPA_JOB_REQUEST;
     job->len = static_cast<uint32_t>(len);
-    memcpy(job->data, head, head_len);
-    if (has_body) {
-      unsigned char* p = reinterpret_cast<unsigned char*>(job->data) + head_len;
+    if (!has_body) {
+      memcpy(job->data, head, env_len);
+    } else {
+      unsigned char* p = reinterpret_cast<unsigned char*>(job->data);
+      memcpy(p, head, body_at);
+      p += body_at;
       p[0] = 0xc6;  // bin 32, big-endian length
       p[1] = static_cast<unsigned char>(body_len >> 24);
       p[2] = static_cast<unsigned char>(body_len >> 16);
       p[3] = static_cast<unsigned char>(body_len >> 8);
       p[4] = static_cast<unsigned char>(body_len);
       if (body_len > 0) memcpy(p + 5, body, body_len);
+      memcpy(p + 5 + body_len, head + body_at + 1, env_len - body_at - 1);
     }
     if (!s.ring.TryPush(job, s.capacity)) {  // cannot fail: we are the only producer
       free(job);

@@ -1,7 +1,7 @@
 // Several processes on one machine (src/supervisor/): req/s and CPU time per request of
 // phpasync with `num 1` (one process) and `num 2` (a supervisor and two children, NTS PHP), on a
 // CPU-bound handler (/loop) and on hello-world, next to Fastify hello-world in one process and in
-// two (Node's cluster), and the RSS of each process after the load.
+// two (Node's cluster), and the RSS of each process once started (idle) and after the load.
 //   node dist/bench/processes.js [--duration 8] [--connections 50] [--rounds 2] [--only loop|hello]
 // CPU time is summed over the server's whole process tree from /proc: on a shared machine it is
 // steadier than req/s.
@@ -91,8 +91,9 @@ interface Figure {
 
 async function measureServer(name: string, server: ChildServerHandle, urlPath: string, duration: number, connections: number): Promise<Figure> {
   const url = server.url + urlPath;
+  const pids = tree(server.pid); // supervisor first, then its children
+  const idle = pids.map((p) => rssMiB(p).toFixed(0)).join('+');
   await autocannon({ url, connections, duration: 1 });
-  const pids = tree(server.pid);
   const before = pids.map((p) => cpuTicks([p]));
   const switchesBefore = switches(pids);
   const r = await autocannon({ url, connections, duration });
@@ -104,7 +105,7 @@ async function measureServer(name: string, server: ChildServerHandle, urlPath: s
   const cores = ticks / 100 / duration; // CPU time over wall time: how many cores it kept busy
   const cpuUsPerReq = (ticks * 10_000) / r.requests.total; // clock ticks of 10 ms
   console.log(
-    `${name.padEnd(24)} ${r.requests.average.toFixed(0).padStart(7)} req/s  CPU ${cpuUsPerReq.toFixed(1).padStart(6)} µs/req (${each.map((t) => ((t * 10_000) / r.requests.total).toFixed(1)).join('+')})  ${cores.toFixed(2)} cores  ${switchesPerReq.toFixed(2)} ctx switches/req  RSS MiB ${rss} (${pids.length} process${pids.length > 1 ? 'es' : ''})  errors+non2xx ${bad}`,
+    `${name.padEnd(24)} ${r.requests.average.toFixed(0).padStart(7)} req/s  CPU ${cpuUsPerReq.toFixed(1).padStart(6)} µs/req (${each.map((t) => ((t * 10_000) / r.requests.total).toFixed(1)).join('+')})  ${cores.toFixed(2)} cores  ${switchesPerReq.toFixed(2)} ctx switches/req  RSS MiB idle ${idle}, after load ${rss} (${pids.length} process${pids.length > 1 ? 'es' : ''})  errors+non2xx ${bad}`,
   );
   await server.stop();
   if (bad > 0) throw new Error(`${name}: ${bad} failed requests`);

@@ -139,11 +139,13 @@ describe('bench: report formats', () => {
     expect(text).not.toContain('wrong body'); // the 503 bodies are not wrong 2xx bodies
   });
 
-  it('writes self-contained HTML with a bar chart per measured scenario', () => {
+  it('writes self-contained HTML: the ratios first, then one chart group per reference (test/bench-html.test.ts has the rest)', () => {
     const html = formatHtml(report(results));
     expect(html).toContain('<code>$ phpasync bench --duration 1</code>');
-    expect(html.match(/<section class="card">/g)).toHaveLength(2);
-    expect(html.match(/<svg /g)!.length).toBeGreaterThanOrEqual(4);
+    expect(html.indexOf('id="headline"')).toBeLessThan(html.indexOf('<section'));
+    // fastify-hello and php-hello share one group; the skipped delay scenario is its own.
+    expect(html.match(/<section class="group"/g)).toHaveLength(3);
+    expect(html.match(/data-scenario="fastify-hello"/g)).toHaveLength(2); // throughput and latency, once each
     expect(html).not.toMatch(/<script|<link|src="http/);
     expect(html).toContain('Async\\delay not available');
   });

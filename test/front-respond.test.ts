@@ -59,13 +59,13 @@ describe('respond and redir before PHP', () => {
 });
 
 describe('respond and redir: refused by name', () => {
-  it('matchers other than path, placeholders not known here', async () => {
+  it('path patterns not evaluated here, placeholders not known here', async () => {
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, 'w.php'), WORKER);
     for (const [site, what] of [
-      ['\t@post method POST\n\trespond @post "x"', 'not supported yet: respond with a matcher of method (only path matchers are)'],
+      ['\trespond /a%2Fb "x"', "not supported yet: respond with a path matcher: '/a%2Fb': percent-escapes in a path matcher"],
       ['\trespond "{http.request.header.X-A}"', 'not supported yet: respond placeholder {http.request.header.X-A}'],
-      ['\tredir * https://{host}{uri}?{query} 308\n\t@h header X-A b\n\tredir @h /x', 'not supported yet: redir with a matcher of header'],
+      ['\tredir * https://{host}{uri}?{query} 308\n\t@h header X-A {http.request.host}\n\tredir @h /x', 'not supported yet: redir with a header matcher'],
     ]) {
       const file = path.join(dir, 'Caddyfile');
       fs.writeFileSync(file, `{\n\tfrankenphp {\n\t\tworker {\n\t\t\tfile w.php\n\t\t\tasync\n\t\t\tmatch *\n\t\t}\n\t}\n}\nhttp://127.0.0.1:0 {\n${site}\n}\n`);

@@ -229,13 +229,21 @@ static handler_t orig_session_start, orig_session_id, orig_session_regenerate_id
  * thread never has one. */
 static bool on_server_thread(void) { return phpa_on_php_thread(); }
 
+/* Sessions are refused where the requests of a thread run concurrently (the async worker); a
+ * classic worker serves one at a time and resets the session module after each
+ * (server/classic_worker.c), and a classic script is a PHP request of its own. */
+static bool sessions_refused(void)
+{
+	return on_server_thread() && phpa_runtime_config()->mode == PHPA_MODE_ASYNC_WORKER;
+}
+
 #define SESSIONS_WHY                                                                                        \
 	"PHP sessions are per thread and the requests of a thread run concurrently, so one user's session "  \
 	"would be shared with the others' (the per-request state does not cover sessions yet)"
 
 static void hook_session_start(INTERNAL_FUNCTION_PARAMETERS)
 {
-	if (!on_server_thread()) {
+	if (!sessions_refused()) {
 		orig_session_start(INTERNAL_FUNCTION_PARAM_PASSTHRU);
 		return;
 	}
@@ -246,7 +254,7 @@ static void hook_session_start(INTERNAL_FUNCTION_PARAMETERS)
 static void hook_session_id(INTERNAL_FUNCTION_PARAMETERS)
 {
 	zval *id = ZEND_NUM_ARGS() >= 1 ? ZEND_CALL_ARG(execute_data, 1) : NULL;
-	if (!on_server_thread() || !id || Z_TYPE_P(id) == IS_NULL) { /* the getter shares nothing */
+	if (!sessions_refused() || !id || Z_TYPE_P(id) == IS_NULL) { /* the getter shares nothing */
 		orig_session_id(INTERNAL_FUNCTION_PARAM_PASSTHRU);
 		return;
 	}
@@ -256,7 +264,7 @@ static void hook_session_id(INTERNAL_FUNCTION_PARAMETERS)
 
 static void hook_session_regenerate_id(INTERNAL_FUNCTION_PARAMETERS)
 {
-	if (!on_server_thread()) {
+	if (!sessions_refused()) {
 		orig_session_regenerate_id(INTERNAL_FUNCTION_PARAM_PASSTHRU);
 		return;
 	}
@@ -315,6 +323,8 @@ static void close_auto_started_session(void)
 		PS(id) = NULL;
 	}
 	zend_hash_str_del(&EG(symbol_table), "_SESSION", sizeof "_SESSION" - 1);
+	/* A classic worker opens one for each request instead (server/classic_worker.c). */
+	if (phpa_runtime_config()->mode == PHPA_MODE_CLASSIC_WORKER) return;
 	phpa_log(PHPA_LOG_ERROR, 0,
 		"not supported yet: session.auto_start in an async worker: " SESSIONS_WHY "; the session it opened was closed");
 #endif

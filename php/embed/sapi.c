@@ -22,16 +22,13 @@ static const phpa_config *g_config;
 static bool g_cli_mode;        /* php-cli: output to stdout, logs to stderr */
 static char *g_ini_entries;    /* malloc'd: defaults + the configuration's php_ini */
 
-/* Defaults before the user's php_ini lines (later lines win). output_buffering=0 sends echo
- * straight to the request's body; max_execution_time=0 because PHP's SIGPROF timer cannot
- * be used inside Node (time limits go through EG(vm_interrupt), see runtime/guard.c). */
+/* Defaults before the user's php_ini lines (later lines win); the worker modes add
+ * phpa_worker_ini. PHP's SIGPROF timer cannot be used inside Node: time limits go through
+ * EG(vm_interrupt) (runtime/guard.c). */
 static const char phpa_default_ini[] =
 	"html_errors=0\n"
 	"display_errors=0\n"
 	"log_errors=1\n"
-	"implicit_flush=1\n"
-	"output_buffering=0\n"
-	"max_execution_time=0\n"
 	"max_input_time=-1\n"
 	"opcache.enable=1\n"
 	"opcache.enable_cli=1\n"
@@ -51,6 +48,16 @@ static const char phpa_default_ini[] =
 	 * address space +8 GB instead of +2 GB (strict overcommit, vm.overcommit_memory=2, would
 	 * count it: set php_ini fiber.stack_size lower there). Overflows: runtime/stack_guard.c. */
 	"fiber.stack_size=8M\n";
+
+/* The workers' output goes to the Response (a worker runs one long PHP request): no output
+ * buffer, every echo straight to the handler's response, no time limit for the worker's
+ * request (max_execution_time inside a handler is its deadline, request_functions.c). Classic
+ * scripts keep what php.ini says (php-fpm's behaviour; Debian's: output_buffering=4096,
+ * max_execution_time=30, enforced by the guard). */
+static const char phpa_worker_ini[] =
+	"implicit_flush=1\n"
+	"output_buffering=0\n"
+	"max_execution_time=0\n";
 
 const char *phpa_php_version(void) { return PHP_VERSION; }
 
@@ -72,6 +79,7 @@ static int sapi_phpa_startup(sapi_module_struct *module)
 
 static size_t sapi_phpa_ub_write(const char *str, size_t len)
 {
+	if (phpa_scripts_active()) return phpa_scripts_ub_write(str, len);
 	if (phpa_worker_output(str, len)) return len;
 	if (g_cli_mode) {
 		size_t done = 0;
@@ -87,11 +95,15 @@ static size_t sapi_phpa_ub_write(const char *str, size_t len)
 	return len;
 }
 
-static void sapi_phpa_flush(void *server_context) { (void)server_context; }
+static void sapi_phpa_flush(void *server_context)
+{
+	(void)server_context;
+	if (phpa_scripts_active()) phpa_scripts_flush();
+}
 
 static int sapi_phpa_send_headers(sapi_headers_struct *headers)
 {
-	(void)headers;
+	if (phpa_scripts_active()) phpa_scripts_send_headers(headers);
 	return SAPI_HEADER_SENT_SUCCESSFULLY;
 }
 
@@ -101,13 +113,19 @@ static int sapi_phpa_send_headers(sapi_headers_struct *headers)
 static int sapi_phpa_header_handler(sapi_header_struct *h, sapi_header_op_enum op, sapi_headers_struct *headers)
 {
 	(void)headers;
+	/* A classic script: PHP's own list is the response's (headers_list() reads it). */
+	if (phpa_scripts_active()) return SAPI_HEADER_ADD;
 	phpa_worker_header(h ? h->header : NULL, h ? h->header_len : 0, op);
 	return 0;
 }
 
-static size_t sapi_phpa_read_post(char *buf, size_t len) { return phpa_request_state_read_post(buf, len); }
+static size_t sapi_phpa_read_post(char *buf, size_t len)
+{
+	if (phpa_scripts_active()) return phpa_scripts_read_post(buf, len);
+	return phpa_request_state_read_post(buf, len);
+}
 
-static char *sapi_phpa_read_cookies(void) { return NULL; }
+static char *sapi_phpa_read_cookies(void) { return phpa_scripts_active() ? phpa_scripts_read_cookies() : NULL; }
 
 static char *sapi_phpa_getenv(const char *name, size_t name_len)
 {
@@ -129,6 +147,10 @@ static void sapi_phpa_register_variables(zval *track_vars)
 			php_register_variable_safe(name, eq + 1, strlen(eq + 1), track_vars);
 			efree(name);
 		}
+	}
+	if (phpa_scripts_active()) {
+		phpa_scripts_register_variables(track_vars);
+		return;
 	}
 	if (g_config && g_config->worker_file) {
 		php_register_variable("SCRIPT_FILENAME", g_config->worker_file, track_vars);
@@ -186,14 +208,15 @@ static void reopen_libphp_global(void)
 	}
 }
 
-static void build_ini(const char *extra)
+static void build_ini(const char *extra, bool scripts)
 {
-	size_t a = sizeof(phpa_default_ini) - 1, b = extra ? strlen(extra) : 0;
-	g_ini_entries = malloc(a + b + 2);
+	size_t a = sizeof(phpa_default_ini) - 1, w = scripts ? 0 : sizeof(phpa_worker_ini) - 1, b = extra ? strlen(extra) : 0;
+	g_ini_entries = malloc(a + w + b + 2);
 	memcpy(g_ini_entries, phpa_default_ini, a);
-	if (b) memcpy(g_ini_entries + a, extra, b);
-	g_ini_entries[a + b] = '\n';
-	g_ini_entries[a + b + 1] = '\0';
+	if (w) memcpy(g_ini_entries + a, phpa_worker_ini, w);
+	if (b) memcpy(g_ini_entries + a + w, extra, b);
+	g_ini_entries[a + w + b] = '\n';
+	g_ini_entries[a + w + b + 1] = '\0';
 }
 
 int phpa_php_module_startup(const phpa_config *config, char *err, size_t err_len)
@@ -201,7 +224,7 @@ int phpa_php_module_startup(const phpa_config *config, char *err, size_t err_len
 	g_config = config;
 	phpa_runtime_set_config(config);
 	reopen_libphp_global();
-	build_ini(config->ini_entries);
+	build_ini(config->ini_entries, config->mode == PHPA_MODE_SCRIPTS);
 #ifdef ZTS
 	/* Sized for our PHP threads (TSRM grows past it anyway); 8.2 has only the fixed-size call. */
 #if PHP_VERSION_ID >= 80300

@@ -35,12 +35,17 @@ static int run_worker_file(char *err, size_t err_len)
 		snprintf(err, err_len, "worker file %s failed: stack overflow (see the log line above)", file);
 		return -1;
 	}
-	if (!phpa_worker_has_handler()) {
+	const bool classic = phpa_runtime_config()->mode == PHPA_MODE_CLASSIC_WORKER;
+	if (classic ? !phpa_classic_looped() : !phpa_worker_has_handler()) {
 		if (PG(last_error_message)) {
 			snprintf(err, err_len, "worker file %s failed: %s in %s:%d", file, ZSTR_VAL(PG(last_error_message)),
 				PG(last_error_file) ? ZSTR_VAL(PG(last_error_file)) : "?", PG(last_error_lineno));
 		} else if (!ok) {
 			snprintf(err, err_len, "worker file %s failed (see the log lines above)", file);
+		} else if (classic) {
+			snprintf(err, err_len,
+				"worker file %s returned without calling frankenphp_handle_request(): a classic worker loops on it "
+				"(or add `async` to the worker block for an async worker)", file);
 		} else {
 			snprintf(err, err_len,
 				"worker file %s registered no handler: call FrankenPHP\\HttpServer::onRequest(callable) in it", file);
@@ -87,15 +92,17 @@ void phpa_php_thread_main(int thread)
 #endif
 	phpa_runtime_thread_enter(thread);
 	phpa_stack_guard_thread_start();
-	if (phpa_runtime_config()->mode != PHPA_MODE_ASYNC_WORKER) {
-		const char *m = "not supported yet: classic workers and classic scripts (only async workers run)";
-		phpa_host_event(thread, PHPA_EVENT_FAILED, PHPA_LOG_ERROR, 0, m, strlen(m));
-		goto left;
-	}
+	const bool classic = phpa_runtime_config()->mode == PHPA_MODE_CLASSIC_WORKER;
 	if (phpa_reactor_open() != 0) {
 		const char *m = "cannot create the thread's epoll instance";
 		phpa_host_event(thread, PHPA_EVENT_FAILED, PHPA_LOG_ERROR, 0, m, strlen(m));
 		goto done;
+	}
+	if (phpa_runtime_config()->mode == PHPA_MODE_SCRIPTS) {
+		/* No worker: a whole PHP request per HTTP request (server/scripts.c). */
+		phpa_scripts_thread_main(thread, phpa_request_startup);
+		phpa_reactor_close();
+		goto left;
 	}
 	bool first = true;
 	int failures = 0; /* worker file failures in a row after a restart */
@@ -108,8 +115,11 @@ void phpa_php_thread_main(int thread)
 			phpa_host_event(thread, PHPA_EVENT_FAILED, PHPA_LOG_ERROR, 0, m, strlen(m));
 			break;
 		}
+		/* A classic worker file serves its requests while it runs (classic_worker.c). */
+		if (classic) phpa_classic_begin(first);
 		char err[2048];
 		if (run_worker_file(err, sizeof err) != 0) {
+			if (classic) phpa_worker_shutdown(phpa_guard_fatal());
 			phpa_worker_drop_handler();
 			php_request_shutdown(NULL);
 			if (first) {
@@ -134,12 +144,13 @@ void phpa_php_thread_main(int thread)
 			if (backoff_sleep(thread, wait)) break;
 			continue;
 		}
-		if (first) phpa_host_event(thread, PHPA_EVENT_READY, PHPA_LOG_INFO, 0, "", 0);
+		if (first && !classic) phpa_host_event(thread, PHPA_EVENT_READY, PHPA_LOG_INFO, 0, "", 0);
 		else if (failures > 0) phpa_log(PHPA_LOG_INFO, 0, "PHP thread %d: the worker file started again after %d failure%s", thread, failures, failures == 1 ? "" : "s");
 		first = false;
 		failures = 0;
 		phpa_worker_outcome run;
-		phpa_worker_run(&run);
+		if (classic) phpa_classic_outcome(&run);
+		else phpa_worker_run(&run);
 		if (!run.clean) phpa_stack_guard_report(); /* an overflow on the thread's own stack */
 		phpa_worker_shutdown(!run.clean);
 		php_request_shutdown(NULL);
@@ -147,8 +158,12 @@ void phpa_php_thread_main(int thread)
 		if (run.stopping) break;
 		if (run.clean && run.after_oom) {
 			phpa_log(PHPA_LOG_INFO, 0, "PHP thread %d: restarting the interpreter after a request ran out of memory", thread);
-		} else if (run.clean) {
+		} else if (run.clean && run.recycling) {
 			phpa_log(PHPA_LOG_INFO, 0, "PHP thread %d: restarting the interpreter after %llu requests (max_requests)", thread,
+				(unsigned long long)run.served);
+		} else if (run.clean) {
+			/* A classic worker file that ended its loop itself (as Symfony Runtime's does after N requests). */
+			phpa_log(PHPA_LOG_INFO, 0, "PHP thread %d: the worker file returned after %llu requests: running it again", thread,
 				(unsigned long long)run.served);
 		} else {
 			phpa_log(PHPA_LOG_WARN, 0, "PHP thread %d: restarting the interpreter after a fatal error", thread);

@@ -198,7 +198,7 @@ static void *watchdog_main(void *arg)
 #endif
 	/* Check often enough for the deadline to be met within a tenth of the timeout (at most
 	 * 100 ms late); 20 wake-ups per second at most costs nothing measurable. */
-	uint64_t period_ms = g_timeout_ms / 10;
+	uint64_t period_ms = g_timeout_ms ? g_timeout_ms / 10 : 50;
 	if (period_ms < 5) period_ms = 5;
 	if (period_ms > 50) period_ms = 50;
 	struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)(period_ms * 1000000u)};
@@ -226,7 +226,8 @@ void phpa_guard_module_startup(const phpa_config *config)
 	if (!g_slots) phpa_log(PHPA_LOG_ERROR, 0, "out of memory at startup: request timeouts and client-abort interrupts are off");
 	g_timeout_ms = config->request_timeout_ms;
 	atomic_store(&g_watchdog_stop, false);
-	if (g_timeout_ms && g_slots) {
+	/* Classic scripts need it for max_execution_time too, even without a request timeout. */
+	if ((g_timeout_ms || config->mode == PHPA_MODE_SCRIPTS) && g_slots) {
 		/* Started from a PHP thread: it inherits that thread's blocked signal mask. */
 		g_watchdog_running = pthread_create(&g_watchdog, NULL, watchdog_main, NULL) == 0;
 		if (!g_watchdog_running) phpa_log(PHPA_LOG_ERROR, 0, "cannot start the request-timeout watchdog: timeouts are off");

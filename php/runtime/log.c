@@ -15,10 +15,15 @@ static bool g_to_stderr;
 
 void phpa_log_to_stderr(bool on) { g_to_stderr = on; }
 
+/* The request a classic-scripts thread runs now (it has no coroutines). */
+static __thread uint64_t t_request_id;
+
+void phpa_log_set_request_id(uint64_t id) { t_request_id = id; }
+
 uint64_t phpa_log_request_id(void)
 {
 	phpa_coroutine *co = phpa_sched_current();
-	return co ? co->scope_id : 0;
+	return co ? co->scope_id : t_request_id;
 }
 
 void phpa_log(int level, uint64_t request_id, const char *fmt, ...)

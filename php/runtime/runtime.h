@@ -42,6 +42,14 @@ void phpa_log(int level, uint64_t request_id, const char *fmt, ...) ZEND_ATTRIBU
 void phpa_log_to_stderr(bool on);
 /* The request id log lines of the running code carry (0: none). */
 uint64_t phpa_log_request_id(void);
+/* Outside coroutines (a classic script): the id the running code's log lines carry (0: none). */
+void phpa_log_set_request_id(uint64_t id);
+/* The thread mode is classic scripts: one whole PHP request per HTTP request, nothing shared. */
+static inline bool phpa_runtime_scripts_mode(void)
+{
+	const phpa_config *c = phpa_runtime_config();
+	return c && c->mode == PHPA_MODE_SCRIPTS;
+}
 
 /* ---- reactor.c ----------------------------------------------------------------------------
  * An fd wait is a struct its owner keeps (on a fiber's stack) until it removes it; when the

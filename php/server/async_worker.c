@@ -31,7 +31,8 @@ static __thread uint64_t started_requests; /* since the interpreter started */
 
 bool phpa_worker_set_handler(zend_fcall_info *fci, zend_fcall_info_cache *fcc)
 {
-	if (!phpa_on_php_thread()) return false;
+	/* A classic script's PHP request ends with it: a handler kept here would dangle. */
+	if (!phpa_on_php_thread() || phpa_runtime_scripts_mode()) return false;
 	zval_ptr_dtor(&handler);
 	ZVAL_COPY(&handler, &fci->function_name);
 	handler_fcc = *fcc;
@@ -76,6 +77,7 @@ static void request_body(phpa_coroutine *co)
 	phpa_worker_req *r = co->data;
 	r->co = co;
 	zval args[2], retval;
+	ZVAL_UNDEF(&retval);
 	ZVAL_OBJ(&args[0], r->request);
 	ZVAL_OBJ(&args[1], r->response);
 	zend_fcall_info fci = {0};
@@ -90,7 +92,8 @@ static void request_body(phpa_coroutine *co)
 	/* Interrupts (abort, timeout) and contained fatal errors unwind the handler only: see
 	 * worker_limits.c. A bailout passes through (the fiber dies and the interpreter restarts). */
 	r->guarded = true;
-	zend_call_function(&fci, &handler_fcc);
+	if (r->call) r->call(r);
+	else zend_call_function(&fci, &handler_fcc);
 	r->guarded = false;
 	zval_ptr_dtor(&retval);
 
@@ -195,7 +198,9 @@ zend_object *phpa_worker_response_of(zend_object *request)
 bool phpa_worker_output(const char *str, size_t len)
 {
 	phpa_worker_req *r = phpa_worker_req_of(phpa_sched_current());
-	if (!r || phpa_response_is_ended(r->response)) return false;
+	if (!r) return false;
+	/* A classic callback's output after frankenphp_finish_request() is dropped, as php-fpm does. */
+	if (phpa_response_is_ended(r->response)) return r->call != NULL;
 	phpa_response_append_output(r->response, str, len);
 	return true;
 }
@@ -210,7 +215,7 @@ bool phpa_worker_header(const char *line, size_t len, int op)
 
 /* ---- intake ------------------------------------------------------------------------------- */
 
-static void start_request(phpa_job *job)
+void phpa_worker_start_job(phpa_job *job, void (*call)(phpa_worker_req *r))
 {
 	if (phpa_limits_skip_job(job)) { /* the client left before it started */
 		free(job);
@@ -236,6 +241,7 @@ static void start_request(phpa_job *job)
 	r->id = job->id; /* the Request owns the job from here */
 	r->request = request;
 	r->response = phpa_response_new(r->id, thread);
+	r->call = call;
 	requests++;
 	phpa_limits_request_started(r);
 	phpa_request_state_init(r);
@@ -247,7 +253,7 @@ static void start_request(phpa_job *job)
 
 /* After a fatal error: every request this thread was serving gets a 500. Requests still in
  * the ring were never taken and are served after the restart. */
-static void fail_inflight(void)
+void phpa_worker_fail_inflight(void)
 {
 	phpa_coroutine *current = phpa_sched_current();
 	phpa_coroutine **all;
@@ -290,7 +296,7 @@ void phpa_worker_run(phpa_worker_outcome *out)
 					free(job);
 					break;
 				}
-				start_request(job);
+				phpa_worker_start_job(job, NULL);
 			}
 			phpa_sched_run_ready();
 			if ((stopping || recycling) && phpa_sched_live() == 0) break;
@@ -306,10 +312,19 @@ void phpa_worker_run(phpa_worker_outcome *out)
 		clean = false;
 		phpa_request_state_bailout(); /* first: the thread's own values back into the globals */
 		phpa_guard_after_bailout(); /* memory to answer with after an OOM fatal error */
-		fail_inflight();
+		phpa_worker_fail_inflight();
 	} zend_end_try();
 	out->clean = clean;
 	out->stopping = stopping;
+	out->recycling = recycling;
+	out->after_oom = recycle_after_oom;
+	out->served = started_requests;
+}
+
+uint32_t phpa_worker_in_flight(void) { return requests; }
+
+void phpa_worker_progress(phpa_worker_outcome *out)
+{
 	out->recycling = recycling;
 	out->after_oom = recycle_after_oom;
 	out->served = started_requests;

@@ -70,7 +70,7 @@ bool phpa_envelope_parse(const char *data, size_t len, phpa_envelope *out)
 {
 	reader r = {(const uint8_t *)data, (const uint8_t *)data + len};
 	uint32_t n, hn;
-	if (!read_array(&r, &n) || n != 8) return false;
+	if (!read_array(&r, &n) || (n != 8 && n != 9)) return false;
 	if (!read_bytes(&r, &out->method) || !read_bytes(&r, &out->uri) || !read_bytes(&r, &out->protocol)) return false;
 	if (!read_array(&r, &hn) || (hn & 1)) return false;
 	out->headers = r.p;
@@ -82,6 +82,17 @@ bool phpa_envelope_parse(const char *data, size_t len, phpa_envelope *out)
 	if (!read_bytes(&r, &out->remote_addr) || !read_uint(&r, &out->remote_port) || !read_bytes(&r, &out->scheme) ||
 		!read_bytes(&r, &out->body)) {
 		return false;
+	}
+	out->has_script = false;
+	if (n == 9) {
+		uint32_t sn;
+		if (!read_array(&r, &sn) || sn != 4 || !read_bytes(&r, &out->doc_root) || !read_bytes(&r, &out->script_filename) ||
+			!read_bytes(&r, &out->script_name) || !read_bytes(&r, &out->path_info)) {
+			return false;
+		}
+		/* A NUL inside would cut the C string PHP opens: refused (JS refuses it first). */
+		if (out->script_filename.len == 0 || memchr(out->script_filename.ptr, 0, out->script_filename.len)) return false;
+		out->has_script = true;
 	}
 	out->end = r.end;
 	return r.p == r.end;

@@ -2,7 +2,9 @@
  * The request envelope: one msgpack array built by JS (src/server/envelope.ts) and read here
  * in place, without copying. Layout (keep in lockstep with envelope.ts):
  *   [ method: str, uri: str, protocol: str ("1.1"), headers: [name, value, ...],
- *     remote_addr: str, remote_port: uint, scheme: str, body: bin | nil ]
+ *     remote_addr: str, remote_port: uint, scheme: str, body: bin | nil,
+ *     script (classic scripts only, optional): [document_root, script_filename, script_name,
+ *     path_info] (all str) ]
  * Only the msgpack types listed above are accepted; anything else is a malformed envelope.
  */
 #ifndef PHPA_ENVELOPE_H
@@ -23,6 +25,9 @@ typedef struct phpa_envelope {
 	const uint8_t *headers; /* first element of the header array */
 	const uint8_t *end;     /* end of the envelope */
 	uint32_t header_count;  /* name/value pairs */
+	/* The classic script JS resolved for the request (has_script), else empty. */
+	bool has_script;
+	phpa_bytes doc_root, script_filename, script_name, path_info;
 } phpa_envelope;
 
 /* Returns false (and leaves *out unspecified) when the bytes are not a valid envelope. */

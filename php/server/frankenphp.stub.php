@@ -7,7 +7,7 @@
  * @generate-class-entries
  */
 
-namespace FrankenPHP;
+namespace FrankenPHP {
 
 /** Entry point of an async worker file. */
 final class HttpServer
@@ -229,4 +229,75 @@ final class Response
      * response is complete. A HEAD request gets the headers only.
      */
     public function end(): void {}
+}
+}
+
+namespace {
+
+/**
+ * Classic worker loop (a Caddyfile `worker` without `async`): waits for the next request of
+ * this thread, fills $_SERVER, $_GET, $_POST, $_COOKIE, $_FILES, $_REQUEST and php://input
+ * with it, calls $callback() (echo, header(), http_response_code() and setcookie() make the
+ * response), sends the response, puts the request state back (superglobals, headers, output
+ * buffers) and returns true. $_POST and $_FILES are filled for POST bodies (urlencoded and
+ * multipart; move_uploaded_file() takes the files), $_REQUEST is $_GET + $_POST; PHP's default
+ * Content-Type is sent when the callback sets none; flush() streams the response; sessions
+ * work (session_start() reads the request's cookie; the session is written and closed when
+ * the callback returns). Returns false when the server stops, or when the thread restarts
+ * its interpreter after max_requests: the worker file should then end (code after its loop
+ * runs); calling it again after false throws an Error. An uncaught exception in the callback
+ * answers 500 and the loop goes on; exit() ends only the request; a fatal error answers 500
+ * and restarts the worker file. Throws a RuntimeException outside a classic worker (in an
+ * async worker: use FrankenPHP\HttpServer::onRequest()), an Error when called from inside a
+ * callback or a coroutine.
+ */
+function frankenphp_handle_request(callable $callback): bool {}
+
+/**
+ * Sends the status, headers and body of the current request now (its output buffers flushed
+ * first); the callback goes on without the client waiting, and later output is dropped.
+ * Returns false when there is no request or its response was already sent.
+ */
+function frankenphp_finish_request(): bool {}
+
+/**
+ * @alias frankenphp_finish_request
+ */
+function fastcgi_finish_request(): bool {}
+
+/**
+ * The headers of the current request, name (as first sent) => value, repeated headers joined
+ * with ", "; [] outside a request.
+ */
+function frankenphp_request_headers(): array {}
+
+/**
+ * @alias frankenphp_request_headers
+ */
+function apache_request_headers(): array {}
+
+/**
+ * @alias frankenphp_request_headers
+ */
+function getallheaders(): array {}
+
+/**
+ * The response headers set so far for the current request, name => value (the last value of
+ * a header set several times); false outside a request.
+ */
+function frankenphp_response_headers(): array|false {}
+
+/**
+ * @alias frankenphp_response_headers
+ */
+function apache_response_headers(): array|false {}
+
+/**
+ * Sends the status ($status) and the headers set so far now, with what was echoed so far;
+ * the rest of the body follows at the end of the request. Returns 0 (also when they were sent
+ * already), -1 outside a request. A 1xx status (103 Early Hints) is not supported yet: it
+ * throws an Error; a status outside 100..599 throws a ValueError.
+ */
+function headers_send(int $status = 200): int {}
+
 }

@@ -1,5 +1,30 @@
 /* This is a generated file, edit the .stub.php file instead.
- * Stub hash: ae785a8c84813e2d2201be0ec46c8e3cb72cd89c */
+ * Stub hash: 63b0cb91e9bd83e35ca8b1458defa6b81299dba2 */
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_frankenphp_handle_request, 0, 1, _IS_BOOL, 0)
+	ZEND_ARG_TYPE_INFO(0, callback, IS_CALLABLE, 0)
+ZEND_END_ARG_INFO()
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_frankenphp_finish_request, 0, 0, _IS_BOOL, 0)
+ZEND_END_ARG_INFO()
+
+#define arginfo_fastcgi_finish_request arginfo_frankenphp_finish_request
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_frankenphp_request_headers, 0, 0, IS_ARRAY, 0)
+ZEND_END_ARG_INFO()
+
+#define arginfo_apache_request_headers arginfo_frankenphp_request_headers
+
+#define arginfo_getallheaders arginfo_frankenphp_request_headers
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_MASK_EX(arginfo_frankenphp_response_headers, 0, 0, MAY_BE_ARRAY|MAY_BE_FALSE)
+ZEND_END_ARG_INFO()
+
+#define arginfo_apache_response_headers arginfo_frankenphp_response_headers
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_headers_send, 0, 0, IS_LONG, 0)
+	ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, status, IS_LONG, 0, "200")
+ZEND_END_ARG_INFO()
 
 ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_class_FrankenPHP_HttpServer_onRequest, 0, 1, _IS_BOOL, 0)
 	ZEND_ARG_TYPE_INFO(0, handler, IS_CALLABLE, 0)
@@ -14,14 +39,13 @@ ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_class_FrankenPHP_Request_getHead
 	ZEND_ARG_TYPE_INFO(0, name, IS_STRING, 0)
 ZEND_END_ARG_INFO()
 
-ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_class_FrankenPHP_Request_getHeaders, 0, 0, IS_ARRAY, 0)
-ZEND_END_ARG_INFO()
+#define arginfo_class_FrankenPHP_Request_getHeaders arginfo_frankenphp_request_headers
 
 #define arginfo_class_FrankenPHP_Request_getBody arginfo_class_FrankenPHP_Request_getMethod
 
-#define arginfo_class_FrankenPHP_Request_getQueryParams arginfo_class_FrankenPHP_Request_getHeaders
+#define arginfo_class_FrankenPHP_Request_getQueryParams arginfo_frankenphp_request_headers
 
-#define arginfo_class_FrankenPHP_Request_getCookies arginfo_class_FrankenPHP_Request_getHeaders
+#define arginfo_class_FrankenPHP_Request_getCookies arginfo_frankenphp_request_headers
 
 #define arginfo_class_FrankenPHP_Request_getHost arginfo_class_FrankenPHP_Request_getMethod
 
@@ -34,7 +58,7 @@ ZEND_END_ARG_INFO()
 ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_class_FrankenPHP_Request_getParsedBody, 0, 0, IS_ARRAY, 1)
 ZEND_END_ARG_INFO()
 
-#define arginfo_class_FrankenPHP_Request_getUploadedFiles arginfo_class_FrankenPHP_Request_getHeaders
+#define arginfo_class_FrankenPHP_Request_getUploadedFiles arginfo_frankenphp_request_headers
 
 #define arginfo_class_FrankenPHP_UploadedFile_getName arginfo_class_FrankenPHP_Request_getMethod
 
@@ -70,10 +94,9 @@ ZEND_END_ARG_INFO()
 
 #define arginfo_class_FrankenPHP_Response_getHeader arginfo_class_FrankenPHP_Request_getHeader
 
-#define arginfo_class_FrankenPHP_Response_getHeaders arginfo_class_FrankenPHP_Request_getHeaders
+#define arginfo_class_FrankenPHP_Response_getHeaders arginfo_frankenphp_request_headers
 
-ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_class_FrankenPHP_Response_isHeadersSent, 0, 0, _IS_BOOL, 0)
-ZEND_END_ARG_INFO()
+#define arginfo_class_FrankenPHP_Response_isHeadersSent arginfo_frankenphp_finish_request
 
 ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_class_FrankenPHP_Response_redirect, 0, 1, IS_VOID, 0)
 	ZEND_ARG_TYPE_INFO(0, url, IS_STRING, 0)
@@ -90,6 +113,11 @@ ZEND_END_ARG_INFO()
 #define arginfo_class_FrankenPHP_Response_end arginfo_class_FrankenPHP_Response_flush
 
 
+ZEND_FUNCTION(frankenphp_handle_request);
+ZEND_FUNCTION(frankenphp_finish_request);
+ZEND_FUNCTION(frankenphp_request_headers);
+ZEND_FUNCTION(frankenphp_response_headers);
+ZEND_FUNCTION(headers_send);
 ZEND_METHOD(FrankenPHP_HttpServer, onRequest);
 ZEND_METHOD(FrankenPHP_Request, getMethod);
 ZEND_METHOD(FrankenPHP_Request, getUri);
@@ -122,6 +150,20 @@ ZEND_METHOD(FrankenPHP_Response, redirect);
 ZEND_METHOD(FrankenPHP_Response, write);
 ZEND_METHOD(FrankenPHP_Response, flush);
 ZEND_METHOD(FrankenPHP_Response, end);
+
+
+static const zend_function_entry ext_functions[] = {
+	ZEND_FE(frankenphp_handle_request, arginfo_frankenphp_handle_request)
+	ZEND_FE(frankenphp_finish_request, arginfo_frankenphp_finish_request)
+	ZEND_FALIAS(fastcgi_finish_request, frankenphp_finish_request, arginfo_fastcgi_finish_request)
+	ZEND_FE(frankenphp_request_headers, arginfo_frankenphp_request_headers)
+	ZEND_FALIAS(apache_request_headers, frankenphp_request_headers, arginfo_apache_request_headers)
+	ZEND_FALIAS(getallheaders, frankenphp_request_headers, arginfo_getallheaders)
+	ZEND_FE(frankenphp_response_headers, arginfo_frankenphp_response_headers)
+	ZEND_FALIAS(apache_response_headers, frankenphp_response_headers, arginfo_apache_response_headers)
+	ZEND_FE(headers_send, arginfo_headers_send)
+	ZEND_FE_END
+};
 
 
 static const zend_function_entry class_FrankenPHP_HttpServer_methods[] = {

@@ -105,6 +105,10 @@ static ZEND_INI_MH(on_update_timeout)
 	if (!phpa_on_php_thread()) return orig_on_timeout(entry, new_value, mh_arg1, mh_arg2, mh_arg3, stage); /* php-cli */
 	zend_long secs = ZEND_STRTOL(ZSTR_VAL(new_value), NULL, 10);
 	EG(timeout_seconds) = secs;
+	if (phpa_scripts_active()) {
+		if (stage == ZEND_INI_STAGE_RUNTIME) phpa_scripts_set_time_limit(secs);
+		return SUCCESS;
+	}
 	phpa_worker_req *r = phpa_request_state_entered();
 	if (!r || phpa_request_ini_applying() || stage != ZEND_INI_STAGE_RUNTIME) return SUCCESS;
 	phpa_limits_set_time_limit(r, secs);

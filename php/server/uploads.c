@@ -262,6 +262,11 @@ static phpa_upload_set *caller_set(void)
 
 static void call_with_request_files(handler_t orig, INTERNAL_FUNCTION_PARAMETERS)
 {
+	if (phpa_runtime_scripts_mode()) {
+		/* A classic script is the only request of its PHP request: PHP's own table is its. */
+		orig(INTERNAL_FUNCTION_PARAM_PASSTHRU);
+		return;
+	}
 	phpa_upload_set *set = caller_set();
 	HashTable *saved = SG(rfc1867_uploaded_files);
 	HashTable table;

@@ -21,6 +21,9 @@ typedef struct phpa_worker_req {
 	uint64_t timeout_deadline_ns; /* request_timeout's deadline, which set_time_limit() never extends */
 	uint32_t time_limit_ms;    /* set_time_limit() gave deadline_ns (for the 504 log line); 0: request_timeout did */
 	struct phpa_request_state *state; /* its PHP state while it is not entered (request_state.c) */
+	/* NULL: the onRequest handler runs with (Request, Response). Else this runs in its place, in
+	 * the coroutine with the request entered: a classic worker's callback (classic_worker.c). */
+	void (*call)(struct phpa_worker_req *r);
 } phpa_worker_req;
 
 /* The request a coroutine serves, or NULL (a spawned coroutine, none). */
@@ -29,6 +32,26 @@ phpa_worker_req *phpa_worker_req_of(phpa_coroutine *co);
 bool phpa_worker_set_handler(zend_fcall_info *fci, zend_fcall_info_cache *fcc);
 /* Stop taking jobs; restart the interpreter once the requests in flight are done. */
 void phpa_worker_recycle(bool after_oom);
+/* A job from the ring becomes a request in a coroutine of its own, run at once (call: see
+ * phpa_worker_req). Answers it itself (400) when its envelope is malformed, drops it when its
+ * client has gone; the request may be over when this returns. */
+void phpa_worker_start_job(phpa_job *job, void (*call)(phpa_worker_req *r));
+/* Request coroutines in flight on this thread. */
+uint32_t phpa_worker_in_flight(void);
+/* After a bailout out of a coroutine: every request in flight is answered 500. */
+void phpa_worker_fail_inflight(void);
+/* What the interpreter did so far: recycling, after_oom and served (the rest is the caller's). */
+void phpa_worker_progress(phpa_worker_outcome *out);
+
+/* classic_worker.c: the request whose classic callback runs now (NULL: none), and the output
+ * level when it was called (frankenphp_finish_request() ends the buffers above it). */
+phpa_worker_req *phpa_classic_request(void);
+int phpa_classic_callback_ob_level(void);
+/* classic_functions.c: PHP's default Content-Type (default_mimetype, default_charset) when the
+ * callback set none, as PHP sends it for a script; before the head goes out. */
+void phpa_classic_default_type(phpa_worker_req *r);
+/* classic_functions.c, at module startup: flush() streams a classic callback's response. */
+void phpa_classic_minit(void);
 
 /* worker_limits.c */
 /* Installs the interrupt and containment policy on this thread (guard.c). */

@@ -14,6 +14,11 @@ export function ratioText(r: ScenarioResult, report: BenchReport): string {
   return `${fmtRatio(r.ratio)} ${r.reference}`;
 }
 
+/** The spread of the rounds, for the table (the HTML report draws it). */
+export function roundsNote(rps: number[]): string {
+  return `${rps.length} rounds: ${fmtRps(Math.min(...rps))}–${fmtRps(Math.max(...rps))} req/s`;
+}
+
 export function notes(r: ScenarioResult): string[] {
   if (r.status !== 'ok') return [`${r.status}: ${r.reason?.split('\n')[0] ?? ''}`];
   const out: string[] = [];
@@ -27,6 +32,8 @@ export function notes(r: ScenarioResult): string[] {
         : `bound ${fmtRps(b.reqPerSec)} req/s (${own})`,
     );
   }
+  if (r.yardstickRatio !== undefined) out.push(`${fmtRatio(r.yardstickRatio)} ${r.yardstick}`);
+  if (r.rounds && r.rounds.length > 1) out.push(roundsNote(r.rounds.map((x) => x.reqPerSec)));
   const share503 = m && m.responses > 0 ? (m.statusCodes['503'] ?? 0) / m.responses : 0;
   if (!r.overload && share503 > 0) out.push(`${fmtPct(share503)} answered 503 (ring full at c=${m?.connections})`);
   if (r.overload) {

@@ -11,6 +11,8 @@ export const FASTIFY_APP = path.join(ROOT, 'dist/src/bench/servers/fastify-app.j
 /** The PHP sources stay in src/: tsc does not copy them. */
 export const PHP_APP = path.join(ROOT, 'src/bench/php/app.php');
 export const FPM_HELLO = path.join(ROOT, 'src/bench/php/fpm-hello.php');
+/** The classic worker loop (frankenphp_handle_request()) answering the same hello world. */
+export const LOOP_HELLO = path.join(ROOT, 'src/bench/php/loop-hello.php');
 /** The php-db scenarios: phpasync worker and php-fpm script doing the same queries. */
 export const DB_WORKER = path.join(ROOT, 'src/bench/php/db-worker.php');
 export const DB_FPM = path.join(ROOT, 'src/bench/php/db-fpm.php');

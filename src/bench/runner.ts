@@ -3,7 +3,7 @@
 
 import autocannon from 'autocannon';
 import { PhpasyncError } from '../server/errors.js';
-import { LatencyRecorder } from './latencies.js';
+import { LatencyRecorder, type LatencySet, type Percentile } from './latencies.js';
 import type { RequestSpec } from './scenarios.js';
 
 export interface LoadOptions {
@@ -13,6 +13,8 @@ export interface LoadOptions {
   durationS: number;
   /** Called about every 100 ms with the seconds elapsed, for the progress bar. */
   onProgress?: (elapsedS: number) => void;
+  /** Also record every latency here: the rounds of a scenario pool theirs for its distribution. */
+  pool?: { all: LatencySet; accepted: LatencySet };
 }
 
 export interface Measurement {
@@ -28,6 +30,8 @@ export interface Measurement {
   acceptedPerSec: number;
   acceptedP50Ms?: number;
   acceptedP99Ms?: number;
+  /** Percentiles of the 2xx latencies (DISTRIBUTION_PERCENTILES), for the report's distribution. */
+  acceptedPercentilesMs?: Percentile[];
   /** Connection errors and timeouts. */
   errors: number;
   timeouts: number;
@@ -74,6 +78,7 @@ export function load(opts: LoadOptions): Promise<Measurement> {
           acceptedPerSec: accepted.count / durationS,
           acceptedP50Ms: a50,
           acceptedP99Ms: a99,
+          acceptedPercentilesMs: accepted.distribution(),
           errors: result.errors,
           timeouts: result.timeouts,
           non2xx: result.non2xx,
@@ -84,7 +89,11 @@ export function load(opts: LoadOptions): Promise<Measurement> {
     );
     instance.on('response', (_client, status, _bytes, ms) => {
       all.add(ms);
-      if (status >= 200 && status < 300) accepted.add(ms);
+      opts.pool?.all.add(ms);
+      if (status >= 200 && status < 300) {
+        accepted.add(ms);
+        opts.pool?.accepted.add(ms);
+      }
     });
     const ticker = setInterval(() => opts.onProgress?.((Date.now() - started) / 1000), 100);
   });

@@ -1,10 +1,13 @@
 // What `phpasync bench` measures. Each scenario names the server it needs, the request it
 // sends, and the scenario (or bound) its ratio is taken against, measured in the same run.
 
+import { CLASSIC_SCENARIOS } from './scenarios-classic.js';
 import { DB_SCENARIOS } from './scenarios-db.js';
+import { FRONT_SCENARIOS } from './scenarios-front.js';
+import type { FrontServerKind } from './servers/front.js';
 import { PHP_THREADS, RING_CAPACITY } from './servers/phpasync.js';
 
-export type ServerKind = 'fastify' | 'phpasync' | 'nginx-fpm' | 'phpasync-db' | 'nginx-fpm-db';
+export type ServerKind = 'fastify' | 'phpasync' | 'phpasync-classic' | 'phpasync-scripts' | 'nginx-fpm' | 'phpasync-db' | 'nginx-fpm-db' | FrontServerKind;
 
 export interface RequestSpec {
   path: string;
@@ -25,6 +28,8 @@ export interface Scenario {
   connections?: number;
   /** The scenario whose req/s is the denominator of this one's ratio. */
   reference?: string;
+  /** nginx + php-fpm doing the same work: a second ratio, drawn when that scenario ran too. */
+  yardstick?: string;
   /** Little's law: at most c / latency req/s, and never more than the CPU allows. */
   latencyBoundMs?: number;
   /** The worker is asked first whether Async\delay exists; without it the scenario is skipped. */
@@ -70,6 +75,7 @@ export const SCENARIOS: readonly Scenario[] = [
     server: 'phpasync',
     request: () => ({ path: '/hello', expectBody: HELLO }),
     reference: 'fastify-hello',
+    yardstick: 'nginx-fpm-hello',
   },
   {
     name: 'php-json',
@@ -131,7 +137,17 @@ export const SCENARIOS: readonly Scenario[] = [
     request: () => ({ path: '/hello', expectBody: HELLO }),
     reference: 'fastify-hello',
   },
+  {
+    name: 'php-loop-hello',
+    measures: 'The classic worker loop (frankenphp_handle_request(), one request at a time per thread) serving the same hello world.',
+    server: 'phpasync-classic',
+    request: () => ({ path: '/hello', expectBody: HELLO }),
+    reference: 'fastify-hello',
+    yardstick: 'nginx-fpm-hello',
+  },
+  ...CLASSIC_SCENARIOS,
   ...DB_SCENARIOS,
+  ...FRONT_SCENARIOS,
 ];
 
 export function scenarioNames(): string[] {

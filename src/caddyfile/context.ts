@@ -33,7 +33,8 @@ const LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 /** `log [name] { output …; format …; level … }` (site or global). */
 export function parseLog(line: Line, ctx: AdaptContext, allowName: boolean): LogConfig {
   line.expectArgs(0, allowName ? 1 : 0, allowName ? 'log [<name>] { … }' : 'log { … }');
-  const log: LogConfig = { output: { type: 'stderr' }, format: 'console', source: { ...line.loc } };
+  // JSON unless `format console` is written (Caddy's choice when its output is not a terminal).
+  const log: LogConfig = { output: { type: 'stderr' }, format: 'json', source: { ...line.loc } };
   if (line.args[0]) log.name = line.args[0].text;
   eachSubdirective(line.block, {
     owner: 'log',

@@ -18,6 +18,7 @@ const DEFAULT_ORDER = [
   'handle_path',
   'route',
   'respond',
+  'reverse_proxy',
   'php',
   'php_server',
   'file_server',

@@ -14,8 +14,9 @@ import { parseDuration } from './units.js';
 import { ENGINE, rangeText } from '../config/defaults.js';
 import { workerMatchProblem } from '../config/worker-match.js';
 
-/** Files FrankenPHP watches when `watch` is given without a pattern. */
-const DEFAULT_WATCH = '**/*.{php,yaml,yml,twig,env}';
+/** Files FrankenPHP watches when `watch` is given without a pattern; under the worker file's
+ * directory here (src/server/watch.ts reads the patterns). */
+export const DEFAULT_WATCH = '**/*.{php,yaml,yml,twig,env}';
 
 const USAGE = 'worker <file> [<num>] | worker { file <path>; num <n>; ... }';
 
@@ -34,6 +35,7 @@ export function parseWorker(line: Line, ctx: AdaptContext, base: string): Worker
   };
   let fileGiven = false;
   let numGiven = false;
+  let defaultWatch = false;
   const [fileTok, numTok] = line.args;
   if (fileTok) {
     worker.file = resolvePath(base, fileTok);
@@ -98,8 +100,10 @@ export function parseWorker(line: Line, ctx: AdaptContext, base: string): Worker
       },
       watch(l) {
         l.expectArgs(0, 1, 'watch [<pattern>]');
-        const pattern = l.args[0]?.text ?? DEFAULT_WATCH;
-        worker.watch.push(path.isAbsolute(pattern) ? pattern : path.join(ctx.baseDir, pattern));
+        const pattern = l.args[0]?.text;
+        // Without a pattern: resolved once the block is read (the file may come after `watch`).
+        if (pattern === undefined) defaultWatch = true;
+        else worker.watch.push(path.isAbsolute(pattern) ? pattern : path.join(ctx.baseDir, pattern));
       },
       request_timeout(l) {
         const t = l.single('request_timeout <duration>|off');
@@ -124,5 +128,6 @@ export function parseWorker(line: Line, ctx: AdaptContext, base: string): Worker
     },
   });
   if (!fileGiven) line.fail(`worker: missing file; usage: ${USAGE}`);
+  if (defaultWatch) worker.watch.push(path.join(path.dirname(worker.file), DEFAULT_WATCH));
   return worker;
 }

@@ -59,12 +59,13 @@ export function writeCaddyfile(global: CaddyDirective[], sites: CaddySite[]): st
 export interface AsyncWorkerSpec {
   file: string;
   num?: number;
-  /** Run in TrueAsync mode; off, a classic worker (refused by the runtime today). */
+  /** Run in TrueAsync mode; off, a classic worker (a loop on frankenphp_handle_request()). */
   async: boolean;
   bufferSize?: number;
   /** `match *`: the worker answers every request itself, as in the TrueAsync guide. */
   matchAll?: boolean;
-  watch?: boolean;
+  /** `watch`; a string is its pattern. */
+  watch?: boolean | string;
 }
 
 /** The global `frankenphp` block with `php_ini` lines and workers. */
@@ -76,7 +77,7 @@ export function frankenphpBlock(workers: AsyncWorkerSpec[], phpIni: Record<strin
     if (w.async) body.push({ name: 'async' });
     if (w.bufferSize !== undefined) body.push({ name: 'buffer_size', args: [String(w.bufferSize)] });
     if (w.matchAll) body.push({ name: 'match', args: ['*'] });
-    if (w.watch) body.push({ name: 'watch' });
+    if (w.watch) body.push({ name: 'watch', ...(typeof w.watch === 'string' ? { args: [w.watch] } : {}) });
     block.push({ name: 'worker', block: body });
   }
   return { name: 'frankenphp', block };

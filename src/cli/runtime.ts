@@ -4,7 +4,7 @@
 import { checkFiles } from '../config/checks.js';
 import type { ConfigError } from '../config/errors.js';
 import type { PhpasyncConfig } from '../config/model.js';
-import { checkRunnable } from '../config/runnable.js';
+import { checkRunnable, classicThreads } from '../config/runnable.js';
 import { checkRuntime } from '../config/runtime-checks.js';
 import { allWorkers } from '../config/walk.js';
 import { PhpasyncError } from '../server/errors.js';
@@ -36,15 +36,38 @@ export async function runnableProblems(config: PhpasyncConfig): Promise<ConfigEr
   return [...checkFiles(config), ...checkRunnable(config), ...checkRuntime(config, php)];
 }
 
-/** Runs the config under the supervisor when it asks for several processes (until it stops);
- * false when one process serves it (the caller runs it). */
-export async function supervise(config: PhpasyncConfig, pidFile: string | undefined): Promise<boolean> {
+/** What `serve` asks of the supervisor beyond the config. */
+export interface SuperviseOptions {
+  pidFile?: string;
+  /** `run --watch`: the Caddyfile, adapted again when it changes (src/server/reload.ts). */
+  configFile?: { path: string; read(): PhpasyncConfig };
+}
+
+/** Runs the config under the supervisor (until it stops) when it asks for several processes, or
+ * when it must restart PHP without stopping (worker `watch`, `run --watch`: PHP cannot start twice
+ * in one process, so a restart is a new child); false when one process serves it (the caller
+ * runs it). */
+export async function supervise(config: PhpasyncConfig, options: SuperviseOptions = {}): Promise<boolean> {
   const { processPlan } = await import('../supervisor/plan.js');
-  const num = allWorkers(config)[0]?.num ?? 1;
-  const plan = processPlan(config, num, (await loadNative()).loadAddon().phpInfo());
+  const php = (await loadNative()).loadAddon().phpInfo();
+  const restarts = options.configFile !== undefined || allWorkers(config).some((w) => w.watch.length > 0);
+  const planOf = (c: PhpasyncConfig) => {
+    const p = processPlan(c, allWorkers(c)[0]?.num ?? classicThreads(c) ?? 1, php);
+    return restarts && p.processes === 0 ? { processes: 1, threads: p.threads } : p;
+  };
+  const plan = planOf(config);
   if (plan.processes === 0) return false;
   const { runSupervisor } = await load('the supervisor', () => import('../supervisor/supervisor.js'));
   const { DRAIN_TIMEOUT_MS } = await import('../config/defaults.js');
-  await runSupervisor(config, plan, { drainMs: config.global?.drainTimeoutMs ?? DRAIN_TIMEOUT_MS, ...(pidFile ? { pidFile } : {}) });
+  await runSupervisor(config, plan, {
+    drainMs: config.global?.drainTimeoutMs ?? DRAIN_TIMEOUT_MS,
+    // Once supervised, a config that would run unsupervised from a fresh start runs in one child.
+    processesOf: (c) => {
+      const p = planOf(c);
+      return p.processes === 0 ? { processes: 1, threads: p.threads } : p;
+    },
+    ...(options.pidFile ? { pidFile: options.pidFile } : {}),
+    ...(options.configFile ? { configFile: options.configFile } : {}),
+  });
   return true;
 }

@@ -106,6 +106,8 @@ export function engineOptions(o: Partial<EngineOptions> & { workerFile: string }
 /** The engine options of a worker of the config model (absent settings take their default). */
 export function workerEngineOptions(w: WorkerConfig, phpIni: Record<string, string> = {}): EngineOptions {
   return engineOptions({
+    // A worker without `async` loops on frankenphp_handle_request() (FrankenPHP's worker mode).
+    mode: w.async ? 'async-worker' : 'classic-worker',
     workerFile: w.file,
     threads: w.num,
     bufferSize: w.bufferSize,
@@ -116,6 +118,11 @@ export function workerEngineOptions(w: WorkerConfig, phpIni: Record<string, stri
     phpIni,
     env: w.env,
   });
+}
+
+/** The engine options of classic scripts (no worker): documentRoot is the first PHP site's root. */
+export function scriptsEngineOptions(documentRoot: string, phpIni: Record<string, string> = {}, env: Record<string, string> = {}): EngineOptions {
+  return engineOptions({ mode: 'scripts', workerFile: '', documentRoot, phpIni, env });
 }
 
 /** `--buffer-size`, `buffer_size <1..1000>`: a range as the help texts and messages show it. */

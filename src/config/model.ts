@@ -96,6 +96,8 @@ export interface DirectiveConfig {
   header?: HeaderConfig;
   encode?: EncodeConfig;
   requestBody?: RequestBodyConfig;
+  /** `reverse_proxy`. */
+  proxy?: ProxyConfig;
 }
 
 export interface SiteConfig {
@@ -232,6 +234,26 @@ export interface EncodeConfig {
 export interface RequestBodyConfig {
   /** Bytes. */
   maxSize?: number;
+}
+
+/** `reverse_proxy`: http upstreams, balanced, with optional active and passive health checks. */
+export interface ProxyConfig {
+  /** Origins, `http://host:port`. */
+  upstreams: string[];
+  lbPolicy: 'random' | 'round_robin' | 'first' | 'least_conn';
+  /** Active checks: GET this path on each upstream every healthIntervalMs (Caddy: 30 s). */
+  healthUri?: string;
+  healthIntervalMs?: number;
+  /** Caddy: 5 s. */
+  healthTimeoutMs?: number;
+  /** Statuses (`200`, `2xx`) a check must answer; absent: any 2xx. */
+  healthStatus?: string[];
+  /** Passive checks (on when set): a failed request counts against its upstream this long. */
+  failDurationMs?: number;
+  /** Failures within failDurationMs that mark an upstream down (Caddy: 1). */
+  maxFails: number;
+  /** Upstream answers counted as failures by the passive check. */
+  unhealthyStatus?: string[];
 }
 
 export interface TlsConfig {

@@ -4,17 +4,26 @@
 
 import { parseAdminAddress } from './admin-address.js';
 import { ConfigError } from './errors.js';
-import { placeholderProblem, responderMatchProblem } from './responder-checks.js';
+import { directivePlaceholderProblem, matcherProblem, SITE_WIDE, walkScoped } from './front-checks.js';
+import { placeholderProblem } from './responder-checks.js';
 import type { PhpasyncConfig, SourceLocation } from './model.js';
-import { allWorkers, intoRoutes, walkDirectives } from './walk.js';
+import { allDirectives, allWorkers } from './walk.js';
 
 /** Site directives the runtime can serve today (everything else is refused by name). */
-const SUPPORTED_SITE_DIRECTIVES = new Set(['root', 'route', 'rewrite', 'php_server', 'php', 'request_body', 'file_server', 'encode', 'respond', 'redir']);
+const SUPPORTED_SITE_DIRECTIVES = new Set(['root', 'route', 'rewrite', 'uri', 'header', 'handle', 'handle_path', 'reverse_proxy', 'php_server', 'php', 'request_body', 'file_server', 'encode', 'respond', 'redir']);
 
 /** `not supported yet: WHAT (FILE:LINE)`. The message names FILE:LINE itself (where the
  * directive was written), so no location prefix is added on top. */
 export function notSupported(what: string, source: SourceLocation): ConfigError {
   return new ConfigError(`${what} (${source.file}:${source.line})`, undefined, 'PHPASYNC_NOT_SUPPORTED');
+}
+
+/** PHP threads of a config without a worker that runs classic scripts (frankenphp num_threads,
+ * default 1); undefined when it has a worker or nothing to run. On an NTS PHP they are
+ * processes, as a worker's `num` is (src/supervisor/plan.ts). */
+export function classicThreads(config: PhpasyncConfig): number | undefined {
+  if (allWorkers(config).length > 0 || ![...allDirectives(config)].some((d) => d.phpServer || d.php)) return undefined;
+  return config.frankenphp?.numThreads ?? 1;
 }
 
 /** What the config asks for that the runtime does not do yet; empty when it can run. */
@@ -25,10 +34,13 @@ export function checkRunnable(config: PhpasyncConfig): ConfigError[] {
 
   const workers = allWorkers(config);
   for (const w of workers) {
-    if (!w.async) errors.push(notSupported('worker without async (classic worker mode)', w.source));
-    if (w.watch.length > 0) errors.push(notSupported('worker watch', w.source));
+    if (!w.async && w.maxCoroutines !== undefined) {
+      errors.push(new ConfigError('worker max_coroutines applies to async workers: a classic worker (no async) serves one request at a time per thread', w.source));
+    }
   }
-  if (workers.length === 0) {
+  // No worker: the php_server/php sites run classic scripts (src/server/scripts.ts).
+  const scripts = workers.length === 0 && [...allDirectives(config)].some((d) => d.phpServer || d.php);
+  if (workers.length === 0 && !scripts) {
     errors.push(new ConfigError(config.configFile, undefined, 'PHPASYNC_NO_ASYNC_WORKER'));
   }
   if (workers.length > 1) errors.push(notSupported('more than one worker', workers[1]!.source));
@@ -66,26 +78,34 @@ export function checkRunnable(config: PhpasyncConfig): ConfigError[] {
     if (site.tls?.internal) errors.push(notSupported('tls internal (a locally issued certificate); give tls <cert_file> <key_file>', site.tls.source));
     else if (site.tls?.email !== undefined) errors.push(notSupported('automatic HTTPS (ACME certificates, tls <email>); give tls <cert_file> <key_file>', site.tls.source));
     else if (https && !site.tls) errors.push(notSupported('automatic HTTPS (ACME certificates); give the site tls <cert_file> <key_file>', https.source));
-    for (const l of site.logs ?? []) errors.push(notSupported('log', l.source));
+    for (const l of site.logs ?? []) if (l.format === 'console') errors.push(notSupported('log format console (access logs are written as JSON lines)', l.source));
     const seen = new Set<string>();
-    for (const d of walkDirectives(site.directives, intoRoutes)) {
+    for (const { d, inHandle } of walkScoped(site.directives)) {
       if (!SUPPORTED_SITE_DIRECTIVES.has(d.name)) errors.push(notSupported(d.name, d.source));
+      const why = matcherProblem(d.match);
+      if (why) errors.push(notSupported(`${d.name} with a ${why}`, d.source));
+      if (inHandle && SITE_WIDE.has(d.name)) errors.push(notSupported(`${d.name} inside handle/handle_path (it applies to the whole site: write it at the top of the site)`, d.source));
+      if (inHandle && d.phpServer?.fileServer) {
+        errors.push(notSupported("php_server's file server inside handle/handle_path (write file_server off in it, and a file_server of its own where files are served)", d.source));
+      }
       if (d.name === 'request_body' && d.match) errors.push(notSupported('request_body with a matcher', d.source));
-      // One file server and one encoder per site, for every request of it.
-      if ((d.name === 'file_server' || d.name === 'encode') && d.matcher !== undefined && d.matcher !== '*') {
+      // One file server and one encoder per site, for every request of it (a file_server in a
+      // handle block is that block's own, src/server/routes.ts).
+      const siteWide = d.name === 'encode' || (d.name === 'file_server' && !inHandle);
+      if (siteWide && d.matcher !== undefined && d.matcher !== '*') {
         errors.push(notSupported(`${d.name} with a matcher`, d.source));
       }
-      if (d.name === 'file_server' || d.name === 'encode') {
+      if (siteWide) {
         if (seen.has(d.name)) errors.push(notSupported(`a second ${d.name} in a site`, d.source));
         seen.add(d.name);
       }
       if (d.respond || d.redir) {
-        const why = responderMatchProblem(d);
-        if (why) errors.push(notSupported(`${d.name} with ${why}`, d.source));
         const text = d.respond?.body ?? d.redir?.to ?? '';
         const ph = placeholderProblem(text);
         if (ph) errors.push(notSupported(`${d.name} ${ph}`, d.source));
       }
+      const ph = directivePlaceholderProblem(d);
+      if (ph) errors.push(notSupported(`${d.name} ${ph}`, d.source));
       for (const f of d.encode?.formats ?? []) {
         if (f.name === 'zstd') errors.push(notSupported("encode zstd (Node 20's zlib has no zstd; use gzip or br)", d.source));
       }

@@ -5,8 +5,8 @@
 import { ENGINE } from './defaults.js';
 import { ConfigError } from './errors.js';
 import type { PhpasyncConfig } from './model.js';
-import { allWorkers, walkDirectives } from './walk.js';
-import { matchesEveryPath } from './worker-match.js';
+import { classicThreads } from './runnable.js';
+import { allWorkers } from './walk.js';
 
 /** Facts about the linked PHP (the addon's phpInfo()). */
 export interface PhpFacts {
@@ -16,11 +16,6 @@ export interface PhpFacts {
 /** The most PHP threads one engine starts (the adapter leaves `num` unbounded: checked here, so
  * that `validate` says it). */
 const MAX_WORKER_THREADS = ENGINE.threads.max;
-
-function first<T>(items: Iterable<T>, test: (x: T) => boolean): T | undefined {
-  for (const x of items) if (test(x)) return x;
-  return undefined;
-}
 
 export function checkRuntime(config: PhpasyncConfig, php: PhpFacts): ConfigError[] {
   const errors: ConfigError[] = [];
@@ -39,34 +34,16 @@ export function checkRuntime(config: PhpasyncConfig, php: PhpFacts): ConfigError
     }
   }
 
-  // Several processes would each serve their own admin endpoint and metrics on one address.
-  const processes = config.global?.processes ?? (!php.zts ? Math.max(1, ...workers.map((w) => w.num)) : 1);
-  if (processes > 1 && (typeof config.global?.admin === 'string' || config.global?.metrics)) {
+  const classic = classicThreads(config);
+  if (classic !== undefined && classic > MAX_WORKER_THREADS) {
+    errors.push(new ConfigError(`num_threads must be at most ${MAX_WORKER_THREADS} for classic scripts, got ${classic}`, config.frankenphp?.source));
+  } else if (classic !== undefined && classic > 1 && !php.zts && config.global?.processes !== undefined) {
     errors.push(
       new ConfigError(
-        `the admin endpoint and metrics with ${processes} processes (each would serve its own)`,
-        config.global?.source,
-        'PHPASYNC_NOT_SUPPORTED',
+        `this PHP is NTS (not thread-safe): one PHP thread per process, so num_threads ${classic} means ${classic} processes; with the global option processes ${config.global.processes} set, leave num_threads out`,
+        config.frankenphp?.source,
       ),
     );
-  }
-
-  // Caddy evaluates a worker's match on the rewritten path; phpasync does not apply rewrites
-  // yet, so a match narrower than every path would test the wrong path.
-  const narrow = workers.find((w) => w.match.length > 0 && !matchesEveryPath(w.match));
-  if (narrow) {
-    for (const site of config.sites) {
-      const r = first(walkDirectives(site.directives), (d) => d.name === 'rewrite' || d.name === 'uri');
-      if (r) {
-        errors.push(
-          new ConfigError(
-            `${r.name} together with worker match ${narrow.match.join(' ')} (the match would be tested on the rewritten path); use match * or drop the ${r.name}`,
-            r.source,
-            'PHPASYNC_NOT_SUPPORTED',
-          ),
-        );
-      }
-    }
   }
 
   return errors;

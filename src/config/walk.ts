@@ -14,7 +14,8 @@ export function* walkDirectives(
   }
 }
 
-/** Only `route` blocks nest directives the runtime serves today (the others are refused). */
+/** Into `route` blocks: what applies site-wide (file server, encode, request_body). Directives in
+ * handle/handle_path blocks are run per request by src/server/routes.ts. */
 export const intoRoutes = (d: DirectiveConfig): boolean => d.name === 'route';
 
 /** Every directive of every site, nested ones included. */

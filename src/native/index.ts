@@ -88,9 +88,9 @@ export interface EngineStats {
 export interface NativeEngine {
   start(): void;
   /** Thread index the request went to; -1 when every ring is full, -2 after stop(). */
-  /** envelope: ending with nil where the body goes (src/server/envelope.ts); body: the
+  /** envelope: with nil at bodyAt where the body goes (src/server/envelope.ts); body: the
    * request body, which takes the nil's place, or null for none. */
-  submit(id: number, envelope: Uint8Array, body: Uint8Array | null): number;
+  submit(id: number, envelope: Uint8Array, bodyAt: number, body: Uint8Array | null): number;
   /** unsent: the connection closed before the frame was written (PHP stops streaming to it). */
   /** Wakes the PHP threads submit() left a job for. Call once per event-loop turn after submits. */
   flushWakes(): void;

@@ -1,9 +1,9 @@
 // The request envelope: everything PHP needs about one request, as one msgpack array.
 // Layout must match php/server/envelope.h:
 //   [method, uri, protocol, [name, value, ...], remote_addr, remote_port, scheme, body: bin|nil]
-// The body is not encoded here: the envelope ends with nil, and submit() (addon/engine.cc)
-// turns that nil into the body's bin while it copies both into the request's job, so the body
-// is copied once on its way to PHP.
+// The body is not encoded here: its place holds nil, and submit() (addon/engine.cc) puts the
+// body's bin there while it copies both into the request's job, so the body is copied once on
+// its way to PHP.
 import { Encoder } from '@msgpack/msgpack';
 import type { IncomingMessage } from 'node:http';
 
@@ -12,6 +12,8 @@ import { phpTarget } from './request-line.js';
 // One encoder reused: encodeSharedRef() returns a view of its buffer, valid until the next
 // call, which is enough because submit() copies it at once.
 const encoder = new Encoder();
+/** Measures the script's encoding (the part after the body's nil). */
+const scriptEncoder = new Encoder();
 
 /** A char that is not ASCII; one that is not a byte either. */
 const HIGH = /[^\x00-\x7f]/;
@@ -53,9 +55,17 @@ function h2Headers(raw: string[]): string[] {
   return out;
 }
 
-/** The envelope with nil for the body (see above); a view valid until the next call. */
-export function encodeEnvelope(raw: IncomingMessage, scheme: string): Uint8Array {
-  return encoder.encodeSharedRef([
+/** The envelope's bytes (a view of the encoder's buffer, valid until the next call) and
+ * where in them the body's nil is. */
+export interface EncodedEnvelope {
+  bytes: Uint8Array;
+  bodyAt: number;
+}
+
+/** script: the classic script the request runs (src/server/scripts.ts), a 9th element after
+ * the body. The body itself is left out (nil, see above). */
+export function encodeEnvelope(raw: IncomingMessage, scheme: string, script?: readonly string[]): EncodedEnvelope {
+  const fields: unknown[] = [
     raw.method ?? 'GET',
     phpTarget(raw),
     raw.httpVersion,
@@ -64,5 +74,10 @@ export function encodeEnvelope(raw: IncomingMessage, scheme: string): Uint8Array
     raw.socket.remotePort ?? 0,
     scheme,
     null,
-  ]);
+  ];
+  if (script) fields.push(script);
+  const bytes = encoder.encodeSharedRef(fields);
+  // The nil is the last byte, or the one before the script's encoding.
+  const tail = script ? scriptEncoder.encodeSharedRef(script).length : 0;
+  return { bytes, bodyAt: bytes.length - 1 - tail };
 }

@@ -23,7 +23,7 @@ export const ERRORS = {
   PHPASYNC_NO_ASYNC_WORKER: {
     exit: 2,
     message:
-      '%s: no async worker to send requests to: add "worker { file <path>; async }" to the frankenphp global block (php-server: --worker FILE --async)',
+      '%s: no async worker to send requests to: add "worker { file <path>; async }" to the frankenphp global block (php-server: --worker FILE --async), or php_server to a site to run its classic scripts',
   },
   PHPASYNC_USAGE: { exit: 2, message: '%s' },
   PHPASYNC_UNQUOTABLE: { exit: 2, message: "'%s' contains {$, which a Caddyfile would read as an environment variable" },
@@ -37,6 +37,7 @@ export const ERRORS = {
   PHPASYNC_ADDON_PATH: { exit: 1, message: 'PHPASYNC_ADDON names %s, which does not exist' },
   PHPASYNC_ADDON_CONSTANTS: { exit: 1, message: "the phpasync addon's constants lack %s (a number): rebuild the addon" },
   PHPASYNC_LISTEN: { exit: 1, message: 'cannot listen on %s: %s' },
+  PHPASYNC_LOG_FILE: { exit: 1, message: 'cannot open the access log file %s: %s' },
   PHPASYNC_TLS_FILE: { exit: 1, message: 'cannot read the TLS %s %s: %s' },
   PHPASYNC_TLS_PAIR: { exit: 1, message: 'the TLS certificate %s and key %s do not make a pair: %s' },
   PHPASYNC_WORKER_START: { exit: 1, message: '%s' },
@@ -48,6 +49,12 @@ export const ERRORS = {
     message: 'pid %s (from %s) is not a phpasync server running several processes (a stale pid file, or a server of one process: it cannot reload)',
   },
   PHPASYNC_RELOAD_SIGNAL: { exit: 1, message: 'no server with pid %s (from %s): %s' },
+  PHPASYNC_RELOAD_UNREACHABLE: {
+    exit: 1,
+    message: 'no admin endpoint answers at %s (%s): is the server running, with this address as its global option `admin`? (--address sets another)',
+  },
+  PHPASYNC_RELOAD_INVALID: { exit: 2, message: 'reload: %s' },
+  PHPASYNC_RELOAD_REFUSED: { exit: 1, message: 'reload: %s' },
 
   // --- answers written to a client by the host, not by PHP ---
   PHPASYNC_BUSY: { status: 503, message: 'Service Unavailable: every PHP request buffer is full' },
@@ -61,6 +68,10 @@ export const ERRORS = {
   PHPASYNC_FILE_BAD_PATH: { status: 400, message: 'Bad Request: %s' },
   PHPASYNC_FILE_METHOD: { status: 405, message: 'Method Not Allowed: files answer GET and HEAD' },
   PHPASYNC_FILE_FAILED: { status: 500, message: 'Internal Server Error: the file could not be sent' },
+  PHPASYNC_READ_BODY_TIMEOUT: { status: 408, message: 'Request Timeout: the body did not arrive within read_body' },
+  PHPASYNC_PROXY_NO_UPSTREAM: { status: 503, message: 'Service Unavailable: no upstream is up' },
+  PHPASYNC_PROXY_FAILED: { status: 502, message: 'Bad Gateway: no answer from the upstream %s' },
+  PHPASYNC_PROXY_UPGRADE: { status: 501, message: "not supported yet: Upgrade: %s through reverse_proxy (WebSocket)" },
   PHPASYNC_CONNECT: { status: 501, message: 'not supported yet: CONNECT (tunnels)' },
   PHPASYNC_HTTP09: { status: 400, message: 'Bad Request: HTTP/0.9 requests are not supported' },
   PHPASYNC_HTTP_VERSION: { status: 505, message: 'HTTP Version Not Supported: HTTP/%s over an HTTP/1 connection' },

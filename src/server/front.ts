@@ -8,8 +8,9 @@
 //   worker without `match`  (php_server with its file server on) an existing non-PHP file is
 //                           sent; anything else goes to the worker, as php_server's index
 //                           fallback does when the worker file is its index.
-// Existing .php files other than the worker file are classic scripts, not supported yet:
-// answered 403, never sent as text.
+// Existing .php files other than the worker file are classic scripts, which a process with a
+// worker does not run: answered 403, never sent as text. Without a worker the site serves
+// classic scripts (src/server/scripts.ts decides what runs).
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -20,8 +21,8 @@ import { intoRoutes, walkDirectives } from '../config/walk.js';
 import { compileWorkerMatch, matchesEveryPath } from '../config/worker-match.js';
 import { ResponseEncoder } from './encode.js';
 import { httpAnswer, type HttpAnswer } from './errors.js';
-import { respondersOf } from './responders.js';
-import { StaticFiles, type Resolved } from './static-files.js';
+import { ClassicScripts, setScript } from './scripts.js';
+import { sendPermanentRedirect, StaticFiles, type Resolved } from './static-files.js';
 
 export interface Front {
   /** The onRequest hook, or undefined when every request goes straight to PHP. */
@@ -68,23 +69,15 @@ function encoderOf(site: SiteConfig): ResponseEncoder | undefined {
   return d?.encode ? new ResponseEncoder(d.encode) : undefined;
 }
 
-export function buildFront(site: SiteConfig, configFile: string, worker: WorkerConfig, log: FastifyBaseLogger): Front {
-  const front = filesFront(site, configFile, worker, log);
-  const responders = respondersOf([...walkDirectives(site.directives, intoRoutes)]);
-  if (responders.length === 0) return front;
-  // `redir` and `respond` answer before PHP and the file server, in Caddy's order.
-  const inner = front.hook;
-  const hook: onRequestHookHandler = function (request, reply, done) {
-    const url = request.raw.url ?? '/';
-    for (const r of responders) if (!r.test || r.test(url)) return r.answer(request.raw, reply);
-    if (inner) return inner.call(this, request, reply, done);
-    if (front.php) return done();
-    send(reply, httpAnswer('PHPASYNC_NOT_MATCHED'));
-  };
-  return { ...front, hook };
+/** The site's front: its worker's file server and PHP, or, without a worker, its classic
+ * scripts. What a request reaches once src/server/routes.ts has run the site's other directives. */
+export function siteFront(site: SiteConfig, configFile: string, worker: WorkerConfig | undefined, log: FastifyBaseLogger): Front {
+  return worker ? filesFront(site, configFile, worker, log) : scriptsFront(site, configFile, log);
 }
 
-function filesFront(site: SiteConfig, configFile: string, worker: WorkerConfig, log: FastifyBaseLogger): Front {
+/** The site's file server and PHP: what a request reaches once src/server/routes.ts has run
+ * the site's other directives. */
+export function filesFront(site: SiteConfig, configFile: string, worker: WorkerConfig, log: FastifyBaseLogger): Front {
   const encoder = encoderOf(site);
   const files = staticFilesOf(site, configFile);
   const dirs = [...walkDirectives(site.directives, intoRoutes)];
@@ -146,6 +139,76 @@ function filesFront(site: SiteConfig, configFile: string, worker: WorkerConfig, 
     };
   }
   return { ...base, ...(hook ? { hook } : {}) };
+}
+
+/** The scripts of a site without a worker: php_server's or php's settings. */
+export function classicScriptsOf(site: SiteConfig, configFile: string): ClassicScripts | undefined {
+  const dirs = [...walkDirectives(site.directives, intoRoutes)];
+  const ps = dirs.find((d) => d.phpServer)?.phpServer;
+  const php = ps ? undefined : dirs.find((d) => d.php)?.php;
+  const cfg = ps ?? php;
+  if (!cfg) return undefined;
+  const root = cfg.root ?? site.root ?? process.cwd();
+  return new ClassicScripts({
+    root,
+    index: ps ? ps.index : false,
+    splitPath: cfg.splitPath.map((e) => e.toLowerCase()),
+    resolveRootSymlink: cfg.resolveRootSymlink,
+    // php_server's own file server; for `php`, the site's `file_server` if it has one.
+    ...((ps ? ps.fileServer : dirs.some((d) => d.name === 'file_server')) ? { files: staticFilesOf(site, configFile) } : {}),
+  });
+}
+
+/** Classic scripts: every request is resolved (scripts.ts); PHP runs the script it names. */
+function scriptsFront(site: SiteConfig, configFile: string, log: FastifyBaseLogger): Front {
+  const encoder = encoderOf(site);
+  const scripts = classicScriptsOf(site, configFile);
+  const base = { php: scripts !== undefined, ...(encoder ? { encoder } : {}) };
+  const files = staticFilesOf(site, configFile);
+  const serve = (reply: Parameters<onRequestHookHandler>[1], resolved: Resolved): void => {
+    reply.hijack();
+    files!.serve(reply.request.raw, reply.raw, resolved, encoder).catch((err: unknown) => {
+      log.error({ err, reqId: reply.request.id }, 'static file: could not send');
+      if (!reply.raw.headersSent) {
+        const a = httpAnswer('PHPASYNC_FILE_FAILED');
+        reply.raw.writeHead(a.status, { 'Content-Type': 'text/plain; charset=utf-8' });
+        reply.raw.end(a.body);
+      } else reply.raw.destroy();
+    });
+  };
+  if (!scripts) {
+    // A site with a file server only.
+    if (!files) return base;
+    const hook: onRequestHookHandler = (request, reply, done) => {
+      files.resolve(request.raw.url ?? '/').then((r) => serve(reply, r), (err: unknown) => done(err as Error));
+    };
+    return { ...base, hook };
+  }
+  const hook: onRequestHookHandler = (request, reply, done) => {
+    scripts.resolve(request.raw.url ?? '/').then(
+      (r) => {
+        switch (r.kind) {
+          case 'script':
+            setScript(request.raw, r.target);
+            return done();
+          case 'static':
+            if (r.resolved.kind === 'file' && request.raw.method !== 'GET' && request.raw.method !== 'HEAD') {
+              return send(reply.header('allow', 'GET, HEAD'), httpAnswer('PHPASYNC_FILE_METHOD'));
+            }
+            return serve(reply, r.resolved);
+          case 'redirect':
+            reply.hijack();
+            return sendPermanentRedirect(reply.raw, r.location);
+          case 'missing':
+            return send(reply, httpAnswer('PHPASYNC_NO_FILE'));
+          case 'refused':
+            return send(reply, httpAnswer(r.code, r.why));
+        }
+      },
+      (err: unknown) => done(err as Error),
+    );
+  };
+  return { ...base, hook };
 }
 
 /** An answer of the errors table through Fastify (before the request went anywhere). */

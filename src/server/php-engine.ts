@@ -15,6 +15,7 @@ import {
   type NativeEngine,
 } from '../native/index.js';
 import { encodeInto, flushEncoded, type ResponseEncoder } from './encode.js';
+import type { EncodedEnvelope } from './envelope.js';
 import { httpAnswer, PhpasyncError, type ErrorCode } from './errors.js';
 import { addHookHeaders } from './hook-headers.js';
 import { forHttp2, frameHeaders } from './framing.js';
@@ -59,7 +60,7 @@ export class PhpEngine {
   private stopped = false;
   private wakeScheduled = false;
   /** Requests waiting for a ring slot (submit), oldest first. */
-  private readonly waiting: { envelope: Uint8Array; body: Buffer | null; reply: FastifyReply; arrived: number; deadline: number }[] = [];
+  private readonly waiting: { envelope: EncodedEnvelope; body: Buffer | null; reply: FastifyReply; arrived: number; deadline: number }[] = [];
   private retryScheduled = false;
   /** How long a request may wait for a ring slot when every ring is full; 0: 503 at once. */
   maxWaitMs: number = MAX_WAIT_MS;
@@ -125,7 +126,7 @@ export class PhpEngine {
    * a burst read in one event-loop turn would otherwise overrun a ring before its PHP thread
    * has even woken, on a server that is far from busy. PHP is woken at once for it.
    */
-  submit(envelope: Uint8Array, body: Buffer | null, reply: FastifyReply): void {
+  submit(envelope: EncodedEnvelope, body: Buffer | null, reply: FastifyReply): void {
     const arrived = performance.now();
     if (this.waiting.length === 0 && this.trySubmit(envelope, body, reply, arrived)) return;
     if (this.stopped || this.maxWaitMs <= 0 || this.waiting.length >= this.maxWaiting) {
@@ -133,14 +134,14 @@ export class PhpEngine {
       return;
     }
     // Its own copy: the envelope is a view of the encoder's buffer, reused by the next request.
-    this.waiting.push({ envelope: envelope.slice(), body, reply, arrived, deadline: arrived + this.maxWaitMs });
+    this.waiting.push({ envelope: { bytes: envelope.bytes.slice(), bodyAt: envelope.bodyAt }, body, reply, arrived, deadline: arrived + this.maxWaitMs });
     this.native.flushWakes();
     this.scheduleRetry(true);
   }
 
-  private trySubmit(envelope: Uint8Array, body: Buffer | null, reply: FastifyReply, arrived: number): boolean {
+  private trySubmit(envelope: EncodedEnvelope, body: Buffer | null, reply: FastifyReply, arrived: number): boolean {
     const id = ++this.nextId;
-    const t = this.native.submit(id, envelope, body);
+    const t = this.native.submit(id, envelope.bytes, envelope.bodyAt, body);
     if (t < 0) return false;
     if (!this.wakeScheduled) {
       this.wakeScheduled = true;

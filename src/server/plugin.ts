@@ -11,6 +11,7 @@ import { httpAnswer, PhpasyncError } from './errors.js';
 import { PhpEngine } from './php-engine.js';
 import { trackLatestRequest } from './pipelining.js';
 import { guardRequests } from './request-line.js';
+import { scriptOf } from './scripts.js';
 
 /** The engine's options (src/config/defaults.ts fills in those left out) and the body limit. */
 export interface PhpasyncPluginOptions extends Partial<EngineOptions> {
@@ -90,7 +91,7 @@ async function phpRoutes(scope: FastifyInstance, { prefix, engine, bodyLimit }: 
   const handler = (request: FastifyRequest, reply: FastifyReply): void => {
     const body = Buffer.isBuffer(request.body) ? request.body : null;
     reply.hijack(); // the response is written from PHP's frames, straight to the socket
-    engine.submit(encodeEnvelope(request.raw, request.protocol), body, reply);
+    engine.submit(encodeEnvelope(request.raw, request.protocol, scriptOf(request.raw)), body, reply);
   };
   const method = [...PHP_METHODS, 'HEAD'];
   scope.route({ method, url: '/*', bodyLimit, handler });

@@ -40,7 +40,8 @@ function hostOf(req: IncomingMessage): string {
   return req.headers.host ?? (req.headers[':authority'] as string | undefined) ?? '';
 }
 
-function fill(text: string, req: IncomingMessage, scheme: string): string {
+/** The text with the request placeholders above filled in (others are left as written). */
+export function fillPlaceholders(text: string, req: IncomingMessage, scheme: string): string {
   if (!text.includes('{')) return text;
   return text.replace(/\{([^{}\s]+)\}/g, (all, key: string) => PLACEHOLDERS[key as keyof typeof PLACEHOLDERS]?.(req, scheme) ?? all);
 }
@@ -61,7 +62,7 @@ export function respondersOf(dirs: readonly DirectiveConfig[]): Responder[] {
       out.push({
         ...base,
         answer(req, reply) {
-          const location = fill(to, req, reply.request.protocol);
+          const location = fillPlaceholders(to, req, reply.request.protocol);
           if (html) {
             // Caddy's page for `redir … html`: a meta refresh for clients without a Location.
             const safe = escapeHtml(location);
@@ -79,7 +80,7 @@ export function respondersOf(dirs: readonly DirectiveConfig[]): Responder[] {
         answer(req, reply) {
           if (close) reply.header('connection', 'close');
           if (body !== '') reply.header('content-type', 'text/plain; charset=utf-8');
-          reply.status(status).send(fill(body, req, reply.request.protocol));
+          reply.status(status).send(fillPlaceholders(body, req, reply.request.protocol));
         },
       });
     }

@@ -1,27 +1,34 @@
 // `phpasync run`: from a typed config to a listening server, and back down on SIGINT/SIGTERM.
+import fs from 'node:fs/promises';
 import os from 'node:os';
 
 import Fastify, { LogController, type FastifyInstance, type FastifyListenOptions, type FastifyServerOptions } from 'fastify';
 
 import { reportIgnoredSignalsWith } from './signals.js';
-import { DRAIN_TIMEOUT_MS, LISTEN_PORT, workerEngineOptions } from '../config/defaults.js';
+import { DRAIN_TIMEOUT_MS, ENGINE, LISTEN_PORT, scriptsEngineOptions, workerEngineOptions, type EngineOptions } from '../config/defaults.js';
 import { DEFAULT_ADMIN_ADDRESS, parseAdminAddress } from '../config/admin-address.js';
 import type { PhpasyncConfig } from '../config/model.js';
 import { checkRunnable, notSupported } from '../config/runnable.js';
-import { allWorkers, intoRoutes, walkDirectives } from '../config/walk.js';
+import { allDirectives, allWorkers, intoRoutes, walkDirectives } from '../config/walk.js';
 import { bindListener, type BoundListener } from './bind.js';
 import { gracefulConnections } from './drain.js';
 import { PhpasyncError } from './errors.js';
 import { applyTimeouts, checkingIntervalMs, effectiveTimeouts } from './timeouts.js';
+import { applyH2ReadBody, applyHttpsTimeouts } from './h2-timeouts.js';
 import { startAdmin } from './admin.js';
+import { loadWithoutSupervisor } from './reload.js';
+import { loadAddon } from '../native/index.js';
 import { loggerOptions } from './logger.js';
 import { ServerMetrics } from './metrics.js';
 import { phpasync } from './plugin.js';
 import { echoRequestId, genReqId } from './request-id.js';
 import { planSockets, socketUrl } from './listen-plan.js';
+import { classicScriptsOf } from './front.js';
 import { routeSites, type BoundSites } from './sites.js';
 import { serveH2c } from './h2c.js';
 import { httpsOptions } from './tls.js';
+import { Proxies, replyFrom } from './proxy.js';
+import { AccessLogs } from './access-log.js';
 
 export interface RunOptions {
   watch: boolean;
@@ -39,6 +46,20 @@ function bodyLimitOf(config: PhpasyncConfig): number | undefined {
   return limit;
 }
 
+/** Classic scripts: the engine's root (the first PHP site's; each request names its own),
+ * php_server's env, and num_threads PHP threads on a thread-safe PHP (on NTS one per process:
+ * the supervisor starts num_threads processes, src/cli/runtime.ts). */
+async function scriptsOptions(config: PhpasyncConfig): Promise<EngineOptions> {
+  const site = config.sites.find((s) => classicScriptsOf(s, config.configFile))!;
+  const root = classicScriptsOf(site, config.configFile)!.root;
+  const env: Record<string, string> = {};
+  for (const d of walkDirectives(site.directives, intoRoutes)) Object.assign(env, d.phpServer?.env ?? d.php?.env ?? {});
+  const options = scriptsEngineOptions(await fs.realpath(root).catch(() => root), config.frankenphp?.phpIni, env);
+  const numThreads = config.frankenphp?.numThreads;
+  if (numThreads !== undefined && numThreads > 1 && loadAddon().phpInfo().zts) return { ...options, threads: Math.min(numThreads, ENGINE.threads.max) };
+  return options;
+}
+
 /** What the caller changes in the app it builds. */
 export interface BuildOptions {
   /** The sockets and the sites each serves (runServer binds them first); absent, the config's
@@ -54,37 +75,51 @@ export interface BuildOptions {
 export async function buildServer(config: PhpasyncConfig, build: BuildOptions = {}): Promise<FastifyInstance> {
   const errors = checkRunnable(config);
   if (errors.length > 0) throw errors[0];
-  // checkRunnable refuses a config without exactly one worker (PHPASYNC_NO_ASYNC_WORKER).
-  const worker = allWorkers(config)[0]!;
+  // checkRunnable refuses more than one worker, and none unless a site runs classic scripts.
+  const worker = allWorkers(config)[0];
   const timeouts = effectiveTimeouts(config.global?.timeouts);
   const https = httpsOptions(config);
   const app = Fastify({
     // Node checks read_header/read_body only at this interval (its default is 30 s).
     http: { connectionsCheckingInterval: checkingIntervalMs(timeouts) },
     // https sites: HTTP/2 and HTTP/1.1 over TLS, chosen by ALPN (Caddy's default protocols).
-    ...(https ? { http2: true, https } : {}),
+    // Their TLS handshake is bounded by read_header, an HTTP/2 session's quiet time by idle.
+    ...(https
+      ? { http2: true, https: { ...https, ...(timeouts.readHeaderMs > 0 ? { handshakeTimeout: timeouts.readHeaderMs } : {}) }, http2SessionTimeout: timeouts.idleMs }
+      : {}),
     logger: {
       ...(loggerOptions({ debug: config.global?.debug === true }) as Record<string, unknown>),
       ...(build.logBindings ? { base: { pid: process.pid, hostname: os.hostname(), ...build.logBindings } } : {}),
     },
-    // Like Caddy, no access log unless asked for (the `log` directive, not supported yet).
+    // Like Caddy, no access log unless a site asks for one (its `log`: src/server/access-log.ts).
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: 'idle',
     genReqId,
   } as FastifyServerOptions) as unknown as FastifyInstance;
   echoRequestId(app);
   applyTimeouts(app.server, timeouts, app.log);
+  if (https) applyHttpsTimeouts(app.server, timeouts, checkingIntervalMs(timeouts), app.log);
   if (!https && config.global?.protocols?.includes('h2c')) {
     const h2c = serveH2c(app.server, timeouts.readHeaderMs);
+    applyH2ReadBody(app.server, timeouts.readBodyMs, app.log);
     // Its sessions go away at shutdown (drain.ts does the same for https).
     app.addHook('preClose', async () => h2c.closeSessions());
   }
   // Sites, static files and `encode`; no hook at all for one site whose worker takes every path.
   const sites = build.bound ?? [{ port: -1, sites: (config.sites[0]?.addresses ?? []).slice(0, 1).map((a) => ({ site: config.sites[0]!, host: a.host })) }];
-  const routing = routeSites(config, sites, worker, app.log);
+  // reverse_proxy: reply.from() (undici) for the proxies the routes build; their health checks
+  // stop with the app.
+  const proxies = [...allDirectives(config)].some((d) => d.proxy) ? new Proxies(app.log) : undefined;
+  if (proxies) {
+    await app.register(replyFrom, { undici: {}, disableRequestLogging: true });
+    app.addHook('onClose', async () => proxies.close());
+  }
+  const accessLogs = config.sites.some((s) => s.logs) ? new AccessLogs() : undefined;
+  if (accessLogs) app.addHook('onClose', async () => accessLogs.close());
+  const routing = routeSites(config, sites, worker, app.log, { ...(proxies ? { terminal: proxies.terminal } : {}), ...(accessLogs ? { accessLogs } : {}) });
   if (routing.hook) app.addHook('onRequest', routing.hook);
   const numThreads = config.frankenphp?.numThreads;
-  if (numThreads !== undefined && numThreads !== worker.num) {
+  if (worker && numThreads !== undefined && numThreads !== worker.num) {
     app.log.info(
       { numThreads, workerThreads: worker.num },
       'num_threads counts classic PHP threads too; phpasync runs only the async worker threads',
@@ -92,7 +127,7 @@ export async function buildServer(config: PhpasyncConfig, build: BuildOptions = 
   }
   const bodyLimit = bodyLimitOf(config);
   await app.register(phpasync, {
-    ...workerEngineOptions(worker, config.frankenphp?.phpIni),
+    ...(worker ? workerEngineOptions(worker, config.frankenphp?.phpIni) : await scriptsOptions(config)),
     ...(config.frankenphp?.maxWaitMs !== undefined ? { maxWaitMs: config.frankenphp.maxWaitMs } : {}),
     ...(build.threads !== undefined ? { threads: build.threads } : {}),
     ...(bodyLimit !== undefined ? { bodyLimit } : {}),
@@ -110,7 +145,10 @@ async function serveAdmin(config: PhpasyncConfig, app: FastifyInstance): Promise
   const where = parseAdminAddress(address)!; // checkRunnable refused what does not parse
   const metrics = g?.metrics ? new ServerMetrics(app.phpasync, allWorkers(config)[0]?.file ?? '') : undefined;
   app.phpasync.metrics = metrics;
-  const admin = await startAdmin(where, { ready: () => !app.phpasync.closing, metrics }, app.log).catch((err: NodeJS.ErrnoException) => {
+  // One process cannot apply a config (PHP cannot start twice in it): /load checks it and says so.
+  const php = loadAddon().phpInfo();
+  const load = async (value: unknown) => loadWithoutSupervisor(value, php);
+  const admin = await startAdmin(where, { ready: () => !app.phpasync.closing, metrics, load }, app.log).catch((err: NodeJS.ErrnoException) => {
     throw new PhpasyncError('PHPASYNC_LISTEN', [`${address} (admin)`, err.code ?? err.message]);
   });
   // Open through the drain, so that readiness says 503 meanwhile; gone with the HTTP server.
@@ -122,7 +160,8 @@ async function serveAdmin(config: PhpasyncConfig, app: FastifyInstance): Promise
 
 /** Starts the server and resolves once it has stopped after SIGINT/SIGTERM. */
 export async function runServer(config: PhpasyncConfig, options: RunOptions): Promise<void> {
-  if (options.watch) throw notSupported('run --watch', { file: config.configFile, line: 1, column: 1 });
+  // Watching restarts PHP in new processes: `serve` (src/cli/commands/run.ts) runs it supervised.
+  if (options.watch) throw notSupported('run --watch without the supervisor', { file: config.configFile, line: 1, column: 1 });
   // One listener for the whole run: a stop signal that comes while PHP boots or the server
   // starts listening is kept and acted on once it is up. (Swapping listeners would drop a
   // signal libuv had already queued for the removed one; Node's default would kill the

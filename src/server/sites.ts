@@ -10,7 +10,9 @@ import type { FastifyBaseLogger, onRequestHookHandler } from 'fastify';
 import type { PhpasyncConfig, SiteConfig, WorkerConfig } from '../config/model.js';
 import type { ResponseEncoder } from './encode.js';
 import { httpAnswer } from './errors.js';
-import { buildFront, send, type Front } from './front.js';
+import { send, siteFront, type Front } from './front.js';
+import type { AccessLogs } from './access-log.js';
+import { buildRoutes, type TerminalFactory } from './routes.js';
 
 const SITE = Symbol('phpasync.site');
 type Tagged = IncomingMessage & { [SITE]?: Front };
@@ -53,8 +55,12 @@ export function hostMatches(pattern: string, host: string): boolean {
   return hostRank(pattern, host.toLowerCase()) >= 0;
 }
 
-export function routeSites(config: PhpasyncConfig, bound: BoundSites[], worker: WorkerConfig, log: FastifyBaseLogger): SiteRouting {
-  const fronts = new Map<SiteConfig, Front>(config.sites.map((s) => [s, buildFront(s, config.configFile, worker, log)]));
+/** worker: absent when the sites run classic scripts. */
+export function routeSites(config: PhpasyncConfig, bound: BoundSites[], worker: WorkerConfig | undefined, log: FastifyBaseLogger, extras: { terminal?: TerminalFactory; accessLogs?: AccessLogs } = {}): SiteRouting {
+  const fronts = new Map<SiteConfig, Front>(config.sites.map((s) => {
+    const front = buildRoutes(s, config.configFile, siteFront(s, config.configFile, worker, log), log, extras.terminal);
+    return [s, extras.accessLogs ? extras.accessLogs.wrap(s, front) : front];
+  }));
   const one = config.sites.length === 1 && bound.length === 1 && bound[0]!.sites.every((s) => hostRank(s.host, '') === 2);
   if (one) {
     // One site on one socket, whatever the Host: no per-request lookup (the PHP path stays as it was).

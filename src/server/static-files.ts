@@ -139,8 +139,7 @@ export class StaticFiles {
    * not precompressed. */
   async serve(req: IncomingMessage, res: ServerResponse, resolved: Resolved, encoder?: ResponseEncoder): Promise<void> {
     if (resolved.kind === 'redirect') {
-      res.writeHead(PERMANENT_REDIRECT, { Location: resolved.location, 'Content-Length': '0' });
-      res.end();
+      sendPermanentRedirect(res, resolved.location);
       return;
     }
     if (resolved.kind === 'missing') {
@@ -196,6 +195,12 @@ export class StaticFiles {
     res.writeHead(result.statusCode, headers);
     pipeline(result.stream, res, () => {});
   }
+}
+
+/** Caddy's canonical-URI redirect of a directory (php_server's too). */
+export function sendPermanentRedirect(res: ServerResponse, location: string): void {
+  res.writeHead(PERMANENT_REDIRECT, { Location: location, 'Content-Length': '0' });
+  res.end();
 }
 
 /** @fastify/send decodes its path argument: the file's own `%` and `?` must survive that. */

@@ -19,7 +19,9 @@ import path from 'node:path';
 
 import type { FastifyInstance } from 'fastify';
 
+import { allWorkers } from '../config/walk.js';
 import { gracefulConnections } from '../server/drain.js';
+import { ServerMetrics } from '../server/metrics.js';
 import { buildServer } from '../server/run.js';
 import type { FromChild, ToChild } from './protocol.js';
 
@@ -27,8 +29,10 @@ import type { FromChild, ToChild } from './protocol.js';
 const STATS_EVERY_MS = 20;
 
 function send(m: FromChild): void {
-  // After the supervisor is gone there is no one to tell.
-  if (process.connected) process.send!(m);
+  // After the supervisor is gone there is no one to tell. The callback: a write that fails
+  // (the supervisor died a moment ago, its end not read yet) would otherwise be thrown as an
+  // unhandled 'error' and end this child with the requests it still serves.
+  if (process.connected) process.send!(m, undefined, undefined, () => {});
 }
 
 type HttpSocket = Socket & { _httpMessage?: ServerResponse | null };
@@ -62,6 +66,20 @@ async function start(m: Extract<ToChild, { t: 'start' }>, socketDir: string): Pr
     last = text;
   }, STATS_EVERY_MS);
   report.unref();
+
+  // The supervisor serves /metrics: it asks each child for its registry and sums them.
+  const metrics = m.config.global?.metrics ? new ServerMetrics(app.phpasync, allWorkers(m.config)[0]?.file ?? '') : undefined;
+  app.phpasync.metrics = metrics;
+  onMetrics = (id) => {
+    if (!metrics) return send({ t: 'metrics', id, metrics: [] });
+    metrics.registry.getMetricsAsJSON().then(
+      (json) => send({ t: 'metrics', id, metrics: json }),
+      (err: unknown) => {
+        app.log.error({ err }, 'metrics: collecting failed');
+        send({ t: 'metrics', id, metrics: [] });
+      },
+    );
+  };
 
   app.phpasync.onFatal = (message) => {
     app.log.error({ message }, 'the PHP worker stopped; exiting so that the supervisor starts this child again');
@@ -110,6 +128,7 @@ async function start(m: Extract<ToChild, { t: 'start' }>, socketDir: string): Pr
 // Set once the app serves; a drain asked for while PHP boots is remembered until then.
 let onConnection: ((socket: HttpSocket) => void) | undefined;
 let onDrain: ((why: string) => void) | undefined;
+let onMetrics: ((id: number) => void) | undefined;
 let drainAsked: string | undefined;
 function askDrain(why: string): void {
   if (onDrain) onDrain(why);
@@ -124,18 +143,40 @@ process.on('SIGTERM', () => askDrain('SIGTERM'));
 // The supervisor died (SIGKILL): serve what is open, then go.
 process.on('disconnect', () => askDrain('supervisor gone'));
 
+// The supervisor numbers the connections it sends this process 1, 2, 3, … and they arrive in
+// that order, so a number skipped is a connection Node dropped (no descriptor left for it):
+// said at once, or when the supervisor asks (`revoke`) about one that was not followed by others.
+let nextConn = 1;
+function missedUpTo(n: number): void {
+  if (n < nextConn) return; // taken, or said already
+  send({ t: 'missed', from: nextConn, to: n });
+  nextConn = n + 1;
+}
+
 const socketDir = process.argv[2]!;
 process.on('message', (m: ToChild, handle: unknown) => {
   if (m.t === 'conn') {
-    // First: from here on the supervisor lets go of its copy; reading starts after this turn.
+    missedUpTo(m.n - 1);
+    nextConn = m.n + 1;
+    // First: from here on the supervisor lets go of its copy; reading starts after this turn,
+    // so a `took` written into the channel at once (the channel is not backed up: it carries
+    // small messages) reaches the supervisor before any byte of the connection is read.
     send({ t: 'took', n: m.n });
     if (onConnection && handle) onConnection(handle as HttpSocket);
     else (handle as Socket | undefined)?.destroy();
-  } else if (m.t === 'drain') askDrain('supervisor');
-  else if (m.t === 'start') {
+  } else if (m.t === 'revoke') {
+    missedUpTo(m.n);
+  } else if (m.t === 'drain') {
+    askDrain('supervisor');
+  } else if (m.t === 'metrics') {
+    if (onMetrics) onMetrics(m.id);
+    else send({ t: 'metrics', id: m.id, metrics: [] }); // still booting: nothing counted yet
+  } else if (m.t === 'start') {
     start(m, socketDir).catch((err: unknown) => {
       process.stderr.write(`phpasync child ${m.id}: ${(err as Error).stack ?? String(err)}\n`);
-      process.exit(1);
+      // The supervisor puts it in its error (a load's answer carries PHP's message).
+      if (process.connected) process.send!({ t: 'failed', message: (err as Error).message } satisfies FromChild, () => process.exit(1));
+      else process.exit(1);
     });
   }
 });

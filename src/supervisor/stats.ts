@@ -1,6 +1,6 @@
-// Sums the engine counters the children report (in-flight requests, ring rejections, …) into one
-// set for the whole server. There is no metrics endpoint yet: the supervisor logs the sums at
-// reload and shutdown, and a metrics endpoint would serve `sumStats()` of its children.
+// Sums the engine counters the children report every 20 ms (in-flight requests, ring
+// rejections, …) into one set for the whole server, for the supervisor's log lines at reload and
+// shutdown. /metrics asks the children for their registries instead (metrics.ts).
 
 export type Counters = Record<string, number>;
 

@@ -254,7 +254,7 @@ const cases: [name: string, caddyfile: string, message: string][] = [
   [
     "order unknown",
     "{\n\torder php_server before file_sever\n}\n",
-    "/virtual/Caddyfile:2:26: order: unrecognized directive 'file_sever' (did you mean file_server?); allowed: root, header, request_body, redir, rewrite, uri, encode, handle, handle_path, route, respond, php, php_server, file_server",
+    "/virtual/Caddyfile:2:26: order: unrecognized directive 'file_sever' (did you mean file_server?); allowed: root, header, request_body, redir, rewrite, uri, encode, handle, handle_path, route, respond, reverse_proxy, php, php_server, file_server",
   ],
   [
     "order position",
@@ -349,17 +349,17 @@ const cases: [name: string, caddyfile: string, message: string][] = [
   [
     "unknown directive",
     ":80 {\n\tfle_server\n}\n",
-    "/virtual/Caddyfile:2:2: unrecognized directive 'fle_server' (did you mean file_server?); allowed: bind, encode, file_server, handle, handle_path, header, log, php, php_server, redir, request_body, respond, rewrite, root, route, tls, uri",
+    "/virtual/Caddyfile:2:2: unrecognized directive 'fle_server' (did you mean file_server?); allowed: bind, encode, file_server, handle, handle_path, header, log, php, php_server, redir, request_body, respond, reverse_proxy, rewrite, root, route, tls, uri",
   ],
   [
     "unknown directive no guess",
     ":80 {\n\tfrobnicate\n}\n",
-    "/virtual/Caddyfile:2:2: unrecognized directive 'frobnicate'; allowed: bind, encode, file_server, handle, handle_path, header, log, php, php_server, redir, request_body, respond, rewrite, root, route, tls, uri",
+    "/virtual/Caddyfile:2:2: unrecognized directive 'frobnicate'; allowed: bind, encode, file_server, handle, handle_path, header, log, php, php_server, redir, request_body, respond, reverse_proxy, rewrite, root, route, tls, uri",
   ],
   [
     "unsupported directive",
-    ":80 {\n\treverse_proxy localhost:9000\n}\n",
-    "/virtual/Caddyfile:2:2: reverse_proxy is a Caddy directive that phpasync does not support",
+    ":80 {\n\tbasic_auth {\n\t\tbob x\n\t}\n}\n",
+    "/virtual/Caddyfile:2:2: basic_auth is a Caddy directive that phpasync does not support",
   ],
   [
     "unknown matcher",
@@ -673,8 +673,8 @@ const cases: [name: string, caddyfile: string, message: string][] = [
   ],
   [
     "order unknown directive",
-    "{\n\torder reverse_proxy first\n}\n",
-    "/virtual/Caddyfile:2:8: order: unrecognized directive 'reverse_proxy'; allowed: root, header, request_body, redir, rewrite, uri, encode, handle, handle_path, route, respond, php, php_server, file_server",
+    "{\n\torder basic_auth first\n}\n",
+    "/virtual/Caddyfile:2:8: order: unrecognized directive 'basic_auth'; allowed: root, header, request_body, redir, rewrite, uri, encode, handle, handle_path, route, respond, reverse_proxy, php, php_server, file_server",
   ],
   [
     "php_ini block malformed",
@@ -879,7 +879,7 @@ const cases: [name: string, caddyfile: string, message: string][] = [
   [
     "directive misspelled php_fastcgi-like",
     ":80 {\n\tphpserver\n}\n",
-    "/virtual/Caddyfile:2:2: unrecognized directive 'phpserver' (did you mean php_server?); allowed: bind, encode, file_server, handle, handle_path, header, log, php, php_server, redir, request_body, respond, rewrite, root, route, tls, uri",
+    "/virtual/Caddyfile:2:2: unrecognized directive 'phpserver' (did you mean php_server?); allowed: bind, encode, file_server, handle, handle_path, header, log, php, php_server, redir, request_body, respond, reverse_proxy, rewrite, root, route, tls, uri",
   ],
 ];
 

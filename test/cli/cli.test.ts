@@ -133,10 +133,10 @@ describe('validate (loads the server module)', () => {
   });
 
   it('lists what the runtime does not support yet, exit 2', async () => {
-    const d = dir({ Caddyfile: ':8080 {\n\theader X-A b\n}\n' });
+    const d = dir({ Caddyfile: ':8080 {\n\trequest_body /up {\n\t\tmax_size 1MB\n\t}\n}\n' });
     const r = await phpasync(['validate'], { cwd: d });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^not supported yet: header \(\/.*\/Caddyfile:2\)$/m);
+    expect(r.stderr).toMatch(/^not supported yet: request_body with a matcher \(\/.*\/Caddyfile:2\)$/m);
   });
 
   it('names a missing worker file, exit 2', async () => {
@@ -156,10 +156,10 @@ describe('validate (loads the server module)', () => {
 
 describe('run and php-server refuse bad configs before starting', () => {
   it('run exits 2 on a directive the runtime lacks', async () => {
-    const d = dir({ Caddyfile: 'http://127.0.0.1:0 {\n\theader X-A b\n}\n' });
+    const d = dir({ Caddyfile: 'http://127.0.0.1:0 {\n\trequest_body /up {\n\t\tmax_size 1MB\n\t}\n}\n' });
     const r = await phpasync(['run'], { cwd: d });
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('not supported yet: header');
+    expect(r.stderr).toContain('not supported yet: request_body with a matcher');
   });
 
   it('run exits 2 on a syntax error', async () => {
@@ -207,10 +207,10 @@ describe('adapt --validate (loads the server module)', () => {
   });
 
   it('prints the problems instead, exit 2', async () => {
-    const d = dir({ Caddyfile: ':8080 {\n\theader X-A b\n}\n' });
+    const d = dir({ Caddyfile: ':8080 {\n\trequest_body /up {\n\t\tmax_size 1MB\n\t}\n}\n' });
     const r = await phpasync(['adapt', '--validate'], { cwd: d });
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^not supported yet: header \(\/.*\/Caddyfile:2\)$/m);
+    expect(r.stderr).toMatch(/^not supported yet: request_body with a matcher \(\/.*\/Caddyfile:2\)$/m);
   });
 });

@@ -47,9 +47,9 @@ describe.skipIf(!fs.existsSync(path.join(repo, 'build/Release/phpasync.node')))(
 
   it('validate still reports what the runtime refuses', async () => {
     const bad = path.join(tmp, 'Caddyfile.bad');
-    fs.writeFileSync(bad, fs.readFileSync(caddyfile, 'utf8').replace('\t\t\tasync\n', ''));
+    fs.writeFileSync(bad, fs.readFileSync(caddyfile, 'utf8').replace('\tfrankenphp {\n', '\tfrankenphp {\n\t\tmax_threads 4\n'));
     const r = await phpasync(['validate', '--config', bad], { env: noFastify });
-    expect(r.stderr).toContain('not supported yet: worker without async (classic worker mode)');
+    expect(r.stderr).toContain('not supported yet: frankenphp max_threads');
     expect(r.code).toBe(2);
   });
 

@@ -33,6 +33,8 @@ export interface ServerOptions {
   siteBody?: string;
   /** Replaces the `match *` line of the worker block ('' for a worker without match). */
   workerMatch?: string;
+  /** false: a classic worker (no `async`: the file loops on frankenphp_handle_request()). */
+  async?: boolean;
 }
 
 export interface RunningServer {
@@ -69,7 +71,7 @@ export function writeCaddyfile(dir: string, opts: ServerOptions): string {
 		worker {
 			file ${worker}
 			num ${opts.num ?? 1}
-			async
+			${opts.async === false ? '' : 'async'}
 			buffer_size ${opts.bufferSize ?? 20}
 			${opts.workerMatch ?? 'match *'}
 			${opts.workerExtra ?? ''}

@@ -19,8 +19,9 @@ export function benchCaddyfile(
   bufferSize = BUFFER_SIZE,
   threads = PHP_THREADS,
   phpIni: Record<string, string> = {},
+  async = true,
 ): string {
-  const frankenphp = frankenphpBlock([{ file: worker, num: threads, async: true, bufferSize, matchAll: true }], phpIni);
+  const frankenphp = frankenphpBlock([{ file: worker, num: threads, async, bufferSize, matchAll: true }], phpIni);
   const phpServer = { name: 'php_server', block: [{ name: 'index', args: ['off'] }, { name: 'file_server', args: ['off'] }] };
   return writeCaddyfile([frankenphp], [{ address: 'http://127.0.0.1:0', directives: [{ name: 'route', block: [phpServer] }] }]);
 }
@@ -35,11 +36,13 @@ export interface PhpasyncSpec {
   env?: Record<string, string>;
   /** php.ini settings on top of phpasync's defaults (`php_ini` lines of the frankenphp block). */
   phpIni?: Record<string, string>;
+  /** A classic worker (no `async`: the file loops on frankenphp_handle_request()). */
+  classic?: boolean;
 }
 
 export async function startPhpasync(dir: string, spec: PhpasyncSpec = {}): Promise<ChildServerHandle> {
   const caddyfile = path.join(dir, 'Caddyfile');
-  fs.writeFileSync(caddyfile, benchCaddyfile(spec.worker ?? PHP_APP, spec.bufferSize, spec.threads, spec.phpIni));
+  fs.writeFileSync(caddyfile, benchCaddyfile(spec.worker ?? PHP_APP, spec.bufferSize, spec.threads, spec.phpIni, !spec.classic));
   return spawnServer({
     command: process.execPath,
     args: [CLI, 'run', '--config', caddyfile],

@@ -2,6 +2,7 @@
 
 import type { EncodeConfig, HeaderConfig, HeaderOp } from '../../config/model.js';
 import { eachSubdirective, intValue, Line, unknownName } from '../line.js';
+import { regexpReason } from '../matchers.js';
 import { expandShorthands } from '../placeholders.js';
 import type { Token } from '../token.js';
 import { parseSize } from '../units.js';
@@ -31,7 +32,14 @@ function headerOp(line: Line, field: Token, rest: Token[], cfg: HeaderConfig): H
       break;
   }
   if (v === undefined) line.fail(`header: missing value for ${name}; usage: header ${usage}`, field);
-  return r === undefined ? { op: 'set', field: name, value: v } : { op: 'replace', field: name, find: v, value: r };
+  if (r === undefined) return { op: 'set', field: name, value: v };
+  // Caddy reads <find> as a regular expression.
+  try {
+    new RegExp(v);
+  } catch (err) {
+    line.fail(`header: invalid regular expression: ${regexpReason(err)}`, rest[0]!);
+  }
+  return { op: 'replace', field: name, find: v, value: r };
 }
 
 export const header: HandlerSpec = {

@@ -3,6 +3,7 @@
 import { encode, header, request_body } from './headers.js';
 import { php, php_server } from './php.js';
 import { file_server, redir, respond } from './responses.js';
+import { reverse_proxy } from './proxy.js';
 import { rewrite, uri } from './rewrite.js';
 import { handle, handle_path, root, route } from './routing.js';
 import type { HandlerSpec } from './types.js';
@@ -22,6 +23,7 @@ export const HANDLERS: Readonly<Record<string, HandlerSpec>> = Object.freeze({
   header,
   encode,
   request_body,
+  reverse_proxy,
 });
 
 /** Directives of a site block that configure the site rather than handle requests. */
@@ -50,7 +52,6 @@ export const UNSUPPORTED_DIRECTIVES = [
   'php_fastcgi',
   'push',
   'request_header',
-  'reverse_proxy',
   'skip_log',
   'templates',
   'tracing',

@@ -7,6 +7,7 @@ import { UsageError } from '../report.js';
 export interface BenchOptions {
   durationS: number;
   connections: number;
+  rounds: number;
   scenarios: string[];
   json?: string;
   html?: string;
@@ -19,6 +20,7 @@ export const DEFAULT_DURATION_S = 10;
 export const DEFAULT_CONNECTIONS = 50;
 const MAX_DURATION_S = 3600;
 const MAX_CONNECTIONS = 10_000;
+const MAX_ROUNDS = 100;
 
 /** parseArgs reads `--duration -1` as a missing value; join it so the range check can explain. */
 function joinNegativeValues(argv: string[]): string[] {
@@ -26,7 +28,7 @@ function joinNegativeValues(argv: string[]): string[] {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = argv[i + 1];
-    if ((a === '--duration' || a === '-d' || a === '--connections' || a === '-c') && next !== undefined && /^-\d/.test(next)) {
+    if ((a === '--duration' || a === '-d' || a === '--connections' || a === '-c' || a === '--rounds') && next !== undefined && /^-\d/.test(next)) {
       out.push(`${a}=${next}`.replace(/^-d=/, '--duration=').replace(/^-c=/, '--connections='));
       i++;
     } else out.push(a);
@@ -49,6 +51,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   const p = parseFlags('bench', joinNegativeValues(argv), {
     duration: { type: 'string', short: 'd' },
     connections: { type: 'string', short: 'c' },
+    rounds: { type: 'string' },
     scenario: { type: 'string', short: 's', multiple: true },
     json: { type: 'string' },
     html: { type: 'string' },
@@ -64,6 +67,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   const opts: BenchOptions = {
     durationS: positiveNumber(p, 'duration', DEFAULT_DURATION_S, MAX_DURATION_S, false),
     connections: positiveNumber(p, 'connections', DEFAULT_CONNECTIONS, MAX_CONNECTIONS, true),
+    rounds: positiveNumber(p, 'rounds', 1, MAX_ROUNDS, true),
     scenarios: [...new Set(scenarios)],
     installNginx: bool(p, 'install-nginx'),
     help,

@@ -27,7 +27,7 @@ function writeOut(file: string, text: string): void {
 export const bench: Command = {
   name: 'bench',
   summary: 'Benchmark phpasync side by side with Fastify (and nginx + php-fpm)',
-  help: `Usage: phpasync bench [--duration S] [--connections N] [--scenario NAME]... [--json FILE] [--html FILE] [--install-nginx]
+  help: `Usage: phpasync bench [--duration S] [--connections N] [--rounds N] [--scenario NAME]... [--json FILE] [--html FILE] [--install-nginx]
 
 Runs load (autocannon) against servers started as child processes, one scenario at a time,
 and prints a table: req/s, p50, p99, errors, non-2xx and the ratio to a reference measured
@@ -37,10 +37,12 @@ Options:
   -d, --duration S        Seconds of load per scenario, after a warm-up of up to 1 s (default ${DEFAULT_DURATION_S})
   -c, --connections N     Concurrent connections (default ${DEFAULT_CONNECTIONS}); php-delay-10ms and overload
                           use their own fixed c
+      --rounds N          Measure every scenario N times, the rounds alternating between scenarios
+                          (default 1); figures are the median round, the report draws the spread
   -s, --scenario NAME     Run only this scenario (repeatable, or comma-separated); the references
                           of the chosen scenarios run too
       --json FILE         Write the full results as JSON
-      --html FILE         Write an HTML report with a bar chart per scenario
+      --html FILE         Write an HTML report: ratios first, then charts per group of scenarios
       --install-nginx     apt-get install nginx php8.2-fpm first (root only)
   -h, --help              Show this help
 
@@ -65,6 +67,7 @@ Exit status: 0 when every scenario ran or was skipped with a reason, 1 when one 
       requested: new Set(opts.scenarios.length > 0 ? opts.scenarios : scenarios.map((s) => s.name)),
       durationS: opts.durationS,
       connections: opts.connections,
+      rounds: opts.rounds,
     });
     process.stdout.write(formatTable(report));
     if (opts.json !== undefined) writeOut(opts.json, JSON.stringify(report, null, 2) + '\n');

@@ -3,6 +3,7 @@
 
 import path from 'node:path';
 import { adaptCaddyfile } from '../../caddyfile/index.js';
+import { DEFAULT_WATCH } from '../../caddyfile/worker.js';
 import { frankenphpBlock, writeCaddyfile, type CaddyDirective } from '../../caddyfile/writer.js';
 import { ENGINE, LISTEN_PORT, rangeText } from '../../config/defaults.js';
 import { ConfigError } from '../../config/errors.js';
@@ -32,7 +33,8 @@ export function phpServerCaddyfile(f: PhpServerFlags): string {
       // The async entrypoint answers every request itself, as in the TrueAsync guide.
       matchAll: f.async,
       ...(f.async && f.bufferSize !== undefined ? { bufferSize: f.bufferSize } : {}),
-      watch: f.watch,
+      // FrankenPHP's php-server watches the directory it was started in (not the worker's):
+      ...(f.watch ? { watch: DEFAULT_WATCH } : {}), // relative: resolved against the working directory
     }));
     global.push(frankenphpBlock(workers));
   }
@@ -61,7 +63,8 @@ Options:
   -w, --worker FILE       Worker script, relative to the current directory (repeatable)
       --async             Run workers in TrueAsync mode (one coroutine per request)
       --buffer-size N     Per-thread request queue of async workers, ${rangeText(ENGINE.bufferSize)} (default ${ENGINE.bufferSize.default})
-      --watch             Restart workers when PHP files under the current directory change
+      --watch             Restart workers when a file under the current directory changes
+                          (**/*.{php,yaml,yml,twig,env})
   -v, --debug             Verbose logging
   -h, --help              Show this help
 
@@ -98,6 +101,7 @@ Exit status: 0 after a clean stop, 2 for invalid flags, 1 when the server fails.
       flags.bufferSize = Number(bs);
     }
     if (flags.async && workers.length === 0) throw new UsageError('php-server: --async needs a worker script: add --worker FILE');
+    if (flags.watch && workers.length === 0) throw new UsageError('php-server: --watch restarts workers: add --worker FILE --async');
     const text = phpServerCaddyfile(flags);
     let adapted;
     try {
@@ -109,6 +113,7 @@ Exit status: 0 after a clean stop, 2 for invalid flags, 1 when the server fails.
       throw err;
     }
     printWarnings(adapted.warnings);
-    return serve(adapted.config, flags.watch);
+    // --watch is a worker `watch` (the Caddyfile text above): no file of config to watch.
+    return serve(adapted.config);
   },
 };

@@ -4,20 +4,23 @@ import type { Command } from '../command.js';
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, loadFromFlags } from '../config-source.js';
 import { EXIT_CONFIG, EXIT_OK, formatConfigError, printWarnings } from '../report.js';
 import { writePidFile } from '../../supervisor/pidfile.js';
-import { loadServer, runnableProblems, supervise } from '../runtime.js';
+import { loadServer, runnableProblems, supervise, type SuperviseOptions } from '../runtime.js';
+import { loadCaddyfile } from '../../caddyfile/index.js';
 
-/** Refuses what cannot run (exit 2), then serves until SIGINT/SIGTERM. Shared with php-server. */
-export async function serve(config: PhpasyncConfig, watch: boolean, pidFile?: string): Promise<number> {
+/** Refuses what cannot run (exit 2), then serves until SIGINT/SIGTERM. Shared with php-server.
+ * `configFile` (run --watch): the Caddyfile is loaded again whenever it changes. */
+export async function serve(config: PhpasyncConfig, configFile?: SuperviseOptions['configFile'], pidFile?: string): Promise<number> {
   const problems = await runnableProblems(config);
   if (problems.length > 0) {
     for (const e of problems) process.stderr.write(formatConfigError(e) + '\n');
     return EXIT_CONFIG;
   }
-  // Several processes (global `processes`, or `num N` on an NTS PHP): src/supervisor/.
-  if (!watch && (await supervise(config, pidFile))) return EXIT_OK;
+  // Several processes (global `processes`, or `num N` on an NTS PHP), or restarts on file
+  // changes: src/supervisor/.
+  if (await supervise(config, { ...(pidFile ? { pidFile } : {}), ...(configFile ? { configFile } : {}) })) return EXIT_OK;
   const removePid = pidFile ? writePidFile(pidFile) : undefined;
   try {
-    await (await loadServer()).runServer(config, { watch });
+    await (await loadServer()).runServer(config, { watch: false });
   } finally {
     removePid?.();
   }
@@ -35,7 +38,7 @@ at a time (\`phpasync reload\`).
 
 Options:
 ${CONFIG_FLAGS_HELP}
-  -w, --watch          Restart workers when their watched files change
+  -w, --watch          Load the Caddyfile again when it changes (as phpasync reload would)
       --pidfile FILE   Write the server's pid there (for \`phpasync reload\`)
   -h, --help           Show this help
 
@@ -49,6 +52,8 @@ does not support yet), 1 when the server fails at run time.`,
     }
     const { config, warnings } = loadFromFlags(p, 'run');
     printWarnings(warnings);
-    return serve(config, bool(p, 'watch'), str(p, 'pidfile'));
+    // Read again as it was read now (the same file, the --envfile values are in the environment).
+    const configFile = bool(p, 'watch') ? { path: config.configFile, read: () => loadCaddyfile(config.configFile).config } : undefined;
+    return serve(config, configFile, str(p, 'pidfile'));
   },
 };

@@ -1,0 +1,16 @@
+// The classic-scripts scenario of `phpasync bench`: phpasync without a worker (a whole PHP
+// request per HTTP request, as php-fpm does) next to nginx + php-fpm on the same script.
+
+import type { Scenario } from './scenarios.js';
+import { SCRIPTS_HELLO_PATH } from './servers/phpasync-scripts.js';
+
+export const CLASSIC_SCENARIOS: readonly Scenario[] = [
+  {
+    name: 'php-classic-hello',
+    measures: "Classic scripts (php_server, no worker): the yardstick's hello-world script run per request by one PHP thread (startup, execute, shutdown, as php-fpm).",
+    server: 'phpasync-scripts',
+    request: () => ({ path: SCRIPTS_HELLO_PATH, expectBody: 'hello world' }),
+    reference: 'fastify-hello',
+    yardstick: 'nginx-fpm-hello',
+  },
+];
