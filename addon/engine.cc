@@ -296,27 +296,23 @@ Napi::Value Engine::Submit(const Napi::CallbackInfo& info) {
       continue;
     }
     s.submitted.fetch_add(1, std::memory_order_relaxed);
-    // Wakes are deferred to flushWakes(), which JS calls once per event-loop turn: a burst of
-    // requests read in one turn then costs one eventfd write, not one each (measured: the
-    // per-request write was ~20% of the JS thread's time). A ring half full wakes at once, so
-    // a deferred wake never turns into a 503.
-    if (s.ring.SizeForProducer() * 2 >= s.capacity) {
-      s.wake_deferred = false;
-      s.WakeIfParked();
-    } else {
-      s.wake_deferred = true;
-    }
+    // A parked consumer is woken at once, on the first request of a burst: it starts on it
+    // (on another core) while this thread still reads the rest. Measured on 2 cores, quiet,
+    // hello-world at c=50: 31.5k req/s against 27.2k when the wake waited for the end of the
+    // event-loop turn or a half-full ring, the same main-thread CPU per request (the write is
+    // made only while the consumer is parked: 0.85 per request here against 0.3).
+    s.WakeIfParked();
     next_thread_ = t;
     return Napi::Number::New(env, static_cast<double>(t));
   }
   return Napi::Number::New(env, -1);  // every ring is full: the caller answers 503
 }
 
+// Wakes every parked thread that has jobs waiting (submit() wakes on its own; this is for the
+// callers that want to be sure, such as a request waiting for a full ring).
 Napi::Value Engine::FlushWakes(const Napi::CallbackInfo& info) {
   for (auto& sp : slots_) {
-    if (!sp->wake_deferred) continue;
-    sp->wake_deferred = false;
-    sp->WakeIfParked();
+    if (sp->ring.SizeForProducer() > 0) sp->WakeIfParked();
   }
   return info.Env().Undefined();
 }

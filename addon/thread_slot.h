@@ -60,8 +60,6 @@ struct ThreadSlot {
   // Requests currently queued or running on this thread (for stats and tests).
   std::atomic<uint64_t> submitted{0};  // relaxed: statistics only
 
-  // JS thread only: a job was pushed since the last flushWakes() without waking the consumer.
-  bool wake_deferred = false;
   // JS thread only: notifier writes made by WakeIfParked() (stats: wake-ups per request).
   uint64_t wakes = 0;
 

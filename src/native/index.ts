@@ -92,7 +92,7 @@ export interface NativeEngine {
    * request body, which takes the nil's place, or null for none. */
   submit(id: number, envelope: Uint8Array, bodyAt: number, body: Uint8Array | null): number;
   /** unsent: the connection closed before the frame was written (PHP stops streaming to it). */
-  /** Wakes the PHP threads submit() left a job for. Call once per event-loop turn after submits. */
+  /** Wakes the parked PHP threads that have jobs waiting (submit() already wakes a parked thread). */
   flushWakes(): void;
   release(handle: number, unsent?: boolean): void;
   /** The client of request `id` (submitted to `thread`) went away: drop or interrupt it. */

@@ -58,7 +58,6 @@ export class PhpEngine {
   private exited?: () => void;
   private readonly threads: number;
   private stopped = false;
-  private wakeScheduled = false;
   /** Requests waiting for a ring slot (submit), oldest first. */
   private readonly waiting: { envelope: EncodedEnvelope; body: Buffer | null; reply: FastifyReply; arrived: number; deadline: number }[] = [];
   private retryScheduled = false;
@@ -66,10 +65,6 @@ export class PhpEngine {
   maxWaitMs: number = MAX_WAIT_MS;
   /** At most this many wait: as many as the PHP threads could hold in flight. */
   private readonly maxWaiting: number;
-  private readonly flushWakes = (): void => {
-    this.wakeScheduled = false;
-    this.native.flushWakes();
-  };
   /** Set when the server starts closing: responses then close their connection, so
    * keep-alive clients do not hold the shutdown until their idle timeout; all but one whose
    * connection has a pipelined request queued behind it: that one's answer closes it. */
@@ -143,10 +138,6 @@ export class PhpEngine {
     const id = ++this.nextId;
     const t = this.native.submit(id, envelope.bytes, envelope.bodyAt, body);
     if (t < 0) return false;
-    if (!this.wakeScheduled) {
-      this.wakeScheduled = true;
-      setImmediate(this.flushWakes); // after every request read in this loop turn
-    }
     const f: InFlight = { engine: this, id, reply, thread: t, handles: null, closeHooked: false, sink: null };
     this.pending.set(id, f);
     const res = reply.raw as TrackedResponse;
