@@ -60,15 +60,18 @@ struct ThreadSlot {
   // Requests currently queued or running on this thread (for stats and tests).
   std::atomic<uint64_t> submitted{0};  // relaxed: statistics only
 
-  // JS thread only: a job was pushed since the last flushWakes() without waking the consumer.
-  bool wake_deferred = false;
+  // JS thread only: notifier writes made by WakeIfParked() (stats: wake-ups per request).
+  uint64_t wakes = 0;
 
   std::thread thread;
 
   // Producer side of the handshake, after work was published.
   void WakeIfParked() {
     std::atomic_thread_fence(std::memory_order_seq_cst);  // orders our publish before the parked read
-    if (parked.load(std::memory_order_relaxed)) notifier.Signal();
+    if (parked.load(std::memory_order_relaxed)) {
+      notifier.Signal();
+      wakes++;
+    }
   }
 };
 

@@ -1,7 +1,7 @@
 // The native addon, typed. Lifetimes are part of the contract:
 // - a body Buffer whose frame came with a non-zero `handle` points into PHP's memory; it is
 //   valid until `release(handle)` and must not be read after (release throws when called twice);
-// - `submit` copies the envelope, so the caller may reuse its bytes at once;
+// - `submit` copies the envelope and the body, so the caller may reuse their bytes at once;
 // - body chunks are strings (copied bytes, one latin1 char per byte: write them with the
 //   'latin1' encoding) or Buffers (zero-copy, see above; or copied runs over 64 MiB, which a
 //   V8 string could not hold).
@@ -76,7 +76,8 @@ export interface NativeEngineOptions extends Omit<EngineOptions, 'phpIni' | 'env
 }
 
 export interface EngineStats {
-  threads: { queued: number; submitted: number; outstandingBuffers: number }[];
+  /** wakes: eventfd writes that woke the parked thread (JS side). */
+  threads: { queued: number; submitted: number; outstandingBuffers: number; wakes: number }[];
   outstandingBuffers: number;
   heldByJs: number;
   /** Wakes of the JS thread that delivered frames, and the frames they delivered. */
@@ -87,9 +88,11 @@ export interface EngineStats {
 export interface NativeEngine {
   start(): void;
   /** Thread index the request went to; -1 when every ring is full, -2 after stop(). */
-  submit(id: number, envelope: Uint8Array): number;
+  /** envelope: with nil at bodyAt where the body goes (src/server/envelope.ts); body: the
+   * request body, which takes the nil's place, or null for none. */
+  submit(id: number, envelope: Uint8Array, bodyAt: number, body: Uint8Array | null): number;
   /** unsent: the connection closed before the frame was written (PHP stops streaming to it). */
-  /** Wakes the PHP threads submit() left a job for. Call once per event-loop turn after submits. */
+  /** Wakes the parked PHP threads that have jobs waiting (submit() already wakes a parked thread). */
   flushWakes(): void;
   release(handle: number, unsent?: boolean): void;
   /** The client of request `id` (submitted to `thread`) went away: drop or interrupt it. */

@@ -1,13 +1,41 @@
 // The request envelope: everything PHP needs about one request, as one msgpack array.
-// Layout must match php/server/envelope.h.
+// Layout must match php/server/envelope.h:
+//   [method, uri, protocol, [name, value, ...], remote_addr, remote_port, scheme, body: bin|nil]
+// The body is not encoded here: its place holds nil, and submit() (addon/engine.cc) puts the
+// body's bin there while it copies both into the request's job, so the body is copied once on
+// its way to PHP.
 import { Encoder } from '@msgpack/msgpack';
 import type { IncomingMessage } from 'node:http';
 
 import { phpTarget } from './request-line.js';
 
-// One encoder reused: encode() returns a view of its buffer, valid until the next call,
-// which is enough because submit() copies it at once.
+// One encoder reused: encodeSharedRef() returns a view of its buffer, valid until the next
+// call, which is enough because submit() copies it at once.
 const encoder = new Encoder();
+/** Measures the script's encoding (the part after the body's nil). */
+const scriptEncoder = new Encoder();
+
+/** A char that is not ASCII; one that is not a byte either. */
+const HIGH = /[^\x00-\x7f]/;
+const WIDE = /[^\x00-\xff]/;
+
+/**
+ * Header values as bytes: Node's parser gives one char per byte received (latin1). A string
+ * would be encoded as UTF-8, so "caf\xC3\xA9" would reach PHP as "caf\xC3\x83\xC2\xA9"; a value
+ * with bytes above 0x7f goes as bin (PHP reads str and bin alike), so PHP sees the bytes the
+ * client sent, as Go's net/http (so FrankenPHP) does. Names are tokens: ASCII only. A value
+ * with chars above U+00FF cannot come from the parser (JS code put it there): it stays a
+ * string, so UTF-8.
+ */
+function byteValues(raw: readonly string[]): (string | Uint8Array)[] {
+  let out: (string | Uint8Array)[] | undefined;
+  for (let i = 1; i < raw.length; i += 2) {
+    if (!HIGH.test(raw[i]!) || WIDE.test(raw[i]!)) continue;
+    out ??= raw.slice();
+    out[i] = Buffer.from(raw[i]!, 'latin1');
+  }
+  return out ?? (raw as string[]);
+}
 
 /** HTTP/2's header list as PHP expects HTTP/1's: pseudo-headers out, :authority as Host. */
 function h2Headers(raw: string[]): string[] {
@@ -27,18 +55,29 @@ function h2Headers(raw: string[]): string[] {
   return out;
 }
 
-/** script: the classic script the request runs (src/server/scripts.ts), a 9th element. */
-export function encodeEnvelope(raw: IncomingMessage, scheme: string, body: Buffer | null, script?: readonly string[]): Uint8Array {
+/** The envelope's bytes (a view of the encoder's buffer, valid until the next call) and
+ * where in them the body's nil is. */
+export interface EncodedEnvelope {
+  bytes: Uint8Array;
+  bodyAt: number;
+}
+
+/** script: the classic script the request runs (src/server/scripts.ts), a 9th element after
+ * the body. The body itself is left out (nil, see above). */
+export function encodeEnvelope(raw: IncomingMessage, scheme: string, script?: readonly string[]): EncodedEnvelope {
   const fields: unknown[] = [
     raw.method ?? 'GET',
     phpTarget(raw),
     raw.httpVersion,
-    raw.httpVersionMajor === 2 ? h2Headers(raw.rawHeaders) : raw.rawHeaders,
+    byteValues(raw.httpVersionMajor === 2 ? h2Headers(raw.rawHeaders) : raw.rawHeaders),
     raw.socket.remoteAddress ?? '',
     raw.socket.remotePort ?? 0,
     scheme,
-    body,
+    null,
   ];
   if (script) fields.push(script);
-  return encoder.encode(fields);
+  const bytes = encoder.encodeSharedRef(fields);
+  // The nil is the last byte, or the one before the script's encoding.
+  const tail = script ? scriptEncoder.encodeSharedRef(script).length : 0;
+  return { bytes, bodyAt: bytes.length - 1 - tail };
 }

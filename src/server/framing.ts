@@ -26,33 +26,41 @@ export interface FramingResult {
 }
 
 /**
- * headers: the flat [name, value, …] list from PHP. bodyLength: the whole body's size when the
- * response is complete in this frame, undefined when it streams (Node then chunks it).
+ * headers: the flat [name, value, …] list from PHP, which becomes the result (changed in
+ * place: no second list per response). bodyLength: the whole body's size when the response is
+ * complete in this frame, undefined when it streams (Node then chunks it).
  * isHead: the request was HEAD, where the application's Content-Length describes the GET it
  * stands for and is kept when well formed (Go keeps it too).
  */
 export function frameHeaders(headers: string[], status: number, isHead: boolean, bodyLength: number | undefined): FramingResult {
-  const out: string[] = [];
-  const lengths: string[] = [];
+  let lengths: string[] | undefined;
   let dropped: string | null = null;
+  let kept = 0;
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i]!;
     const value = headers[i + 1]!;
-    if (name.length === 14 && name.toLowerCase() === 'content-length') lengths.push(value);
+    if (name.length === 14 && name.toLowerCase() === 'content-length') (lengths ??= []).push(value);
     else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') dropped = `Transfer-Encoding: ${value}`;
-    else out.push(name, value);
+    else {
+      if (kept !== i) {
+        headers[kept] = name;
+        headers[kept + 1] = value;
+      }
+      kept += 2;
+    }
   }
+  if (kept !== headers.length) headers.length = kept;
   let length: string | undefined;
   if (statusHasNoBody(status)) {
     length = undefined;
-  } else if (isHead && lengths.length > 0 && lengths.every((v) => /^\d{1,15}$/.test(v) && v === lengths[0])) {
+  } else if (isHead && lengths !== undefined && lengths.every((v) => /^\d{1,15}$/.test(v) && v === lengths[0])) {
     length = lengths[0];
   } else if (bodyLength !== undefined) {
     length = String(bodyLength);
   }
-  if (lengths.length > 0 && (lengths.length > 1 || lengths[0] !== length)) {
+  if (lengths !== undefined && (lengths.length > 1 || lengths[0] !== length)) {
     dropped = `${dropped ? dropped + ', ' : ''}Content-Length: ${lengths.join(', ')}`;
   }
-  if (length !== undefined) out.push('Content-Length', length);
-  return { headers: out, dropped };
+  if (length !== undefined) headers.push('Content-Length', length);
+  return { headers, dropped };
 }

@@ -15,6 +15,7 @@ import {
   type NativeEngine,
 } from '../native/index.js';
 import { encodeInto, flushEncoded, type ResponseEncoder } from './encode.js';
+import type { EncodedEnvelope } from './envelope.js';
 import { httpAnswer, PhpasyncError, type ErrorCode } from './errors.js';
 import { addHookHeaders } from './hook-headers.js';
 import { forHttp2, frameHeaders } from './framing.js';
@@ -57,18 +58,13 @@ export class PhpEngine {
   private exited?: () => void;
   private readonly threads: number;
   private stopped = false;
-  private wakeScheduled = false;
   /** Requests waiting for a ring slot (submit), oldest first. */
-  private readonly waiting: { envelope: Uint8Array; reply: FastifyReply; arrived: number; deadline: number }[] = [];
+  private readonly waiting: { envelope: EncodedEnvelope; body: Buffer | null; reply: FastifyReply; arrived: number; deadline: number }[] = [];
   private retryScheduled = false;
   /** How long a request may wait for a ring slot when every ring is full; 0: 503 at once. */
   maxWaitMs: number = MAX_WAIT_MS;
   /** At most this many wait: as many as the PHP threads could hold in flight. */
   private readonly maxWaiting: number;
-  private readonly flushWakes = (): void => {
-    this.wakeScheduled = false;
-    this.native.flushWakes();
-  };
   /** Set when the server starts closing: responses then close their connection, so
    * keep-alive clients do not hold the shutdown until their idle timeout; all but one whose
    * connection has a pipelined request queued behind it: that one's answer closes it. */
@@ -125,26 +121,23 @@ export class PhpEngine {
    * a burst read in one event-loop turn would otherwise overrun a ring before its PHP thread
    * has even woken, on a server that is far from busy. PHP is woken at once for it.
    */
-  submit(envelope: Uint8Array, reply: FastifyReply): void {
+  submit(envelope: EncodedEnvelope, body: Buffer | null, reply: FastifyReply): void {
     const arrived = performance.now();
-    if (this.waiting.length === 0 && this.trySubmit(envelope, reply, arrived)) return;
+    if (this.waiting.length === 0 && this.trySubmit(envelope, body, reply, arrived)) return;
     if (this.stopped || this.maxWaitMs <= 0 || this.waiting.length >= this.maxWaiting) {
       this.refuseBusy(reply);
       return;
     }
-    this.waiting.push({ envelope, reply, arrived, deadline: arrived + this.maxWaitMs });
+    // Its own copy: the envelope is a view of the encoder's buffer, reused by the next request.
+    this.waiting.push({ envelope: { bytes: envelope.bytes.slice(), bodyAt: envelope.bodyAt }, body, reply, arrived, deadline: arrived + this.maxWaitMs });
     this.native.flushWakes();
     this.scheduleRetry(true);
   }
 
-  private trySubmit(envelope: Uint8Array, reply: FastifyReply, arrived: number): boolean {
+  private trySubmit(envelope: EncodedEnvelope, body: Buffer | null, reply: FastifyReply, arrived: number): boolean {
     const id = ++this.nextId;
-    const t = this.native.submit(id, envelope);
+    const t = this.native.submit(id, envelope.bytes, envelope.bodyAt, body);
     if (t < 0) return false;
-    if (!this.wakeScheduled) {
-      this.wakeScheduled = true;
-      setImmediate(this.flushWakes); // after every request read in this loop turn
-    }
     const f: InFlight = { engine: this, id, reply, thread: t, handles: null, closeHooked: false, sink: null };
     this.pending.set(id, f);
     const res = reply.raw as TrackedResponse;
@@ -171,7 +164,7 @@ export class PhpEngine {
       const w = this.waiting[0]!;
       if (w.reply.raw.destroyed) {
         this.waiting.shift(); // its client left while it waited
-      } else if (!this.stopped && this.trySubmit(w.envelope, w.reply, w.arrived)) {
+      } else if (!this.stopped && this.trySubmit(w.envelope, w.body, w.reply, w.arrived)) {
         this.waiting.shift();
       } else if (this.stopped || w.deadline <= now) {
         this.waiting.shift();
@@ -434,21 +427,24 @@ export class PhpEngine {
       if (encoding) p.sink = encodeInto(encoding, res);
     }
     const out = p.sink ?? res;
-    const chunks = body === undefined ? [] : Array.isArray(body) ? body : [body];
     if (flags & this.k.FRAME_END) {
-      const last = chunks.pop();
-      for (const c of chunks) out.write(c, 'latin1');
-      if (last) out.end(last, 'latin1', done);
-      else out.end(done);
+      if (body === undefined) out.end(done);
+      else if (!Array.isArray(body)) out.end(body, 'latin1', done);
+      else {
+        for (let i = 0; i < body.length - 1; i++) out.write(body[i]!, 'latin1');
+        if (body.length > 0) out.end(body[body.length - 1]!, 'latin1', done);
+        else out.end(done);
+      }
       return;
     }
-    if (chunks.length === 0) {
+    if (body === undefined || (Array.isArray(body) && body.length === 0)) {
       if (p.sink) flushEncoded(p.sink);
       res.flushHeaders();
       done?.();
       return;
     }
-    for (let i = 0; i < chunks.length; i++) out.write(chunks[i]!, 'latin1', i === chunks.length - 1 ? done : undefined);
+    if (!Array.isArray(body)) out.write(body, 'latin1', done);
+    else for (let i = 0; i < body.length; i++) out.write(body[i]!, 'latin1', i === body.length - 1 ? done : undefined);
     if (p.sink) flushEncoded(p.sink);
   }
 }

@@ -91,7 +91,7 @@ async function phpRoutes(scope: FastifyInstance, { prefix, engine, bodyLimit }: 
   const handler = (request: FastifyRequest, reply: FastifyReply): void => {
     const body = Buffer.isBuffer(request.body) ? request.body : null;
     reply.hijack(); // the response is written from PHP's frames, straight to the socket
-    engine.submit(encodeEnvelope(request.raw, request.protocol, body, scriptOf(request.raw)), reply);
+    engine.submit(encodeEnvelope(request.raw, request.protocol, scriptOf(request.raw)), body, reply);
   };
   const method = [...PHP_METHODS, 'HEAD'];
   scope.route({ method, url: '/*', bodyLimit, handler });
