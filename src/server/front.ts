@@ -91,17 +91,7 @@ export function filesFront(site: SiteConfig, configFile: string, worker: WorkerC
   const workerTakes = php ? compileWorkerMatch(worker.match) : () => false;
   const workerReal = realpathOrSelf(worker.file);
 
-  const answer = (reply: Parameters<onRequestHookHandler>[1], resolved: Resolved): void => {
-    reply.hijack();
-    files!.serve(reply.request.raw, reply.raw, resolved, encoder).catch((err: unknown) => {
-      log.error({ err, reqId: reply.request.id }, 'static file: could not send');
-      if (!reply.raw.headersSent) {
-        const a = httpAnswer('PHPASYNC_FILE_FAILED');
-        reply.raw.writeHead(a.status, { 'Content-Type': 'text/plain; charset=utf-8' });
-        reply.raw.end(a.body);
-      } else reply.raw.destroy();
-    });
-  };
+  const answer = fileAnswer(files, encoder, log);
   const notFound = (reply: Parameters<onRequestHookHandler>[1]): void => {
     send(reply, httpAnswer('PHPASYNC_NOT_MATCHED'));
   };
@@ -159,13 +149,13 @@ export function classicScriptsOf(site: SiteConfig, configFile: string): ClassicS
   });
 }
 
-/** Classic scripts: every request is resolved (scripts.ts); PHP runs the script it names. */
-function scriptsFront(site: SiteConfig, configFile: string, log: FastifyBaseLogger): Front {
-  const encoder = encoderOf(site);
-  const scripts = classicScriptsOf(site, configFile);
-  const base = { php: scripts !== undefined, ...(encoder ? { encoder } : {}) };
-  const files = staticFilesOf(site, configFile);
-  const serve = (reply: Parameters<onRequestHookHandler>[1], resolved: Resolved): void => {
+/** Hands a resolved file to the file server; a failure is logged and answered 500 (or cut). */
+function fileAnswer(
+  files: StaticFiles | undefined,
+  encoder: ResponseEncoder | undefined,
+  log: FastifyBaseLogger,
+): (reply: Parameters<onRequestHookHandler>[1], resolved: Resolved) => void {
+  return (reply, resolved) => {
     reply.hijack();
     files!.serve(reply.request.raw, reply.raw, resolved, encoder).catch((err: unknown) => {
       log.error({ err, reqId: reply.request.id }, 'static file: could not send');
@@ -176,6 +166,15 @@ function scriptsFront(site: SiteConfig, configFile: string, log: FastifyBaseLogg
       } else reply.raw.destroy();
     });
   };
+}
+
+/** Classic scripts: every request is resolved (scripts.ts); PHP runs the script it names. */
+function scriptsFront(site: SiteConfig, configFile: string, log: FastifyBaseLogger): Front {
+  const encoder = encoderOf(site);
+  const scripts = classicScriptsOf(site, configFile);
+  const base = { php: scripts !== undefined, ...(encoder ? { encoder } : {}) };
+  const files = staticFilesOf(site, configFile);
+  const serve = fileAnswer(files, encoder, log);
   if (!scripts) {
     // A site with a file server only.
     if (!files) return base;

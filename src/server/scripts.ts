@@ -21,7 +21,7 @@ import fs from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 
-import type { Resolved, StaticFiles } from './static-files.js';
+import { decodeRequestPath, type Resolved, type StaticFiles } from './static-files.js';
 
 /** What PHP runs for a request: [document_root, script_filename, script_name, path_info]. */
 export type ScriptTarget = [string, string, string, string];
@@ -116,16 +116,8 @@ export class ClassicScripts {
   }
 
   private async lookup(rawPath: string, target: string, query: string): Promise<ScriptResolved> {
-    if (!rawPath.startsWith('/')) return { kind: 'refused', code: 'PHPASYNC_FILE_BAD_PATH', why: 'the path must start with /' };
-    let decoded: string;
-    try {
-      decoded = decodeURIComponent(rawPath);
-    } catch {
-      return { kind: 'refused', code: 'PHPASYNC_FILE_BAD_PATH', why: 'malformed percent-encoding in the path' };
-    }
-    if (decoded.includes('\0')) return { kind: 'refused', code: 'PHPASYNC_FILE_BAD_PATH', why: 'NUL byte in the path' };
-    // Caddy cleans `..` away; refusing it outright leaves no doubt about what was asked.
-    if (decoded.split('/').includes('..')) return { kind: 'refused', code: 'PHPASYNC_FILE_FORBIDDEN', why: "'..' in the path" };
+    const decoded = decodeRequestPath(rawPath);
+    if (typeof decoded !== 'string') return decoded;
     const root = this.opts.root;
     const index = this.opts.index;
 

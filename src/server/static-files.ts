@@ -49,6 +49,21 @@ function globRegExp(glob: string): RegExp {
   return new RegExp(`^${re}$`);
 }
 
+/** A request path, percent-decoded, or why it names no file: not absolute, badly encoded, a NUL
+ * byte, or a `..` segment (Caddy cleans `..` away; refusing it leaves no doubt what was asked). */
+export function decodeRequestPath(rawPath: string): string | Extract<Resolved, { kind: 'refused' }> {
+  if (!rawPath.startsWith('/')) return { kind: 'refused', code: 'PHPASYNC_FILE_BAD_PATH', why: 'the path must start with /' };
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(rawPath);
+  } catch {
+    return { kind: 'refused', code: 'PHPASYNC_FILE_BAD_PATH', why: 'malformed percent-encoding in the path' };
+  }
+  if (decoded.includes('\0')) return { kind: 'refused', code: 'PHPASYNC_FILE_BAD_PATH', why: 'NUL byte in the path' };
+  if (decoded.split('/').includes('..')) return { kind: 'refused', code: 'PHPASYNC_FILE_FORBIDDEN', why: "'..' in the path" };
+  return decoded;
+}
+
 export class StaticFiles {
   private readonly hideNames: RegExp[];
   private readonly hidePaths: string[];
@@ -74,17 +89,9 @@ export class StaticFiles {
     const q = target.search(/[?#]/);
     const rawPath = q < 0 ? target : target.slice(0, q);
     const query = q < 0 ? '' : target.slice(q);
-    if (!rawPath.startsWith('/')) return { kind: 'refused', code: 'PHPASYNC_FILE_BAD_PATH', why: 'the path must start with /' };
-    let decoded: string;
-    try {
-      decoded = decodeURIComponent(rawPath);
-    } catch {
-      return { kind: 'refused', code: 'PHPASYNC_FILE_BAD_PATH', why: 'malformed percent-encoding in the path' };
-    }
-    if (decoded.includes('\0')) return { kind: 'refused', code: 'PHPASYNC_FILE_BAD_PATH', why: 'NUL byte in the path' };
+    const decoded = decodeRequestPath(rawPath);
+    if (typeof decoded !== 'string') return decoded;
     const parts = decoded.split('/');
-    // Caddy cleans `..` away; refusing it outright leaves no doubt about what was asked.
-    if (parts.includes('..')) return { kind: 'refused', code: 'PHPASYNC_FILE_FORBIDDEN', why: "'..' in the path" };
     if (parts.some((p) => this.hideNames.some((re) => re.test(p)))) return { kind: 'missing' };
 
     let file = path.join(this.opts.root, decoded);
