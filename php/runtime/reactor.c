@@ -286,9 +286,35 @@ void phpa_reactor_reset(void)
 	generation++;
 }
 
-/* Wait for the notifier and the fds for up to timeout_ms (0: just poll). Returns after
- * dispatching what fired. */
-static void wait_events(int timeout_ms)
+/* Milliseconds for a wait that takes them, rounded up: waking a little late is fine, waking
+ * early costs a useless tick. */
+static int wait_ms(int64_t timeout_ns)
+{
+	if (timeout_ns < 0) return -1;
+	int64_t ms = (timeout_ns + 999999) / 1000000;
+	return ms > INT32_MAX ? INT32_MAX : (int)ms;
+}
+
+#ifdef PHPA_HAVE_EPOLL
+/* epoll_pwait2() (Linux 5.11) takes a timespec: a timer wakes at its deadline instead of up to
+ * a millisecond after it. Off for the thread once the kernel lacks it (ENOSYS) or a seccomp
+ * filter refuses it (EPERM: older container runtimes' default profiles). */
+static int epoll_wait_ns(struct epoll_event *evs, int max, int64_t timeout_ns)
+{
+	static __thread bool no_pwait2; /* per thread, like the rest of the reactor's state */
+	if (!no_pwait2) {
+		struct timespec ts = {.tv_sec = timeout_ns / 1000000000, .tv_nsec = timeout_ns % 1000000000};
+		int rc = epoll_pwait2(epfd, evs, max, timeout_ns < 0 ? NULL : &ts, NULL);
+		if (rc >= 0 || (errno != ENOSYS && errno != EPERM)) return rc;
+		no_pwait2 = true;
+	}
+	return epoll_wait(epfd, evs, max, wait_ms(timeout_ns));
+}
+#endif
+
+/* Wait for the notifier and the fds for up to timeout_ns (0: just poll; -1: until one fires).
+ * Returns after dispatching what fired. */
+static void wait_events(int64_t timeout_ns)
 {
 	const int notifier = phpa_host_notifier_fd(phpa_thread_index());
 	int rc;
@@ -296,7 +322,7 @@ static void wait_events(int timeout_ms)
 	if (epfd >= 0) {
 		struct epoll_event evs[64];
 		do {
-			rc = epoll_wait(epfd, evs, 64, timeout_ms);
+			rc = epoll_wait_ns(evs, 64, timeout_ns);
 		} while (rc < 0 && errno == EINTR);
 		for (int i = 0; i < rc; i++) {
 			int fd = evs[i].data.fd;
@@ -320,7 +346,7 @@ static void wait_events(int timeout_ms)
 		pfds[i + 1] = (struct pollfd){.fd = active_fds[i], .events = (short)slots[active_fds[i]].registered};
 	}
 	do {
-		rc = poll(pfds, n, timeout_ms);
+		rc = poll(pfds, n, wait_ms(timeout_ns));
 	} while (rc < 0 && errno == EINTR);
 	for (uint32_t i = 1; rc > 0 && i < n; i++) {
 		if (pfds[i].revents) fd_ready(pfds[i].fd, pfds[i].revents);
@@ -336,18 +362,17 @@ void phpa_reactor_tick(bool may_block, bool watch_ring)
 		if (active_len > 0) wait_events(0);
 		return;
 	}
-	int timeout_ms = -1;
+	int64_t timeout_ns = -1;
 	if (heap_len > 0) {
 		uint64_t d = heap[0]->deadline_ns;
-		/* Round up: waking a little late is fine, waking early costs a useless tick. */
-		uint64_t ms = d > now ? (d - now + 999999) / 1000000 : 0;
-		timeout_ms = ms > INT32_MAX ? INT32_MAX : (int)ms;
+		uint64_t left = d > now ? d - now : 0;
+		timeout_ns = left > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)left;
 	}
 	if (phpa_host_park_begin(phpa_thread_index(), watch_ring)) {
 		/* Work already waiting (a job or released buffers): do not block. */
 		if (active_len > 0) wait_events(0);
 	} else {
-		wait_events(timeout_ms);
+		wait_events(timeout_ns);
 		phpa_host_park_end(phpa_thread_index());
 	}
 	run_timers(phpa_now_ns());
@@ -357,6 +382,6 @@ void phpa_reactor_park(bool watch_ring, int timeout_ms)
 {
 	/* The handshake re-checks for work after announcing we park; see ThreadSlot. */
 	if (phpa_host_park_begin(phpa_thread_index(), watch_ring)) return;
-	wait_events(timeout_ms);
+	wait_events(timeout_ms < 0 ? -1 : (int64_t)timeout_ms * 1000000);
 	phpa_host_park_end(phpa_thread_index());
 }
