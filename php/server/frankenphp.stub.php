@@ -295,8 +295,14 @@ function apache_response_headers(): array|false {}
 /**
  * Sends the status ($status) and the headers set so far now, with what was echoed so far;
  * the rest of the body follows at the end of the request. Returns 0 (also when they were sent
- * already), -1 outside a request. A 1xx status (103 Early Hints) is not supported yet: it
- * throws an Error; a status outside 100..599 throws a ValueError.
+ * already), -1 outside a request. In a classic worker's callback, an async worker's handler
+ * and a classic script.
+ * A 1xx status (103 Early Hints: header('Link: ...') first) sends an informational response
+ * with the headers set so far and changes nothing else: the final response follows, with
+ * those headers too. Returns 1 (sent), 3 once the final head has gone out or outside a
+ * request, as FrankenPHP. An HTTP/1.0 client gets no 1xx (RFC 9110), HTTP/2 gets it as
+ * informational headers. 101 throws a ValueError (not supported yet: a protocol switch); so
+ * does a status outside 100..599.
  */
 function headers_send(int $status = 200): int {}
 
