@@ -150,7 +150,8 @@ static ZEND_NAMED_FUNCTION(classic_flush)
 {
 	orig_flush(INTERNAL_FUNCTION_PARAM_PASSTHRU);
 	phpa_worker_req *r = phpa_classic_request();
-	if (!r || EG(exception)) return;
+	/* A client gone under ignore_user_abort(true): nothing to send to, nothing to throw. */
+	if (!r || EG(exception) || (PG(connection_status) & PHP_CONNECTION_ABORTED)) return;
 	phpa_response *resp = phpa_response_from(r->response);
 	if (resp->ended || !phpa_stream_check_client(resp)) return;
 	if (!resp->head_sent) phpa_classic_default_type(r);
@@ -160,6 +161,7 @@ static ZEND_NAMED_FUNCTION(classic_flush)
 
 void phpa_classic_minit(void)
 {
+	phpa_classic_worker_minit();
 	zend_function *f = zend_hash_str_find_ptr(CG(function_table), "flush", sizeof("flush") - 1);
 	if (!f || f->type != ZEND_INTERNAL_FUNCTION) return;
 	orig_flush = f->internal_function.handler;

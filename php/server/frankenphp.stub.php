@@ -247,7 +247,9 @@ namespace {
  * its interpreter after max_requests: the worker file should then end (code after its loop
  * runs); calling it again after false throws an Error. An uncaught exception in the callback
  * answers 500 and the loop goes on; exit() ends only the request; a fatal error answers 500
- * and restarts the worker file. Throws a RuntimeException outside a classic worker (in an
+ * and restarts the worker file. A client that goes away stops the callback (its response is
+ * dropped) unless it called ignore_user_abort(true): then it runs to its end, with
+ * connection_aborted() true. Throws a RuntimeException outside a classic worker (in an
  * async worker: use FrankenPHP\HttpServer::onRequest()), an Error when called from inside a
  * callback or a coroutine.
  */
