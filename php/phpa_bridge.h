@@ -112,7 +112,7 @@ enum phpa_thread_mode {
 typedef struct phpa_config {
 	int threads;
 	int mode;                  /* enum phpa_thread_mode, the same for every thread */
-	const char *document_root; /* absolute path; "" unless mode is PHPA_MODE_SCRIPTS */
+	const char *document_root; /* absolute path; a classic worker's site root or ""; "" in an async worker */
 	uint32_t max_coroutines;   /* per-thread bound on in-flight coroutines */
 	size_t copy_threshold;     /* write()s shorter than this are copied, longer ones referenced */
 	const char *worker_file;   /* absolute path; "" in PHPA_MODE_SCRIPTS */

@@ -215,6 +215,8 @@ static void session_leave(zval *saved)
 static void classic_call(phpa_worker_req *r)
 {
 	if (!fill_form_globals(r)) return;
+	zval *server = get_global("_SERVER", sizeof("_SERVER") - 1);
+	if (server) phpa_classic_script_vars(r, server);
 	zval retval;
 	ZVAL_UNDEF(&retval);
 	zend_fcall_info fci = cb_fci;

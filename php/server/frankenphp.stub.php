@@ -239,7 +239,11 @@ namespace {
  * this thread, fills $_SERVER, $_GET, $_POST, $_COOKIE, $_FILES, $_REQUEST and php://input
  * with it, calls $callback() (echo, header(), http_response_code() and setcookie() make the
  * response), sends the response, puts the request state back (superglobals, headers, output
- * buffers) and returns true. $_POST and $_FILES are filled for POST bodies (urlencoded and
+ * buffers) and returns true. $_SERVER names the worker file the script, as FrankenPHP does:
+ * SCRIPT_FILENAME, SCRIPT_NAME (its path under the site's root, DOCUMENT_ROOT; "" when it is
+ * outside), PATH_INFO and DOCUMENT_URI when the request path names a .php file (split after
+ * `.php`: /index.php/users/7 gives PATH_INFO /users/7), PHP_SELF = SCRIPT_NAME . PATH_INFO,
+ * PATH_TRANSLATED. $_POST and $_FILES are filled for POST bodies (urlencoded and
  * multipart; move_uploaded_file() takes the files), $_REQUEST is $_GET + $_POST; PHP's default
  * Content-Type is sent when the callback sets none; flush() streams the response; sessions
  * work (session_start() reads the request's cookie; the session is written and closed when

@@ -51,6 +51,8 @@ int phpa_classic_callback_ob_level(void);
  * and the callback ignores user aborts (ignore_user_abort(true)): connection_aborted() is true
  * from now on and it runs to its end; false: it is interrupted as an async handler is. */
 bool phpa_classic_abort(phpa_worker_req *r);
+/* classic_vars.c: the worker file as the script in r's $_SERVER (SCRIPT_NAME, PATH_INFO, ...). */
+void phpa_classic_script_vars(phpa_worker_req *r, zval *server);
 /* classic_worker.c, at module startup: notes the callback's ignore_user_abort changes. */
 void phpa_classic_worker_minit(void);
 /* classic_functions.c: PHP's default Content-Type (default_mimetype, default_charset) when the
