@@ -170,7 +170,7 @@ final class Response
 {
     /**
      * Sets the status to send. Throws ValueError outside 200..599: a 1xx (informational)
-     * status cannot be the final status of a response.
+     * status cannot be the final status of a response (headers_send(103) sends one ahead of it).
      */
     public function setStatus(int $status): void {}
 
