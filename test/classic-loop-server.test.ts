@@ -1,7 +1,8 @@
 // $_SERVER's script variables in the classic worker loop, as FrankenPHP fills them for a
 // worker: the worker file is the script (SCRIPT_FILENAME, SCRIPT_NAME under the site's root,
 // DOCUMENT_ROOT), and a request path naming a .php file is split there (DOCUMENT_URI,
-// PATH_INFO, PATH_TRANSLATED), PHP_SELF = SCRIPT_NAME + PATH_INFO. Real server, real HTTP.
+// PATH_INFO, PATH_TRANSLATED), PHP_SELF = SCRIPT_NAME + PATH_INFO. The worker file runs in its
+// directory (getcwd()), without moving Node's. Real server, real HTTP.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,6 +53,12 @@ describe('classic worker loop: $_SERVER for a worker file under the root', () =>
     // Decoded, as PHP's CGI variables are; `.php` must end a path element.
     expect(await server(s, '/index.php/caf%C3%A9%20x')).toMatchObject({ PATH_INFO: '/café x', PHP_SELF: '/index.php/café x' });
     expect(await server(s, '/a.phpx/b')).toMatchObject({ PATH_INFO: '', PHP_SELF: '/index.php', DOCUMENT_URI: '' });
+  });
+
+  it('runs the worker file in its own directory, and Node\'s stays where it was', async () => {
+    expect(await server(s, '/cwd')).toEqual({ cwd: LOOP });
+    // On an NTS PHP the PHP thread has a working directory of its own: the server's did not move.
+    expect(fs.readlinkSync(`/proc/${s.proc.pid}/cwd`)).toBe(process.cwd());
   });
 
   it('does not keep one request\'s PATH_INFO for the next', async () => {

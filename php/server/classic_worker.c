@@ -21,6 +21,7 @@
  * restarts the interpreter and runs the file again (thread.c).
  */
 #include "server/request_state.h"
+#include "server/scripts.h"
 
 #include <ext/spl/spl_exceptions.h>
 #ifdef HAVE_PHP_SESSION
@@ -383,6 +384,8 @@ ZEND_FUNCTION(frankenphp_handle_request)
 
 void phpa_classic_begin(bool first)
 {
+	/* PHP runs the worker file in its directory (FrankenPHP's workers too): not Node's. */
+	if (first) phpa_own_working_directory("classic workers");
 	if (first) ready_sent = false;
 	looped = in_loop = stopping = said_false = fatal = tasks_cancelled = false;
 	current_req = NULL;

@@ -271,21 +271,20 @@ done:
 
 /* ---- the thread ----------------------------------------------------------------------------- */
 
-#ifndef ZTS
-/* The process's working directory (and umask) are Node's too: this thread unshares them
- * before PHP's chdir() to a script's directory may move them. */
-static void own_working_directory(void)
+bool phpa_own_working_directory(const char *who)
 {
-	if (unshare(CLONE_FS) == 0) {
-		home_fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (home_fd >= 0) return;
-	}
+#ifdef ZTS
+	(void)who;
+	return true; /* PHP keeps a virtual one per thread */
+#else
+	if (unshare(CLONE_FS) == 0) return true;
 	SG(options) |= SAPI_OPTION_NO_CHDIR;
 	phpa_log(PHPA_LOG_WARN, 0,
-		"not supported here: classic scripts run in the server's working directory, not their own (the PHP "
-		"thread could not get a working directory of its own: %s)", strerror(errno));
-}
+		"not supported here: %s run in the server's working directory, not their own (the PHP thread could not "
+		"get a working directory of its own: unshare(CLONE_FS): %s)", who, strerror(errno));
+	return false;
 #endif
+}
 
 static __thread uint64_t prune_below;
 static bool keep_newer(uint64_t id) { return id > prune_below; }
@@ -303,7 +302,7 @@ void phpa_scripts_thread_main(int thread, zend_result (*startup)(void))
 		return;
 	}
 #ifndef ZTS
-	own_working_directory();
+	if (phpa_own_working_directory("classic scripts")) home_fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 #endif
 	phpa_guard_thread_start();
 	phpa_guard_set_policy(interrupt, NULL);
