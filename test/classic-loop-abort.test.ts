@@ -58,6 +58,12 @@ describe('classic worker loop: client aborts and ignore_user_abort()', () => {
     expect(next).toEqual({ aborted: 0, ignore: 0 });
   });
 
+  it('lets a streaming callback under ignore_user_abort(true) go on when its client leaves mid-stream', async () => {
+    const next = await abortThenNext('/abort-stream?tag=streaming', 'streaming');
+    expect(done('streaming')).toEqual({ aborted: 1, error: null });
+    expect(next).toEqual({ aborted: 0, ignore: 0 });
+  });
+
   it('stops a callback without ignore_user_abort when its client leaves (suspended or running)', async () => {
     await abortThenNext('/abort?tag=stopped', 'stopped');
     await abortThenNext('/abort?cpu=1&tag=stopped-cpu', 'stopped-cpu');

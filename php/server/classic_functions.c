@@ -150,13 +150,21 @@ static ZEND_NAMED_FUNCTION(classic_flush)
 {
 	orig_flush(INTERNAL_FUNCTION_PARAM_PASSTHRU);
 	phpa_worker_req *r = phpa_classic_request();
-	/* A client gone under ignore_user_abort(true): nothing to send to, nothing to throw. */
-	if (!r || EG(exception) || (PG(connection_status) & PHP_CONNECTION_ABORTED)) return;
+	if (!r || EG(exception)) return;
 	phpa_response *resp = phpa_response_from(r->response);
+	/* A client gone under ignore_user_abort(true): nothing to send to, nothing to throw (the
+	 * stream may learn it before the cancel reaches the loop). */
+	if (PG(ignore_user_abort) && resp->stream && resp->stream->gone) PG(connection_status) |= PHP_CONNECTION_ABORTED;
+	if (PG(connection_status) & PHP_CONNECTION_ABORTED) return;
 	if (resp->ended || !phpa_stream_check_client(resp)) return;
 	if (!resp->head_sent) phpa_classic_default_type(r);
 	if (!resp->head_sent || resp->nchunks || resp->run_len) phpa_frame_send(resp, 0);
-	phpa_stream_wait_drain(resp);
+	if (phpa_stream_wait_drain(resp) || !PG(ignore_user_abort) || !resp->stream || !resp->stream->gone) return;
+	/* Gone while flush() waited: its "client closed" Error, not an interrupt (UnwindExit). */
+	if (EG(exception) && !zend_is_unwind_exit(EG(exception))) {
+		zend_clear_exception();
+		PG(connection_status) |= PHP_CONNECTION_ABORTED;
+	}
 }
 
 void phpa_classic_minit(void)
