@@ -250,7 +250,9 @@ static void serve(phpa_job *job)
 	zend_destroy_file_handle(&fh);
 	php_request_shutdown(NULL); /* output flushed, headers captured (send_headers) */
 	/* PHP put back the directory it left, but a shutdown function may have moved it again. */
-	if (home_fd >= 0 && fchdir(home_fd) != 0) phpa_log(PHPA_LOG_WARN, r->id, "could not go back to the PHP thread's working directory: %s", strerror(errno));
+	if (home_fd >= 0 && fchdir(home_fd) != 0) {
+		phpa_log(PHPA_LOG_WARN, r->id, "could not go back to the PHP thread's working directory: %s", strerror(errno));
+	}
 	r->running = false;
 	phpa_guard_publish_deadline(0);
 	if (r->aborted) {
