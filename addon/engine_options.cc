@@ -50,9 +50,11 @@ EngineOptions ParseEngineOptions(const Napi::CallbackInfo& info) {
     ThrowType(env, "options.workerFile must be a non-empty string in the worker modes and \"\" in scripts mode");
   }
   r.worker_file = wf.As<Napi::String>().Utf8Value();
+  // A classic worker may have one too: its site's root, for $_SERVER (SCRIPT_NAME, DOCUMENT_ROOT).
   Napi::Value dr = o.Get("documentRoot");
-  if (!dr.IsString() || (dr.As<Napi::String>().Utf8Value().empty() == scripts)) {
-    ThrowType(env, "options.documentRoot must be a non-empty string in scripts mode and \"\" in the worker modes");
+  const bool dr_empty = dr.IsString() && dr.As<Napi::String>().Utf8Value().empty();
+  if (!dr.IsString() || (scripts && dr_empty) || (r.mode == PHPA_MODE_ASYNC_WORKER && !dr_empty)) {
+    ThrowType(env, "options.documentRoot must be a non-empty string in scripts mode and \"\" in an async worker");
   }
   r.document_root = dr.As<Napi::String>().Utf8Value();
   Napi::Value ini = o.Get("iniEntries");

@@ -66,7 +66,9 @@ enum phpa_frame_flags {
  * through phpa_host_take_released(). phpa_php_frame_released() then subtracts the frame's
  * chunk lengths (the host has freed the bytes) from the stream's unsent count, waking the
  * coroutine that waits in flush()/write() for it to fall below the high-water mark. A frame handed back
- * with PHPA_FRAME_UNSENT tells the stream that the client has gone. */
+ * with PHPA_FRAME_UNSENT tells the stream that the client has gone.
+ * A HEAD frame whose status is 100..199 is informational (headers_send(103), Early Hints): its
+ * status and headers only, never END, a body or a stream; the response's own head follows. */
 
 typedef struct phpa_frame {
 	uint64_t id;
@@ -110,7 +112,7 @@ enum phpa_thread_mode {
 typedef struct phpa_config {
 	int threads;
 	int mode;                  /* enum phpa_thread_mode, the same for every thread */
-	const char *document_root; /* absolute path; "" unless mode is PHPA_MODE_SCRIPTS */
+	const char *document_root; /* absolute path; a classic worker's site root or ""; "" in an async worker */
 	uint32_t max_coroutines;   /* per-thread bound on in-flight coroutines */
 	size_t copy_threshold;     /* write()s shorter than this are copied, longer ones referenced */
 	const char *worker_file;   /* absolute path; "" in PHPA_MODE_SCRIPTS */

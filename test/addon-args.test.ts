@@ -45,7 +45,7 @@ describe('Engine(options) refuses bad options with a fixed message', () => {
     ['empty workerFile', { ...ok, workerFile: '' }, /^options\.workerFile must be a non-empty string in the worker modes/],
     ['workerFile in scripts mode', { ...ok, mode: 3, documentRoot: '/srv' }, /^options\.workerFile must be .* "" in scripts mode$/],
     ['documentRoot missing', { ...ok, documentRoot: undefined }, /^options\.documentRoot must be/],
-    ['documentRoot in a worker mode', { ...ok, documentRoot: '/srv' }, /^options\.documentRoot must be .* "" in the worker modes$/],
+    ['documentRoot in an async worker', { ...ok, documentRoot: '/srv' }, /^options\.documentRoot must be .* "" in an async worker$/],
     ['no documentRoot in scripts mode', { ...ok, mode: 3, workerFile: '' }, /^options\.documentRoot must be a non-empty string in scripts mode/],
     ['iniEntries not a string', { ...ok, iniEntries: 3 }, /^options\.iniEntries must be a string$/],
     ['iniEntries missing', { ...ok, iniEntries: undefined }, /^options\.iniEntries must be a string$/],

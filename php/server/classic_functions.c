@@ -4,11 +4,12 @@
  * frankenphp_request_headers(), frankenphp_response_headers() and headers_send(), with the
  * aliases FrankenPHP gives them (fastcgi_finish_request, apache_request_headers,
  * getallheaders, apache_response_headers). They act on the request whose state is entered:
- * a classic worker's callback or an async worker's handler. And flush() in a classic callback,
- * which streams the response as under php-fpm.
+ * a classic worker's callback or an async worker's handler; headers_send() a classic script
+ * too. And flush() in a classic callback, which streams the response as under php-fpm.
  */
 #include "server/response.h"
 #include "server/request_state.h"
+#include "server/scripts.h"
 
 #include <SAPI.h>
 #include <main/php_output.h>
@@ -88,6 +89,10 @@ ZEND_FUNCTION(frankenphp_response_headers)
 	zval_ptr_dtor(&headers);
 }
 
+/* headers_send($status): a final status sends the head now (SUCCESS/FAILURE, as
+ * sapi_send_headers()); a 1xx one sends an informational head with the headers set so far and
+ * changes nothing else (FrankenPHP returns its send_headers() result then: SENT_SUCCESSFULLY,
+ * or SEND_FAILED once the final head is out or outside a request). */
 ZEND_FUNCTION(headers_send)
 {
 	zend_long status = 200;
@@ -95,18 +100,36 @@ ZEND_FUNCTION(headers_send)
 		Z_PARAM_OPTIONAL
 		Z_PARAM_LONG(status)
 	ZEND_PARSE_PARAMETERS_END();
-	if (status >= 100 && status < 200) {
-		zend_throw_error(NULL, "not supported yet: headers_send() with a 1xx status (informational responses such as "
-			"103 Early Hints)");
-		RETURN_THROWS();
-	}
-	if (status < 200 || status > 599) {
+	if (status < 100 || status > 599) {
 		zend_argument_value_error(1, "must be a status between 100 and 599, " ZEND_LONG_FMT " given", status);
 		RETURN_THROWS();
 	}
+	if (status == 101) {
+		zend_value_error("not supported yet: headers_send(101): a protocol switch cannot be sent from PHP");
+		RETURN_THROWS();
+	}
+	const bool informational = status < 200;
+	phpa_script_req *script = phpa_scripts_current();
+	if (script) {
+		if (informational) {
+			if (SG(headers_sent) || script->head_captured) RETURN_LONG(SAPI_HEADER_SEND_FAILED);
+			phpa_scripts_send_informational(script, (int)status);
+			RETURN_LONG(SAPI_HEADER_SENT_SUCCESSFULLY);
+		}
+		if (SG(headers_sent)) RETURN_LONG(SUCCESS);
+		SG(sapi_headers).http_response_code = (int)status;
+		if (sapi_send_headers() == FAILURE) RETURN_LONG(FAILURE);
+		phpa_scripts_flush(); /* the head and what reached the SAPI so far go out now */
+		RETURN_LONG(SUCCESS);
+	}
 	phpa_worker_req *r = phpa_request_state_entered();
-	if (!r) RETURN_LONG(FAILURE); /* no request to send headers for */
+	if (!r) RETURN_LONG(informational ? SAPI_HEADER_SEND_FAILED : FAILURE); /* no request to send headers for */
 	phpa_response *resp = phpa_response_from(r->response);
+	if (informational) {
+		if (resp->ended || resp->head_sent) RETURN_LONG(SAPI_HEADER_SEND_FAILED); /* a 1xx must come first */
+		phpa_frame_send_informational(resp, (int)status);
+		RETURN_LONG(SAPI_HEADER_SENT_SUCCESSFULLY);
+	}
 	/* Sent already: nothing to do, as sapi_send_headers() says SUCCESS then. */
 	if (resp->ended || resp->head_sent) RETURN_LONG(SUCCESS);
 	resp->status = (int)status;
@@ -129,14 +152,24 @@ static ZEND_NAMED_FUNCTION(classic_flush)
 	phpa_worker_req *r = phpa_classic_request();
 	if (!r || EG(exception)) return;
 	phpa_response *resp = phpa_response_from(r->response);
+	/* A client gone under ignore_user_abort(true): nothing to send to, nothing to throw (the
+	 * stream may learn it before the cancel reaches the loop). */
+	if (PG(ignore_user_abort) && resp->stream && resp->stream->gone) PG(connection_status) |= PHP_CONNECTION_ABORTED;
+	if (PG(connection_status) & PHP_CONNECTION_ABORTED) return;
 	if (resp->ended || !phpa_stream_check_client(resp)) return;
 	if (!resp->head_sent) phpa_classic_default_type(r);
 	if (!resp->head_sent || resp->nchunks || resp->run_len) phpa_frame_send(resp, 0);
-	phpa_stream_wait_drain(resp);
+	if (phpa_stream_wait_drain(resp) || !PG(ignore_user_abort) || !resp->stream || !resp->stream->gone) return;
+	/* Gone while flush() waited: its "client closed" Error, not an interrupt (UnwindExit). */
+	if (EG(exception) && !zend_is_unwind_exit(EG(exception))) {
+		zend_clear_exception();
+		PG(connection_status) |= PHP_CONNECTION_ABORTED;
+	}
 }
 
 void phpa_classic_minit(void)
 {
+	phpa_classic_worker_minit();
 	zend_function *f = zend_hash_str_find_ptr(CG(function_table), "flush", sizeof("flush") - 1);
 	if (!f || f->type != ZEND_INTERNAL_FUNCTION) return;
 	orig_flush = f->internal_function.handler;

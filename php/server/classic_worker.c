@@ -21,6 +21,7 @@
  * restarts the interpreter and runs the file again (thread.c).
  */
 #include "server/request_state.h"
+#include "server/scripts.h"
 
 #include <ext/spl/spl_exceptions.h>
 #ifdef HAVE_PHP_SESSION
@@ -41,6 +42,7 @@ static __thread zend_fcall_info cb_fci;        /* the callback of the call in pr
 static __thread zend_fcall_info_cache cb_fcc;
 static __thread phpa_worker_req *current_req; /* its request while the callback runs */
 static __thread int cb_ob_level;              /* output level when the callback was called */
+static __thread bool cb_ignore_abort;         /* the callback's ignore_user_abort, as it last set it */
 
 /* ---- the request's superglobals -------------------------------------------------------------- */
 
@@ -214,6 +216,8 @@ static void session_leave(zval *saved)
 static void classic_call(phpa_worker_req *r)
 {
 	if (!fill_form_globals(r)) return;
+	zval *server = get_global("_SERVER", sizeof("_SERVER") - 1);
+	if (server) phpa_classic_script_vars(r, server);
 	zval retval;
 	ZVAL_UNDEF(&retval);
 	zend_fcall_info fci = cb_fci;
@@ -223,10 +227,13 @@ static void classic_call(phpa_worker_req *r)
 	fci.named_params = NULL;
 	current_req = r;
 	cb_ob_level = php_output_get_level();
+	cb_ignore_abort = PG(ignore_user_abort);
+	PG(connection_status) = PHP_CONNECTION_NORMAL;
 	zval cookies;
 	session_enter(&cookies);
 	zend_call_function(&fci, &cb_fcc);
 	current_req = NULL;
+	PG(connection_status) = PHP_CONNECTION_NORMAL; /* not swapped with the request state: ours to reset */
 	zval_ptr_dtor(&retval);
 	session_leave(&cookies);
 	if (!EG(exception) || zend_is_unwind_exit(EG(exception))) phpa_classic_default_type(r);
@@ -239,6 +246,39 @@ phpa_worker_req *phpa_classic_request(void)
 }
 
 int phpa_classic_callback_ob_level(void) { return cb_ob_level; }
+
+/* ---- client aborts: ignore_user_abort() ------------------------------------------------------ */
+
+bool phpa_classic_abort(phpa_worker_req *r)
+{
+	if (!r || r != current_req) return false;
+	/* Running, the request's own ini values are in PG(); suspended, the thread's are. */
+	const bool ignore = phpa_request_state_entered() == r ? PG(ignore_user_abort) : cb_ignore_abort;
+	if (!ignore) return false;
+	PG(connection_status) |= PHP_CONNECTION_ABORTED; /* connection_aborted(), as PHP sets it */
+	phpa_log(PHPA_LOG_DEBUG, r->id, "client went away: connection aborted (ignore_user_abort: the callback goes on)");
+	return true;
+}
+
+/* ignore_user_abort() and ini_set() change it while the callback runs; an abort that arrives
+ * while the callback is suspended must know that value, and by then request_ini.c has put the
+ * thread's back into PG(). So the callback's own changes (not our swaps) are noted here. */
+static ZEND_INI_MH((*orig_on_ignore_abort));
+static ZEND_INI_MH(on_update_ignore_abort)
+{
+	int rc = orig_on_ignore_abort(entry, new_value, mh_arg1, mh_arg2, mh_arg3, stage);
+	if (rc == SUCCESS && !phpa_request_ini_applying() && phpa_classic_request()) cb_ignore_abort = PG(ignore_user_abort);
+	return rc;
+}
+
+void phpa_classic_worker_minit(void)
+{
+	zend_ini_entry *e = zend_hash_str_find_ptr(EG(ini_directives), "ignore_user_abort", sizeof("ignore_user_abort") - 1);
+	if (e && e->on_modify && e->on_modify != on_update_ignore_abort) {
+		orig_on_ignore_abort = e->on_modify;
+		e->on_modify = on_update_ignore_abort;
+	}
+}
 
 /* ---- the loop --------------------------------------------------------------------------------- */
 
@@ -344,6 +384,8 @@ ZEND_FUNCTION(frankenphp_handle_request)
 
 void phpa_classic_begin(bool first)
 {
+	/* PHP runs the worker file in its directory (FrankenPHP's workers too): not Node's. */
+	if (first) phpa_own_working_directory("classic workers");
 	if (first) ready_sent = false;
 	looped = in_loop = stopping = said_false = fatal = tasks_cancelled = false;
 	current_req = NULL;

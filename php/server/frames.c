@@ -76,6 +76,36 @@ static void put_u32_bytes(char **p, const char *s, uint32_t len)
 	*p += len;
 }
 
+/* The response's headers in frame layout (u32 length + bytes, name then value, per value);
+ * malloc'd, NULL when there are none. */
+static char *encode_headers(HashTable *headers, uint32_t *count)
+{
+	size_t size = 0;
+	uint32_t n = 0;
+	zval *entry;
+	ZEND_HASH_FOREACH_VAL(headers, entry) {
+		zend_string *name = Z_STR_P(zend_hash_index_find(Z_ARRVAL_P(entry), 0));
+		zval *v;
+		ZEND_HASH_FOREACH_VAL(Z_ARRVAL_P(zend_hash_index_find(Z_ARRVAL_P(entry), 1)), v) {
+			size += 8 + ZSTR_LEN(name) + Z_STRLEN_P(v);
+			n++;
+		} ZEND_HASH_FOREACH_END();
+	} ZEND_HASH_FOREACH_END();
+	*count = n;
+	if (!n) return NULL;
+	char *out = malloc(size), *p = out;
+	if (!out) phpa_out_of_memory("response headers");
+	ZEND_HASH_FOREACH_VAL(headers, entry) {
+		zend_string *name = Z_STR_P(zend_hash_index_find(Z_ARRVAL_P(entry), 0));
+		zval *v;
+		ZEND_HASH_FOREACH_VAL(Z_ARRVAL_P(zend_hash_index_find(Z_ARRVAL_P(entry), 1)), v) {
+			put_u32_bytes(&p, ZSTR_VAL(name), (uint32_t)ZSTR_LEN(name));
+			put_u32_bytes(&p, Z_STRVAL_P(v), (uint32_t)Z_STRLEN_P(v));
+		} ZEND_HASH_FOREACH_END();
+	} ZEND_HASH_FOREACH_END();
+	return out;
+}
+
 void phpa_stream_unref(phpa_stream *st)
 {
 	if (st && --st->refs == 0) free(st);
@@ -129,32 +159,7 @@ void phpa_frame_send(phpa_response *r, uint32_t flags)
 	f->header_count = 0;
 	f->stream = NULL;
 
-	size_t size = 0;
-	uint32_t count = 0;
-	zval *entry;
-	if (head) {
-		ZEND_HASH_FOREACH_VAL(&r->headers, entry) {
-			zend_string *name = Z_STR_P(zend_hash_index_find(Z_ARRVAL_P(entry), 0));
-			zval *v;
-			ZEND_HASH_FOREACH_VAL(Z_ARRVAL_P(zend_hash_index_find(Z_ARRVAL_P(entry), 1)), v) {
-				size += 8 + ZSTR_LEN(name) + Z_STRLEN_P(v);
-				count++;
-			} ZEND_HASH_FOREACH_END();
-		} ZEND_HASH_FOREACH_END();
-	}
-	if (count) {
-		char *p = f->headers = malloc(size);
-		if (!p) phpa_out_of_memory("response headers");
-		ZEND_HASH_FOREACH_VAL(&r->headers, entry) {
-			zend_string *name = Z_STR_P(zend_hash_index_find(Z_ARRVAL_P(entry), 0));
-			zval *v;
-			ZEND_HASH_FOREACH_VAL(Z_ARRVAL_P(zend_hash_index_find(Z_ARRVAL_P(entry), 1)), v) {
-				put_u32_bytes(&p, ZSTR_VAL(name), (uint32_t)ZSTR_LEN(name));
-				put_u32_bytes(&p, Z_STRVAL_P(v), (uint32_t)Z_STRLEN_P(v));
-			} ZEND_HASH_FOREACH_END();
-		} ZEND_HASH_FOREACH_END();
-		f->header_count = count;
-	}
+	if (head) f->headers = encode_headers(&r->headers, &f->header_count);
 	size_t bytes = 0;
 	for (uint32_t i = 0; i < r->nchunks; i++) bytes += r->chunks[i].len;
 	if (r->nowned > 0) {
@@ -199,6 +204,23 @@ void phpa_frame_send(phpa_response *r, uint32_t flags)
 }
 
 void phpa_frame_send_final(phpa_response *r) { phpa_frame_send(r, PHPA_FRAME_END); }
+
+/* An informational head (status 100..199: headers_send(103), Early Hints) with the headers set
+ * so far, ahead of the response's own head: a HEAD frame with a 1xx status, no body, no END
+ * (phpa_bridge.h). The response is unchanged: its headers stay set for the final head. */
+void phpa_frame_send_informational(phpa_response *r, int status)
+{
+	phpa_frame *f = malloc(sizeof(phpa_frame));
+	if (!f) phpa_out_of_memory("a response frame");
+	f->id = r->id;
+	f->thread = r->thread;
+	f->flags = PHPA_FRAME_HEAD;
+	f->status = status;
+	f->headers = encode_headers(&r->headers, &f->header_count);
+	f->nchunks = 0;
+	f->stream = NULL;
+	phpa_host_send_frame(f);
+}
 
 /* Back-pressure: suspend the coroutine while too many streamed bytes are unsent. Returns
  * false when an exception is pending (the coroutine was cancelled or is being destroyed). */

@@ -170,7 +170,7 @@ final class Response
 {
     /**
      * Sets the status to send. Throws ValueError outside 200..599: a 1xx (informational)
-     * status cannot be the final status of a response.
+     * status cannot be the final status of a response (headers_send(103) sends one ahead of it).
      */
     public function setStatus(int $status): void {}
 
@@ -239,7 +239,11 @@ namespace {
  * this thread, fills $_SERVER, $_GET, $_POST, $_COOKIE, $_FILES, $_REQUEST and php://input
  * with it, calls $callback() (echo, header(), http_response_code() and setcookie() make the
  * response), sends the response, puts the request state back (superglobals, headers, output
- * buffers) and returns true. $_POST and $_FILES are filled for POST bodies (urlencoded and
+ * buffers) and returns true. $_SERVER names the worker file the script, as FrankenPHP does:
+ * SCRIPT_FILENAME, SCRIPT_NAME (its path under the site's root, DOCUMENT_ROOT; "" when it is
+ * outside), PATH_INFO and DOCUMENT_URI when the request path names a .php file (split after
+ * `.php`: /index.php/users/7 gives PATH_INFO /users/7), PHP_SELF = SCRIPT_NAME . PATH_INFO,
+ * PATH_TRANSLATED. $_POST and $_FILES are filled for POST bodies (urlencoded and
  * multipart; move_uploaded_file() takes the files), $_REQUEST is $_GET + $_POST; PHP's default
  * Content-Type is sent when the callback sets none; flush() streams the response; sessions
  * work (session_start() reads the request's cookie; the session is written and closed when
@@ -247,7 +251,9 @@ namespace {
  * its interpreter after max_requests: the worker file should then end (code after its loop
  * runs); calling it again after false throws an Error. An uncaught exception in the callback
  * answers 500 and the loop goes on; exit() ends only the request; a fatal error answers 500
- * and restarts the worker file. Throws a RuntimeException outside a classic worker (in an
+ * and restarts the worker file. A client that goes away stops the callback (its response is
+ * dropped) unless it called ignore_user_abort(true): then it runs to its end, with
+ * connection_aborted() true. Throws a RuntimeException outside a classic worker (in an
  * async worker: use FrankenPHP\HttpServer::onRequest()), an Error when called from inside a
  * callback or a coroutine.
  */
@@ -295,8 +301,14 @@ function apache_response_headers(): array|false {}
 /**
  * Sends the status ($status) and the headers set so far now, with what was echoed so far;
  * the rest of the body follows at the end of the request. Returns 0 (also when they were sent
- * already), -1 outside a request. A 1xx status (103 Early Hints) is not supported yet: it
- * throws an Error; a status outside 100..599 throws a ValueError.
+ * already), -1 outside a request. In a classic worker's callback, an async worker's handler
+ * and a classic script.
+ * A 1xx status (103 Early Hints: header('Link: ...') first) sends an informational response
+ * with the headers set so far and changes nothing else: the final response follows, with
+ * those headers too. Returns 1 (sent), 3 once the final head has gone out or outside a
+ * request, as FrankenPHP. An HTTP/1.0 client gets no 1xx (RFC 9110), HTTP/2 gets it as
+ * informational headers. 101 throws a ValueError (not supported yet: a protocol switch); so
+ * does a status outside 100..599.
  */
 function headers_send(int $status = 200): int {}
 

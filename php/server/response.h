@@ -51,6 +51,8 @@ void phpa_body_discard(phpa_response *r);
 /* Hand what is pending to the host (flags: PHPA_FRAME_END, PHPA_FRAME_ABORT). */
 void phpa_frame_send(phpa_response *r, uint32_t flags);
 void phpa_frame_send_final(phpa_response *r);
+/* A 1xx head with the headers set so far, before the response's own (headers_send(103)). */
+void phpa_frame_send_informational(phpa_response *r, int status);
 /* Back-pressure of a streamed response. False with an exception pending. */
 bool phpa_stream_check_client(phpa_response *r);
 bool phpa_stream_wait_drain(phpa_response *r);

@@ -15,20 +15,26 @@
  * the script unless ignore_user_abort. Not supported yet: a script blocked inside one call
  * (sleep(), a slow query) is interrupted only when that call returns.
  *
- * The working directory: on an NTS PHP the process has one, which Node's thread shares, so
- * scripts run with the server's (SAPI_OPTION_NO_CHDIR); a ZTS PHP has a virtual one per
- * thread and PHP moves it to the script's directory as php-fpm does.
+ * The working directory: PHP moves it to the script's directory, as php-fpm does (relative
+ * paths, getcwd()). A ZTS PHP keeps a virtual one per thread. On an NTS PHP the directory is
+ * the process's, shared with Node's threads, so the thread first takes one of its own
+ * (unshare(CLONE_FS): cwd and umask become this thread's) and goes back to where it started
+ * after each request; where that is refused, scripts keep the server's (SAPI_OPTION_NO_CHDIR).
  */
 #include "server/scripts.h"
 
 #include <SAPI.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <main/php_main.h>
+#include <sched.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zend_exceptions.h>
 
 static __thread phpa_script_req *cur;
 static __thread zend_result (*request_startup)(void);
+static __thread int home_fd = -1; /* NTS: the thread's own working directory between requests */
 
 phpa_script_req *phpa_scripts_current(void) { return cur; }
 
@@ -243,6 +249,10 @@ static void serve(phpa_job *job)
 	} zend_end_try();
 	zend_destroy_file_handle(&fh);
 	php_request_shutdown(NULL); /* output flushed, headers captured (send_headers) */
+	/* PHP put back the directory it left, but a shutdown function may have moved it again. */
+	if (home_fd >= 0 && fchdir(home_fd) != 0) {
+		phpa_log(PHPA_LOG_WARN, r->id, "could not go back to the PHP thread's working directory: %s", strerror(errno));
+	}
 	r->running = false;
 	phpa_guard_publish_deadline(0);
 	if (r->aborted) {
@@ -263,6 +273,21 @@ done:
 
 /* ---- the thread ----------------------------------------------------------------------------- */
 
+bool phpa_own_working_directory(const char *who)
+{
+#ifdef ZTS
+	(void)who;
+	return true; /* PHP keeps a virtual one per thread */
+#else
+	if (unshare(CLONE_FS) == 0) return true;
+	SG(options) |= SAPI_OPTION_NO_CHDIR;
+	phpa_log(PHPA_LOG_WARN, 0,
+		"not supported here: %s run in the server's working directory, not their own (the PHP thread could not "
+		"get a working directory of its own: unshare(CLONE_FS): %s)", who, strerror(errno));
+	return false;
+#endif
+}
+
 static __thread uint64_t prune_below;
 static bool keep_newer(uint64_t id) { return id > prune_below; }
 
@@ -279,7 +304,7 @@ void phpa_scripts_thread_main(int thread, zend_result (*startup)(void))
 		return;
 	}
 #ifndef ZTS
-	SG(options) |= SAPI_OPTION_NO_CHDIR; /* one working directory per process: Node's */
+	if (phpa_own_working_directory("classic scripts")) home_fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 #endif
 	phpa_guard_thread_start();
 	phpa_guard_set_policy(interrupt, NULL);
@@ -309,4 +334,6 @@ void phpa_scripts_thread_main(int thread, zend_result (*startup)(void))
 	}
 	phpa_response_drain_released();
 	phpa_guard_thread_stop();
+	if (home_fd >= 0) close(home_fd);
+	home_fd = -1;
 }

@@ -41,6 +41,12 @@ typedef struct phpa_script_req {
 	zend_long limit_secs;
 } phpa_script_req;
 
+/* NTS: the process's working directory and umask are Node's too; the calling PHP thread takes
+ * its own (Linux unshare(CLONE_FS)) so that PHP's chdir() to a script's directory, or a
+ * script's chdir()/umask(), cannot move Node's. Where that is refused: SAPI_OPTION_NO_CHDIR
+ * (`who` run in the server's directory), a warning, false. ZTS: nothing to do. */
+bool phpa_own_working_directory(const char *who);
+
 /* The script request of this thread, or NULL between requests. */
 phpa_script_req *phpa_scripts_current(void);
 
@@ -48,6 +54,8 @@ phpa_script_req *phpa_scripts_current(void);
 /* Hand what is pending to the host: the head unless sent, the buffered body; `last` ends the
  * response. A non-final frame may wait for the client to read (back-pressure). */
 void phpa_scripts_send(phpa_script_req *r, bool last);
+/* A 1xx head (headers_send(103)) with PHP's headers set so far, ahead of the response's own. */
+void phpa_scripts_send_informational(phpa_script_req *r, int status);
 /* Replace the response with a short error (status) when its head is not out yet; else cut it. */
 void phpa_scripts_fail(phpa_script_req *r, int status);
 /* The request's output is done with (frames sent or dropped): free what it held. */

@@ -38,6 +38,20 @@ static void append_header(phpa_script_req *r, const char *name, size_t nlen, con
 	r->header_count++;
 }
 
+/* PHP's header list ("Name: value" lines) appended to r->headers in frame layout. */
+static void capture_headers(phpa_script_req *r, zend_llist *list)
+{
+	zend_llist_position pos;
+	for (sapi_header_struct *sh = zend_llist_get_first_ex(list, &pos); sh; sh = zend_llist_get_next_ex(list, &pos)) {
+		const char *line = sh->header;
+		const char *colon = memchr(line, ':', sh->header_len);
+		if (!colon || colon == line) continue; /* PHP keeps only "Name: value" lines here */
+		const char *v = colon + 1, *end = line + sh->header_len;
+		while (v < end && (*v == ' ' || *v == '\t')) v++;
+		append_header(r, line, (size_t)(colon - line), v, (size_t)(end - v));
+	}
+}
+
 /* ---- SAPI callbacks ----------------------------------------------------------------------- */
 
 bool phpa_scripts_active(void) { return phpa_scripts_current() != NULL; }
@@ -48,15 +62,30 @@ void phpa_scripts_send_headers(sapi_headers_struct *h)
 	if (!r || r->head_captured) return;
 	r->head_captured = true;
 	r->status = h->http_response_code ? h->http_response_code : 200;
-	zend_llist_position pos;
-	for (sapi_header_struct *sh = zend_llist_get_first_ex(&h->headers, &pos); sh; sh = zend_llist_get_next_ex(&h->headers, &pos)) {
-		const char *line = sh->header;
-		const char *colon = memchr(line, ':', sh->header_len);
-		if (!colon || colon == line) continue; /* PHP keeps only "Name: value" lines here */
-		const char *v = colon + 1, *end = line + sh->header_len;
-		while (v < end && (*v == ' ' || *v == '\t')) v++;
-		append_header(r, line, (size_t)(colon - line), v, (size_t)(end - v));
-	}
+	capture_headers(r, &h->headers);
+}
+
+void phpa_scripts_send_informational(phpa_script_req *r, int status)
+{
+	/* The head of the response is captured into r->headers: built aside, then put back. */
+	char *saved = r->headers;
+	const size_t saved_len = r->headers_len;
+	const uint32_t saved_count = r->header_count;
+	r->headers = NULL;
+	r->headers_len = 0;
+	r->header_count = 0;
+	capture_headers(r, &SG(sapi_headers).headers);
+	phpa_frame *f = phpa_calloc(sizeof(phpa_frame), "a response frame");
+	f->id = r->id;
+	f->thread = phpa_thread_index();
+	f->flags = PHPA_FRAME_HEAD; /* with a 1xx status: informational (phpa_bridge.h) */
+	f->status = status;
+	f->headers = r->headers; /* the frame owns them */
+	f->header_count = r->header_count;
+	r->headers = saved;
+	r->headers_len = saved_len;
+	r->header_count = saved_count;
+	phpa_host_send_frame(f);
 }
 
 /* Waits while too many streamed bytes are unsent (or until the client is gone, the request is

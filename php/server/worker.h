@@ -47,6 +47,14 @@ void phpa_worker_progress(phpa_worker_outcome *out);
  * level when it was called (frankenphp_finish_request() ends the buffers above it). */
 phpa_worker_req *phpa_classic_request(void);
 int phpa_classic_callback_ob_level(void);
+/* classic_worker.c: the client of r went away. True when r is the classic callback's request
+ * and the callback ignores user aborts (ignore_user_abort(true)): connection_aborted() is true
+ * from now on and it runs to its end; false: it is interrupted as an async handler is. */
+bool phpa_classic_abort(phpa_worker_req *r);
+/* classic_vars.c: the worker file as the script in r's $_SERVER (SCRIPT_NAME, PATH_INFO, ...). */
+void phpa_classic_script_vars(phpa_worker_req *r, zval *server);
+/* classic_worker.c, at module startup: notes the callback's ignore_user_abort changes. */
+void phpa_classic_worker_minit(void);
 /* classic_functions.c: PHP's default Content-Type (default_mimetype, default_charset) when the
  * callback set none, as PHP sends it for a script; before the head goes out. */
 void phpa_classic_default_type(phpa_worker_req *r);

@@ -18,7 +18,8 @@
  * - Client abort. JS queues the request id and interrupts the thread: a running handler
  *   unwinds the same way and its response is discarded (499, dropped by JS); a suspended one
  *   is matched at the next tick (phpa_limits_tick) and unwinds when resumed; a request still
- *   in the ring is dropped when popped.
+ *   in the ring is dropped when popped. A classic worker's callback that called
+ *   ignore_user_abort(true) is not interrupted: it runs to its end (classic_worker.c).
  */
 #include "server/worker.h"
 
@@ -69,6 +70,7 @@ static void interrupt(void)
 	}
 	phpa_guard_take_cancels();
 	if (phpa_guard_any_cancelled() && phpa_guard_take_cancelled(r->id)) {
+		if (r->call && phpa_classic_abort(r)) return; /* a classic callback under ignore_user_abort(true) */
 		r->cancelled = true;
 		phpa_log(PHPA_LOG_DEBUG, r->id, "client went away: handler interrupted, response discarded");
 		zend_throw_unwind_exit();
@@ -116,6 +118,7 @@ static bool keep_cancelled(uint64_t id)
 	for (uint32_t j = 0; j < n; j++) {
 		phpa_worker_req *r = phpa_worker_req_of(all[j]);
 		if (r && r->id == id && all[j]->state == PHPA_CO_WAITING && !r->timed_out && !r->cancelled) {
+			if (r->call && phpa_classic_abort(r)) break; /* it goes on (ignore_user_abort(true)) */
 			r->cancelled = true;
 			phpa_log(PHPA_LOG_DEBUG, id, "client went away: suspended handler interrupted, response discarded");
 			phpa_sched_interrupt(all[j]);

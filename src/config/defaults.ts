@@ -30,7 +30,7 @@ export interface EngineOptions {
   mode: EngineMode;
   /** Absolute path of the worker file; '' in scripts mode. */
   workerFile: string;
-  /** Absolute path the scripts are served from; '' in the worker modes. */
+  /** Absolute path the scripts are served from; a classic worker's site root ($_SERVER); '' in an async worker. */
   documentRoot: string;
   /** PHP threads (the worker's `num`). */
   threads: number;

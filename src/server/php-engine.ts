@@ -19,6 +19,7 @@ import type { EncodedEnvelope } from './envelope.js';
 import { httpAnswer, PhpasyncError, type ErrorCode } from './errors.js';
 import { addHookHeaders } from './hook-headers.js';
 import { forHttp2, frameHeaders } from './framing.js';
+import { writeInformational } from './informational.js';
 import { InFlightTable } from './inflight.js';
 import type { ServerMetrics } from './metrics.js';
 import { hasRequestBehind } from './pipelining.js';
@@ -401,6 +402,11 @@ export class PhpEngine {
       const socket = res.socket;
       if (socket) socket.destroySoon();
       else res.destroy();
+      return;
+    }
+    if (flags & this.k.FRAME_HEAD && status < 200) {
+      // headers_send(103): an informational head; the response's own head comes later.
+      writeInformational(p.reply.request.raw, res, status, headers ?? []);
       return;
     }
     if (flags & this.k.FRAME_HEAD) {

@@ -24,6 +24,7 @@ import { phpasync } from './plugin.js';
 import { echoRequestId, genReqId } from './request-id.js';
 import { planSockets, socketUrl } from './listen-plan.js';
 import { classicScriptsOf } from './front.js';
+import { workerDocumentRoot } from './worker-root.js';
 import { routeSites, type BoundSites } from './sites.js';
 import { serveH2c } from './h2c.js';
 import { httpsOptions } from './tls.js';
@@ -128,6 +129,8 @@ export async function buildServer(config: PhpasyncConfig, build: BuildOptions = 
   const bodyLimit = bodyLimitOf(config);
   await app.register(phpasync, {
     ...(worker ? workerEngineOptions(worker, config.frankenphp?.phpIni) : await scriptsOptions(config)),
+    // A classic worker's $_SERVER names its script under the site's root (DOCUMENT_ROOT, SCRIPT_NAME).
+    ...(worker && !worker.async ? { documentRoot: await workerDocumentRoot(config) } : {}),
     ...(config.frankenphp?.maxWaitMs !== undefined ? { maxWaitMs: config.frankenphp.maxWaitMs } : {}),
     ...(build.threads !== undefined ? { threads: build.threads } : {}),
     ...(bodyLimit !== undefined ? { bodyLimit } : {}),
