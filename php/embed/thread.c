@@ -104,6 +104,8 @@ void phpa_php_thread_main(int thread)
 		phpa_reactor_close();
 		goto left;
 	}
+	/* A worker file runs in its own directory and a handler may chdir(): neither may move Node's. */
+	if (!classic) phpa_own_working_directory("async workers");
 	bool first = true;
 	int failures = 0; /* worker file failures in a row after a restart */
 	const int max_failures = phpa_runtime_config()->max_consecutive_failures;

@@ -41,11 +41,6 @@ typedef struct phpa_script_req {
 	zend_long limit_secs;
 } phpa_script_req;
 
-/* NTS: the process's working directory and umask are Node's too; the calling PHP thread takes
- * its own (Linux unshare(CLONE_FS)) so that PHP's chdir() to a script's directory, or a
- * script's chdir()/umask(), cannot move Node's. Where that is refused: SAPI_OPTION_NO_CHDIR
- * (`who` run in the server's directory), a warning, false. ZTS: nothing to do. */
-bool phpa_own_working_directory(const char *who);
 
 /* The script request of this thread, or NULL between requests. */
 phpa_script_req *phpa_scripts_current(void);

@@ -60,6 +60,11 @@ bool phpa_worker_header(const char *line, size_t len, int op);
 void phpa_scripts_thread_main(int thread, zend_result (*startup)(void));
 /* A script request runs on this thread: the SAPI callbacks below are its. */
 bool phpa_scripts_active(void);
+/* NTS: the process's working directory and umask are Node's too; the calling PHP thread takes
+ * its own (Linux unshare(CLONE_FS)) so that PHP's chdir() to a script's directory, or a
+ * script's chdir()/umask(), cannot move Node's. Where that is refused: SAPI_OPTION_NO_CHDIR
+ * (`who` run in the server's directory), a warning, false. ZTS: nothing to do. */
+bool phpa_own_working_directory(const char *who);
 size_t phpa_scripts_ub_write(const char *str, size_t len);
 void phpa_scripts_flush(void);
 void phpa_scripts_send_headers(sapi_headers_struct *headers);
