@@ -5,7 +5,8 @@
 // script that does not hold the worker up, a forged private header ignored, body limits, 503
 // when the classic ring is full, a client abort, a SIGKILLed classic process replaced, and
 // SIGTERM draining both kinds.
-// MIXED_CLI=/path/to/dist/src/cli/main.js runs the same tests against another build.
+// MIXED_CLI=/path/to/dist/src/cli/main.js runs the same tests against another build;
+// `scripts/test-zts.sh test/mixed-scripts.test.ts` against a thread-safe PHP (same placement).
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -15,7 +16,10 @@ import { request } from './helpers/request.js';
 import { ROOT, startServer, tempDir, waitFor, type RunningServer } from './helpers/server.js';
 
 const APP = path.join(ROOT, 'test/fixtures/mixed-app');
-const CLI = process.env.MIXED_CLI ? { cli: process.env.MIXED_CLI } : {};
+const CLI = {
+  ...(process.env.MIXED_CLI ? { cli: process.env.MIXED_CLI } : {}),
+  ...(process.env.PHPASYNC_ZTS_ADDON ? { env: { PHPASYNC_ADDON: process.env.PHPASYNC_ZTS_ADDON } } : {}),
+};
 
 type Json = Record<string, unknown>;
 
