@@ -194,6 +194,24 @@ describe('an async worker and classic scripts in one server', () => {
     expect(r.body.toString()).toBe('released');
   });
 
+  it("streams a classic script's flush()ed output as it comes", async () => {
+    const file = path.join(work, 'stream');
+    const first = await new Promise<{ text: string; rest: Promise<string> }>((resolve, reject) => {
+      http.get(`${server.url}/stream.php?file=${encodeURIComponent(file)}`, (res) => {
+        let text = '';
+        const rest = new Promise<string>((done) => res.on('end', () => done(text)));
+        res.on('data', (c: Buffer) => {
+          text += c.toString();
+          if (text === 'first part;') resolve({ text, rest });
+        });
+      }).on('error', reject);
+    });
+    // The script is still waiting for the file: what came is what flush() sent.
+    expect(first.text).toBe('first part;');
+    fs.writeFileSync(file, 'go');
+    expect(await first.rest).toBe('first part;rest');
+  });
+
   it('answers 503 when the classic ring is full, and serves the rest once the script ends', async () => {
     const file = path.join(work, 'busy');
     const slow = request(server.port, `/slow.php?file=${encodeURIComponent(file)}`);
@@ -263,5 +281,29 @@ describe('SIGTERM with a classic script running', () => {
     expect(r.body.toString()).toBe('released');
     expect(await s.exited).toBe(0);
     await waitFor(() => !alive(child), 10_000);
+  });
+});
+
+describe('a worker declared in php_server, without match', () => {
+  it('gives the paths that name no other script to the worker, runs the other .php files', async () => {
+    const s = await startServer({
+      ...CLI,
+      worker: path.join(APP, 'worker.php'),
+      workerMatch: '',
+      siteBody: `root * ${APP}\n\tphp_server`,
+    });
+    try {
+      const w = json((await request(s.port, '/some/route')).body);
+      expect(w).toMatchObject({ worker: true, uri: '/some/route' });
+      const again = json((await request(s.port, '/worker.php')).body);
+      expect(again.worker).toBe(true);
+      expect(again.count as number).toBeGreaterThan(w.count as number);
+      const c = json((await request(s.port, '/server.php')).body);
+      expect(c).toMatchObject({ SCRIPT_NAME: '/server.php', REMOTE_ADDR: '127.0.0.1' });
+      expect(c.pid).not.toBe(s.proc.pid);
+      expect((await request(s.port, '/hello.txt')).body.toString()).toBe('hello static\n');
+    } finally {
+      expect(await s.stop()).toBe(0);
+    }
   });
 });

@@ -21,12 +21,13 @@
 //   after them), then each child drains and exits; cancelAll() at the drain deadline.
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
+import { Pool, type Dispatcher } from 'undici';
 
 import { CLASSIC_START_WAIT_MS, ENGINE } from '../config/defaults.js';
 import type { PhpasyncConfig } from '../config/model.js';
@@ -94,7 +95,8 @@ export function withoutWorkers(config: PhpasyncConfig): PhpasyncConfig {
 interface Child {
   id: number;
   proc?: ChildProcess;
-  agent?: http.Agent;
+  /** undici's connections to the child (no pipelining: scripts-child.ts relies on it). */
+  pool?: Pool;
   socketPath: string;
   ready: boolean;
   startedAt: number;
@@ -112,7 +114,7 @@ interface Waiting {
 
 interface Open {
   reply: FastifyReply;
-  out: http.ClientRequest;
+  abort: (() => void) | undefined;
 }
 
 export interface ClassicPoolOptions {
@@ -196,7 +198,9 @@ export class ClassicPool {
     proc.on('error', (err) => log.warn({ classic: c.id, err: err.message }, 'classic scripts process: error'));
     proc.on('message', (m: FromClassic) => {
       if (m.t === 'ready' && c.proc === proc) {
-        c.agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+        // As many connections as requests in flight: requests queue in the child's ring (its
+        // 503 and max_wait_time), not here; no time limits: the child has its own (504).
+        c.pool = new Pool('http://localhost', { socketPath: c.socketPath, connections: null, pipelining: 1, headersTimeout: 0, bodyTimeout: 0 });
         c.ready = true;
         log.info({ classic: c.id, classicPid: proc.pid }, `classic scripts process ${c.id} serves`);
         this.flushWaiting();
@@ -208,8 +212,8 @@ export class ClassicPool {
       const wasCurrent = c.proc === proc;
       if (!wasCurrent) return;
       c.ready = false;
-      c.agent?.destroy();
-      c.agent = undefined;
+      void c.pool?.destroy().catch(() => {});
+      c.pool = undefined;
       c.proc = undefined;
       if (this.closed) return;
       if (Date.now() - c.startedAt >= HEALTHY_MS) c.nextDelay = 0;
@@ -249,9 +253,7 @@ export class ClassicPool {
       }),
     );
     const body = Buffer.isBuffer(request.body) ? request.body : undefined;
-    if (body || (req.method !== 'GET' && req.method !== 'HEAD')) headers.push('content-length', String(body?.length ?? 0));
-    const out = http.request({ agent: child.agent, socketPath: child.socketPath, method: req.method, path: phpTarget(req), headers, setHost: false });
-    const entry: Open = { reply, out };
+    const entry: Open = { reply, abort: undefined };
     this.open.add(entry);
     child.inflight++;
     let settled = false;
@@ -261,32 +263,48 @@ export class ClassicPool {
       child.inflight--;
       this.open.delete(entry);
     };
-    out.on('response', (inRes) => {
-      const list: string[] = [];
-      const raw = inRes.rawHeaders;
-      for (let i = 0; i < raw.length; i += 2) if (!NOT_RELAYED.has(raw[i]!.toLowerCase())) list.push(raw[i]!, raw[i + 1]!);
-      addHookHeaders(list, reply);
-      if (this.o.closing() && !hasRequestBehind(res as ServerResponse)) list.push('Connection', 'close');
-      if (!res.headersSent && !res.destroyed) res.writeHead(inRes.statusCode ?? 502, list);
-      inRes.pipe(res);
-      inRes.on('end', settle);
-      // The child died in the middle of the body: the client's response is cut, as it was.
-      inRes.on('aborted', () => res.destroy());
-      inRes.on('error', () => res.destroy());
-    });
-    out.on('error', (err) => {
-      settle();
-      if (res.writableEnded) return;
-      this.o.log.warn({ classic: child.id, classicPid: child.proc?.pid, reqId: request.id, err: err.message }, `classic scripts process ${child.id}: no answer`);
-      if (!res.headersSent) answer(reply, 'PHPASYNC_CLASSIC_GONE', child.id);
-      else res.destroy();
-    });
+    const log = this.o.log;
+    const closing = this.o.closing;
     // The client went away: the child sees its connection close (connection_aborted()).
     res.once('close', () => {
-      if (!res.writableFinished) out.destroy();
+      if (!settled) entry.abort?.();
       settle();
     });
-    out.end(body);
+    const handler: Dispatcher.DispatchHandler = {
+      onConnect(abort) {
+        entry.abort = () => abort(new Error('client gone'));
+        if (settled) abort(new Error('client gone'));
+      },
+      onHeaders(status, raw, resume) {
+        const list: string[] = [];
+        for (let i = 0; i < raw.length; i += 2) {
+          const name = raw[i]!.toString('latin1');
+          if (!NOT_RELAYED.has(name.toLowerCase())) list.push(name, raw[i + 1]!.toString('latin1'));
+        }
+        addHookHeaders(list, reply);
+        if (closing() && !hasRequestBehind(res as ServerResponse)) list.push('Connection', 'close');
+        if (res.headersSent || res.destroyed) return false;
+        res.writeHead(status, list);
+        res.on('drain', resume);
+        return true;
+      },
+      onData(chunk) {
+        return res.write(chunk);
+      },
+      onComplete() {
+        settle();
+        res.end();
+      },
+      onError(err) {
+        settle();
+        if (res.writableEnded || res.destroyed) return;
+        log.warn({ classic: child.id, classicPid: child.proc?.pid, reqId: request.id, err: err.message }, `classic scripts process ${child.id}: no answer`);
+        if (!res.headersSent) answer(reply, 'PHPASYNC_CLASSIC_GONE', child.id);
+        // The child died in the middle of the body: the client's response is cut, as it was.
+        else res.destroy();
+      },
+    };
+    child.pool!.dispatch({ path: phpTarget(req), method: req.method as Dispatcher.HttpMethod, headers, ...(body ? { body } : {}) }, handler);
   }
 
   /** At the drain deadline: the requests still in a child are answered 503 (or cut). */
@@ -294,7 +312,7 @@ export class ClassicPool {
     let n = 0;
     for (const e of [...this.open]) {
       n++;
-      e.out.destroy();
+      e.abort?.();
       if (!e.reply.raw.headersSent) answer(e.reply, 'PHPASYNC_SHUTTING_DOWN');
       else e.reply.raw.destroy();
     }
@@ -312,7 +330,6 @@ export class ClassicPool {
     for (const c of this.children) {
       clearTimeout(c.timer);
       const proc = c.proc;
-      c.agent?.destroy();
       if (!proc || proc.exitCode !== null || proc.signalCode !== null) continue;
       exits.push(
         new Promise<void>((resolve) => {
@@ -327,6 +344,7 @@ export class ClassicPool {
       );
     }
     await Promise.all(exits);
+    await Promise.all(this.children.map((c) => c.pool?.destroy().catch(() => {})));
     if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
