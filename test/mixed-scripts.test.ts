@@ -149,6 +149,23 @@ describe('an async worker and classic scripts in one server', () => {
     expect(await small.json()).toMatchObject({ body: 'raw body', CONTENT_LENGTH: '8', CONTENT_TYPE: 'text/plain', REQUEST_METHOD: 'POST' });
   });
 
+  it('takes a body sent after Expect: 100-continue', async () => {
+    const r = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request(
+        { host: '127.0.0.1', port: server.port, path: '/server.php', method: 'POST', headers: { expect: '100-continue', 'content-type': 'text/plain', 'content-length': '5' }, agent: false },
+        (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+        },
+      );
+      req.on('continue', () => req.end('hello'));
+      req.on('error', reject);
+    });
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body)).toMatchObject({ body: 'hello', CONTENT_LENGTH: '5' });
+  });
+
   it('survives a fatal error in a classic script: the worker and the next classic request are served', async () => {
     const fatal = await request(server.port, '/fatal.php');
     expect(fatal.status).toBe(500);

@@ -6,7 +6,7 @@ import os from 'node:os';
 import Fastify, { LogController, type FastifyInstance, type FastifyListenOptions, type FastifyServerOptions, type onRequestHookHandler } from 'fastify';
 
 import { reportIgnoredSignalsWith } from './signals.js';
-import { DRAIN_TIMEOUT_MS, ENGINE, LISTEN_PORT, scriptsEngineOptions, workerEngineOptions, type EngineOptions } from '../config/defaults.js';
+import { DRAIN_TIMEOUT_MS, ENGINE, LISTEN_PORT, MAX_WAIT_MS, scriptsEngineOptions, workerEngineOptions, type EngineOptions } from '../config/defaults.js';
 import { DEFAULT_ADMIN_ADDRESS, parseAdminAddress } from '../config/admin-address.js';
 import type { PhpasyncConfig } from '../config/model.js';
 import { checkRunnable, mixedClassicProcesses, notSupported } from '../config/runnable.js';
@@ -134,6 +134,7 @@ export async function buildServer(config: PhpasyncConfig, build: BuildOptions = 
       drainMs: config.global?.drainTimeoutMs ?? DRAIN_TIMEOUT_MS,
       log: app.log,
       closing: () => app.phpasync.closing,
+      maxWaitMs: config.frankenphp?.maxWaitMs ?? MAX_WAIT_MS,
     });
     app.decorate('classicScripts', pool);
     app.addHook('preHandler', (request, reply, done) => (isClassic(request.raw) ? pool.forward(request, reply) : done()));

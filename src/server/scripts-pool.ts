@@ -11,8 +11,11 @@
 //   front resolved ride in a private header (scripts-channel.ts) that clients cannot send: it
 //   is dropped from what they send. The body arrives buffered (the front's body limit and
 //   read_body applied), the answer streams back as the child writes it (flush()).
-// - Each child's ring and max_wait_time answer 503 when it is full; the front sends to another
-//   only when that one has fewer requests in flight, so a 503 means every child is as busy.
+// - A child takes as many requests at once as its PHP thread's ring holds (buffer_size); the
+//   front sends each to the child with the fewest in flight, and when every child is full the
+//   request waits here, in arrival order, up to max_wait_time for one to finish: 503 after
+//   that, as a server without a worker answers when its ring stays full. (Waiting here rather
+//   than in the child: the child's deadline would also count the hops' scheduling delays.)
 // - A child that dies is started again (with the supervisor's backoff); the requests it held
 //   are answered 502 (or cut, once their head went out); those arriving meanwhile wait for a
 //   child up to CLASSIC_START_WAIT_MS, then 503. A client that goes away aborts its request in
@@ -29,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import { Pool, type Dispatcher } from 'undici';
 
-import { CLASSIC_START_WAIT_MS, ENGINE } from '../config/defaults.js';
+import { CLASSIC_START_WAIT_MS, ENGINE, MAX_WAIT_MS } from '../config/defaults.js';
 import type { PhpasyncConfig } from '../config/model.js';
 import { allDirectives } from '../config/walk.js';
 import { httpAnswer, type ErrorCode } from './errors.js';
@@ -51,8 +54,9 @@ const HEALTHY_MS = 30_000;
 /** How long a draining child may take past the drain time before it is killed. */
 const EXIT_GRACE_MS = 5000;
 
-/** Request headers that belong to one connection (RFC 9110 §7.6.1), or that the front sets. */
-const NOT_FORWARDED = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'http2-settings', 'content-length', CLASSIC_HEADER]);
+/** Request headers that belong to one connection (RFC 9110 §7.6.1; Expect was answered by the
+ * front, which read the body), or that the front sets. */
+const NOT_FORWARDED = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'http2-settings', 'expect', 'content-length', CLASSIC_HEADER]);
 /** Response headers of the hop to the child: the front frames its own response (and HTTP/2
  * forbids these); the request id is the front's (its hook header). */
 const NOT_RELAYED = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'x-request-id']);
@@ -109,8 +113,11 @@ interface Child {
 interface Waiting {
   request: FastifyRequest;
   reply: FastifyReply;
-  timer: NodeJS.Timeout;
+  timer: NodeJS.Timeout | undefined;
 }
+
+/** Requests a child takes at once: its PHP thread's ring (scripts mode's buffer_size). */
+const PER_CHILD = ENGINE.bufferSize.default;
 
 interface Open {
   reply: FastifyReply;
@@ -125,6 +132,8 @@ export interface ClassicPoolOptions {
   log: FastifyBaseLogger;
   /** Whether the front is closing (its responses then close their connection). */
   closing: () => boolean;
+  /** max_wait_time: how long a request waits when every child's ring is full. */
+  maxWaitMs: number;
 }
 
 export class ClassicPool {
@@ -145,19 +154,22 @@ export class ClassicPool {
   /** Sends a request marked by markClassic to a child (the reply is hijacked here). */
   forward(request: FastifyRequest, reply: FastifyReply): void {
     reply.hijack();
-    const child = this.pick();
+    const child = this.waiting.length === 0 ? this.pick() : undefined;
     if (child) return this.send(child, request, reply);
     if (this.closed) return answer(reply, 'PHPASYNC_SHUTTING_DOWN');
-    if (this.waiting.length >= this.o.count * ENGINE.bufferSize.default) return answer(reply, 'PHPASYNC_BUSY');
     this.start();
-    const w: Waiting = {
-      request,
-      reply,
-      timer: setTimeout(() => {
-        this.waiting.splice(this.waiting.indexOf(w) >>> 0, 1);
-        answer(reply, 'PHPASYNC_CLASSIC_UNAVAILABLE', CLASSIC_START_WAIT_MS / 1000);
-      }, CLASSIC_START_WAIT_MS),
-    };
+    // Every child full: max_wait_time, as a ring that stays full. None ready yet (booting,
+    // restarting): the time one takes to start.
+    const booting = !this.children.some((c) => c.ready);
+    const maxWait = booting ? CLASSIC_START_WAIT_MS : this.o.maxWaitMs;
+    // As many as a server without a worker lets wait (its threads × max_coroutines).
+    if (maxWait <= 0 || this.waiting.length >= this.o.count * ENGINE.maxCoroutines.default) return answer(reply, 'PHPASYNC_BUSY');
+    const w: Waiting = { request, reply, timer: undefined };
+    w.timer = setTimeout(() => {
+      this.waiting.splice(this.waiting.indexOf(w) >>> 0, 1);
+      if (booting && !this.children.some((c) => c.ready)) answer(reply, 'PHPASYNC_CLASSIC_UNAVAILABLE', CLASSIC_START_WAIT_MS / 1000);
+      else answer(reply, 'PHPASYNC_BUSY');
+    }, maxWait);
     this.waiting.push(w);
     reply.raw.once('close', () => {
       const i = this.waiting.indexOf(w);
@@ -168,13 +180,14 @@ export class ClassicPool {
     });
   }
 
-  /** The ready child with the fewest requests in flight (round robin among equals). */
+  /** The ready child with the fewest requests in flight (round robin among equals), if one has
+   * room in its ring. */
   private pick(): Child | undefined {
     let best: Child | undefined;
     const n = this.children.length;
     for (let k = 0; k < n; k++) {
       const c = this.children[(this.rr + k) % n]!;
-      if (c.ready && (!best || c.inflight < best.inflight)) best = c;
+      if (c.ready && c.inflight < PER_CHILD && (!best || c.inflight < best.inflight)) best = c;
     }
     this.rr = (this.rr + 1) % n;
     return best;
@@ -262,6 +275,7 @@ export class ClassicPool {
       settled = true;
       child.inflight--;
       this.open.delete(entry);
+      if (this.waiting.length > 0) this.flushWaiting();
     };
     const log = this.o.log;
     const closing = this.o.closing;
@@ -304,7 +318,12 @@ export class ClassicPool {
         else res.destroy();
       },
     };
-    child.pool!.dispatch({ path: phpTarget(req), method: req.method as Dispatcher.HttpMethod, headers, ...(body ? { body } : {}) }, handler);
+    try {
+      child.pool!.dispatch({ path: phpTarget(req), method: req.method as Dispatcher.HttpMethod, headers, ...(body ? { body } : {}) }, handler);
+    } catch (err) {
+      // undici refused the request itself (a header it does not take): said, not thrown.
+      handler.onError!(err as Error);
+    }
   }
 
   /** At the drain deadline: the requests still in a child are answered 503 (or cut). */
