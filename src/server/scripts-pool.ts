@@ -286,8 +286,8 @@ export class ClassicPool {
     });
     const handler: Dispatcher.DispatchHandler = {
       onConnect(abort) {
-        entry.abort = () => abort(new Error('client gone'));
-        if (settled) abort(new Error('client gone'));
+        entry.abort = () => abort();
+        if (settled) abort();
       },
       onHeaders(status, raw, resume) {
         const list: string[] = [];
