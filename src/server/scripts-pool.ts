@@ -16,7 +16,7 @@
 //   request waits here, in arrival order, up to max_wait_time for one to finish: 503 after
 //   that, as a server without a worker answers when its ring stays full. (Waiting here rather
 //   than in the child: the child's deadline would also count the hops' scheduling delays.)
-// - A child that dies is started again (with the supervisor's backoff); the requests it held
+// - A child that dies is started again (with a doubling delay); the requests it held
 //   are answered 502 (or cut, once their head went out); those arriving meanwhile wait for a
 //   child up to CLASSIC_START_WAIT_MS, then 503. A client that goes away aborts its request in
 //   the child (connection_aborted()).
@@ -32,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import { Pool, type Dispatcher } from 'undici';
 
-import { CLASSIC_START_WAIT_MS, ENGINE, MAX_WAIT_MS } from '../config/defaults.js';
+import { CLASSIC_START_WAIT_MS, ENGINE } from '../config/defaults.js';
 import type { PhpasyncConfig } from '../config/model.js';
 import { allDirectives } from '../config/walk.js';
 import { httpAnswer, type ErrorCode } from './errors.js';
@@ -211,8 +211,8 @@ export class ClassicPool {
     proc.on('error', (err) => log.warn({ classic: c.id, err: err.message }, 'classic scripts process: error'));
     proc.on('message', (m: FromClassic) => {
       if (m.t === 'ready' && c.proc === proc) {
-        // As many connections as requests in flight: requests queue in the child's ring (its
-        // 503 and max_wait_time), not here; no time limits: the child has its own (504).
+        // One connection per request in flight (at most PER_CHILD, pick() sees to it); no time
+        // limits: the child has its own (request_timeout, 504).
         c.pool = new Pool('http://localhost', { socketPath: c.socketPath, connections: null, pipelining: 1, headersTimeout: 0, bodyTimeout: 0 });
         c.ready = true;
         log.info({ classic: c.id, classicPid: proc.pid }, `classic scripts process ${c.id} serves`);
