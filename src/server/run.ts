@@ -135,6 +135,7 @@ export async function buildServer(config: PhpasyncConfig, build: BuildOptions = 
       log: app.log,
       closing: () => app.phpasync.closing,
       maxWaitMs: config.frankenphp?.maxWaitMs ?? MAX_WAIT_MS,
+      ...(build.logBindings ? { logBindings: build.logBindings } : {}),
     });
     app.decorate('classicScripts', pool);
     app.addHook('preHandler', (request, reply, done) => (isClassic(request.raw) ? pool.forward(request, reply) : done()));

@@ -29,7 +29,7 @@ import { setScript } from './scripts.js';
 
 /** From the front process. */
 export type ToClassic =
-  | { t: 'start'; id: number; config: PhpasyncConfig; socketPath: string; drainMs: number }
+  | { t: 'start'; id: number; config: PhpasyncConfig; socketPath: string; drainMs: number; logBindings: Record<string, unknown> }
   | { t: 'drain' };
 
 /** To the front process. */
@@ -112,7 +112,7 @@ function drain(drainMs: number): void {
 async function start(m: Extract<ToClassic, { t: 'start' }>): Promise<void> {
   process.title = `phpasync: classic scripts ${m.id}`;
   const encoders = m.config.sites.map((s) => encoderOf(s));
-  app = await buildServer(m.config, { threads: 1, logBindings: { classic: m.id }, requestHook: takeMeta, genReqId: (req) => metaOf(req)?.id ?? genReqId(req) });
+  app = await buildServer(m.config, { threads: 1, logBindings: { ...m.logBindings, classic: m.id }, requestHook: takeMeta, genReqId: (req) => metaOf(req)?.id ?? genReqId(req) });
   if (encoders.some((e) => e)) app.phpasync.encoderFor = (req) => encoders[(req as Tagged)[SITE] ?? -1];
   await app.listen({ path: m.socketPath });
   tell({ t: 'ready' });

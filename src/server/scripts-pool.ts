@@ -134,6 +134,8 @@ export interface ClassicPoolOptions {
   closing: () => boolean;
   /** max_wait_time: how long a request waits when every child's ring is full. */
   maxWaitMs: number;
+  /** The front's own log fields (a supervised child's id), on the children's lines too. */
+  logBindings?: Record<string, unknown>;
 }
 
 export class ClassicPool {
@@ -235,7 +237,7 @@ export class ClassicPool {
       log.warn({ classic: c.id, classicPid: proc.pid, code, signal, restartInMs: delay }, `classic scripts process ${c.id} ended; starting it again`);
       c.timer = setTimeout(() => this.spawn(c), delay);
     });
-    proc.send({ t: 'start', id: c.id, config: this.childConfig, socketPath: c.socketPath, drainMs: this.o.drainMs } satisfies ToClassic, () => {});
+    proc.send({ t: 'start', id: c.id, config: this.childConfig, socketPath: c.socketPath, drainMs: this.o.drainMs, logBindings: this.o.logBindings ?? {} } satisfies ToClassic, () => {});
   }
 
   private flushWaiting(): void {
