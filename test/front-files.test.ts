@@ -175,12 +175,16 @@ describe('file_server next to a worker matched by path', () => {
   });
 
   it('never sends a PHP script as text, even through a link with another name', async () => {
-    for (const p of ['/app.php', '/alias.txt', '/app%2ephp']) {
+    // Run as classic scripts (test/mixed-scripts.test.ts): what they print, never their source.
+    for (const p of ['/app.php', '/app%2ephp']) {
       const r = await request(server.port, p);
-      expect(r.status, p).toBe(403);
-      expect(r.body.toString(), p).not.toContain('PHP SOURCE SECRET');
-      expect(r.body.toString(), p).toContain('classic PHP scripts');
+      expect(r.status, p).toBe(200);
+      expect(r.body.toString(), p).toBe('PHP SOURCE SECRET');
     }
+    const r = await request(server.port, '/alias.txt');
+    expect(r.status).toBe(403);
+    expect(r.body.toString()).not.toContain('PHP SOURCE SECRET');
+    expect(r.body.toString()).toContain('PHP files are never sent as text');
   });
 
   it('hides what `hide` names', async () => {
@@ -306,10 +310,10 @@ describe("php_server's file server with a worker that has no match", () => {
     expect((await request(server.port, '/hello.txt', { method: 'POST' })).body.toString()).toBe('php /hello.txt');
   });
 
-  it('refuses other PHP scripts (classic scripts) and paths out of the root', async () => {
+  it('runs other PHP scripts as classic scripts, refuses paths out of the root', async () => {
     const r = await request(server.port, '/app.php');
-    expect(r.status).toBe(403);
-    expect(r.body.toString()).not.toContain('PHP SOURCE SECRET');
+    expect(r.status).toBe(200);
+    expect(r.body.toString()).toBe('PHP SOURCE SECRET');
     for (const p of ['/%2e%2e/outside.txt', '/link-out.txt']) {
       const o = await request(server.port, p);
       expect(o.status, p).toBe(403);

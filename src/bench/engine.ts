@@ -55,6 +55,8 @@ async function startServer(s: Scenario, dir: string): Promise<ServerHandle> {
       return startPhpasync(dir, { worker: LOOP_HELLO, classic: true });
     case 'phpasync-scripts':
       return startPhpasyncScripts(dir);
+    case 'phpasync-mixed':
+      return startPhpasyncScripts(dir, true);
     case 'nginx-fpm': {
       const bin = findNginxFpm();
       if (typeof bin === 'string') throw new Skip(bin);

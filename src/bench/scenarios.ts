@@ -7,7 +7,7 @@ import { FRONT_SCENARIOS } from './scenarios-front.js';
 import type { FrontServerKind } from './servers/front.js';
 import { PHP_THREADS, RING_CAPACITY } from './servers/phpasync.js';
 
-export type ServerKind = 'fastify' | 'phpasync' | 'phpasync-classic' | 'phpasync-scripts' | 'nginx-fpm' | 'phpasync-db' | 'nginx-fpm-db' | FrontServerKind;
+export type ServerKind = 'fastify' | 'phpasync' | 'phpasync-classic' | 'phpasync-scripts' | 'phpasync-mixed' | 'nginx-fpm' | 'phpasync-db' | 'nginx-fpm-db' | FrontServerKind;
 
 export interface RequestSpec {
   path: string;

@@ -145,6 +145,11 @@ export const MAX_WAIT_MS = 100;
 /** How long stopping waits for the PHP threads to join once they all reported that they exited. */
 export const THREAD_JOIN_MS = 5000;
 
+/** Classic scripts next to a worker: how long a request waits for a classic-scripts process to
+ * be ready (the first ones boot with the first such request; a dead one is restarting) before
+ * it is answered 503 (src/server/scripts-pool.ts). */
+export const CLASSIC_START_WAIT_MS = 10_000;
+
 /** Largest request body accepted when the site sets no `request_body { max_size }`; larger: 413. */
 export const BODY_LIMIT_BYTES = 64 * 1024 * 1024;
 

@@ -8,6 +8,7 @@ import { directivePlaceholderProblem, matcherProblem, SITE_WIDE, walkScoped } fr
 import { placeholderProblem } from './responder-checks.js';
 import type { PhpasyncConfig, SourceLocation } from './model.js';
 import { allDirectives, allWorkers } from './walk.js';
+import { matchesEveryPath } from './worker-match.js';
 
 /** Site directives the runtime can serve today (everything else is refused by name). */
 const SUPPORTED_SITE_DIRECTIVES = new Set(['root', 'route', 'rewrite', 'uri', 'header', 'handle', 'handle_path', 'reverse_proxy', 'php_server', 'php', 'request_body', 'file_server', 'encode', 'respond', 'redir']);
@@ -24,6 +25,17 @@ export function notSupported(what: string, source: SourceLocation): ConfigError 
 export function classicThreads(config: PhpasyncConfig): number | undefined {
   if (allWorkers(config).length > 0 || ![...allDirectives(config)].some((d) => d.phpServer || d.php)) return undefined;
   return config.frankenphp?.numThreads ?? 1;
+}
+
+/** Classic-scripts processes next to the worker, when a php_server/php site can reach classic
+ * scripts (the worker's match does not take every path): num_threads minus the worker's
+ * threads, as FrankenPHP splits num_threads, and at least one; 1 without num_threads. Each
+ * process that serves HTTP starts that many (src/server/scripts-pool.ts). */
+export function mixedClassicProcesses(config: PhpasyncConfig): number | undefined {
+  const worker = allWorkers(config)[0];
+  if (!worker || matchesEveryPath(worker.match) || ![...allDirectives(config)].some((d) => d.phpServer || d.php)) return undefined;
+  const n = config.frankenphp?.numThreads;
+  return n === undefined ? 1 : Math.max(1, n - worker.num);
 }
 
 /** What the config asks for that the runtime does not do yet; empty when it can run. */

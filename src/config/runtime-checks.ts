@@ -5,7 +5,7 @@
 import { ENGINE } from './defaults.js';
 import { ConfigError } from './errors.js';
 import type { PhpasyncConfig } from './model.js';
-import { classicThreads } from './runnable.js';
+import { classicThreads, mixedClassicProcesses } from './runnable.js';
 import { allWorkers } from './walk.js';
 
 /** Facts about the linked PHP (the addon's phpInfo()). */
@@ -44,6 +44,11 @@ export function checkRuntime(config: PhpasyncConfig, php: PhpFacts): ConfigError
         config.frankenphp?.source,
       ),
     );
+  }
+
+  const mixed = mixedClassicProcesses(config);
+  if (mixed !== undefined && mixed > MAX_WORKER_THREADS) {
+    errors.push(new ConfigError(`num_threads leaves ${mixed} PHP threads for classic scripts next to the worker; at most ${MAX_WORKER_THREADS}`, config.frankenphp?.source));
   }
 
   return errors;

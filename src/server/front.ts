@@ -8,9 +8,11 @@
 //   worker without `match`  (php_server with its file server on) an existing non-PHP file is
 //                           sent; anything else goes to the worker, as php_server's index
 //                           fallback does when the worker file is its index.
-// Existing .php files other than the worker file are classic scripts, which a process with a
-// worker does not run: answered 403, never sent as text. Without a worker the site serves
-// classic scripts (src/server/scripts.ts decides what runs).
+// Next to a worker, a php_server/php site's requests the worker's match does not take, whose
+// path names an existing .php file other than the worker file ({path} split at .php, or
+// {path}/index.php), are classic scripts: run by classic-scripts processes
+// (src/server/scripts-pool.ts); the root's index.php fallback stays the worker's. Without a
+// worker the site serves classic scripts (src/server/scripts.ts decides what runs).
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -21,6 +23,7 @@ import { intoRoutes, walkDirectives } from '../config/walk.js';
 import { compileWorkerMatch, matchesEveryPath } from '../config/worker-match.js';
 import { ResponseEncoder } from './encode.js';
 import { httpAnswer, type HttpAnswer } from './errors.js';
+import { markClassic } from './scripts-pool.js';
 import { ClassicScripts, setScript } from './scripts.js';
 import { sendPermanentRedirect, StaticFiles, type Resolved } from './static-files.js';
 
@@ -64,20 +67,22 @@ function staticFilesOf(site: SiteConfig, configFile: string): StaticFiles | unde
   });
 }
 
-function encoderOf(site: SiteConfig): ResponseEncoder | undefined {
+export function encoderOf(site: SiteConfig): ResponseEncoder | undefined {
   const d = [...walkDirectives(site.directives, intoRoutes)].find((x) => x.name === 'encode');
   return d?.encode ? new ResponseEncoder(d.encode) : undefined;
 }
 
 /** The site's front: its worker's file server and PHP, or, without a worker, its classic
- * scripts. What a request reaches once src/server/routes.ts has run the site's other directives. */
-export function siteFront(site: SiteConfig, configFile: string, worker: WorkerConfig | undefined, log: FastifyBaseLogger): Front {
-  return worker ? filesFront(site, configFile, worker, log) : scriptsFront(site, configFile, log);
+ * scripts. What a request reaches once src/server/routes.ts has run the site's other directives.
+ * classic: next to the worker, the site's classic scripts run elsewhere (the site's index in
+ * config.sites); absent, they are refused. */
+export function siteFront(site: SiteConfig, configFile: string, worker: WorkerConfig | undefined, log: FastifyBaseLogger, classic?: { site: number }): Front {
+  return worker ? filesFront(site, configFile, worker, log, classic) : scriptsFront(site, configFile, log);
 }
 
 /** The site's file server and PHP: what a request reaches once src/server/routes.ts has run
  * the site's other directives. */
-export function filesFront(site: SiteConfig, configFile: string, worker: WorkerConfig, log: FastifyBaseLogger): Front {
+export function filesFront(site: SiteConfig, configFile: string, worker: WorkerConfig, log: FastifyBaseLogger, classic?: { site: number }): Front {
   const encoder = encoderOf(site);
   const files = staticFilesOf(site, configFile);
   const dirs = [...walkDirectives(site.directives, intoRoutes)];
@@ -109,7 +114,7 @@ export function filesFront(site: SiteConfig, configFile: string, worker: WorkerC
         return;
       }
       files.resolve(url).then(
-        (r) => answer(reply, phpRefusal(r)),
+        (r) => answer(reply, phpRefusal(r, classic !== undefined)),
         (err: unknown) => done(err as Error),
       );
     };
@@ -121,7 +126,31 @@ export function filesFront(site: SiteConfig, configFile: string, worker: WorkerC
         (r) => {
           if (r.kind === 'file' || r.kind === 'redirect') return answer(reply, r);
           if (r.kind === 'refused' && r.phpScript && r.real === workerReal) return done();
-          if (r.kind === 'refused') return answer(reply, phpRefusal(r));
+          if (r.kind === 'refused') return answer(reply, phpRefusal(r, classic !== undefined));
+          done();
+        },
+        (err: unknown) => done(err as Error),
+      );
+    };
+  }
+  const scripts = php && classic ? classicScriptsOf(site, configFile, false) : undefined;
+  if (scripts) {
+    // First: is it a classic script? Then what the worker alone would do.
+    const inner = hook;
+    hook = function (request, reply, done) {
+      const url = request.raw.url ?? '/';
+      if (workerTakes?.(url)) return done();
+      scripts.resolve(url).then(
+        (r) => {
+          if (r.kind === 'script' && r.real !== workerReal) {
+            markClassic(request.raw, r.target, classic!.site);
+            return done();
+          }
+          if (r.kind === 'redirect') {
+            reply.hijack();
+            return sendPermanentRedirect(reply.raw, r.location);
+          }
+          if (inner) return inner.call(this, request, reply, done);
           done();
         },
         (err: unknown) => done(err as Error),
@@ -131,8 +160,9 @@ export function filesFront(site: SiteConfig, configFile: string, worker: WorkerC
   return { ...base, ...(hook ? { hook } : {}) };
 }
 
-/** The scripts of a site without a worker: php_server's or php's settings. */
-export function classicScriptsOf(site: SiteConfig, configFile: string): ClassicScripts | undefined {
+/** The scripts of a site without a worker: php_server's or php's settings. fallback false:
+ * next to a worker (which is the fallback), only {path} and {path}/index.php, no file server. */
+export function classicScriptsOf(site: SiteConfig, configFile: string, fallback = true): ClassicScripts | undefined {
   const dirs = [...walkDirectives(site.directives, intoRoutes)];
   const ps = dirs.find((d) => d.phpServer)?.phpServer;
   const php = ps ? undefined : dirs.find((d) => d.php)?.php;
@@ -144,8 +174,9 @@ export function classicScriptsOf(site: SiteConfig, configFile: string): ClassicS
     index: ps ? ps.index : false,
     splitPath: cfg.splitPath.map((e) => e.toLowerCase()),
     resolveRootSymlink: cfg.resolveRootSymlink,
+    ...(fallback ? {} : { fallback: false }),
     // php_server's own file server; for `php`, the site's `file_server` if it has one.
-    ...((ps ? ps.fileServer : dirs.some((d) => d.name === 'file_server')) ? { files: staticFilesOf(site, configFile) } : {}),
+    ...(fallback && (ps ? ps.fileServer : dirs.some((d) => d.name === 'file_server')) ? { files: staticFilesOf(site, configFile) } : {}),
   });
 }
 
@@ -215,10 +246,11 @@ export function send(reply: FastifyReply, a: HttpAnswer): void {
   reply.status(a.status).header('content-type', 'text/plain; charset=utf-8').send(a.body);
 }
 
-/** A PHP script the worker does not run is a classic script: said so in the 403. */
-function phpRefusal(r: Resolved): Resolved {
+/** A PHP script the worker does not run: a classic script where the site has none (said so in
+ * the 403), or a PHP file reached by a name that is not one (a link): never sent as text. */
+function phpRefusal(r: Resolved, classic: boolean): Resolved {
   if (r.kind === 'refused' && r.phpScript) {
-    return { ...r, why: 'not supported yet: classic PHP scripts (only the worker runs PHP); PHP files are never sent as text' };
+    return { ...r, why: classic ? 'PHP files are never sent as text' : 'not supported yet: classic PHP scripts (only the worker runs PHP); PHP files are never sent as text' };
   }
   return r;
 }

@@ -1,14 +1,15 @@
 // `phpasync run`: from a typed config to a listening server, and back down on SIGINT/SIGTERM.
 import fs from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
 import os from 'node:os';
 
-import Fastify, { LogController, type FastifyInstance, type FastifyListenOptions, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyListenOptions, type FastifyServerOptions, type onRequestHookHandler } from 'fastify';
 
 import { reportIgnoredSignalsWith } from './signals.js';
-import { DRAIN_TIMEOUT_MS, ENGINE, LISTEN_PORT, scriptsEngineOptions, workerEngineOptions, type EngineOptions } from '../config/defaults.js';
+import { DRAIN_TIMEOUT_MS, ENGINE, LISTEN_PORT, MAX_WAIT_MS, scriptsEngineOptions, workerEngineOptions, type EngineOptions } from '../config/defaults.js';
 import { DEFAULT_ADMIN_ADDRESS, parseAdminAddress } from '../config/admin-address.js';
 import type { PhpasyncConfig } from '../config/model.js';
-import { checkRunnable, notSupported } from '../config/runnable.js';
+import { checkRunnable, mixedClassicProcesses, notSupported } from '../config/runnable.js';
 import { allDirectives, allWorkers, intoRoutes, walkDirectives } from '../config/walk.js';
 import { bindListener, type BoundListener } from './bind.js';
 import { gracefulConnections } from './drain.js';
@@ -25,7 +26,8 @@ import { echoRequestId, genReqId } from './request-id.js';
 import { planSockets, socketUrl } from './listen-plan.js';
 import { classicScriptsOf } from './front.js';
 import { workerDocumentRoot } from './worker-root.js';
-import { routeSites, type BoundSites } from './sites.js';
+import { ClassicPool, isClassic } from './scripts-pool.js';
+import { routeSites, type BoundSites, type SiteRouting } from './sites.js';
 import { serveH2c } from './h2c.js';
 import { httpsOptions } from './tls.js';
 import { Proxies, replyFrom } from './proxy.js';
@@ -70,6 +72,11 @@ export interface BuildOptions {
   threads?: number;
   /** Fields every log line carries (a supervised child's id). */
   logBindings?: Record<string, unknown>;
+  /** A classic-scripts process (src/server/scripts-child.ts): this hook replaces the sites'
+   * routing (the front process routed), and it serves plain HTTP on its private socket. */
+  requestHook?: onRequestHookHandler;
+  /** Request ids, instead of request-id.ts's (a classic-scripts process takes the front's). */
+  genReqId?: (req: IncomingMessage) => string;
 }
 
 /** Builds the Fastify app for a runnable config (no listen). */
@@ -79,7 +86,8 @@ export async function buildServer(config: PhpasyncConfig, build: BuildOptions = 
   // checkRunnable refuses more than one worker, and none unless a site runs classic scripts.
   const worker = allWorkers(config)[0];
   const timeouts = effectiveTimeouts(config.global?.timeouts);
-  const https = httpsOptions(config);
+  const front = build.requestHook === undefined;
+  const https = front ? httpsOptions(config) : undefined;
   const app = Fastify({
     // Node checks read_header/read_body only at this interval (its default is 30 s).
     http: { connectionsCheckingInterval: checkingIntervalMs(timeouts) },
@@ -95,12 +103,12 @@ export async function buildServer(config: PhpasyncConfig, build: BuildOptions = 
     // Like Caddy, no access log unless a site asks for one (its `log`: src/server/access-log.ts).
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: 'idle',
-    genReqId,
+    genReqId: build.genReqId ?? genReqId,
   } as FastifyServerOptions) as unknown as FastifyInstance;
   echoRequestId(app);
   applyTimeouts(app.server, timeouts, app.log);
   if (https) applyHttpsTimeouts(app.server, timeouts, checkingIntervalMs(timeouts), app.log);
-  if (!https && config.global?.protocols?.includes('h2c')) {
+  if (front && !https && config.global?.protocols?.includes('h2c')) {
     const h2c = serveH2c(app.server, timeouts.readHeaderMs);
     applyH2ReadBody(app.server, timeouts.readBodyMs, app.log);
     // Its sessions go away at shutdown (drain.ts does the same for https).
@@ -110,17 +118,36 @@ export async function buildServer(config: PhpasyncConfig, build: BuildOptions = 
   const sites = build.bound ?? [{ port: -1, sites: (config.sites[0]?.addresses ?? []).slice(0, 1).map((a) => ({ site: config.sites[0]!, host: a.host })) }];
   // reverse_proxy: reply.from() (undici) for the proxies the routes build; their health checks
   // stop with the app.
-  const proxies = [...allDirectives(config)].some((d) => d.proxy) ? new Proxies(app.log) : undefined;
+  const proxies = front && [...allDirectives(config)].some((d) => d.proxy) ? new Proxies(app.log) : undefined;
   if (proxies) {
     await app.register(replyFrom, { undici: {}, disableRequestLogging: true });
     app.addHook('onClose', async () => proxies.close());
   }
-  const accessLogs = config.sites.some((s) => s.logs) ? new AccessLogs() : undefined;
+  const accessLogs = front && config.sites.some((s) => s.logs) ? new AccessLogs() : undefined;
   if (accessLogs) app.addHook('onClose', async () => accessLogs.close());
-  const routing = routeSites(config, sites, worker, app.log, { ...(proxies ? { terminal: proxies.terminal } : {}), ...(accessLogs ? { accessLogs } : {}) });
+  // Classic scripts next to the worker run in processes of their own (src/server/scripts-pool.ts):
+  // the routing marks them, and they leave once their body is read.
+  const classic = front ? mixedClassicProcesses(config) : undefined;
+  if (classic !== undefined) {
+    const pool = new ClassicPool({
+      config,
+      count: classic,
+      drainMs: config.global?.drainTimeoutMs ?? DRAIN_TIMEOUT_MS,
+      log: app.log,
+      closing: () => app.phpasync.closing,
+      maxWaitMs: config.frankenphp?.maxWaitMs ?? MAX_WAIT_MS,
+      ...(build.logBindings ? { logBindings: build.logBindings } : {}),
+    });
+    app.decorate('classicScripts', pool);
+    app.addHook('preHandler', (request, reply, done) => (isClassic(request.raw) ? pool.forward(request, reply) : done()));
+    app.addHook('onClose', async () => pool.close());
+  }
+  const routing: SiteRouting = front
+    ? routeSites(config, sites, worker, app.log, { ...(proxies ? { terminal: proxies.terminal } : {}), ...(accessLogs ? { accessLogs } : {}), classic: classic !== undefined })
+    : { ...(build.requestHook ? { hook: build.requestHook } : {}) };
   if (routing.hook) app.addHook('onRequest', routing.hook);
   const numThreads = config.frankenphp?.numThreads;
-  if (worker && numThreads !== undefined && numThreads !== worker.num) {
+  if (worker && classic === undefined && numThreads !== undefined && numThreads !== worker.num) {
     app.log.info(
       { numThreads, workerThreads: worker.num },
       'num_threads counts classic PHP threads too; phpasync runs only the async worker threads',
@@ -263,7 +290,7 @@ export async function runServer(config: PhpasyncConfig, options: RunOptions): Pr
       // Past the drain time, what still runs is cancelled (503 to its client, its handler
       // interrupted) so that the close below can finish.
       const drain = setTimeout(() => {
-        const n = app.phpasync.cancelAll();
+        const n = app.phpasync.cancelAll() + (app.classicScripts?.cancelAll() ?? 0);
         app.log.warn({ drainMs, cancelled: n }, 'drain time is over: cancelled the requests still running');
         // Responses still being written to clients that read too slowly are cut, once the
         // 503s just sent have had a moment to go out.

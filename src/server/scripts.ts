@@ -27,7 +27,7 @@ import { decodeRequestPath, type Resolved, type StaticFiles } from './static-fil
 export type ScriptTarget = [string, string, string, string];
 
 export type ScriptResolved =
-  | { kind: 'script'; target: ScriptTarget }
+  | { kind: 'script'; target: ScriptTarget; real: string }
   | { kind: 'static'; resolved: Resolved }
   | { kind: 'redirect'; location: string }
   | { kind: 'missing' }
@@ -44,6 +44,8 @@ export interface ClassicScriptsOptions {
   resolveRootSymlink: boolean;
   /** php_server's file server for the other files; absent: `file_server off` or `php`. */
   files?: StaticFiles;
+  /** false: no fallback to the root's index file (next to a worker, which is the fallback). */
+  fallback?: boolean;
 }
 
 const SCRIPT = Symbol('phpasync.script');
@@ -62,7 +64,7 @@ export function scriptOf(req: IncomingMessage): ScriptTarget | undefined {
 const CACHE_MS = 1000;
 const CACHE_MAX = 4096;
 
-type Cached = { kind: 'script'; target: ScriptTarget } | { kind: 'redirect' } | { kind: 'missing' };
+type Cached = { kind: 'script'; target: ScriptTarget; real: string } | { kind: 'redirect' } | { kind: 'missing' };
 
 export class ClassicScripts {
   private real: Promise<string> | undefined;
@@ -125,7 +127,8 @@ export class ClassicScripts {
       return { kind: 'redirect', location: `${rawPath}/${query}` };
     }
     const candidates = [decoded];
-    if (index !== false) candidates.push(decoded.endsWith('/') ? decoded + index : `${decoded}/${index}`, `/${index}`);
+    if (index !== false) candidates.push(decoded.endsWith('/') ? decoded + index : `${decoded}/${index}`);
+    if (index !== false && this.opts.fallback !== false) candidates.push(`/${index}`);
     for (const [i, c] of candidates.entries()) {
       const at = this.splitAt(c);
       if (at < 0) {
@@ -149,7 +152,7 @@ export class ClassicScripts {
         return { kind: 'refused', code: 'PHPASYNC_FILE_FORBIDDEN', why: 'the script is outside the root (symbolic link)' };
       }
       const docRoot = this.opts.resolveRootSymlink ? realRoot : root;
-      return { kind: 'script', target: [docRoot, path.join(docRoot, scriptName), scriptName, c.slice(at)] };
+      return { kind: 'script', target: [docRoot, path.join(docRoot, scriptName), scriptName, c.slice(at)], real };
     }
     return { kind: 'missing' };
   }

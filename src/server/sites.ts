@@ -56,9 +56,10 @@ export function hostMatches(pattern: string, host: string): boolean {
 }
 
 /** worker: absent when the sites run classic scripts. */
-export function routeSites(config: PhpasyncConfig, bound: BoundSites[], worker: WorkerConfig | undefined, log: FastifyBaseLogger, extras: { terminal?: TerminalFactory; accessLogs?: AccessLogs } = {}): SiteRouting {
-  const fronts = new Map<SiteConfig, Front>(config.sites.map((s) => {
-    const front = buildRoutes(s, config.configFile, siteFront(s, config.configFile, worker, log), log, extras.terminal);
+/** classic: next to the worker, classic scripts run in classic-scripts processes. */
+export function routeSites(config: PhpasyncConfig, bound: BoundSites[], worker: WorkerConfig | undefined, log: FastifyBaseLogger, extras: { terminal?: TerminalFactory; accessLogs?: AccessLogs; classic?: boolean } = {}): SiteRouting {
+  const fronts = new Map<SiteConfig, Front>(config.sites.map((s, i) => {
+    const front = buildRoutes(s, config.configFile, siteFront(s, config.configFile, worker, log, extras.classic ? { site: i } : undefined), log, extras.terminal);
     return [s, extras.accessLogs ? extras.accessLogs.wrap(s, front) : front];
   }));
   const one = config.sites.length === 1 && bound.length === 1 && bound[0]!.sites.every((s) => hostRank(s.host, '') === 2);

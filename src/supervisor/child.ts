@@ -111,7 +111,7 @@ async function start(m: Extract<ToChild, { t: 'start' }>, socketDir: string): Pr
     app.server.closeIdleConnections(); // drain.ts: closes each connection once idle for a moment
     if (open.size === 0) void finish();
     setTimeout(() => {
-      const n = app.phpasync.cancelAll();
+      const n = app.phpasync.cancelAll() + (app.classicScripts?.cancelAll() ?? 0);
       app.log.warn({ drainMs: m.drainMs, cancelled: n }, 'drain time is over: cancelled the requests still running');
       setTimeout(() => {
         conns.cutAll();
