@@ -31,7 +31,8 @@ function expectNoLeakOfOurs(dir: string): void {
 }
 
 // Objects in cycles, made the ways PHP code usually makes them: a self-reference, an object
-// graph from json_decode(), a closure bound to its object, an exception kept by its handler.
+// graph from json_decode(), a closure bound to its object, an exception kept by its holder, and
+// objects of a shared extension (PDO with SQLite: its blocks come from pdo.so's own frames).
 const NODE = `
 final class Node { public array $kids = []; public ?Node $up = null; public $fn;
   function add(Node $k): void { $k->up = $this; $this->kids[] = $k; $this->fn = fn () => $this; } }
@@ -41,6 +42,7 @@ $a = new stdClass; $a->self = $a;
 $j = json_decode('{"items":[{"id":1},{"id":2}]}'); $j->root = $j;
 $n = new Node; $n->add(new Node);
 $e = new Exception('kept'); $h = new stdClass; $h->e = $e; $h->me = $h;
+$db = new PDO('sqlite::memory:'); $st = $db->query('SELECT 2'); $k = new stdClass; $k->db = $db; $k->st = $st; $k->me = $k;
 `;
 
 describe('request memory left in cycles at a clean request end', () => {
