@@ -32,7 +32,7 @@ function expectNoLeakOfOurs(dir: string): void {
 
 // Objects in cycles, made the ways PHP code usually makes them: a self-reference, an object
 // graph from json_decode(), a closure bound to its object, an exception kept by its holder, and
-// objects of a shared extension (PDO with SQLite: its blocks come from pdo.so's own frames).
+// objects of a shared extension (PDO with SQLite, a connection and a statement).
 const NODE = `
 final class Node { public array $kids = []; public ?Node $up = null; public $fn;
   function add(Node $k): void { $k->up = $this; $this->kids[] = $k; $this->fn = fn () => $this; } }
