@@ -20,6 +20,8 @@ import { SMALL_FILE_BYTES, StaticCache } from './static-cache.js';
 
 /** Caddy's canonical-URI redirect for directories keeps the method (308). */
 const PERMANENT_REDIRECT = 308;
+/** A whole file. */
+const OK = 200;
 
 export type Precompressed = 'br' | 'gzip' | 'zstd';
 
@@ -208,17 +210,17 @@ export class StaticFiles {
     if (!entry) return false;
     const headers: Record<string, string | number> = { ...entry.headers };
     if (this.opts.precompressed.length > 0) headers.Vary = 'Accept-Encoding';
-    const encoding = encoder?.choose(req, 200, headers['Content-Type'], entry.body.length);
+    const encoding = encoder?.choose(req, OK, headers['Content-Type'], entry.body.length);
     if (encoding) {
       delete headers['Content-Length'];
       headers['Content-Encoding'] = encoding.name;
       headers.Vary = 'Accept-Encoding';
-      res.writeHead(200, headers);
+      res.writeHead(OK, headers);
       if (req.method === 'HEAD') res.end();
       else pipeline(Readable.from([entry.body]), encoding.create(), res, () => {});
       return true;
     }
-    res.writeHead(200, headers);
+    res.writeHead(OK, headers);
     if (req.method === 'HEAD') res.end();
     else res.end(entry.body);
     return true;
