@@ -83,11 +83,16 @@ export class StaticCache {
     return undefined;
   }
 
-  /** Reads a small file whose stat is `stat`; undefined when it changed meanwhile (the caller
-   * then sends it the slow way). The bytes are kept only if the file's stat was the same
-   * before and after the read. */
+  /** Reads a small file whose stat is `stat`; undefined when it changed meanwhile or cannot be
+   * opened (the caller then sends it the slow way). The bytes are kept only if the file's stat
+   * was the same before and after the read. */
   async read(real: string, stat: fs.Stats, headers: (s: fs.Stats) => Record<string, string | number>): Promise<ContentEntry | undefined> {
-    const fh = await fs.promises.open(real, 'r');
+    let fh: fs.promises.FileHandle;
+    try {
+      fh = await fs.promises.open(real, 'r');
+    } catch {
+      return undefined; // gone or unreadable since its stat: @fastify/send answers it (404, 403, 500)
+    }
     try {
       const before = await fh.stat();
       if (!sameFile(before, stat) || !before.isFile() || before.size > SMALL_FILE_BYTES) return undefined;
