@@ -22,6 +22,7 @@ typedef struct phpa_timer phpa_timer;
 typedef void (*phpa_timer_cb)(phpa_timer *t);
 struct phpa_timer {
 	uint64_t deadline_ns; /* monotonic */
+	uint64_t slack_ns;    /* it may fire this much after deadline_ns (never before): see reactor.c */
 	int32_t heap_index;   /* -1 when not armed */
 	uint32_t generation;  /* reactor generation it was armed in (stale after a fatal-error reset) */
 	phpa_timer_cb cb;

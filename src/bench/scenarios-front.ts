@@ -15,7 +15,7 @@ export const FRONT_SCENARIOS: readonly Scenario[] = [
   },
   {
     name: 'static-10k',
-    measures: `phpasync's file_server sending a ${STATIC_BYTES / 1024} KiB file (@fastify/send: ETag, Last-Modified, Range); ratio to nginx.`,
+    measures: `phpasync's file_server sending a ${STATIC_BYTES / 1024} KiB file (one stat per request, the bytes kept in memory while it holds; ETag, Last-Modified, Range as @fastify/send); ratio to nginx.`,
     server: 'phpasync-static',
     request: () => ({ path: `/${STATIC_FILE}` }),
     reference: 'nginx-static-10k',

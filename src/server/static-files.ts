@@ -4,19 +4,24 @@
 // to (ETag, Last-Modified, conditional requests, Range, HEAD). Nothing outside the root is ever
 // sent: `..` (plain or percent-encoded) is refused, NUL bytes are refused, and the real path of
 // the file (symlinks followed) must lie under the root's real path. PHP scripts are never sent
-// as text.
+// as text. Hot files skip most of that work through static-cache.ts (validated by a stat each
+// time); @fastify/send still answers every conditional or Range request.
+import type { Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import { pipeline } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 
 import send from '@fastify/send';
 
 import type { ResponseEncoder } from './encode.js';
 import { httpAnswer, type HttpAnswer } from './errors.js';
+import { SMALL_FILE_BYTES, StaticCache } from './static-cache.js';
 
 /** Caddy's canonical-URI redirect for directories keeps the method (308). */
 const PERMANENT_REDIRECT = 308;
+/** A whole file. */
+const OK = 200;
 
 export type Precompressed = 'br' | 'gzip' | 'zstd';
 
@@ -39,7 +44,7 @@ const SUFFIX: Record<Precompressed, string> = { br: '.br', gzip: '.gz', zstd: '.
 
 /** What a request path resolved to. */
 export type Resolved =
-  | { kind: 'file'; file: string; real: string }
+  | { kind: 'file'; file: string; real: string; stat?: Stats }
   | { kind: 'redirect'; location: string }
   | { kind: 'missing' }
   | { kind: 'refused'; code: 'PHPASYNC_FILE_BAD_PATH' | 'PHPASYNC_FILE_FORBIDDEN'; why: string; phpScript?: boolean; real?: string };
@@ -68,6 +73,7 @@ export class StaticFiles {
   private readonly hideNames: RegExp[];
   private readonly hidePaths: string[];
   private realRoot: string | undefined;
+  private readonly cache = new StaticCache();
 
   constructor(private readonly opts: StaticFilesOptions) {
     this.hideNames = opts.hide.filter((h) => !path.isAbsolute(h)).map(globRegExp);
@@ -93,6 +99,8 @@ export class StaticFiles {
     if (typeof decoded !== 'string') return decoded;
     const parts = decoded.split('/');
     if (parts.some((p) => this.hideNames.some((re) => re.test(p)))) return { kind: 'missing' };
+    const hit = this.cache.lookup(decoded);
+    if (hit) return { kind: 'file', ...hit };
 
     let file = path.join(this.opts.root, decoded);
     const stat = await statOrNull(file);
@@ -101,21 +109,18 @@ export class StaticFiles {
       if (this.opts.directories === false) return { kind: 'missing' };
       // Caddy's canonical URIs: a directory is always asked for with its trailing slash.
       if (!decoded.endsWith('/')) return { kind: 'redirect', location: `${rawPath}/${query}` };
-      let found: string | undefined;
       for (const name of this.opts.index) {
         const s = await statOrNull(path.join(file, name));
-        if (s?.isFile()) {
-          found = path.join(file, name);
-          break;
-        }
+        // Not remembered: a new index file earlier in the list must win at once.
+        if (s?.isFile()) return withStat(await this.checked(path.join(file, name)), s);
       }
       // No index file: directory listings (browse) are off.
-      if (found === undefined) return { kind: 'missing' };
-      file = found;
-    } else if (!stat.isFile()) {
-      return { kind: 'missing' }; // sockets, fifos, devices
+      return { kind: 'missing' };
     }
-    return this.checked(file);
+    if (!stat.isFile()) return { kind: 'missing' }; // sockets, fifos, devices
+    const r = await this.checked(file);
+    if (r.kind === 'file') this.cache.remember(decoded, file, r.real, stat);
+    return withStat(r, stat);
   }
 
   /** Refuses a file that is hidden, a PHP script, or whose real path leaves the root. */
@@ -159,8 +164,11 @@ export class StaticFiles {
     }
     let file = resolved.real;
     let contentEncoding: string | undefined;
-    if (this.opts.precompressed.length > 0) {
-      const accepted = acceptedEncodings(req.headers['accept-encoding']);
+    const accepted = this.opts.precompressed.length > 0 ? acceptedEncodings(req.headers['accept-encoding']) : undefined;
+    if (resolved.stat !== undefined && !this.opts.precompressed.some((e) => accepted!.has(e)) && plainRequest(req)) {
+      if (await this.serveSmall(req, res, resolved.real, resolved.stat, encoder)) return;
+    }
+    if (accepted) {
       for (const enc of this.opts.precompressed) {
         if (!accepted.has(enc)) continue;
         const sibling = await this.checked(resolved.file + SUFFIX[enc]);
@@ -170,16 +178,7 @@ export class StaticFiles {
         break;
       }
     }
-    const result = await send(req, encodeFsPath(file), {
-      dotfiles: 'allow', // hiding is decided above
-      index: false,
-      extensions: false,
-      acceptRanges: true,
-      cacheControl: false,
-      etag: true,
-      lastModified: true,
-      contentType: contentEncoding === undefined,
-    });
+    const result = await send(req, encodeFsPath(file), { ...SEND_OPTIONS, contentType: contentEncoding === undefined });
     const headers: Record<string, string | number> = { ...result.headers };
     if (this.opts.precompressed.length > 0) headers.Vary = 'Accept-Encoding';
     if (contentEncoding !== undefined) {
@@ -202,6 +201,69 @@ export class StaticFiles {
     res.writeHead(result.statusCode, headers);
     pipeline(result.stream, res, () => {});
   }
+
+  /** A plain GET or HEAD of a small file, answered from memory (read once, kept while its stat
+   * holds) with @fastify/send's headers. False: not small, or it changed; send it the slow way. */
+  private async serveSmall(req: IncomingMessage, res: ServerResponse, real: string, stat: Stats, encoder?: ResponseEncoder): Promise<boolean> {
+    if (stat.size > SMALL_FILE_BYTES) return false;
+    const entry = this.cache.content(real, stat) ?? (await this.cache.read(real, stat, (s) => sendHeaders(real, s)));
+    if (!entry) return false;
+    const headers: Record<string, string | number> = { ...entry.headers };
+    if (this.opts.precompressed.length > 0) headers.Vary = 'Accept-Encoding';
+    const encoding = encoder?.choose(req, OK, headers['Content-Type'], entry.body.length);
+    if (encoding) {
+      delete headers['Content-Length'];
+      headers['Content-Encoding'] = encoding.name;
+      headers.Vary = 'Accept-Encoding';
+      res.writeHead(OK, headers);
+      if (req.method === 'HEAD') res.end();
+      else pipeline(Readable.from([entry.body]), encoding.create(), res, () => {});
+      return true;
+    }
+    res.writeHead(OK, headers);
+    if (req.method === 'HEAD') res.end();
+    else res.end(entry.body);
+    return true;
+  }
+}
+
+/** How @fastify/send is asked to send a file (its headers are copied by sendHeaders()). */
+const SEND_OPTIONS = {
+  dotfiles: 'allow', // hiding is decided above
+  index: false,
+  extensions: false,
+  acceptRanges: true,
+  cacheControl: false,
+  etag: true,
+  lastModified: true,
+} as const;
+
+/** The headers @fastify/send 4 gives a whole file with SEND_OPTIONS (lib/send.js, sendFile):
+ * test/static-cache.test.ts compares the two. */
+function sendHeaders(file: string, stat: Stats): Record<string, string | number> {
+  let type = send.mime.getType(file); // mime 3 has no default type: none is sent
+  if (type && send.isUtf8MimeType(type)) type += '; charset=utf-8';
+  return {
+    'Accept-Ranges': 'bytes',
+    'Last-Modified': stat.mtime.toUTCString(),
+    ETag: `W/"${stat.size.toString(16)}-${stat.mtime.getTime().toString(16)}"`,
+    ...(type ? { 'Content-Type': type } : {}),
+    'Content-Length': stat.size,
+  };
+}
+
+/** A GET or HEAD that @fastify/send would answer 200 with the whole file: no Range and no
+ * precondition (those still go through send). */
+function plainRequest(req: IncomingMessage): boolean {
+  const h = req.headers;
+  return (
+    (req.method === 'GET' || req.method === 'HEAD') &&
+    h.range === undefined &&
+    h['if-match'] === undefined &&
+    h['if-none-match'] === undefined &&
+    h['if-modified-since'] === undefined &&
+    h['if-unmodified-since'] === undefined
+  );
 }
 
 /** Caddy's canonical-URI redirect of a directory (php_server's too). */
@@ -213,6 +275,11 @@ export function sendPermanentRedirect(res: ServerResponse, location: string): vo
 /** @fastify/send decodes its path argument: the file's own `%` and `?` must survive that. */
 function encodeFsPath(p: string): string {
   return p.split('/').map(encodeURIComponent).join('/');
+}
+
+/** A file resolve() found, with the stat it had when it was checked. */
+function withStat(r: Resolved, stat: Stats): Resolved {
+  return r.kind === 'file' ? { ...r, stat } : r;
 }
 
 async function statOrNull(p: string): Promise<import('node:fs').Stats | null> {
