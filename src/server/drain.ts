@@ -11,16 +11,17 @@
 // is over is cut.
 //
 // Idle means no byte read either: a request whose head is still arriving has no response yet,
-// but closing then resets it unanswered. And the close itself waits for a poll phase: the sweep
-// runs on a timer, before the event loop reads the sockets, so after a stall (a loaded machine,
-// a GC pause) a request already in the kernel's buffer would otherwise be reset with the
-// connection (closing a socket with unread bytes sends RST). What stays unavoidable is TCP's
-// own race: a request the client sends after the server's FIN is on the wire.
+// but closing then resets it unanswered. And nothing waiting in the kernel's receive queue: the
+// sweep runs on a timer, before the event loop reads the sockets, so after a stall (a loaded
+// machine, a GC pause, a long poll phase) a request already there would be reset with the
+// connection (closing a socket with unread bytes sends RST, no FIN). What stays unavoidable is
+// TCP's own race: a request the client sends after the server's FIN is on the wire.
 import type { Server, ServerResponse } from 'node:http';
 import type { Http2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
 
+import { socketUnread } from '../native/index.js';
 import { H2C_SOCKET } from './h2c.js';
 
 /** Quiet time after which an idle keep-alive connection is closed during a drain. */
@@ -32,6 +33,7 @@ export interface ConnectionDrain {
 }
 
 type HttpSocket = Socket & { _httpMessage?: ServerResponse | null };
+type WithHandle = { _handle?: { fd?: number } | null; _parent?: WithHandle };
 
 export function gracefulConnections(server: Server): ConnectionDrain {
   // Open connections: when the sweep first saw them idle (0: not idle when last seen), and
@@ -50,6 +52,13 @@ export function gracefulConnections(server: Server): ConnectionDrain {
     Boolean(socket._httpMessage) || (socket as Partial<tls.TLSSocket>).alpnProtocol === 'h2' || H2C_SOCKET in socket;
   // Over TLS, the request bytes decrypted so far.
   const bytesRead = (socket: HttpSocket): number => socket.bytesRead;
+  // Bytes the kernel holds for the connection that Node has not read (over TLS, on the TCP
+  // socket under it); 0 where unknown.
+  const unread = (socket: HttpSocket): number => {
+    const s = socket as unknown as WithHandle;
+    const fd = (s._parent ?? s)._handle?.fd;
+    return typeof fd === 'number' && fd >= 0 ? Math.max(0, socketUnread(fd)) : 0;
+  };
 
   let sweeping: NodeJS.Timeout | undefined;
   const sweep = (): void => {
@@ -64,13 +73,14 @@ export function gracefulConnections(server: Server): ConnectionDrain {
       else if (now - state.idleSince >= IDLE_GRACE_MS) due.push(socket);
     }
     // Timers run before the poll phase: what the kernel holds for these sockets is read first,
-    // then they are closed unless that started a request.
+    // then they are closed unless that started a request. Bytes that arrived while that poll
+    // phase ran (it can run long on a loaded machine) are still in the kernel: not closed either.
     if (due.length > 0) {
       setImmediate(() => {
         for (const socket of due) {
           const state = conns.get(socket);
           if (!state) continue;
-          if (!busy(socket) && bytesRead(socket) === state.bytesRead) socket.destroy();
+          if (!busy(socket) && bytesRead(socket) === state.bytesRead && unread(socket) === 0) socket.destroy();
           else state.idleSince = 0;
         }
       }).unref();
