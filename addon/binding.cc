@@ -81,6 +81,20 @@ Napi::Value SocketUnsent(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, n);
 }
 
+// socketUnread(fd): bytes a TCP socket's kernel receive queue holds that Node has not read yet
+// (SIOCINQ), or -1 where that cannot be read. The drain closes an idle keep-alive connection
+// only when this is 0: closing a socket with unread bytes resets the client's request.
+Napi::Value SocketUnread(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "socketUnread(fd): fd must be a number");
+  int n = -1;
+#ifdef SIOCINQ
+  const int fd = info[0].As<Napi::Number>().Int32Value();
+  if (fd < 0 || ioctl(fd, SIOCINQ, &n) != 0) n = -1;
+#endif
+  return Napi::Number::New(env, n);
+}
+
 // The bridge's enums (php/phpa_bridge.h) by name without the PHPA_ prefix: JS reads frame
 // flags, event kinds and log levels from here instead of copying the numbers.
 Napi::Object Constants(Napi::Env env) {
@@ -108,6 +122,7 @@ Napi::Object Constants(Napi::Env env) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("constants", Constants(env));
   exports.Set("socketUnsent", Napi::Function::New(env, SocketUnsent));
+  exports.Set("socketUnread", Napi::Function::New(env, SocketUnread));
   exports.Set("Engine", phpa::Engine::Init(env));
   exports.Set("phpInfo", Napi::Function::New(env, PhpInfo));
   exports.Set("runCli", Napi::Function::New(env, RunCli));

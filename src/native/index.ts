@@ -109,6 +109,7 @@ interface Addon {
   phpInfo(): { phpVersion: string; zts: boolean };
   runCli(mode: number, target: string, args: string[], binary: string): number;
   socketUnsent(fd: number): number;
+  socketUnread(fd: number): number;
 }
 
 // The repository root: three levels above dist/src/native, two above src/native (tests run the .ts).
@@ -215,4 +216,9 @@ export function runPhpCli(run: CliRun): number {
 /** Bytes the kernel still holds in the send queue of TCP socket `fd`; -1 where unknown. */
 export function socketUnsent(fd: number): number {
   return loadAddon().socketUnsent(fd);
+}
+
+/** Bytes the kernel holds in the receive queue of TCP socket `fd` not read yet; -1 where unknown. */
+export function socketUnread(fd: number): number {
+  return loadAddon().socketUnread(fd);
 }

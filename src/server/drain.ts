@@ -9,11 +9,19 @@
 // and it has been idle for IDLE_GRACE_MS (a client that sends again within that time gets 503
 // + Connection: close from Fastify, which is closing); what is still open when the drain time
 // is over is cut.
+//
+// Idle means no byte read either: a request whose head is still arriving has no response yet,
+// but closing then resets it unanswered. And nothing waiting in the kernel's receive queue: the
+// sweep runs on a timer, before the event loop reads the sockets, so after a stall (a loaded
+// machine, a GC pause, a long poll phase) a request already there would be reset with the
+// connection (closing a socket with unread bytes sends RST, no FIN). What stays unavoidable is
+// TCP's own race: a request the client sends after the server's FIN is on the wire.
 import type { Server, ServerResponse } from 'node:http';
 import type { Http2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
 
+import { socketUnread } from '../native/index.js';
 import { H2C_SOCKET } from './h2c.js';
 
 /** Quiet time after which an idle keep-alive connection is closed during a drain. */
@@ -25,26 +33,57 @@ export interface ConnectionDrain {
 }
 
 type HttpSocket = Socket & { _httpMessage?: ServerResponse | null };
+type WithHandle = { _handle?: { fd?: number } | null; _parent?: WithHandle };
 
 export function gracefulConnections(server: Server): ConnectionDrain {
-  // Open connections, with when the sweep first saw them idle (0: not idle when last seen).
-  // Nothing is done per request: Node keeps the response being written on the socket
-  // (_httpMessage, from its request's headers until its last byte went to the kernel).
-  const conns = new Map<HttpSocket, number>();
+  // Open connections: when the sweep first saw them idle (0: not idle when last seen), and
+  // how many bytes had been read from them then. Nothing is done per request: Node keeps the
+  // response being written on the socket (_httpMessage, from its request's headers until its
+  // last byte went to the kernel).
+  const conns = new Map<HttpSocket, { idleSince: number; bytesRead: number }>();
   // Over TLS the response sits on the TLS socket, known once the handshake is done.
   server.on(server instanceof tls.Server ? 'secureConnection' : 'connection', (socket: HttpSocket) => {
-    conns.set(socket, 0);
+    conns.set(socket, { idleSince: 0, bytesRead: 0 });
     socket.once('close', () => conns.delete(socket));
   });
+
+  const busy = (socket: HttpSocket): boolean =>
+    // HTTP/2 sessions are closed by Fastify (GOAWAY, then closed once their streams end).
+    Boolean(socket._httpMessage) || (socket as Partial<tls.TLSSocket>).alpnProtocol === 'h2' || H2C_SOCKET in socket;
+  // Over TLS, the request bytes decrypted so far.
+  const bytesRead = (socket: HttpSocket): number => socket.bytesRead;
+  // Bytes the kernel holds for the connection that Node has not read (over TLS, on the TCP
+  // socket under it); 0 where unknown.
+  const unread = (socket: HttpSocket): number => {
+    const s = socket as unknown as WithHandle;
+    const fd = (s._parent ?? s)._handle?.fd;
+    return typeof fd === 'number' && fd >= 0 ? Math.max(0, socketUnread(fd)) : 0;
+  };
 
   let sweeping: NodeJS.Timeout | undefined;
   const sweep = (): void => {
     const now = Date.now();
-    for (const [socket, idleSince] of conns) {
-      // HTTP/2 sessions are closed by Fastify (GOAWAY, then closed once their streams end).
-      if (socket._httpMessage || (socket as Partial<tls.TLSSocket>).alpnProtocol === 'h2' || H2C_SOCKET in socket) conns.set(socket, 0);
-      else if (idleSince === 0) conns.set(socket, now);
-      else if (now - idleSince >= IDLE_GRACE_MS) socket.destroy();
+    const due: HttpSocket[] = [];
+    for (const [socket, state] of conns) {
+      const read = bytesRead(socket);
+      if (busy(socket) || read !== state.bytesRead) {
+        state.idleSince = 0;
+        state.bytesRead = read;
+      } else if (state.idleSince === 0) state.idleSince = now;
+      else if (now - state.idleSince >= IDLE_GRACE_MS) due.push(socket);
+    }
+    // Timers run before the poll phase: what the kernel holds for these sockets is read first,
+    // then they are closed unless that started a request. Bytes that arrived while that poll
+    // phase ran (it can run long on a loaded machine) are still in the kernel: not closed either.
+    if (due.length > 0) {
+      setImmediate(() => {
+        for (const socket of due) {
+          const state = conns.get(socket);
+          if (!state) continue;
+          if (!busy(socket) && bytesRead(socket) === state.bytesRead && unread(socket) === 0) socket.destroy();
+          else state.idleSince = 0;
+        }
+      }).unref();
     }
     sweeping = conns.size > 0 ? setTimeout(sweep, 50) : undefined;
     sweeping?.unref();
