@@ -160,6 +160,7 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
   tsfn_ = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
                                         "phpasync-outbound", 0, 1);
   tsfn_.Unref(env);  // start() refs it while threads run
+  if (const char* w = getenv("PHPASYNC_WAKE")) wake_mode_ = strcmp(w, "now") == 0 ? 1 : strcmp(w, "turn") == 0 ? 2 : 0;
 }
 
 Engine::~Engine() {
@@ -296,22 +297,27 @@ Napi::Value Engine::Submit(const Napi::CallbackInfo& info) {
       continue;
     }
     s.submitted.fetch_add(1, std::memory_order_relaxed);
-    // A parked consumer is woken at once, on the first request of a burst: it starts on it
-    // (on another core) while this thread still reads the rest. Measured on 2 cores, quiet,
-    // hello-world at c=50: 31.5k req/s against 27.2k when the wake waited for the end of the
-    // event-loop turn or a half-full ring, the same main-thread CPU per request (the write is
-    // made only while the consumer is parked: 0.85 per request here against 0.3).
-    s.WakeIfParked();
+    // A parked consumer is woken at once on the first request of an event-loop turn: it
+    // starts on it (on another core) while this thread still reads the rest. The turn's later
+    // requests do not wake it again: JS calls flushWakes() at the end of the turn (php-engine.ts,
+    // turnEnd), which wakes it once for all of them. Waking on every request cost one eventfd
+    // write per request (1.09 per request, hello-world at c=50: the PHP thread is faster than
+    // this one, so it parks between two requests) and as many preemptions of this thread
+    // (0.8 involuntary context switches per request, 0.15 now). PHPASYNC_WAKE=now|turn (wake
+    // on every request, or only at the end of the turn) is there for measurements.
+    if (wake_mode_ == 1 || (wake_mode_ == 0 && !s.woken_this_turn)) s.woken_this_turn = s.WakeIfParked();
     next_thread_ = t;
     return Napi::Number::New(env, static_cast<double>(t));
   }
   return Napi::Number::New(env, -1);  // every ring is full: the caller answers 503
 }
 
-// Wakes every parked thread that has jobs waiting (submit() wakes on its own; this is for the
-// callers that want to be sure, such as a request waiting for a full ring).
+// Wakes every parked thread that has jobs waiting, and starts a new turn for submit()'s
+// wake: JS calls it at the end of each event-loop turn that submitted, and when a request
+// waits for a full ring.
 Napi::Value Engine::FlushWakes(const Napi::CallbackInfo& info) {
   for (auto& sp : slots_) {
+    sp->woken_this_turn = false;
     if (sp->ring.SizeForProducer() > 0) sp->WakeIfParked();
   }
   return info.Env().Undefined();

@@ -138,6 +138,10 @@ export class PhpEngine {
     const id = ++this.nextId;
     const t = this.native.submit(id, envelope.bytes, envelope.bodyAt, body);
     if (t < 0) return false;
+    if (!this.turnEndScheduled) {
+      this.turnEndScheduled = true;
+      setImmediate(this.turnEnd);
+    }
     const f: InFlight = { engine: this, id, reply, thread: t, handles: null, closeHooked: false, sink: null };
     this.pending.set(id, f);
     const res = reply.raw as TrackedResponse;
@@ -156,6 +160,16 @@ export class PhpEngine {
     if (soon) setImmediate(this.retryWaiting);
     else setTimeout(this.retryWaiting, 1);
   }
+
+  /** Set while the end of this event-loop turn is scheduled (turnEnd). */
+  private turnEndScheduled = false;
+  /** After the turn's I/O: submit() woke a parked PHP thread for the turn's first request only
+   * (one eventfd write, on the main thread, per turn rather than per request); this wakes it
+   * for the rest of the turn's requests. */
+  private readonly turnEnd = (): void => {
+    this.turnEndScheduled = false;
+    this.native.flushWakes();
+  };
 
   private readonly retryWaiting = (): void => {
     this.retryScheduled = false;
