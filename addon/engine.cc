@@ -237,6 +237,9 @@ void Engine::ThreadMain(int t) {
   phpa_host_event(t, PHPA_EVENT_EXITED, PHPA_LOG_DEBUG, 0, "", 0);
 }
 
+// Or'ed into submit()'s thread index when the request's wake waits for flushWakes().
+constexpr int kWakeDeferred = 1 << 16;
+
 // submit(id, envelope, bodyAt, body): the envelope holds nil at bodyAt where the body goes (see
 // src/server/envelope.ts); with a body, that nil becomes the body's bin here, as both are
 // copied into the job, so the body is copied once on its way to PHP.
@@ -297,17 +300,25 @@ Napi::Value Engine::Submit(const Napi::CallbackInfo& info) {
       continue;
     }
     s.submitted.fetch_add(1, std::memory_order_relaxed);
-    // A parked consumer is woken at once on the first request of an event-loop turn: it
-    // starts on it (on another core) while this thread still reads the rest. The turn's later
-    // requests do not wake it again: JS calls flushWakes() at the end of the turn (php-engine.ts,
-    // turnEnd), which wakes it once for all of them. Waking on every request cost one eventfd
-    // write per request (1.09 per request, hello-world at c=50: the PHP thread is faster than
-    // this one, so it parks between two requests) and as many preemptions of this thread
-    // (0.8 involuntary context switches per request, 0.15 now). PHPASYNC_WAKE=now|turn (wake
-    // on every request, or only at the end of the turn) is there for measurements.
-    if (wake_mode_ == 1 || (wake_mode_ == 0 && !s.woken_this_turn)) s.woken_this_turn = s.WakeIfParked();
+    // A parked consumer is woken at once on the first request of a burst: it starts on it (on
+    // another core) while this thread still reads the rest. The burst's later requests do not
+    // wake it again: their wake is deferred (the return value says so) to the end of the
+    // event-loop turn, where JS calls flushWakes() once for all of them (php-engine.ts,
+    // turnEnd). A burst ends there, or when PHP's frames come back (Dispatch): PHP then has
+    // answered, so a request after that is the first of a new burst. Waking on every request
+    // cost one eventfd write per request (1.09 per request, hello-world at c=50: the PHP
+    // thread is faster than this one, so it parks between two requests) and as many
+    // preemptions of this thread (0.8 involuntary context switches per request; 0.15 now).
+    // PHPASYNC_WAKE=now|turn (wake on every request, or only at the end of the turn) is there
+    // for measurements.
+    bool deferred = false;
+    if (wake_mode_ == 1 || (wake_mode_ == 0 && !s.woken_this_turn)) {
+      s.woken_this_turn = s.WakeIfParked();
+    } else {
+      deferred = true;
+    }
     next_thread_ = t;
-    return Napi::Number::New(env, static_cast<double>(t));
+    return Napi::Number::New(env, static_cast<double>(deferred ? (t | kWakeDeferred) : t));
   }
   return Napi::Number::New(env, -1);  // every ring is full: the caller answers 503
 }
@@ -456,6 +467,7 @@ void Engine::Send(Outbound item) {
 
 void Engine::Dispatch(Napi::Env env) {
   std::vector<Outbound> batch = out_.Take();
+  for (auto& sp : slots_) sp->woken_this_turn = false;  // a new burst starts (see Submit)
   Napi::HandleScope scope(env);
   dispatches_++;
   for (Outbound& item : batch) {

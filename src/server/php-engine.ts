@@ -37,6 +37,9 @@ interface InFlight {
   sink: import('node:zlib').Gzip | import('node:zlib').BrotliCompress | null;
 }
 
+/** Added to submit()'s thread index when the request's wake was left to flushWakes(). */
+const WAKE_DEFERRED = 1 << 16;
+
 const IN_FLIGHT = Symbol('phpasync.inFlight');
 type TrackedResponse = ServerResponse & { [IN_FLIGHT]?: InFlight };
 
@@ -136,11 +139,14 @@ export class PhpEngine {
 
   private trySubmit(envelope: EncodedEnvelope, body: Buffer | null, reply: FastifyReply, arrived: number): boolean {
     const id = ++this.nextId;
-    const t = this.native.submit(id, envelope.bytes, envelope.bodyAt, body);
+    let t = this.native.submit(id, envelope.bytes, envelope.bodyAt, body);
     if (t < 0) return false;
-    if (!this.turnEndScheduled) {
-      this.turnEndScheduled = true;
-      setImmediate(this.turnEnd);
+    if (t >= WAKE_DEFERRED) {
+      t -= WAKE_DEFERRED;
+      if (!this.turnEndScheduled) {
+        this.turnEndScheduled = true;
+        setImmediate(this.turnEnd);
+      }
     }
     const f: InFlight = { engine: this, id, reply, thread: t, handles: null, closeHooked: false, sink: null };
     this.pending.set(id, f);
@@ -163,9 +169,9 @@ export class PhpEngine {
 
   /** Set while the end of this event-loop turn is scheduled (turnEnd). */
   private turnEndScheduled = false;
-  /** After the turn's I/O: submit() woke a parked PHP thread for the turn's first request only
-   * (one eventfd write, on the main thread, per turn rather than per request); this wakes it
-   * for the rest of the turn's requests. */
+  /** After the turn's I/O: submit() wakes a parked PHP thread for the first request of a burst
+   * only and says so when it deferred a wake (one eventfd write, on the main thread, per burst
+   * rather than per request, see addon/engine.cc); this wakes it for the rest. */
   private readonly turnEnd = (): void => {
     this.turnEndScheduled = false;
     this.native.flushWakes();
