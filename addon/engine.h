@@ -65,7 +65,9 @@ class Engine : public Napi::ObjectWrap<Engine> {
 
   std::vector<std::unique_ptr<ThreadSlot>> slots_;
   size_t next_thread_ = 0;  // JS thread only: round-robin cursor
-  int wake_mode_ = 0;  // PHPASYNC_WAKE (measurements): 0 first of a turn, 1 every submit, 2 end of turn
+  // When submit() wakes a parked thread (see Submit); PHPASYNC_WAKE picks another for measurements.
+  enum WakeMode { kWakeBurst, kWakeEvery, kWakeTurnEnd };
+  WakeMode wake_mode_ = kWakeBurst;
   bool started_ = false;
   bool stopping_ = false;
   bool joined_ = false;

@@ -62,7 +62,7 @@ struct ThreadSlot {
 
   // JS thread only: notifier writes made by WakeIfParked() (stats: wake-ups per request).
   uint64_t wakes = 0;
-  // JS thread only: this turn already woke the thread once.
+  // JS thread only: this burst already woke the thread (see Engine::Submit).
   bool woken_this_turn = false;
 
   std::thread thread;
