@@ -160,6 +160,9 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
   tsfn_ = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
                                         "phpasync-outbound", 0, 1);
   tsfn_.Unref(env);  // start() refs it while threads run
+  if (const char* w = getenv("PHPASYNC_WAKE")) {
+    wake_mode_ = strcmp(w, "now") == 0 ? kWakeEvery : strcmp(w, "turn") == 0 ? kWakeTurnEnd : kWakeBurst;
+  }
 }
 
 Engine::~Engine() {
@@ -236,6 +239,9 @@ void Engine::ThreadMain(int t) {
   phpa_host_event(t, PHPA_EVENT_EXITED, PHPA_LOG_DEBUG, 0, "", 0);
 }
 
+// Or'ed into submit()'s thread index when the request's wake waits for flushWakes().
+constexpr int kWakeDeferred = 1 << 16;
+
 // submit(id, envelope, bodyAt, body): the envelope holds nil at bodyAt where the body goes (see
 // src/server/envelope.ts); with a body, that nil becomes the body's bin here, as both are
 // copied into the job, so the body is copied once on its way to PHP.
@@ -296,22 +302,37 @@ Napi::Value Engine::Submit(const Napi::CallbackInfo& info) {
       continue;
     }
     s.submitted.fetch_add(1, std::memory_order_relaxed);
-    // A parked consumer is woken at once, on the first request of a burst: it starts on it
-    // (on another core) while this thread still reads the rest. Measured on 2 cores, quiet,
-    // hello-world at c=50: 31.5k req/s against 27.2k when the wake waited for the end of the
-    // event-loop turn or a half-full ring, the same main-thread CPU per request (the write is
-    // made only while the consumer is parked: 0.85 per request here against 0.3).
-    s.WakeIfParked();
+    // A parked consumer is woken at once on the first request of a burst: it starts on it (on
+    // another core) while this thread still reads the rest. The burst's later requests wake it
+    // again only once its ring is half full; the others' wake is deferred (the return value
+    // says so) to the end of the event-loop turn, where JS calls flushWakes() once for all of
+    // them (php-engine.ts, turnEnd). A burst ends there, or when PHP's frames come back
+    // (Dispatch): PHP has answered, so a request after that is the first of a new burst.
+    // Measured, hello-world at c=50, 6 alternated rounds (load 4-5): main-thread CPU per
+    // request 24.4 us against 27.8 when every request woke a parked thread (1.09 eventfd writes
+    // and 0.8 involuntary context switches of this thread per request; now 0.26 and 0.15),
+    // 22.3k req/s against 19.3k. Without the half-full wake (first request, then end of turn)
+    // the ring filled within a turn and the rest waited for submit()'s 1 ms retry: 17.9k req/s.
+    // PHPASYNC_WAKE=now|turn (every request; only the end of the turn) is for measurements.
+    bool deferred = false;
+    if (wake_mode_ == kWakeEvery ||
+        (wake_mode_ == kWakeBurst && (!s.woken_this_turn || s.ring.SizeForProducer() * 2 >= s.capacity))) {
+      if (s.WakeIfParked()) s.woken_this_turn = true;
+    } else {
+      deferred = true;
+    }
     next_thread_ = t;
-    return Napi::Number::New(env, static_cast<double>(t));
+    return Napi::Number::New(env, static_cast<double>(deferred ? (t | kWakeDeferred) : t));
   }
   return Napi::Number::New(env, -1);  // every ring is full: the caller answers 503
 }
 
-// Wakes every parked thread that has jobs waiting (submit() wakes on its own; this is for the
-// callers that want to be sure, such as a request waiting for a full ring).
+// Wakes every parked thread that has jobs waiting, and starts a new turn for submit()'s
+// wake: JS calls it at the end of each event-loop turn that submitted, and when a request
+// waits for a full ring.
 Napi::Value Engine::FlushWakes(const Napi::CallbackInfo& info) {
   for (auto& sp : slots_) {
+    sp->woken_this_turn = false;
     if (sp->ring.SizeForProducer() > 0) sp->WakeIfParked();
   }
   return info.Env().Undefined();
@@ -450,6 +471,7 @@ void Engine::Send(Outbound item) {
 
 void Engine::Dispatch(Napi::Env env) {
   std::vector<Outbound> batch = out_.Take();
+  for (auto& sp : slots_) sp->woken_this_turn = false;  // a new burst starts (see Submit)
   Napi::HandleScope scope(env);
   dispatches_++;
   for (Outbound& item : batch) {

@@ -65,6 +65,9 @@ class Engine : public Napi::ObjectWrap<Engine> {
 
   std::vector<std::unique_ptr<ThreadSlot>> slots_;
   size_t next_thread_ = 0;  // JS thread only: round-robin cursor
+  // When submit() wakes a parked thread (see Submit); PHPASYNC_WAKE picks another for measurements.
+  enum WakeMode { kWakeBurst, kWakeEvery, kWakeTurnEnd };
+  WakeMode wake_mode_ = kWakeBurst;
   bool started_ = false;
   bool stopping_ = false;
   bool joined_ = false;

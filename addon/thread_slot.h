@@ -62,16 +62,20 @@ struct ThreadSlot {
 
   // JS thread only: notifier writes made by WakeIfParked() (stats: wake-ups per request).
   uint64_t wakes = 0;
+  // JS thread only: this burst already woke the thread (see Engine::Submit).
+  bool woken_this_turn = false;
 
   std::thread thread;
 
-  // Producer side of the handshake, after work was published.
-  void WakeIfParked() {
+  // Producer side of the handshake, after work was published. True when it signalled.
+  bool WakeIfParked() {
     std::atomic_thread_fence(std::memory_order_seq_cst);  // orders our publish before the parked read
     if (parked.load(std::memory_order_relaxed)) {
       notifier.Signal();
       wakes++;
+      return true;
     }
+    return false;
   }
 };
 

@@ -78,4 +78,15 @@ describe('the plugin in an existing app', () => {
     const own = await fetch(`${base}/php/own-header`);
     expect(own.headers.get('x-frame-options')).toBe('DENY');
   });
+
+  it("logs through request.log of a PHP route with the request's id bound", async () => {
+    const res = await fetch(`${base}/php/hook-log`, { headers: { 'x-request-id': 'hook-log-1' } });
+    expect(res.status).toBe(200);
+    await res.text();
+    const lines = () => output.join('').split('\n').filter((l) => l.includes('hook-line') || l.includes('from a child'));
+    await expect.poll(() => lines().length).toBe(2);
+    const [warn, child] = lines().map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(warn).toMatchObject({ level: 40, reqId: expect.any(String), marker: 'hook-line', loggerLevel: 'warn', msg: 'logged from an app hook' });
+    expect(child).toMatchObject({ level: 50, reqId: warn!.reqId, sub: 1, msg: 'from a child of the request logger' });
+  });
 });

@@ -38,6 +38,9 @@ interface InFlight {
   sink: import('node:zlib').Gzip | import('node:zlib').BrotliCompress | null;
 }
 
+/** Added to submit()'s thread index when the request's wake was left to flushWakes(). */
+const WAKE_DEFERRED = 1 << 16;
+
 const IN_FLIGHT = Symbol('phpasync.inFlight');
 type TrackedResponse = ServerResponse & { [IN_FLIGHT]?: InFlight };
 
@@ -137,8 +140,15 @@ export class PhpEngine {
 
   private trySubmit(envelope: EncodedEnvelope, body: Buffer | null, reply: FastifyReply, arrived: number): boolean {
     const id = ++this.nextId;
-    const t = this.native.submit(id, envelope.bytes, envelope.bodyAt, body);
+    let t = this.native.submit(id, envelope.bytes, envelope.bodyAt, body);
     if (t < 0) return false;
+    if (t >= WAKE_DEFERRED) {
+      t -= WAKE_DEFERRED;
+      if (!this.turnEndScheduled) {
+        this.turnEndScheduled = true;
+        setImmediate(this.turnEnd);
+      }
+    }
     const f: InFlight = { engine: this, id, reply, thread: t, handles: null, closeHooked: false, sink: null };
     this.pending.set(id, f);
     const res = reply.raw as TrackedResponse;
@@ -157,6 +167,16 @@ export class PhpEngine {
     if (soon) setImmediate(this.retryWaiting);
     else setTimeout(this.retryWaiting, 1);
   }
+
+  /** Set while the end of this event-loop turn is scheduled (turnEnd). */
+  private turnEndScheduled = false;
+  /** After the turn's I/O: submit() wakes a parked PHP thread for the first request of a burst
+   * only and says so when it deferred a wake (one eventfd write, on the main thread, per burst
+   * rather than per request, see addon/engine.cc); this wakes it for the rest. */
+  private readonly turnEnd = (): void => {
+    this.turnEndScheduled = false;
+    this.native.flushWakes();
+  };
 
   private readonly retryWaiting = (): void => {
     this.retryScheduled = false;

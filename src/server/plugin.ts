@@ -10,6 +10,7 @@ import { encodeEnvelope } from './envelope.js';
 import { httpAnswer, PhpasyncError } from './errors.js';
 import { PhpEngine } from './php-engine.js';
 import { trackLatestRequest } from './pipelining.js';
+import { lazyChildLoggers } from './lazy-logger.js';
 import { guardRequests } from './request-line.js';
 import { scriptOf } from './scripts.js';
 
@@ -94,9 +95,10 @@ async function phpRoutes(scope: FastifyInstance, { prefix, engine, bodyLimit }: 
     engine.submit(encodeEnvelope(request.raw, request.protocol, scriptOf(request.raw)), body, reply);
   };
   const method = [...PHP_METHODS, 'HEAD'];
-  scope.route({ method, url: '/*', bodyLimit, handler });
+  const childLoggerFactory = lazyChildLoggers(scope.childLoggerFactory);
+  scope.route({ method, url: '/*', bodyLimit, handler, childLoggerFactory });
   // Under a prefix, '/*' is '/prefix/*': the prefix itself is a route too.
-  if (prefix !== '' && prefix !== '/') scope.route({ method, url: '/', bodyLimit, handler });
+  if (prefix !== '' && prefix !== '/') scope.route({ method, url: '/', bodyLimit, handler, childLoggerFactory });
 }
 
 /** CONNECT asks for a tunnel: not supported yet, said in a 501 the client can read. */
