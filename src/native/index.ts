@@ -87,13 +87,14 @@ export interface EngineStats {
 
 export interface NativeEngine {
   start(): void;
-  /** Thread index the request went to; -1 when every ring is full, -2 after stop(). */
-  /** envelope: with nil at bodyAt where the body goes (src/server/envelope.ts); body: the
-   * request body, which takes the nil's place, or null for none. */
+  /** Thread index the request went to, plus 1<<16 when its wake was left to flushWakes(); -1
+   * when every ring is full, -2 after stop(). envelope: with nil at bodyAt where the body goes
+   * (src/server/envelope.ts); body: the request body, which takes the nil's place, or null. */
   submit(id: number, envelope: Uint8Array, bodyAt: number, body: Uint8Array | null): number;
-  /** unsent: the connection closed before the frame was written (PHP stops streaming to it). */
-  /** Wakes the parked PHP threads that have jobs waiting (submit() already wakes a parked thread). */
+  /** Wakes the parked PHP threads that have jobs waiting; PhpEngine calls it at the end of a
+   * turn whose submit() deferred a wake. */
   flushWakes(): void;
+  /** unsent: the connection closed before the frame was written (PHP stops streaming to it). */
   release(handle: number, unsent?: boolean): void;
   /** The client of request `id` (submitted to `thread`) went away: drop or interrupt it. */
   cancel(thread: number, id: number): void;
