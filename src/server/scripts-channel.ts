@@ -5,22 +5,24 @@
 // id: cheaper than HTTP, which was parsed twice more per request (a second Fastify request in
 // the child, undici's parser in the front).
 //
-// A frame: u32 length (of what follows), u8 type, u32 request id, payload.
-// - REQ (front -> child): u32 meta length, meta (msgpack [reqId, site, method, httpMajor,
+// A frame: u32 length (of what follows), u8 type, u32 request id, payload. The two small
+// structured payloads are JSON (V8's own, cheaper here than a JS msgpack codec; header values
+// are strings of one char per byte, which JSON carries as they are).
+// - REQ (front -> child): u32 meta length, meta (JSON [reqId, site, method, httpMajor,
 //   accept-encoding | null, bodyAt, envelope length, has body]), the request envelope as PHP
 //   takes it (src/server/envelope.ts: the client's address, port, scheme, HTTP version and the
 //   script the front resolved are in it), then the body.
 // - ABORT (front -> child): the client went away (connection_aborted()).
 // - PAUSE / RESUME (front -> child): the client reads slower than the script writes: the
 //   child holds its write callbacks (PHP waits on them for streamed output) until RESUME.
-// - HEAD (child -> front): msgpack [status, [name, value, ...]], framed by the child's engine.
+// - HEAD (child -> front): JSON [status, [name, value, ...]], framed by the child's engine.
 // - DATA: body bytes. FLUSH: the head goes out now (flush() before any body). END: done.
 // - CUT: the response ends without its end (PHP aborted after the head): the client's
 //   connection is closed.
-import { Decoder, Encoder } from '@msgpack/msgpack';
-
 /** A client's header of this name is dropped: it named the private header of the HTTP hop this
  * channel replaced, and applications may test for it. */
+import type { Socket } from 'node:net';
+
 export const CLASSIC_HEADER = 'x-phpasync-classic';
 
 export const enum Frame {
@@ -50,8 +52,25 @@ export interface ReqMeta {
   bodyAt: number;
 }
 
-const encoder = new Encoder();
-const decoder = new Decoder();
+const CORKED = Symbol('phpasync.corked');
+type Channel = Socket & { [CORKED]?: boolean };
+
+function uncork(s: Channel): void {
+  s[CORKED] = false;
+  s.uncork();
+}
+
+/** The channel, corked until the end of this turn of the event loop: the frames of every
+ * request read in one turn (front), or of one batch of PHP's frames (child), leave in one write. */
+export function corked(s: Socket): Socket {
+  const c = s as Channel;
+  if (!c[CORKED]) {
+    c[CORKED] = true;
+    c.cork();
+    process.nextTick(uncork, c);
+  }
+  return c;
+}
 
 /** A frame's 9-byte head. */
 export function frameHead(type: Frame, id: number, payloadLength: number): Buffer {
@@ -65,7 +84,7 @@ export function frameHead(type: Frame, id: number, payloadLength: number): Buffe
 /** A REQ frame without its body (written after it, not copied): one buffer, its own copy of
  * the envelope (a view of a reused encoder buffer). */
 export function reqFrame(id: number, meta: ReqMeta, envelope: Uint8Array, body: Buffer | undefined): Buffer {
-  const m = encoder.encode([meta.reqId, meta.site, meta.method, meta.httpMajor, meta.acceptEncoding, meta.bodyAt, envelope.length, body !== undefined]);
+  const m = Buffer.from(JSON.stringify([meta.reqId, meta.site, meta.method, meta.httpMajor, meta.acceptEncoding, meta.bodyAt, envelope.length, body !== undefined]));
   const bodyLength = body?.length ?? 0;
   const out = Buffer.allocUnsafe(9 + 4 + m.length + envelope.length);
   out.writeUInt32BE(5 + 4 + m.length + envelope.length + bodyLength, 0);
@@ -90,7 +109,7 @@ export function parseReq(p: Buffer): ParsedReq | undefined {
   if (4 + ml > p.length) return undefined;
   let v: unknown;
   try {
-    v = decoder.decode(p.subarray(4, 4 + ml));
+    v = JSON.parse(p.toString('utf8', 4, 4 + ml));
   } catch {
     return undefined;
   }
@@ -107,15 +126,15 @@ export function parseReq(p: Buffer): ParsedReq | undefined {
   };
 }
 
-export function headPayload(status: number, headers: string[]): Uint8Array {
-  return encoder.encode([status, headers]);
+export function headPayload(status: number, headers: string[]): Buffer {
+  return Buffer.from(JSON.stringify([status, headers]));
 }
 
 /** Undefined when the payload is not one headPayload made. */
 export function parseHead(p: Buffer): { status: number; headers: string[] } | undefined {
   let v: unknown;
   try {
-    v = decoder.decode(p);
+    v = JSON.parse(p.toString('utf8'));
   } catch {
     return undefined;
   }

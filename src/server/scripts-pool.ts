@@ -41,7 +41,7 @@ import { hasRequestBehind } from './pipelining.js';
 import net from 'node:net';
 
 import { encodeEnvelope } from './envelope.js';
-import { CLASSIC_HEADER, ChannelError, Frame, FrameReader, frameHead, parseHead, reqFrame } from './scripts-channel.js';
+import { CLASSIC_HEADER, ChannelError, corked, Frame, FrameReader, frameHead, parseHead, reqFrame } from './scripts-channel.js';
 import type { FromClassic, ToClassic } from './scripts-child.js';
 import type { ScriptTarget } from './scripts.js';
 
@@ -209,7 +209,7 @@ export class ClassicPool {
   private spawn(c: Child): void {
     if (this.closed) return;
     c.socketPath = path.join(this.dir!, `classic-${c.id}-${Date.now().toString(36)}.sock`);
-    const proc = fork(CHILD_ENTRY, [], { detached: true, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const proc = fork(CHILD_ENTRY, [], { execArgv: process.execArgv.filter((a) => !a.startsWith('--cpu-prof')), detached: true, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     c.proc = proc;
     c.startedAt = Date.now();
     c.ready = false;
@@ -311,7 +311,7 @@ export class ClassicPool {
       if (this.waiting.length > 0) this.flushWaiting();
     };
     const tell = (type: Frame): void => {
-      if (!channel.destroyed) channel.write(frameHead(type, id, 0));
+      if (!channel.destroyed) corked(channel).write(frameHead(type, id, 0));
     };
     const onDrain = (): void => {
       if (paused && !settled) {
@@ -399,8 +399,7 @@ export class ClassicPool {
       entry.abort();
       settle();
     });
-    channel.cork();
-    channel.write(
+    corked(channel).write(
       reqFrame(
         id,
         { reqId: request.id, site: mark.site, method: req.method ?? 'GET', httpMajor: req.httpVersionMajor, acceptEncoding: typeof ae === 'string' ? ae : null, bodyAt: envelope.bodyAt },
@@ -409,7 +408,6 @@ export class ClassicPool {
       ),
     );
     if (body && body.length > 0) channel.write(body);
-    channel.uncork();
   }
 
   /** At the drain deadline: the requests still in a child are answered 503 (or cut). */

@@ -7,29 +7,11 @@ import { Writable } from 'node:stream';
 
 import type { FastifyReply } from 'fastify';
 
-import { Frame, frameHead, headPayload, type ReqMeta } from './scripts-channel.js';
+import { corked, Frame, frameHead, headPayload, type ReqMeta } from './scripts-channel.js';
 
 /** Where the request's site index rides on the request object the engine sees (its `encode`). */
 export const SITE = Symbol('phpasync.classicSite');
 
-const CORKED = Symbol('phpasync.corked');
-type Channel = Socket & { [CORKED]?: boolean };
-
-function uncork(s: Channel): void {
-  s[CORKED] = false;
-  s.uncork();
-}
-
-/** Frames written in one turn of the event loop (the engine delivers PHP's frames in batches)
- * leave in one write. */
-function corked(s: Channel): Channel {
-  if (!s[CORKED]) {
-    s[CORKED] = true;
-    s.cork();
-    process.nextTick(uncork, s);
-  }
-  return s;
-}
 
 type Headers = readonly string[] | Record<string, string | number | readonly string[]> | undefined;
 
