@@ -40,6 +40,11 @@ function tell(m: FromClassic, then?: () => void): void {
   else then?.();
 }
 
+/** Tests only (PHPASYNC_TEST_CHANNEL=1, as PHPASYNC_TEST_STATS): a request with this id is
+ * answered with a frame no child writes, so that the front's handling of a broken channel is
+ * tested through real HTTP (test/mixed-channel.test.ts). */
+const BREAK_ID = process.env.PHPASYNC_TEST_CHANNEL === '1' ? 'phpasync-test-break-channel' : undefined;
+
 let app: FastifyInstance | undefined;
 let channelServer: net.Server | undefined;
 let draining = false;
@@ -60,6 +65,10 @@ function serveChannel(socket: net.Socket, a: FastifyInstance): void {
       const r = parseReq(payload);
       if (!r) throw new ChannelError('a request frame this process cannot read');
       if (responses.has(id)) throw new ChannelError(`request id ${id} used twice`);
+      if (r.meta.reqId === BREAK_ID) {
+        socket.write(Buffer.from([0, 0, 0, 1, 0xff]));
+        return;
+      }
       const res = new HopResponse(socket, id);
       responses.set(id, res);
       open++;
