@@ -61,13 +61,16 @@ function uncork(s: Channel): void {
 }
 
 /** The channel, corked until the end of this turn of the event loop: the frames of every
- * request read in one turn (front), or of one batch of PHP's frames (child), leave in one write. */
+ * request read in one turn (front), or of one batch of PHP's frames (child), leave in one write.
+ * setImmediate, not nextTick: PHP's frames reach JS from the addon outside any callback scope,
+ * where the nextTick queue waits for the next I/O callback, which may never come (every
+ * request of the child waiting for its answer). */
 export function corked(s: Socket): Socket {
   const c = s as Channel;
   if (!c[CORKED]) {
     c[CORKED] = true;
     c.cork();
-    process.nextTick(uncork, c);
+    setImmediate(uncork, c);
   }
   return c;
 }

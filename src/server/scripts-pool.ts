@@ -160,6 +160,9 @@ export class ClassicPool {
   /** Sends a request marked by markClassic to a child (the reply is hijacked here). */
   forward(request: FastifyRequest, reply: FastifyReply): void {
     reply.hijack();
+    // Its client left while the front read the body or resolved the script: its 'close' came
+    // already, nothing would ever settle it.
+    if (reply.raw.destroyed) return;
     const child = this.waiting.length === 0 ? this.pick() : undefined;
     if (child) return this.send(child, request, reply);
     if (this.closed) return answer(reply, 'PHPASYNC_SHUTTING_DOWN');
@@ -290,6 +293,7 @@ export class ClassicPool {
   private send(child: Child, request: FastifyRequest, reply: FastifyReply): void {
     const req = request.raw;
     const res = reply.raw;
+    if (res.destroyed) return;
     const mark = (req as Marked)[CLASSIC]!;
     // A client's header of the old hop's name: PHP never sees it (applications may test for it).
     if (req.headers[CLASSIC_HEADER] !== undefined) req.rawHeaders = req.rawHeaders.filter((_, i, a) => a[i - (i % 2)]!.toLowerCase() !== CLASSIC_HEADER);
@@ -335,7 +339,11 @@ export class ClassicPool {
       onFrame: (type, payload) => {
         if (settled) return;
         if (payload === undefined) return fail('no answer (its channel closed)');
-        if (res.destroyed) return;
+        if (res.destroyed) {
+          // Its 'close' settles it; an end settles it here in any case.
+          if (type === Frame.END || type === Frame.CUT) settle();
+          return;
+        }
         switch (type) {
           case Frame.HEAD: {
             const head = parseHead(payload);
