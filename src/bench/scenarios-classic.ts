@@ -15,7 +15,7 @@ export const CLASSIC_SCENARIOS: readonly Scenario[] = [
   },
   {
     name: 'php-mixed-classic-hello',
-    measures: 'The same script next to an async worker (match /api/*): run by a classic-scripts process behind the front process, one more HTTP hop over a unix socket (docs/classic-scripts.md).',
+    measures: 'The same script next to an async worker (match /api/*): run by a classic-scripts process behind the front process, one more hop over a unix socket (framed channel, docs/classic-scripts.md).',
     server: 'phpasync-mixed',
     request: () => ({ path: SCRIPTS_HELLO_PATH, expectBody: 'hello world' }),
     reference: 'fastify-hello',

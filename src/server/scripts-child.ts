@@ -4,28 +4,28 @@
 // PHP starts once per process on an NTS PHP, and one process has one PHP thread kind, so the
 // worker and classic scripts live in different processes.
 //
-// It serves HTTP on a unix socket in the front's private 0700 directory; only the front
-// connects. Each request carries the client the front saw and the script it resolved in one
-// private header (src/server/scripts-channel.ts): PHP's REMOTE_ADDR/PORT, HTTPS and
-// SERVER_PROTOCOL are the real client's, and the script is the one the front's routing chose.
+// It listens on a unix socket in the front's private 0700 directory; only the front connects,
+// and speaks the framed channel of src/server/scripts-channel.ts: each request arrives as the
+// envelope PHP takes (the real client's address, port, scheme and HTTP version, the script the
+// front resolved), goes straight to this process's engine, and its response goes back as
+// frames, written as the engine writes it (src/server/scripts-response.ts). No HTTP is parsed
+// here.
 //
 // It stops when the front says so (`drain`), or when the front is gone (its channel closes):
 // what is open is served, then PHP stops and the process exits 0. Ctrl-C in a terminal reaches
 // the whole group; the front decides for its children.
 import './signals.js';
 
-import type { IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
+import net from 'node:net';
 
-import type { FastifyInstance, onRequestHookHandler } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 
 import type { PhpasyncConfig } from '../config/model.js';
 import { encoderOf, send } from './front.js';
 import { httpAnswer } from './errors.js';
-import { genReqId } from './request-id.js';
 import { buildServer } from './run.js';
-import { CLASSIC_HEADER, decodeMeta, type ClassicMeta } from './scripts-channel.js';
-import { setScript } from './scripts.js';
+import { ChannelError, Frame, FrameReader, parseReq } from './scripts-channel.js';
+import { HopResponse, hopReply, SITE } from './scripts-response.js';
 
 /** From the front process. */
 export type ToClassic =
@@ -35,60 +35,71 @@ export type ToClassic =
 /** To the front process. */
 export type FromClassic = { t: 'ready' } | { t: 'failed'; message: string };
 
-const SITE = Symbol('phpasync.classicSite');
-const META = Symbol('phpasync.classicMeta');
-type Tagged = IncomingMessage & { [SITE]?: number; [META]?: ClassicMeta | null };
-
-/** The front's header, decoded once (the request id needs it before the hooks run). */
-function metaOf(req: IncomingMessage): ClassicMeta | undefined {
-  const t = req as Tagged;
-  if (t[META] === undefined) {
-    const value = req.headers[CLASSIC_HEADER];
-    t[META] = (typeof value === 'string' ? decodeMeta(value) : undefined) ?? null;
-  }
-  return t[META] ?? undefined;
-}
-
 function tell(m: FromClassic, then?: () => void): void {
   if (process.connected) process.send!(m, undefined, undefined, () => then?.());
   else then?.();
 }
 
-/**
- * The client the front saw, as this connection's peer for the request it carries now. A
- * connection from the front carries one request at a time (the front's agent does not
- * pipeline), and each request sets these again before anything reads them (envelope.ts reads
- * remoteAddress/remotePort, Fastify's request.protocol reads `encrypted`), so a request never
- * sees another's. The socket's own getters say nothing useful here: its peer is a unix socket.
- */
-function asClient(socket: Socket, m: ClassicMeta): void {
-  Object.defineProperty(socket, 'remoteAddress', { value: m.addr, configurable: true });
-  Object.defineProperty(socket, 'remotePort', { value: m.port, configurable: true });
-  Object.defineProperty(socket, 'encrypted', { value: m.scheme === 'https', configurable: true });
-}
-
-/** Takes the front's header off the request and applies it; 400 when it is missing or bad
- * (nothing but the front connects, so that is a bug, said as such). */
-const takeMeta: onRequestHookHandler = (request, reply, done) => {
-  const req = request.raw;
-  const meta = metaOf(req);
-  if (!meta) return send(reply, httpAnswer('PHPASYNC_CLASSIC_CHANNEL'));
-  delete req.headers[CLASSIC_HEADER];
-  const raw: string[] = [];
-  for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    if (req.rawHeaders[i]!.toLowerCase() !== CLASSIC_HEADER) raw.push(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
-  }
-  req.rawHeaders = raw;
-  req.httpVersion = meta.version;
-  asClient(req.socket, meta);
-  setScript(req, meta.target);
-  (req as Tagged)[SITE] = meta.site;
-  done();
-};
+/** Tests only (PHPASYNC_TEST_CHANNEL=1, as PHPASYNC_TEST_STATS): a request with this id is
+ * answered with a frame no child writes, so that the front's handling of a broken channel is
+ * tested through real HTTP (test/mixed-channel.test.ts). */
+const BREAK_ID = process.env.PHPASYNC_TEST_CHANNEL === '1' ? 'phpasync-test-break-channel' : undefined;
 
 let app: FastifyInstance | undefined;
+let channelServer: net.Server | undefined;
 let draining = false;
 let drainAsked = false;
+/** Requests received and not yet answered, over every connection. */
+let open = 0;
+let onIdle: (() => void) | undefined;
+
+/** One connection from the front: its requests by id. */
+function serveChannel(socket: net.Socket, a: FastifyInstance): void {
+  const responses = new Map<number, HopResponse>();
+  const fail = (why: string): void => {
+    a.log.error(`classic channel: ${why}: connection closed`);
+    socket.destroy();
+  };
+  const reader = new FrameReader((type, id, payload) => {
+    if (type === Frame.REQ) {
+      const r = parseReq(payload);
+      if (!r) throw new ChannelError('a request frame this process cannot read');
+      if (responses.has(id)) throw new ChannelError(`request id ${id} used twice`);
+      if (r.meta.reqId === BREAK_ID) {
+        socket.write(Buffer.from([0, 0, 0, 1, 0xff]));
+        return;
+      }
+      const res = new HopResponse(socket, id);
+      responses.set(id, res);
+      open++;
+      res.once('close', () => {
+        responses.delete(id);
+        if (--open === 0) onIdle?.();
+      });
+      a.phpasync.submit({ bytes: r.envelope, bodyAt: r.meta.bodyAt }, r.body, hopReply(res, r.meta));
+    } else if (type === Frame.ABORT) {
+      responses.get(id)?.clientGone();
+    } else if (type === Frame.PAUSE) {
+      responses.get(id)?.pause();
+    } else if (type === Frame.RESUME) {
+      responses.get(id)?.resume();
+    } else {
+      throw new ChannelError(`a frame of type ${type}`);
+    }
+  });
+  socket.on('data', (chunk: Buffer) => {
+    try {
+      reader.push(chunk);
+    } catch (err) {
+      fail((err as Error).message);
+    }
+  });
+  socket.on('error', () => {});
+  // The front is gone, or cut the channel: nothing can be answered any more.
+  socket.on('close', () => {
+    for (const res of [...responses.values()]) res.clientGone();
+  });
+}
 
 function drain(drainMs: number): void {
   if (draining || !app) return;
@@ -100,21 +111,40 @@ function drain(drainMs: number): void {
     const n = a.phpasync.cancelAll();
     a.log.warn({ drainMs, cancelled: n }, 'drain time is over: cancelled the requests still running');
   }, drainMs).unref();
-  a.close().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      a.log.error({ err }, 'error while shutting down');
-      process.exit(1);
-    },
-  );
+  const close = (): void => {
+    onIdle = undefined;
+    channelServer?.close();
+    a.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        a.log.error({ err }, 'error while shutting down');
+        process.exit(1);
+      },
+    );
+  };
+  a.phpasync.closing = true;
+  if (open === 0) close();
+  else onIdle = close;
 }
 
 async function start(m: Extract<ToClassic, { t: 'start' }>): Promise<void> {
   process.title = `phpasync: classic scripts ${m.id}`;
   const encoders = m.config.sites.map((s) => encoderOf(s));
-  app = await buildServer(m.config, { threads: 1, logBindings: { ...m.logBindings, classic: m.id }, requestHook: takeMeta, genReqId: (req) => metaOf(req)?.id ?? genReqId(req) });
-  if (encoders.some((e) => e)) app.phpasync.encoderFor = (req) => encoders[(req as Tagged)[SITE] ?? -1];
-  await app.listen({ path: m.socketPath });
+  // Nothing reaches this app over HTTP (it does not listen): its engine, logger and hooks serve
+  // the channel's requests. The hook only marks it as a classic-scripts process's app.
+  app = await buildServer(m.config, {
+    threads: 1,
+    logBindings: { ...m.logBindings, classic: m.id },
+    requestHook: (_request, reply) => send(reply, httpAnswer('PHPASYNC_CLASSIC_CHANNEL')),
+  });
+  await app.ready();
+  if (encoders.some((e) => e)) app.phpasync.encoderFor = (req) => encoders[(req as { [SITE]?: number })[SITE] ?? -1];
+  const a = app;
+  channelServer = net.createServer((socket) => serveChannel(socket, a));
+  await new Promise<void>((resolve, reject) => {
+    channelServer!.once('error', reject);
+    channelServer!.listen(m.socketPath, () => resolve());
+  });
   tell({ t: 'ready' });
   const stop = (): void => drain(m.drainMs);
   if (drainAsked) stop();

@@ -6,11 +6,12 @@
 //
 // - The children start with the first classic request (a worker app that never runs a classic
 //   script pays nothing), `count` of them, each one PHP thread, one script at a time.
-// - A request goes to the ready child with the fewest requests in flight, as HTTP/1.1 over a
-//   unix socket in a 0700 directory of its own; the client it came from and the script the
-//   front resolved ride in a private header (scripts-channel.ts) that clients cannot send: it
-//   is dropped from what they send. The body arrives buffered (the front's body limit and
-//   read_body applied), the answer streams back as the child writes it (flush()).
+// - A request goes to the ready child with the fewest requests in flight, over the one
+//   connection the front holds to each child (a unix socket in a 0700 directory of its own):
+//   the request envelope PHP takes (the client it came from and the script the front resolved
+//   are in it) and the body, buffered (the front's body limit and read_body applied), as a
+//   frame; the answer comes back as frames as the child writes it (flush() streams), many
+//   requests at once, by id (scripts-channel.ts).
 // - A child takes as many requests at once as its PHP thread's ring holds (buffer_size); the
 //   front sends each to the child with the fewest in flight, and when every child is full the
 //   request waits here, in arrival order, up to max_wait_time for one to finish: 503 after
@@ -30,7 +31,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
-import { Pool, type Dispatcher } from 'undici';
 
 import { CLASSIC_START_WAIT_MS, ENGINE } from '../config/defaults.js';
 import type { PhpasyncConfig } from '../config/model.js';
@@ -38,8 +38,10 @@ import { allDirectives } from '../config/walk.js';
 import { httpAnswer, type ErrorCode } from './errors.js';
 import { addHookHeaders } from './hook-headers.js';
 import { hasRequestBehind } from './pipelining.js';
-import { phpTarget } from './request-line.js';
-import { CLASSIC_HEADER, encodeMeta } from './scripts-channel.js';
+import net from 'node:net';
+
+import { encodeEnvelope } from './envelope.js';
+import { CLASSIC_HEADER, ChannelError, corked, Frame, FrameReader, frameHead, parseHead, reqFrame } from './scripts-channel.js';
 import type { FromClassic, ToClassic } from './scripts-child.js';
 import type { ScriptTarget } from './scripts.js';
 
@@ -54,11 +56,8 @@ const HEALTHY_MS = 30_000;
 /** How long a draining child may take past the drain time before it is killed. */
 const EXIT_GRACE_MS = 5000;
 
-/** Request headers that belong to one connection (RFC 9110 §7.6.1; Expect was answered by the
- * front, which read the body), or that the front sets. */
-const NOT_FORWARDED = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'http2-settings', 'expect', 'content-length', CLASSIC_HEADER]);
-/** Response headers of the hop to the child: the front frames its own response (and HTTP/2
- * forbids these); the request id is the front's (its hook header). */
+/** Response headers the child's engine may set that the front sets itself: the front frames
+ * its own response (and HTTP/2 forbids these); the request id is the front's (its hook header). */
 const NOT_RELAYED = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'x-request-id']);
 
 declare module 'fastify' {
@@ -99,8 +98,10 @@ export function withoutWorkers(config: PhpasyncConfig): PhpasyncConfig {
 interface Child {
   id: number;
   proc?: ChildProcess;
-  /** undici's connections to the child (no pipelining: scripts-child.ts relies on it). */
-  pool?: Pool;
+  /** The channel to the child: every request in flight on it, by id. */
+  channel?: net.Socket;
+  open: Map<number, Open>;
+  nextId: number;
   socketPath: string;
   ready: boolean;
   startedAt: number;
@@ -121,7 +122,10 @@ const PER_CHILD = ENGINE.bufferSize.default;
 
 interface Open {
   reply: FastifyReply;
-  abort: (() => void) | undefined;
+  /** Tells the child the client went away (nothing once the request settled). */
+  abort: () => void;
+  /** The child's answer: a frame for this request, or the channel gone (undefined). */
+  onFrame: (type: number, payload: Buffer | undefined) => void;
 }
 
 export interface ClassicPoolOptions {
@@ -150,12 +154,15 @@ export class ClassicPool {
 
   constructor(private readonly o: ClassicPoolOptions) {
     this.childConfig = withoutWorkers(o.config);
-    this.children = Array.from({ length: o.count }, (_, i) => ({ id: i + 1, socketPath: '', ready: false, startedAt: 0, inflight: 0, nextDelay: 0 }));
+    this.children = Array.from({ length: o.count }, (_, i) => ({ id: i + 1, socketPath: '', ready: false, startedAt: 0, inflight: 0, nextDelay: 0, open: new Map(), nextId: 0 }));
   }
 
   /** Sends a request marked by markClassic to a child (the reply is hijacked here). */
   forward(request: FastifyRequest, reply: FastifyReply): void {
     reply.hijack();
+    // Its client left while the front read the body or resolved the script: its 'close' came
+    // already, nothing would ever settle it.
+    if (reply.raw.destroyed) return;
     const child = this.waiting.length === 0 ? this.pick() : undefined;
     if (child) return this.send(child, request, reply);
     if (this.closed) return answer(reply, 'PHPASYNC_SHUTTING_DOWN');
@@ -205,7 +212,7 @@ export class ClassicPool {
   private spawn(c: Child): void {
     if (this.closed) return;
     c.socketPath = path.join(this.dir!, `classic-${c.id}-${Date.now().toString(36)}.sock`);
-    const proc = fork(CHILD_ENTRY, [], { detached: true, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const proc = fork(CHILD_ENTRY, [], { execArgv: process.execArgv.filter((a) => !a.startsWith('--cpu-prof')), detached: true, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     c.proc = proc;
     c.startedAt = Date.now();
     c.ready = false;
@@ -213,12 +220,7 @@ export class ClassicPool {
     proc.on('error', (err) => log.warn({ classic: c.id, err: err.message }, 'classic scripts process: error'));
     proc.on('message', (m: FromClassic) => {
       if (m.t === 'ready' && c.proc === proc) {
-        // One connection per request in flight (at most PER_CHILD, pick() sees to it); no time
-        // limits: the child has its own (request_timeout, 504).
-        c.pool = new Pool('http://localhost', { socketPath: c.socketPath, connections: null, pipelining: 1, headersTimeout: 0, bodyTimeout: 0 });
-        c.ready = true;
-        log.info({ classic: c.id, classicPid: proc.pid }, `classic scripts process ${c.id} serves`);
-        this.flushWaiting();
+        this.connect(c, proc);
       } else if (m.t === 'failed') {
         log.error({ classic: c.id, classicPid: proc.pid, message: m.message }, `classic scripts process ${c.id} could not start`);
       }
@@ -227,8 +229,7 @@ export class ClassicPool {
       const wasCurrent = c.proc === proc;
       if (!wasCurrent) return;
       c.ready = false;
-      void c.pool?.destroy().catch(() => {});
-      c.pool = undefined;
+      c.channel?.destroy();
       c.proc = undefined;
       if (this.closed) return;
       if (Date.now() - c.startedAt >= HEALTHY_MS) c.nextDelay = 0;
@@ -238,6 +239,45 @@ export class ClassicPool {
       c.timer = setTimeout(() => this.spawn(c), delay);
     });
     proc.send({ t: 'start', id: c.id, config: this.childConfig, socketPath: c.socketPath, drainMs: this.o.drainMs, logBindings: this.o.logBindings ?? {} } satisfies ToClassic, () => {});
+  }
+
+  /** Opens the channel to a child that listens. No time limits on it: the child has its own
+   * (request_timeout, 504). */
+  private connect(c: Child, proc: ChildProcess): void {
+    const log = this.o.log;
+    const socket = net.connect(c.socketPath);
+    c.channel = socket;
+    socket.setNoDelay(true);
+    const reader = new FrameReader((type, id, payload) => c.open.get(id)?.onFrame(type, payload));
+    socket.once('connect', () => {
+      if (c.proc !== proc) return;
+      c.ready = true;
+      log.info({ classic: c.id, classicPid: proc.pid }, `classic scripts process ${c.id} serves`);
+      this.flushWaiting();
+    });
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        reader.push(chunk);
+      } catch (err) {
+        // The child wrote what it never writes: nothing more from it can be trusted. Its
+        // requests fail (below), and it is replaced.
+        log.error({ classic: c.id, classicPid: proc.pid, err: (err as Error).message }, `classic scripts process ${c.id} broke its channel: stopping it`);
+        socket.destroy();
+        proc.kill('SIGKILL');
+      }
+    });
+    socket.on('error', (err) => {
+      if (c.open.size > 0) log.warn({ classic: c.id, classicPid: proc.pid, err: err.message }, `classic scripts process ${c.id}: channel error`);
+    });
+    socket.once('close', () => {
+      if (c.channel === socket) {
+        c.channel = undefined;
+        c.ready = false;
+      }
+      for (const o of [...c.open.values()]) o.onFrame(0, undefined);
+      // A child that lives on without its channel could serve nothing more: replaced.
+      if (c.proc === proc && !this.closed) proc.kill('SIGKILL');
+    });
   }
 
   private flushWaiting(): void {
@@ -253,79 +293,129 @@ export class ClassicPool {
   private send(child: Child, request: FastifyRequest, reply: FastifyReply): void {
     const req = request.raw;
     const res = reply.raw;
+    if (res.destroyed) return;
     const mark = (req as Marked)[CLASSIC]!;
-    const headers = forwardedHeaders(req);
-    headers.push(
-      CLASSIC_HEADER,
-      encodeMeta({
-        addr: req.socket.remoteAddress ?? '',
-        port: req.socket.remotePort ?? 0,
-        scheme: request.protocol,
-        version: req.httpVersion,
-        target: mark.target,
-        site: mark.site,
-        id: request.id,
-      }),
-    );
+    // A client's header of the old hop's name: PHP never sees it (applications may test for it).
+    if (req.headers[CLASSIC_HEADER] !== undefined) req.rawHeaders = req.rawHeaders.filter((_, i, a) => a[i - (i % 2)]!.toLowerCase() !== CLASSIC_HEADER);
+    const envelope = encodeEnvelope(req, request.protocol, mark.target);
     const body = Buffer.isBuffer(request.body) ? request.body : undefined;
-    const entry: Open = { reply, abort: undefined };
-    this.open.add(entry);
-    child.inflight++;
+    const ae = req.headers['accept-encoding'];
+    const id = (child.nextId = (child.nextId + 1) >>> 0 || 1);
+    const channel = child.channel!;
+    const log = this.o.log;
+    const closing = this.o.closing;
     let settled = false;
+    let paused = false;
     const settle = (): void => {
       if (settled) return;
       settled = true;
       child.inflight--;
+      child.open.delete(id);
       this.open.delete(entry);
       if (this.waiting.length > 0) this.flushWaiting();
     };
-    const log = this.o.log;
-    const closing = this.o.closing;
-    // The client went away: the child sees its connection close (connection_aborted()).
-    res.once('close', () => {
-      if (!settled) entry.abort?.();
+    const tell = (type: Frame): void => {
+      if (!channel.destroyed) corked(channel).write(frameHead(type, id, 0));
+    };
+    const onDrain = (): void => {
+      if (paused && !settled) {
+        paused = false;
+        tell(Frame.RESUME);
+      }
+    };
+    const fail = (why: string): void => {
       settle();
-    });
-    const handler: Dispatcher.DispatchHandler = {
-      onConnect(abort) {
-        entry.abort = () => abort();
-        if (settled) abort();
+      if (res.writableEnded || res.destroyed) return;
+      log.warn({ classic: child.id, classicPid: child.proc?.pid, reqId: request.id }, `classic scripts process ${child.id}: ${why}`);
+      if (!res.headersSent) answer(reply, 'PHPASYNC_CLASSIC_GONE', child.id);
+      // The child died in the middle of the body: the client's response is cut, as it was.
+      else res.destroy();
+    };
+    const entry: Open = {
+      reply,
+      abort: () => {
+        if (!settled) tell(Frame.ABORT);
       },
-      onHeaders(status, raw, resume) {
-        const list: string[] = [];
-        for (let i = 0; i < raw.length; i += 2) {
-          const name = raw[i]!.toString('latin1');
-          if (!NOT_RELAYED.has(name.toLowerCase())) list.push(name, raw[i + 1]!.toString('latin1'));
+      onFrame: (type, payload) => {
+        if (settled) return;
+        if (payload === undefined) return fail('no answer (its channel closed)');
+        if (res.destroyed) {
+          // Its 'close' settles it; an end settles it here in any case.
+          if (type === Frame.END || type === Frame.CUT) settle();
+          return;
         }
-        addHookHeaders(list, reply);
-        if (closing() && !hasRequestBehind(res as ServerResponse)) list.push('Connection', 'close');
-        if (res.headersSent || res.destroyed) return false;
-        res.writeHead(status, list);
-        res.on('drain', resume);
-        return true;
-      },
-      onData(chunk) {
-        return res.write(chunk);
-      },
-      onComplete() {
-        settle();
-        res.end();
-      },
-      onError(err) {
-        settle();
-        if (res.writableEnded || res.destroyed) return;
-        log.warn({ classic: child.id, classicPid: child.proc?.pid, reqId: request.id, err: err.message }, `classic scripts process ${child.id}: no answer`);
-        if (!res.headersSent) answer(reply, 'PHPASYNC_CLASSIC_GONE', child.id);
-        // The child died in the middle of the body: the client's response is cut, as it was.
-        else res.destroy();
+        switch (type) {
+          case Frame.HEAD: {
+            const head = parseHead(payload);
+            if (!head) throw new ChannelError(`a response head it cannot read (request ${id})`);
+            if (res.headersSent) throw new ChannelError(`a second response head (request ${id})`);
+            const list: string[] = [];
+            const h = head.headers;
+            for (let i = 0; i < h.length; i += 2) if (!NOT_RELAYED.has(h[i]!.toLowerCase())) list.push(h[i]!, h[i + 1]!);
+            addHookHeaders(list, reply);
+            if (closing() && !hasRequestBehind(res as ServerResponse)) list.push('Connection', 'close');
+            try {
+              res.writeHead(head.status, list);
+            } catch (err) {
+              // Node refuses a header (a byte it does not send, a Trailer on a response that
+              // is not chunked): this request fails alone, as without a worker.
+              const e = err as NodeJS.ErrnoException;
+              log.error({ classic: child.id, reqId: request.id }, `Node refused the response head (${e.code ?? e.name}: ${e.message}): answered 500`);
+              entry.abort();
+              settle();
+              for (const name of res.getHeaderNames()) res.removeHeader(name);
+              (res as unknown as { _hasBody: boolean })._hasBody = true;
+              answer(reply, 'PHPASYNC_FRAME');
+            }
+            return;
+          }
+          case Frame.DATA:
+            if (!res.headersSent) throw new ChannelError(`body bytes before the head (request ${id})`);
+            if (!res.write(payload) && !paused) {
+              paused = true;
+              tell(Frame.PAUSE);
+              res.once('drain', onDrain);
+            }
+            return;
+          case Frame.FLUSH:
+            if (!res.headersSent) throw new ChannelError(`a flush before the head (request ${id})`);
+            res.flushHeaders();
+            return;
+          case Frame.END:
+            if (!res.headersSent) throw new ChannelError(`an end before the head (request ${id})`);
+            settle();
+            res.end();
+            return;
+          case Frame.CUT: {
+            settle();
+            // What was written before goes out first, then the connection closes.
+            const socket = res.socket;
+            if (socket) socket.destroySoon();
+            else res.destroy();
+            return;
+          }
+          default:
+            throw new ChannelError(`a frame of type ${type}`);
+        }
       },
     };
-    try {
-      child.pool!.dispatch({ path: phpTarget(req), method: req.method as Dispatcher.HttpMethod, headers, ...(body ? { body } : {}) }, handler);
-    } catch (err) {
-      // undici refused the request itself (a header it does not take): said, not thrown.
-      handler.onError!(err as Error);
-    }
+    this.open.add(entry);
+    child.open.set(id, entry);
+    child.inflight++;
+    // The client went away: the child stops the script (connection_aborted()).
+    res.once('close', () => {
+      entry.abort();
+      settle();
+    });
+    corked(channel).write(
+      reqFrame(
+        id,
+        { reqId: request.id, site: mark.site, method: req.method ?? 'GET', httpMajor: req.httpVersionMajor, acceptEncoding: typeof ae === 'string' ? ae : null, bodyAt: envelope.bodyAt },
+        envelope.bytes,
+        body,
+      ),
+    );
+    if (body && body.length > 0) channel.write(body);
   }
 
   /** At the drain deadline: the requests still in a child are answered 503 (or cut). */
@@ -333,7 +423,7 @@ export class ClassicPool {
     let n = 0;
     for (const e of [...this.open]) {
       n++;
-      e.abort?.();
+      e.abort();
       if (!e.reply.raw.headersSent) answer(e.reply, 'PHPASYNC_SHUTTING_DOWN');
       else e.reply.raw.destroy();
     }
@@ -365,31 +455,9 @@ export class ClassicPool {
       );
     }
     await Promise.all(exits);
-    await Promise.all(this.children.map((c) => c.pool?.destroy().catch(() => {})));
+    for (const c of this.children) c.channel?.destroy();
     if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-/** The client's request headers for the hop (HTTP/2: its pseudo-headers out, :authority as
- * Host), as a flat list; the front's own header is never taken from the client. */
-function forwardedHeaders(req: IncomingMessage): string[] {
-  const raw = req.rawHeaders;
-  const out: string[] = [];
-  let authority: string | undefined;
-  let host = false;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name[0] === ':') {
-      if (name === ':authority') authority = raw[i + 1];
-      continue;
-    }
-    const lower = name.toLowerCase();
-    if (NOT_FORWARDED.has(lower)) continue;
-    if (lower === 'host') host = true;
-    out.push(name, raw[i + 1]!);
-  }
-  if (!host && authority !== undefined) out.unshift('Host', authority);
-  return out;
 }
 
 /** A 5xx of the errors table on a hijacked reply. */
