@@ -62,7 +62,7 @@ export const ERRORS = {
   PHPASYNC_WORKER_GONE: { status: 503, message: 'Service Unavailable: the PHP worker failed' },
   PHPASYNC_CLASSIC_GONE: { status: 502, message: 'Bad Gateway: the classic scripts process %s ended before answering' },
   PHPASYNC_CLASSIC_UNAVAILABLE: { status: 503, message: 'Service Unavailable: no classic scripts process was ready within %s s' },
-  PHPASYNC_CLASSIC_CHANNEL: { status: 400, message: 'Bad Request: this socket serves only the phpasync front process' },
+  PHPASYNC_CLASSIC_CHANNEL: { status: 502, message: 'Bad Gateway: the classic scripts channel carried %s' },
   PHPASYNC_FRAME: { status: 500, message: 'Internal Server Error' },
   PHPASYNC_NOT_MATCHED: { status: 404, message: 'Not Found' },
   PHPASYNC_NO_SITE: { status: 404, message: "Not Found: no site here for host '%s'" },

@@ -19,10 +19,13 @@
 // - DATA: body bytes. FLUSH: the head goes out now (flush() before any body). END: done.
 // - CUT: the response ends without its end (PHP aborted after the head): the client's
 //   connection is closed.
-/** A client's header of this name is dropped: it named the private header of the HTTP hop this
- * channel replaced, and applications may test for it. */
+
 import type { Socket } from 'node:net';
 
+import { PhpasyncError } from './errors.js';
+
+/** A client's header of this name is dropped: it named the private header of the HTTP hop this
+ * channel replaced, and applications may test for it. */
 export const CLASSIC_HEADER = 'x-phpasync-classic';
 
 export const enum Frame {
@@ -148,9 +151,6 @@ export function parseHead(p: Buffer): { status: number; headers: string[] } | un
   return { status, headers: headers as string[] };
 }
 
-/** A frame the other side sent that this side cannot read: the channel is broken. */
-export class ChannelError extends Error {}
-
 /**
  * Cuts a byte stream into frames. Chunks are kept until a whole frame is there, then joined
  * once (a large body arriving in many chunks is not copied again per chunk). The payload given
@@ -164,7 +164,7 @@ export class FrameReader {
 
   constructor(private readonly onFrame: (type: number, id: number, payload: Buffer) => void) {}
 
-  /** Throws ChannelError on a length no writer of this channel makes. */
+  /** Throws PHPASYNC_CLASSIC_CHANNEL on a length no writer of this channel makes. */
   push(chunk: Buffer): void {
     if (this.have === 0) {
       this.parse(chunk);
@@ -184,7 +184,7 @@ export class FrameReader {
 
   private lengthOf(b: Buffer, off: number): number {
     const len = b.readUInt32BE(off);
-    if (len < 5 || len > MAX_FRAME) throw new ChannelError(`a frame of ${len} bytes`);
+    if (len < 5 || len > MAX_FRAME) throw new PhpasyncError('PHPASYNC_CLASSIC_CHANNEL', [`a frame of ${len} bytes`]);
     return len + 4;
   }
 

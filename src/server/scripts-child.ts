@@ -22,9 +22,9 @@ import type { FastifyInstance } from 'fastify';
 
 import type { PhpasyncConfig } from '../config/model.js';
 import { encoderOf, send } from './front.js';
-import { httpAnswer } from './errors.js';
+import { httpAnswer, PhpasyncError } from './errors.js';
 import { buildServer } from './run.js';
-import { ChannelError, Frame, FrameReader, parseReq } from './scripts-channel.js';
+import { Frame, FrameReader, parseReq } from './scripts-channel.js';
 import { HopResponse, hopReply, SITE } from './scripts-response.js';
 
 /** From the front process. */
@@ -63,8 +63,8 @@ function serveChannel(socket: net.Socket, a: FastifyInstance): void {
   const reader = new FrameReader((type, id, payload) => {
     if (type === Frame.REQ) {
       const r = parseReq(payload);
-      if (!r) throw new ChannelError('a request frame this process cannot read');
-      if (responses.has(id)) throw new ChannelError(`request id ${id} used twice`);
+      if (!r) throw new PhpasyncError('PHPASYNC_CLASSIC_CHANNEL', ['a request frame this process cannot read']);
+      if (responses.has(id)) throw new PhpasyncError('PHPASYNC_CLASSIC_CHANNEL', [`request id ${id} used twice`]);
       if (r.meta.reqId === BREAK_ID) {
         socket.write(Buffer.from([0, 0, 0, 1, 0xff]));
         return;
@@ -84,7 +84,7 @@ function serveChannel(socket: net.Socket, a: FastifyInstance): void {
     } else if (type === Frame.RESUME) {
       responses.get(id)?.resume();
     } else {
-      throw new ChannelError(`a frame of type ${type}`);
+      throw new PhpasyncError('PHPASYNC_CLASSIC_CHANNEL', [`a frame of type ${type}`]);
     }
   });
   socket.on('data', (chunk: Buffer) => {
@@ -135,7 +135,7 @@ async function start(m: Extract<ToClassic, { t: 'start' }>): Promise<void> {
   app = await buildServer(m.config, {
     threads: 1,
     logBindings: { ...m.logBindings, classic: m.id },
-    requestHook: (_request, reply) => send(reply, httpAnswer('PHPASYNC_CLASSIC_CHANNEL')),
+    requestHook: (_request, reply) => send(reply, httpAnswer('PHPASYNC_CLASSIC_CHANNEL', 'a request from outside the channel')),
   });
   await app.ready();
   if (encoders.some((e) => e)) app.phpasync.encoderFor = (req) => encoders[(req as { [SITE]?: number })[SITE] ?? -1];

@@ -35,13 +35,13 @@ import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import { CLASSIC_START_WAIT_MS, ENGINE } from '../config/defaults.js';
 import type { PhpasyncConfig } from '../config/model.js';
 import { allDirectives } from '../config/walk.js';
-import { httpAnswer, type ErrorCode } from './errors.js';
+import { httpAnswer, PhpasyncError, type ErrorCode } from './errors.js';
 import { addHookHeaders } from './hook-headers.js';
 import { hasRequestBehind } from './pipelining.js';
 import net from 'node:net';
 
 import { encodeEnvelope } from './envelope.js';
-import { CLASSIC_HEADER, ChannelError, corked, Frame, FrameReader, frameHead, parseHead, reqFrame } from './scripts-channel.js';
+import { CLASSIC_HEADER, corked, Frame, FrameReader, frameHead, parseHead, reqFrame } from './scripts-channel.js';
 import type { FromClassic, ToClassic } from './scripts-child.js';
 import type { ScriptTarget } from './scripts.js';
 
@@ -347,8 +347,8 @@ export class ClassicPool {
         switch (type) {
           case Frame.HEAD: {
             const head = parseHead(payload);
-            if (!head) throw new ChannelError(`a response head it cannot read (request ${id})`);
-            if (res.headersSent) throw new ChannelError(`a second response head (request ${id})`);
+            if (!head) throw new PhpasyncError('PHPASYNC_CLASSIC_CHANNEL', [`a response head it cannot read (request ${id})`]);
+            if (res.headersSent) throw new PhpasyncError('PHPASYNC_CLASSIC_CHANNEL', [`a second response head (request ${id})`]);
             const list: string[] = [];
             const h = head.headers;
             for (let i = 0; i < h.length; i += 2) if (!NOT_RELAYED.has(h[i]!.toLowerCase())) list.push(h[i]!, h[i + 1]!);
@@ -370,7 +370,7 @@ export class ClassicPool {
             return;
           }
           case Frame.DATA:
-            if (!res.headersSent) throw new ChannelError(`body bytes before the head (request ${id})`);
+            if (!res.headersSent) throw new PhpasyncError('PHPASYNC_CLASSIC_CHANNEL', [`body bytes before the head (request ${id})`]);
             if (!res.write(payload) && !paused) {
               paused = true;
               tell(Frame.PAUSE);
@@ -378,11 +378,11 @@ export class ClassicPool {
             }
             return;
           case Frame.FLUSH:
-            if (!res.headersSent) throw new ChannelError(`a flush before the head (request ${id})`);
+            if (!res.headersSent) throw new PhpasyncError('PHPASYNC_CLASSIC_CHANNEL', [`a flush before the head (request ${id})`]);
             res.flushHeaders();
             return;
           case Frame.END:
-            if (!res.headersSent) throw new ChannelError(`an end before the head (request ${id})`);
+            if (!res.headersSent) throw new PhpasyncError('PHPASYNC_CLASSIC_CHANNEL', [`an end before the head (request ${id})`]);
             settle();
             res.end();
             return;
@@ -395,7 +395,7 @@ export class ClassicPool {
             return;
           }
           default:
-            throw new ChannelError(`a frame of type ${type}`);
+            throw new PhpasyncError('PHPASYNC_CLASSIC_CHANNEL', [`a frame of type ${type}`]);
         }
       },
     };

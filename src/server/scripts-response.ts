@@ -9,6 +9,9 @@ import type { FastifyReply } from 'fastify';
 
 import { corked, Frame, frameHead, headPayload, type ReqMeta } from './scripts-channel.js';
 
+/** The status of a response PHP ended without a head of its own. */
+const OK = 200;
+
 /** Where the request's site index rides on the request object the engine sees (its `encode`). */
 export const SITE = Symbol('phpasync.classicSite');
 
@@ -84,7 +87,7 @@ export class HopResponse extends Writable {
   }
 
   override _final(cb: (err?: Error | null) => void): void {
-    if (!this.headersSent) this.writeHead(200, []);
+    if (!this.headersSent) this.writeHead(OK, []);
     if (!this.gone) this.frame(Frame.END);
     cb();
   }
