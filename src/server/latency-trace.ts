@@ -3,6 +3,7 @@
 // their percentiles written there as JSON when the engine stops. When off, `latencyTrace` is
 // undefined and the hot path pays one property test per stage.
 import { writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 
 const MAX_SAMPLES = 1 << 20;
 
@@ -24,7 +25,20 @@ class Stage {
 export class LatencyTrace {
   private readonly stages = new Map<string, Stage>();
   readonly counts: Record<string, number> = {};
-  constructor(private readonly file: string) {}
+  /** Per busy second: event-loop utilization of the main thread and requests handed to PHP. */
+  private readonly seconds: { elu: number; requests: number }[] = [];
+  private elu = performance.eventLoopUtilization();
+  private lastRequests = 0;
+  constructor(private readonly file: string) {
+    setInterval(() => {
+      const now = performance.eventLoopUtilization();
+      const requests = (this.counts.wakeNow ?? 0) + (this.counts.wakeDeferred ?? 0);
+      const n = requests - this.lastRequests;
+      if (n > 1000) this.seconds.push({ elu: Math.round(performance.eventLoopUtilization(now, this.elu).utilization * 100) / 100, requests: n });
+      this.elu = now;
+      this.lastRequests = requests;
+    }, 1000).unref();
+  }
   add(stage: string, us: number): void {
     let s = this.stages.get(stage);
     if (!s) this.stages.set(stage, (s = new Stage()));
@@ -34,7 +48,7 @@ export class LatencyTrace {
     this.counts[name] = (this.counts[name] ?? 0) + by;
   }
   write(extra: Record<string, unknown>): void {
-    const out: Record<string, unknown> = { counts: this.counts, ...extra };
+    const out: Record<string, unknown> = { counts: this.counts, seconds: this.seconds, ...extra };
     for (const [k, s] of this.stages) out[k] = s.summary();
     writeFileSync(this.file, JSON.stringify(out, null, 1) + '\n');
   }

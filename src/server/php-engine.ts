@@ -253,6 +253,7 @@ export class PhpEngine {
     if (!this.pending.has(f.id) || f.reply.raw.writableEnded) return;
     // Forget it now: a request dropped before it started sends no frame at all.
     this.pending.delete(f.id);
+    this.traceT1.delete(f.id);
     if (!this.stopped) this.native.cancel(f.thread, f.id);
   }
 
