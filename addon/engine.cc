@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 
@@ -160,6 +162,7 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
   tsfn_ = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
                                         "phpasync-outbound", 0, 1);
   tsfn_.Unref(env);  // start() refs it while threads run
+  trace_ = getenv("PHPASYNC_TRACE_LATENCY") != nullptr;
   if (const char* w = getenv("PHPASYNC_WAKE")) {
     wake_mode_ = strcmp(w, "now") == 0 ? kWakeEvery : strcmp(w, "turn") == 0 ? kWakeTurnEnd : kWakeBurst;
   }
@@ -457,13 +460,31 @@ Napi::Value Engine::Stats(const Napi::CallbackInfo& info) {
   o.Set("outstandingBuffers", Napi::Number::New(env, static_cast<double>(outstanding)));
   o.Set("dispatches", Napi::Number::New(env, static_cast<double>(dispatches_)));
   o.Set("framesDelivered", Napi::Number::New(env, static_cast<double>(frames_delivered_)));
+  if (trace_ && !trace_out_wait_us_.empty()) {
+    // Percentiles of the wait from a PHP thread's push to JS's onFrame (PHPASYNC_TRACE_LATENCY).
+    std::vector<uint32_t> v = trace_out_wait_us_;
+    std::sort(v.begin(), v.end());
+    Napi::Object w = Napi::Object::New(env);
+    w.Set("n", Napi::Number::New(env, static_cast<double>(v.size())));
+    w.Set("p50", Napi::Number::New(env, v[v.size() / 2]));
+    w.Set("p90", Napi::Number::New(env, v[v.size() * 9 / 10]));
+    w.Set("p99", Napi::Number::New(env, v[v.size() * 99 / 100]));
+    o.Set("traceFramePushToJsUs", w);
+  }
   o.Set("heldByJs", Napi::Number::New(env, static_cast<double>(held_.Held())));
   return o;
 }
 
 // ---- outbound: PHP threads -> JS -----------------------------------------------------------
 
+static uint64_t MonotonicNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
 void Engine::Send(Outbound item) {
+  if (trace_) item.pushed_ns = MonotonicNs();
   if (out_.Push(std::move(item))) {
     tsfn_.NonBlockingCall([this](Napi::Env env, Napi::Function) { Dispatch(env); });
   }
@@ -477,6 +498,9 @@ void Engine::Dispatch(Napi::Env env) {
   for (Outbound& item : batch) {
     if (item.frame != nullptr) {
       frames_delivered_++;
+      if (trace_ && trace_out_wait_us_.size() < (1u << 22)) {
+        trace_out_wait_us_.push_back(static_cast<uint32_t>((MonotonicNs() - item.pushed_ns) / 1000));
+      }
       DeliverFrame(env, item.frame);  // catches its own failures
       continue;
     }

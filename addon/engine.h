@@ -87,6 +87,10 @@ class Engine : public Napi::ObjectWrap<Engine> {
   // Statistics: how many wakes delivered how many frames (batching at work). JS thread only.
   uint64_t dispatches_ = 0;
   uint64_t frames_delivered_ = 0;
+  // PHPASYNC_TRACE_LATENCY set: frames are stamped when pushed, and the wait until JS
+  // receives them is kept (µs, JS thread only) for stats().
+  bool trace_ = false;
+  std::vector<uint32_t> trace_out_wait_us_;
 
   // Frames JS holds (owned chunks in flight), addressed by generation-checked handles.
   HandleTable held_;

@@ -24,6 +24,8 @@ struct Event {
 struct Outbound {
   phpa_frame* frame;
   std::unique_ptr<Event> event;
+  // CLOCK_MONOTONIC ns when pushed; set only while latency tracing is on (Engine::trace_).
+  uint64_t pushed_ns = 0;
 };
 
 class OutboundQueue {

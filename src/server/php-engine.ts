@@ -1,5 +1,6 @@
 // PhpEngine: the JS face of the PHP threads. Starts them, submits requests, turns frames
 // from PHP into HTTP responses, and hands zero-copy buffers back once the socket is done.
+import { latencyTrace } from './latency-trace.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import os from 'node:os';
 
@@ -133,6 +134,7 @@ export class PhpEngine {
       return;
     }
     // Its own copy: the envelope is a view of the encoder's buffer, reused by the next request.
+    latencyTrace?.count('waitedForRing');
     this.waiting.push({ envelope: { bytes: envelope.bytes.slice(), bodyAt: envelope.bodyAt }, body, reply, arrived, deadline: arrived + this.maxWaitMs });
     this.native.flushWakes();
     this.scheduleRetry(true);
@@ -142,6 +144,7 @@ export class PhpEngine {
     const id = ++this.nextId;
     let t = this.native.submit(id, envelope.bytes, envelope.bodyAt, body);
     if (t < 0) return false;
+    if (latencyTrace) this.traceSubmitted(id, arrived, t >= WAKE_DEFERRED);
     if (t >= WAKE_DEFERRED) {
       t -= WAKE_DEFERRED;
       if (!this.turnEndScheduled) {
@@ -159,11 +162,30 @@ export class PhpEngine {
     return true;
   }
 
+  /** PHPASYNC_TRACE_LATENCY only: when each request was handed to PHP (id -> ms). */
+  private readonly traceT1 = new Map<number, number>();
+  private traceSubmitted(id: number, arrived: number, deferred: boolean): void {
+    const now = performance.now();
+    const t = latencyTrace!;
+    t.count(deferred ? 'wakeDeferred' : 'wakeNow');
+    t.add('arrivedToRing', (now - arrived) * 1000);
+    this.traceT1.set(id, now);
+  }
+  private traceFrame(id: number, p: InFlight | undefined): void {
+    const t1 = this.traceT1.get(id);
+    if (t1 === undefined || !p) return;
+    this.traceT1.delete(id);
+    const now = performance.now();
+    latencyTrace!.add('ringToFirstFrame', (now - t1) * 1000);
+    p.reply.raw.once('finish', () => latencyTrace!.add('frameToFinish', (performance.now() - now) * 1000));
+  }
+
   private scheduleRetry(soon: boolean): void {
     if (this.retryScheduled) return;
     this.retryScheduled = true;
     // The first retry right after PHP was woken; then once a millisecond, so that a PHP thread
     // that stays busy does not make this thread spin.
+    latencyTrace?.count(soon ? 'retryImmediate' : 'retryTimer1ms');
     if (soon) setImmediate(this.retryWaiting);
     else setTimeout(this.retryWaiting, 1);
   }
@@ -175,11 +197,29 @@ export class PhpEngine {
    * rather than per request, see addon/engine.cc); this wakes it for the rest. */
   private readonly turnEnd = (): void => {
     this.turnEndScheduled = false;
+    latencyTrace?.count('turnEnd');
     this.native.flushWakes();
   };
 
   private readonly retryWaiting = (): void => {
     this.retryScheduled = false;
+    this.submitWaiting();
+    if (this.waiting.length > 0) this.scheduleRetry(false);
+  };
+
+  /** Set while submitWaitingAfterFrames is queued. */
+  private afterFramesQueued = false;
+  /** A request ended: its PHP thread took jobs off its ring since, so requests waiting for a
+   * slot are tried once after this batch of frames rather than at the next 1 ms retry.
+   * Measured (hello, c=50, ring 20): 12 % of requests waited for a slot, p99 3.2 ms. */
+  private readonly submitWaitingAfterFrames = (): void => {
+    this.afterFramesQueued = false;
+    this.submitWaiting();
+  };
+
+  /** Hands waiting requests to PHP in arrival order while a ring has room; answers 503 those
+   * past their deadline. The caller keeps a retry scheduled while some still wait. */
+  private submitWaiting(): void {
     const now = performance.now();
     while (this.waiting.length > 0) {
       const w = this.waiting[0]!;
@@ -194,8 +234,7 @@ export class PhpEngine {
         break;
       }
     }
-    if (this.waiting.length > 0) this.scheduleRetry(false);
-  };
+  }
 
   /** 503 + Retry-After: every ring stayed full (the connection stays open). */
   private refuseBusy(reply: FastifyReply): void {
@@ -214,6 +253,7 @@ export class PhpEngine {
     if (!this.pending.has(f.id) || f.reply.raw.writableEnded) return;
     // Forget it now: a request dropped before it started sends no frame at all.
     this.pending.delete(f.id);
+    this.traceT1.delete(f.id);
     if (!this.stopped) this.native.cancel(f.thread, f.id);
   }
 
@@ -255,6 +295,7 @@ export class PhpEngine {
   async stop(): Promise<void> {
     if (this.stopped) return;
     const st = this.native.stats();
+    latencyTrace?.write({ engineStats: st });
     this.log.debug({ dispatches: st.dispatches, frames: st.framesDelivered }, 'PHP engine stopping');
     this.stopped = true;
     const done = new Promise<void>((resolve) => {
@@ -335,7 +376,15 @@ export class PhpEngine {
     error: string | undefined,
   ): void {
     const p = this.pending.get(id);
-    if (flags & this.k.FRAME_END) this.pending.delete(id);
+    if (latencyTrace) this.traceFrame(id, p);
+    if (flags & this.k.FRAME_END) {
+      this.pending.delete(id);
+      // A microtask: runs once the addon's whole batch of frames was delivered.
+      if (this.waiting.length > 0 && !this.afterFramesQueued) {
+        this.afterFramesQueued = true;
+        queueMicrotask(this.submitWaitingAfterFrames);
+      }
+    }
     const res = p?.reply.raw;
     if (!p || !res || res.destroyed || res.writableEnded) {
       // The client went away: nothing to send, but PHP's strings still come back.
