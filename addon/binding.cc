@@ -67,32 +67,36 @@ Napi::Value RunCli(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, status);
 }
 
-// socketUnsent(fd): bytes a TCP socket's kernel send queue still holds (SIOCOUTQ), or -1
-// where that cannot be read. The write timeout uses it to see a slow client make progress:
-// from userspace alone, progress shows only when the kernel frees a third of its buffer.
-Napi::Value SocketUnsent(const Napi::CallbackInfo& info) {
+// Bytes one of a TCP socket's kernel queues holds (ioctl `request`), or -1 where that cannot be
+// read (request 0: this platform has no such ioctl).
+static Napi::Value SocketQueueBytes(const Napi::CallbackInfo& info, const char* usage, unsigned long request) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "socketUnsent(fd): fd must be a number");
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, usage);
   int n = -1;
-#ifdef SIOCOUTQ
   const int fd = info[0].As<Napi::Number>().Int32Value();
-  if (fd < 0 || ioctl(fd, SIOCOUTQ, &n) != 0) n = -1;
-#endif
+  if (request == 0 || fd < 0 || ioctl(fd, request, &n) != 0) n = -1;
   return Napi::Number::New(env, n);
 }
 
-// socketUnread(fd): bytes a TCP socket's kernel receive queue holds that Node has not read yet
-// (SIOCINQ), or -1 where that cannot be read. The drain closes an idle keep-alive connection
-// only when this is 0: closing a socket with unread bytes resets the client's request.
-Napi::Value SocketUnread(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "socketUnread(fd): fd must be a number");
-  int n = -1;
-#ifdef SIOCINQ
-  const int fd = info[0].As<Napi::Number>().Int32Value();
-  if (fd < 0 || ioctl(fd, SIOCINQ, &n) != 0) n = -1;
+#ifndef SIOCOUTQ
+#define SIOCOUTQ 0
 #endif
-  return Napi::Number::New(env, n);
+#ifndef SIOCINQ
+#define SIOCINQ 0
+#endif
+
+// socketUnsent(fd): bytes the send queue still holds (SIOCOUTQ). The write timeout uses it to
+// see a slow client make progress: from userspace alone, progress shows only when the kernel
+// frees a third of its buffer.
+Napi::Value SocketUnsent(const Napi::CallbackInfo& info) {
+  return SocketQueueBytes(info, "socketUnsent(fd): fd must be a number", SIOCOUTQ);
+}
+
+// socketUnread(fd): bytes the receive queue holds that Node has not read yet (SIOCINQ). The
+// drain closes an idle keep-alive connection only when this is 0: closing a socket with unread
+// bytes resets the client's request.
+Napi::Value SocketUnread(const Napi::CallbackInfo& info) {
+  return SocketQueueBytes(info, "socketUnread(fd): fd must be a number", SIOCINQ);
 }
 
 // The bridge's enums (php/phpa_bridge.h) by name without the PHPA_ prefix: JS reads frame

@@ -75,7 +75,7 @@ describe('bench: flags', () => {
     ['async.js', ['--c', 'x'], ''],
   ])('standalone %s refuses %j with exit 2 and its usage line', (script, args, why) => {
     const r = spawnSync(process.execPath, [path.join(ROOT, 'dist/bench', script), ...args], { encoding: 'utf8' });
-    expect(r.status).toBe(2);
+    expect(r.status, `signal ${r.signal}, error ${r.error}, stderr:\n${r.stderr}`).toBe(2);
     expect(r.stderr).toContain(`usage: node dist/bench/${script} [--`);
     expect(r.stderr).toContain(why);
     expect(r.stderr).not.toContain('    at '); // a message, not a stack trace

@@ -1,6 +1,5 @@
 // PhpEngine: the JS face of the PHP threads. Starts them, submits requests, turns frames
 // from PHP into HTTP responses, and hands zero-copy buffers back once the socket is done.
-import { latencyTrace } from './latency-trace.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import os from 'node:os';
 
@@ -22,6 +21,7 @@ import { addHookHeaders } from './hook-headers.js';
 import { forHttp2, frameHeaders } from './framing.js';
 import { writeInformational } from './informational.js';
 import { InFlightTable } from './inflight.js';
+import { latencyTrace } from './latency-trace.js';
 import type { ServerMetrics } from './metrics.js';
 import { hasRequestBehind } from './pipelining.js';
 
