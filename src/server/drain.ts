@@ -10,8 +10,9 @@
 // + Connection: close from Fastify, which is closing); what is still open when the drain time
 // is over is cut.
 //
-// Idle means no byte read either: a request whose head is still arriving has no response yet,
-// but closing then resets it unanswered. And nothing waiting in the kernel's receive queue: the
+// Idle means no request begun either: a request whose head is still arriving has no response
+// yet, but closing then resets it unanswered (Node's parser knows; bytes read since the last
+// sweep are the fallback sign). And nothing waiting in the kernel's receive queue: the
 // sweep runs on a timer, before the event loop reads the sockets, so after a stall (a loaded
 // machine, a GC pause, a long poll phase) a request already there would be reset with the
 // connection (closing a socket with unread bytes sends RST, no FIN). What stays unavoidable is
@@ -34,6 +35,9 @@ export interface ConnectionDrain {
 
 type HttpSocket = Socket & { _httpMessage?: ServerResponse | null };
 type WithHandle = { _handle?: { fd?: number } | null; _parent?: WithHandle };
+interface ConnectionsList {
+  idle(): { socket: unknown }[];
+}
 
 export function gracefulConnections(server: Server): ConnectionDrain {
   // Open connections: when the sweep first saw them idle (0: not idle when last seen), and
@@ -59,6 +63,15 @@ export function gracefulConnections(server: Server): ConnectionDrain {
     const fd = (s._parent ?? s)._handle?.fd;
     return typeof fd === 'number' && fd >= 0 ? Math.max(0, socketUnread(fd)) : 0;
   };
+  // Node's HTTP/1 parser knows a request whose head is still arriving (it began a message); its
+  // list of connections between messages is internal (the one closeIdleConnections() reads):
+  // where this Node has none, bytes read since the last sweep are the only sign.
+  const betweenMessages = (): Set<unknown> | undefined => {
+    const key = Object.getOwnPropertySymbols(server).find((k) => k.description === 'http.server.connections');
+    const parsers = key && (server as unknown as Record<symbol, ConnectionsList | undefined>)[key];
+    if (typeof parsers?.idle !== 'function') return undefined;
+    return new Set(parsers.idle().map((p) => p.socket));
+  };
 
   let sweeping: NodeJS.Timeout | undefined;
   const sweep = (): void => {
@@ -77,10 +90,12 @@ export function gracefulConnections(server: Server): ConnectionDrain {
     // phase ran (it can run long on a loaded machine) are still in the kernel: not closed either.
     if (due.length > 0) {
       setImmediate(() => {
+        const idle = betweenMessages();
         for (const socket of due) {
           const state = conns.get(socket);
           if (!state) continue;
-          if (!busy(socket) && bytesRead(socket) === state.bytesRead && unread(socket) === 0) socket.destroy();
+          const quiet = !busy(socket) && bytesRead(socket) === state.bytesRead && unread(socket) === 0;
+          if (quiet && (idle === undefined || idle.has(socket))) socket.destroy();
           else state.idleSince = 0;
         }
       }).unref();
