@@ -62,21 +62,38 @@ export interface EncodedEnvelope {
   bodyAt: number;
 }
 
+/** The peer of a connection never changes: read once per socket (each read of
+ * remoteAddress/remotePort goes through Node's getters, per request). */
+const PEER = Symbol('phpasync.peer');
+type PeerSocket = IncomingMessage['socket'] & { [PEER]?: [string, number] };
+
+function peerOf(raw: IncomingMessage): [string, number] {
+  const socket = raw.socket as PeerSocket;
+  return (socket[PEER] ??= [socket.remoteAddress ?? '', socket.remotePort ?? 0]);
+}
+
+/** The envelope's fields, refilled per request (encoded at once, never kept). */
+const fields: unknown[] = new Array(8).fill(null);
+const fieldsWithScript: unknown[] = new Array(9).fill(null);
+
 /** script: the classic script the request runs (src/server/scripts.ts), a 9th element after
  * the body. The body itself is left out (nil, see above). */
 export function encodeEnvelope(raw: IncomingMessage, scheme: string, script?: readonly string[]): EncodedEnvelope {
-  const fields: unknown[] = [
-    raw.method ?? 'GET',
-    phpTarget(raw),
-    raw.httpVersion,
-    byteValues(raw.httpVersionMajor === 2 ? h2Headers(raw.rawHeaders) : raw.rawHeaders),
-    raw.socket.remoteAddress ?? '',
-    raw.socket.remotePort ?? 0,
-    scheme,
-    null,
-  ];
-  if (script) fields.push(script);
-  const bytes = encoder.encodeSharedRef(fields);
+  const f = script ? fieldsWithScript : fields;
+  const peer = peerOf(raw);
+  f[0] = raw.method ?? 'GET';
+  f[1] = phpTarget(raw);
+  f[2] = raw.httpVersion;
+  f[3] = byteValues(raw.httpVersionMajor === 2 ? h2Headers(raw.rawHeaders) : raw.rawHeaders);
+  f[4] = peer[0];
+  f[5] = peer[1];
+  f[6] = scheme;
+  // f[7] stays null: the body's place.
+  if (script) f[8] = script;
+  const bytes = encoder.encodeSharedRef(f);
+  // The headers and script are not kept past this request.
+  f[3] = null;
+  if (script) f[8] = null;
   // The nil is the last byte, or the one before the script's encoding.
   const tail = script ? scriptEncoder.encodeSharedRef(script).length : 0;
   return { bytes, bodyAt: bytes.length - 1 - tail };
