@@ -4,6 +4,10 @@
 // to PHP almost never logs through it (PHP's log lines go through the engine's logger).
 // Whatever the child would have been (the app's own childLoggerFactory included) is made by
 // the same factory the first time the request logs.
+// The CLI's app makes every child of its logger lazy instead (lazyAppChildren): Fastify's
+// default childLoggerFactory then serves the PHP routes too, and Fastify checks a route's own
+// factory's every child (validateLogger: an array, a filter and 14 megamorphic lookups, ~2.8k
+// main-thread instructions per hello request under callgrind) but not its default's.
 import type { IncomingMessage } from 'node:http';
 
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
@@ -14,20 +18,24 @@ type Bindings = Parameters<FastifyBaseLogger['child']>[0];
 type ChildOptions = NonNullable<Parameters<FastifyBaseLogger['child']>[1]>;
 type AnyLog = (...args: unknown[]) => void;
 
+/** Makes the real child: one per factory, shared by its children. */
+interface ChildMaker {
+  make(parent: FastifyBaseLogger, bindings: Bindings, opts: ChildOptions, req: IncomingMessage | undefined): FastifyBaseLogger;
+}
+
 class LazyChild {
   private made: FastifyBaseLogger | undefined;
 
   constructor(
-    private readonly server: FastifyInstance,
-    private readonly factory: FastifyChildLoggerFactory,
+    private readonly maker: ChildMaker,
     private readonly parent: FastifyBaseLogger,
     private readonly bindings: Bindings,
-    private readonly opts: ChildOptions,
-    private readonly req: IncomingMessage,
+    private readonly opts: ChildOptions | undefined,
+    private readonly req: IncomingMessage | undefined,
   ) {}
 
   private get real(): FastifyBaseLogger {
-    return (this.made ??= this.factory.call(this.server, this.parent, this.bindings, this.opts, this.req));
+    return (this.made ??= this.maker.make(this.parent, this.bindings, this.opts ?? {}, this.req));
   }
 
   get level(): string {
@@ -69,7 +77,39 @@ class LazyChild {
 
 /** A childLoggerFactory for routes whose requests rarely log: `factory` runs on first use. */
 export function lazyChildLoggers(factory: FastifyChildLoggerFactory): FastifyChildLoggerFactory {
+  let maker: (ChildMaker & { server: FastifyInstance }) | undefined;
   return function (this: FastifyInstance, logger, bindings, opts, req) {
-    return new LazyChild(this, factory, logger, bindings, opts, req) as unknown as FastifyBaseLogger;
+    // `this` is the route's instance: the same for every request of the route.
+    if (maker?.server !== this) {
+      const server = this;
+      maker = { server, make: (parent, b, o, r) => factory.call(server, parent, b, o, r!) };
+    }
+    return new LazyChild(maker, logger, bindings, opts, req) as unknown as FastifyBaseLogger;
   };
+}
+
+/** On the app's logger: the childLoggerFactory its children were made lazy under. */
+const LAZY_UNDER = Symbol('phpasync.lazyChildrenUnder');
+type Marked = FastifyBaseLogger & { [LAZY_UNDER]?: FastifyChildLoggerFactory };
+
+/**
+ * Every child of the app's logger is made on first use, request loggers included (Fastify's
+ * default childLoggerFactory calls the app logger's child() per request). pino's children
+ * inherit from their parent, so they inherit this child() too: `this` is the parent.
+ */
+export function lazyAppChildren(app: FastifyInstance): void {
+  const log = app.log as Marked;
+  const child = log.child;
+  const maker: ChildMaker = { make: (parent, bindings, opts) => child.call(parent, bindings, opts) };
+  log.child = function (this: FastifyBaseLogger, bindings: Bindings, opts?: ChildOptions): FastifyBaseLogger {
+    return new LazyChild(maker, this, bindings, opts, undefined) as unknown as FastifyBaseLogger;
+  };
+  log[LAZY_UNDER] = app.childLoggerFactory;
+}
+
+/** True when the scope's request loggers are lazy already: its logger's children are (see
+ * lazyAppChildren) and it makes them with the factory they were made lazy under. */
+export function requestLoggersLazy(scope: FastifyInstance): boolean {
+  const under = (scope.log as Marked)[LAZY_UNDER];
+  return under !== undefined && under === scope.childLoggerFactory;
 }

@@ -10,7 +10,7 @@ import { encodeEnvelope } from './envelope.js';
 import { httpAnswer, PhpasyncError } from './errors.js';
 import { PhpEngine } from './php-engine.js';
 import { trackLatestRequest } from './pipelining.js';
-import { lazyChildLoggers } from './lazy-logger.js';
+import { lazyChildLoggers, requestLoggersLazy } from './lazy-logger.js';
 import { guardRequests } from './request-line.js';
 import { scriptOf } from './scripts.js';
 
@@ -95,10 +95,12 @@ async function phpRoutes(scope: FastifyInstance, { prefix, engine, bodyLimit }: 
     engine.submit(encodeEnvelope(request.raw, request.protocol, scriptOf(request.raw)), body, reply);
   };
   const method = [...PHP_METHODS, 'HEAD'];
-  const childLoggerFactory = lazyChildLoggers(scope.childLoggerFactory);
-  scope.route({ method, url: '/*', bodyLimit, handler, childLoggerFactory });
+  // request.log made on first use (src/server/lazy-logger.ts): by the app's logger itself when
+  // the CLI made its children lazy, else by a factory of this route's.
+  const logging = requestLoggersLazy(scope) ? {} : { childLoggerFactory: lazyChildLoggers(scope.childLoggerFactory) };
+  scope.route({ method, url: '/*', bodyLimit, handler, ...logging });
   // Under a prefix, '/*' is '/prefix/*': the prefix itself is a route too.
-  if (prefix !== '' && prefix !== '/') scope.route({ method, url: '/', bodyLimit, handler, childLoggerFactory });
+  if (prefix !== '' && prefix !== '/') scope.route({ method, url: '/', bodyLimit, handler, ...logging });
 }
 
 /** CONNECT asks for a tunnel: not supported yet, said in a 501 the client can read. */

@@ -21,6 +21,7 @@ import { loadWithoutSupervisor } from './reload.js';
 import { loadAddon } from '../native/index.js';
 import { loggerOptions } from './logger.js';
 import { ServerMetrics } from './metrics.js';
+import { lazyAppChildren } from './lazy-logger.js';
 import { phpasync } from './plugin.js';
 import { echoRequestId, genReqId } from './request-id.js';
 import { planSockets, socketUrl } from './listen-plan.js';
@@ -105,6 +106,7 @@ export async function buildServer(config: PhpasyncConfig, build: BuildOptions = 
     forceCloseConnections: 'idle',
     genReqId: build.genReqId ?? genReqId,
   } as FastifyServerOptions) as unknown as FastifyInstance;
+  lazyAppChildren(app);
   echoRequestId(app);
   applyTimeouts(app.server, timeouts, app.log);
   if (https) applyHttpsTimeouts(app.server, timeouts, checkingIntervalMs(timeouts), app.log);
