@@ -46,7 +46,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
 
   void ThreadMain(int t);
   void Dispatch(Napi::Env env);
-  void DeliverFrame(Napi::Env env, phpa_frame* frame);
+  void DeliverFrame(Napi::Env env, napi_value on_frame, phpa_frame* frame);
   void RequestStop();
   // Waits up to `ms` for every thread to finish; joins them if so. Returns true when joined.
   bool JoinFor(int ms);
