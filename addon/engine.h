@@ -92,6 +92,9 @@ class Engine : public Napi::ObjectWrap<Engine> {
   bool trace_ = false;
   std::vector<uint32_t> trace_out_wait_us_;
 
+  // DeliverFrame's joined head, reused frame after frame (JS thread only).
+  std::string head_joined_;
+
   // Frames JS holds (owned chunks in flight), addressed by generation-checked handles.
   HandleTable held_;
 };
