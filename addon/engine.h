@@ -46,7 +46,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
 
   void ThreadMain(int t);
   void Dispatch(Napi::Env env);
-  void DeliverFrame(Napi::Env env, phpa_frame* frame);
+  void DeliverFrame(Napi::Env env, napi_value on_frame, phpa_frame* frame);
   void RequestStop();
   // Waits up to `ms` for every thread to finish; joins them if so. Returns true when joined.
   bool JoinFor(int ms);
@@ -91,6 +91,9 @@ class Engine : public Napi::ObjectWrap<Engine> {
   // receives them is kept (µs, JS thread only) for stats().
   bool trace_ = false;
   std::vector<uint32_t> trace_out_wait_us_;
+
+  // DeliverFrame's joined head, reused frame after frame (JS thread only).
+  std::string head_joined_;
 
   // Frames JS holds (owned chunks in flight), addressed by generation-checked handles.
   HandleTable held_;

@@ -37,3 +37,43 @@ describe('X-Request-ID', () => {
     }
   });
 });
+
+// The echo is not an onRequest hook (it would run for every request, PHP's too): answers
+// Fastify sends get it in onSend, PHP's heads where the hook headers join them.
+describe('X-Request-ID on every kind of answer', () => {
+  let site: RunningServer;
+  beforeAll(async () => {
+    site = await startServer({
+      workerSource: `<?php
+FrankenPHP\\HttpServer::onRequest(function ($req, $res) {
+    if ($req->getUri() === '/own') $res->setHeader('X-Request-ID', 'from-php');
+    $res->write('php');
+    $res->end();
+});
+`,
+      siteBody: `respond /health "ok" 200
+	redir /old /new 301
+	php_server {
+		file_server off
+	}`,
+    });
+  });
+  afterAll(async () => {
+    expect(await site.stop()).toBe(0);
+  });
+
+  it('echoes the id once on answers Fastify sends (respond, redir) and on PHP answers', async () => {
+    for (const p of ['/health', '/old', '/php']) {
+      const sent = await fetch(`${site.url}${p}`, { headers: { 'X-Request-ID': 'kind-1' }, redirect: 'manual' });
+      expect(sent.headers.get('x-request-id')).toBe('kind-1');
+      const own = await fetch(`${site.url}${p}`, { redirect: 'manual' });
+      expect(own.headers.get('x-request-id')).toMatch(/^req-[0-9a-z]+$/);
+    }
+  });
+
+  it("keeps PHP's own X-Request-ID rather than adding a second one", async () => {
+    const res = await fetch(`${site.url}/own`, { headers: { 'X-Request-ID': 'kind-2' } });
+    expect(res.headers.get('x-request-id')).toBe('from-php');
+    expect(await res.text()).toBe('php');
+  });
+});

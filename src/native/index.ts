@@ -48,7 +48,9 @@ export type FrameCallback = (
   id: number,
   flags: number,
   status: number,
-  headers: string[] | undefined,
+  /** The head's name, value, … pairs: joined by NUL bytes in one string (split it), or, when
+   * a name or value holds a NUL itself, as an array; undefined without headers. */
+  headers: string | string[] | undefined,
   body: BodyChunk | BodyChunk[] | undefined,
   handle: number,
   /** Set when the addon could not turn the frame into JS values: headers and body are then

@@ -374,7 +374,7 @@ export class PhpEngine {
     id: number,
     flags: number,
     status: number,
-    headers: string[] | undefined,
+    headers: string | string[] | undefined,
     body: BodyChunk | BodyChunk[] | undefined,
     handle: number,
     error: string | undefined,
@@ -402,7 +402,7 @@ export class PhpEngine {
     // Node refuses some heads and bodies by throwing (writeHead: a Trailer header on a response
     // that is not chunked, a bad header byte PHP let through): that request fails alone.
     try {
-      this.deliver(p, res, flags, status, headers, body, handle);
+      this.deliver(p, res, flags, status, typeof headers === 'string' ? headers.split('\0') : headers, body, handle);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       const what = res.headersSent ? 'refused a response frame after the head was sent' : 'refused the response head';

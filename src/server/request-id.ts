@@ -5,6 +5,8 @@ import type { IncomingMessage } from 'node:http';
 
 import type { FastifyInstance } from 'fastify';
 
+import { ECHO_REQUEST_ID } from './hook-headers.js';
+
 const HEADER = 'x-request-id';
 const TOKEN = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 
@@ -17,10 +19,14 @@ export function genReqId(req: IncomingMessage): string {
   return `req-${counter.toString(36)}`;
 }
 
-/** Puts the id on every response (PHP's too: the plugin copies hook headers onto them). */
+/** Puts the id on every response Fastify sends (onSend) and, through the reply's mark, on the
+ * heads written for hijacked replies (PHP's: addHookHeaders). Not an onRequest hook: that one
+ * ran for every request, PHP's too, which never reach onSend. A value set before (a handler's,
+ * a proxied upstream's) is kept, as it replaced the hook's before. */
 export function echoRequestId(app: FastifyInstance): void {
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.header('X-Request-ID', request.id);
-    done();
+  app.decorateReply(ECHO_REQUEST_ID as unknown as string, true);
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (!reply.hasHeader(HEADER)) reply.header('X-Request-ID', request.id);
+    done(null, payload);
   });
 }
