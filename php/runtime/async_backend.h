@@ -16,7 +16,7 @@
 
 /* ---- clock and timers ---------------------------------------------------------------------
  * A timer is a struct the caller owns (on a fiber's stack, inside an object...). The reactor
- * keeps a min-heap of pointers to armed timers; when one expires its callback runs from the
+ * keeps a min-heap of the armed timers; when one expires its callback runs from the
  * scheduler (not inside a coroutine): it may wake coroutines, never call into PHP code. */
 typedef struct phpa_timer phpa_timer;
 typedef void (*phpa_timer_cb)(phpa_timer *t);

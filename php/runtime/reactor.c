@@ -26,7 +26,16 @@
 
 /* ---- clock and timer heap ----------------------------------------------------------------- */
 
-static __thread phpa_timer **heap;
+/* The heap holds each timer's deadline next to its pointer: the timers live on the fiber
+ * stacks of the coroutines that wait, one page apart, so comparing through the pointers missed
+ * the cache on every step (phpa_timer_stop() was 8 % of the PHP thread with 200 coroutines in
+ * Async\delay). Only the timers that move are written to (their heap_index). */
+typedef struct {
+	uint64_t deadline_ns;
+	phpa_timer *t;
+} heap_entry;
+
+static __thread heap_entry *heap;
 static __thread uint32_t heap_len, heap_cap;
 static __thread uint32_t generation = 1;
 
@@ -49,37 +58,37 @@ void phpa_timer_init(phpa_timer *t, phpa_timer_cb cb, void *data)
 
 bool phpa_timer_armed(const phpa_timer *t) { return t->heap_index >= 0 && t->generation == generation; }
 
-static void heap_set(uint32_t i, phpa_timer *t)
+static void heap_set(uint32_t i, heap_entry e)
 {
-	heap[i] = t;
-	t->heap_index = (int32_t)i;
+	heap[i] = e;
+	e.t->heap_index = (int32_t)i;
 }
 
 static void sift_up(uint32_t i)
 {
-	phpa_timer *t = heap[i];
+	heap_entry e = heap[i];
 	while (i > 0) {
 		uint32_t parent = (i - 1) / 2;
-		if (heap[parent]->deadline_ns <= t->deadline_ns) break;
+		if (heap[parent].deadline_ns <= e.deadline_ns) break;
 		heap_set(i, heap[parent]);
 		i = parent;
 	}
-	heap_set(i, t);
+	heap_set(i, e);
 }
 
 static void sift_down(uint32_t i)
 {
-	phpa_timer *t = heap[i];
+	heap_entry e = heap[i];
 	for (;;) {
 		uint32_t l = 2 * i + 1, r = l + 1, m = i;
-		uint64_t best = t->deadline_ns;
-		if (l < heap_len && heap[l]->deadline_ns < best) { m = l; best = heap[l]->deadline_ns; }
-		if (r < heap_len && heap[r]->deadline_ns < best) m = r;
+		uint64_t best = e.deadline_ns;
+		if (l < heap_len && heap[l].deadline_ns < best) { m = l; best = heap[l].deadline_ns; }
+		if (r < heap_len && heap[r].deadline_ns < best) m = r;
 		if (m == i) break;
 		heap_set(i, heap[m]);
 		i = m;
 	}
-	heap_set(i, t);
+	heap_set(i, e);
 }
 
 /* How late a timer may fire: 1/20 of its duration, at most TIMER_SLACK_MAX_NS (a 10 ms
@@ -109,7 +118,7 @@ void phpa_timer_start(phpa_timer *t, uint64_t deadline_ns)
 	t->deadline_ns = deadline_ns;
 	t->slack_ns = timer_slack(deadline_ns);
 	t->generation = generation;
-	heap_set(heap_len++, t);
+	heap_set(heap_len++, (heap_entry){deadline_ns, t});
 	sift_up(heap_len - 1);
 }
 
@@ -124,7 +133,7 @@ void phpa_timer_stop(phpa_timer *t)
 	heap_len--;
 	if (i == heap_len) return;
 	heap_set(i, heap[heap_len]);
-	if (i > 0 && heap[i]->deadline_ns < heap[(i - 1) / 2]->deadline_ns) sift_up(i);
+	if (i > 0 && heap[i].deadline_ns < heap[(i - 1) / 2].deadline_ns) sift_up(i);
 	else sift_down(i);
 }
 
@@ -132,8 +141,8 @@ void phpa_timer_stop(phpa_timer *t)
 static uint32_t run_timers(uint64_t now)
 {
 	uint32_t n = 0;
-	while (heap_len > 0 && heap[0]->deadline_ns <= now) {
-		phpa_timer *t = heap[0];
+	while (heap_len > 0 && heap[0].deadline_ns <= now) {
+		phpa_timer *t = heap[0].t;
 		phpa_timer_stop(t);
 		t->cb(t);
 		n++;
@@ -384,7 +393,7 @@ void phpa_reactor_tick(bool may_block, bool watch_ring)
 	if (heap_len > 0) {
 		/* The earliest deadline's slack: the heap is ordered by deadline, so a later timer
 		 * with less slack may fire up to that much past its own (at most TIMER_SLACK_MAX_NS). */
-		uint64_t d = heap[0]->deadline_ns + heap[0]->slack_ns;
+		uint64_t d = heap[0].deadline_ns + heap[0].t->slack_ns;
 		uint64_t left = d > now ? d - now : 0;
 		timeout_ns = left > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)left;
 	}
