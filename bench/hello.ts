@@ -4,7 +4,8 @@
 // hello   GET /hello at c=connections: req/s (2xx) and CPU µs per request of the server's main
 //         thread (the JS event loop) and of the whole process, from /proc schedstat;
 // upload  the `php-upload` POST (100 KB multipart part) against `fastify-upload`;
-// delay   `php-delay-10ms` (c=200, Async\delay(10)) against min(c / 10 ms, php hello req/s);
+// delay   `php-delay-10ms` (c=200, Async\delay(10)) against min(c / 10 ms, php hello req/s),
+//         and Fastify awaiting a 10 ms setTimeout against the same bound (its own hello's);
 // p99     p99 latency at half load: both servers at the same paced rate, half of Fastify's
 //         hello req/s of the round (open loop, see hello-load.ts).
 // With --rounds N the servers alternate N times (who goes first too), each round's ratios are
@@ -86,10 +87,12 @@ try {
       keep('upload main-thread CPU phpasync/fastify', got['upload phpasync']!.mainUs / got['upload fastify']!.mainUs);
     }
     if (wanted.has('delay')) {
-      const d = await closedLoop(php.pid, php.url, { path: '/delay' }, DELAY_CONNECTIONS, duration);
-      console.log(`round ${r} ${'delay phpasync'.padEnd(16)} ${fmt(d)}`);
-      const bound = Math.min(DELAY_CONNECTIONS / 0.01, got['hello phpasync']!.rps);
-      keep('delay req/s / bound', d.rps / bound);
+      await both('delay', (s) => closedLoop(s.pid, s.url, { path: '/delay' }, DELAY_CONNECTIONS, duration));
+      // Each server's bound: min(c / 10 ms, its own hello req/s of the round).
+      const bound = (who: string): number => Math.min(DELAY_CONNECTIONS / 0.01, got[`hello ${who}`]!.rps);
+      keep('delay req/s / bound', got['delay phpasync']!.rps / bound('phpasync'));
+      keep('delay fastify (setTimeout) req/s / bound', got['delay fastify']!.rps / bound('fastify'));
+      keep('delay req/s phpasync/fastify', got['delay phpasync']!.rps / got['delay fastify']!.rps);
     }
     if (wanted.has('p99')) {
       const rate = Math.round(got['hello fastify']!.rps / 2);

@@ -107,6 +107,17 @@ describe('bench: plan and ratios', () => {
     expect(results[3]!.bound).toMatchObject({ reqPerSec: 500, ownBoundReqPerSec: 1000, limitedBy: 'cpu' });
   });
 
+  it('takes php-delay-10ms against Fastify doing the same wait, each against its own bound', () => {
+    const c = { connections: 200 };
+    const results = [ok('fastify-hello', 30_000), ok('fastify-delay-10ms', 17_000, c), ok('php-hello', 25_000), ok('php-delay-10ms', 15_300, c)];
+    computeRatios(results, SCENARIOS);
+    expect(results[1]!.bound).toMatchObject({ reqPerSec: 20_000, limitedBy: 'latency' });
+    expect(results[1]!.ratio).toBeCloseTo(0.85);
+    expect(results[3]!.ratio).toBeCloseTo(0.765);
+    expect(results[3]).toMatchObject({ yardstick: 'fastify-delay-10ms' });
+    expect(results[3]!.yardstickRatio).toBeCloseTo(0.9);
+  });
+
   it('gives no ratio when the reference did not run', () => {
     const ref: ScenarioResult = { scenario: 'fastify-hello', measures: '', status: 'failed', reason: 'boom' };
     const results = [ref, ok('php-hello', 500)];
@@ -189,5 +200,20 @@ describe('bench: a real run', () => {
       expect(m.acceptedP99Ms).toBeGreaterThanOrEqual(m.acceptedP50Ms!);
     }
     expect(php.ratio).toBeGreaterThan(0);
+  });
+
+  it('measures Fastify awaiting a 10 ms timer at c=200 against the Little\'s-law bound', async () => {
+    const file = path.join(tempDir(), 'bench.json');
+    const { code, out } = await runCli(['bench', '--duration', '1', '--scenario', 'fastify-delay-10ms', '--json', file]);
+    expect(code, out).toBe(0);
+    const r = JSON.parse(fs.readFileSync(file, 'utf8')) as BenchReport;
+    expect(r.results.map((x) => x.scenario)).toEqual(['fastify-hello', 'fastify-delay-10ms']);
+    const d = r.results[1]!;
+    expect(d).toMatchObject({ status: 'ok', server: 'fastify' });
+    expect(d.measurement).toMatchObject({ connections: 200, errors: 0 });
+    expect(d.measurement!.mismatches).toBe(0); // every response said "hello world"
+    // 200 clients each waiting 10 ms: far more than one request per 10 ms, so the waits overlapped.
+    expect(d.reqPerSec).toBeGreaterThan(1000);
+    expect(d.bound?.ownBoundReqPerSec).toBe(20_000);
   });
 });

@@ -31,7 +31,8 @@ export interface ScenarioResult {
   /** The headline throughput: 2xx responses per second, the median round (rejections are counted apart). */
   reqPerSec?: number;
   reference?: string;
-  /** nginx + php-fpm doing the same work, when that yardstick exists: what PHP users compare with. */
+  /** Another server doing the same work, when that yardstick exists: nginx + php-fpm (what PHP
+   * users compare with), or Fastify for a wait (what Node itself reaches). */
   yardstick?: string;
   /** reqPerSec / the reference's (or the bound's) req/s, from this same run. */
   ratio?: number;

@@ -30,7 +30,8 @@ export interface Scenario {
   connections?: number;
   /** The scenario whose req/s is the denominator of this one's ratio. */
   reference?: string;
-  /** nginx + php-fpm doing the same work: a second ratio, drawn when that scenario ran too. */
+  /** Another server doing the same work (nginx + php-fpm; Fastify's own timers for a wait):
+   * a second ratio, drawn when that scenario ran too. */
   yardstick?: string;
   /** Little's law: at most c / latency req/s, and never more than the CPU allows. */
   latencyBoundMs?: number;
@@ -91,12 +92,22 @@ export const SCENARIOS: readonly Scenario[] = [
     reference: 'fastify-hello',
   },
   {
+    name: 'fastify-delay-10ms',
+    measures: `Reference for php-delay-10ms: a Fastify route awaiting a 10 ms setTimeout at c=${DELAY_CONNECTIONS}, against min(c / 10 ms, fastify-hello req/s): what Node itself reaches on this machine.`,
+    server: 'fastify',
+    request: () => ({ path: '/delay', expectBody: HELLO }),
+    connections: DELAY_CONNECTIONS,
+    reference: 'fastify-hello',
+    latencyBoundMs: 10,
+  },
+  {
     name: 'php-delay-10ms',
     measures: `Coroutine concurrency: each request waits 10 ms in Async\\delay() at c=${DELAY_CONNECTIONS}; ratio to min(c / 10 ms, php-hello req/s).`,
     server: 'phpasync',
     request: () => ({ path: '/delay', expectBody: HELLO }),
     connections: DELAY_CONNECTIONS,
     reference: 'php-hello',
+    yardstick: 'fastify-delay-10ms',
     latencyBoundMs: 10,
     needsAsyncDelay: true,
   },

@@ -2,12 +2,19 @@
 // it has the same layout as phpasync (server in a child, load generator in the bench process).
 // It prints the same "Server listening at" line as phpasync, so one parser finds both ports.
 
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import Fastify from 'fastify';
 
 const MIB = Buffer.alloc(1 << 20, 'x'); // allocated once, as the PHP app builds its string once
 
 const app = Fastify({ logger: false });
 app.get('/hello', async (_req, reply) => reply.type('text/plain; charset=utf-8').send('hello world'));
+// The same wait as the PHP app's /delay (Async\delay(10)): what Node's own timers reach.
+app.get('/delay', async (_req, reply) => {
+  await sleep(10);
+  return reply.type('text/plain; charset=utf-8').send('hello world');
+});
 app.get('/1mib', async (_req, reply) => reply.type('application/octet-stream').send(MIB));
 
 // The upload reference: buffer the raw multipart body and answer the file part's size, as the PHP app does.
