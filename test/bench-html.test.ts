@@ -190,6 +190,29 @@ describe('bench --html: other shapes of result', () => {
     expect(dataRows(fs2.find((f) => f.id === 'group-fastify-hello-throughput')!).map((r) => r.cls)).toEqual(['k-phpasync', 'k-nginx-fpm', 'k-fastify']);
   });
 
+  it('draws Fastify waiting alike beside php-delay-10ms, under one bound row', () => {
+    const r = load();
+    const php = r.results.find((x) => x.scenario === 'php-delay-10ms')!;
+    const fastify: ScenarioResult = {
+      ...structuredClone(php),
+      scenario: 'fastify-delay-10ms',
+      server: 'fastify',
+      reference: 'fastify-hello',
+      reqPerSec: php.reqPerSec! * 1.1,
+    };
+    delete fastify.rounds;
+    r.results.splice(r.results.indexOf(php), 0, fastify);
+    computeRatios(r.results, SCENARIOS);
+    expect(php.yardstick).toBe('fastify-delay-10ms');
+    const page = formatHtml(r);
+    const fig = figures(page).find((f) => f.id === 'group-php-delay-10ms-throughput')!;
+    expect(dataRows(fig).map((x) => `${x.cls} ${x.scenario ?? ''}`)).toEqual(['k-phpasync php-delay-10ms', 'k-fastify fastify-delay-10ms', 'k-bound ']);
+    expect(figures(page).find((f) => f.id === 'group-fastify-delay-10ms-throughput')).toBeUndefined();
+    const headline = dataRows(figures(page)[0]!).map((x) => `${x.scenario} ${/<small>([^<]*)<\/small>/.exec(x.html)?.[1]}`);
+    expect(headline).toContain('php-delay-10ms vs fastify-delay-10ms');
+    expect(headline.filter((x) => x.startsWith('fastify-delay-10ms'))).toEqual([]);
+  });
+
   it('says why a scenario did not run, inside its group, without a bar', () => {
     const r = load();
     const fpm = r.results.find((x) => x.scenario === 'nginx-fpm-hello')!;

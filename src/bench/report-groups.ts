@@ -63,6 +63,14 @@ export function groupResults(report: BenchReport): Group[] {
     const key = r.bound ? r.scenario : rootOf(r, byName);
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
+  // A bound scenario's yardstick under the same kind of bound (fastify-delay-10ms for
+  // php-delay-10ms) is drawn beside it, on the bound's scale.
+  for (const r of report.results) {
+    const yard = r.bound && r.yardstick !== undefined ? byName.get(r.yardstick) : undefined;
+    if (!yard?.bound || !groups.has(yard.scenario) || yard.scenario === r.scenario) continue;
+    groups.set(r.scenario, [...(groups.get(r.scenario) ?? []), ...groups.get(yard.scenario)!]);
+    groups.delete(yard.scenario);
+  }
   // A yardstick measured against another root (nginx-fpm-hello against fastify-hello) already
   // shares php-hello's root; one measured alone joins the group of the scenario naming it.
   for (const r of report.results) {
