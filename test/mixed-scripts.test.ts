@@ -9,6 +9,7 @@
 // `scripts/test-zts.sh test/mixed-scripts.test.ts` against a thread-safe PHP (same placement).
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -251,6 +252,27 @@ describe('an async worker and classic scripts in one server', () => {
     expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);
     expect(statuses.filter((s) => s === 200).length).toBeGreaterThan(0);
     expect(all.find((r) => r.status === 503)!.body.toString()).toContain('Service Unavailable');
+  });
+
+  it('serves 1500 classic requests pipelined in one write, in order, without a 503', async () => {
+    const n = 1500;
+    const raw = await new Promise<string>((resolve, reject) => {
+      const s = net.connect(server.port, '127.0.0.1', () => {
+        s.write(Array.from({ length: n }, (_, i) => `GET /server.php?i=${i} HTTP/1.1\r\nHost: x\r\n\r\n`).join(''));
+      });
+      let buf = '';
+      s.on('error', reject);
+      s.on('data', (d: Buffer) => {
+        buf += d.toString('latin1');
+        if ((buf.match(/"pid":/g) ?? []).length >= n) {
+          s.destroy();
+          resolve(buf);
+        }
+      });
+    });
+    expect((raw.match(/^HTTP\/1\.1 (\d+)/gm) ?? []).filter((l) => l !== 'HTTP/1.1 200')).toEqual([]);
+    const order = [...raw.matchAll(/"REQUEST_URI":"\\\/server\.php\?i=(\d+)"/g)].map((m) => Number(m[1]));
+    expect(order).toEqual(Array.from({ length: n }, (_, i) => i));
   });
 
   it('stops a classic script whose client went away', async () => {

@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest 
 import fp from 'fastify-plugin';
 
 import { BODY_LIMIT_BYTES, ENGINE, engineOptions, rangeText, type EngineOptions } from '../config/defaults.js';
+import { mustWaitTurn, whenTurnComes } from './connection-turns.js';
 import { encodeEnvelope } from './envelope.js';
 import { httpAnswer, PhpasyncError } from './errors.js';
 import { PhpEngine } from './php-engine.js';
@@ -92,6 +93,10 @@ async function phpRoutes(scope: FastifyInstance, { prefix, engine, bodyLimit }: 
   const handler = (request: FastifyRequest, reply: FastifyReply): void => {
     const body = Buffer.isBuffer(request.body) ? request.body : null;
     reply.hijack(); // the response is written from PHP's frames, straight to the socket
+    if (mustWaitTurn(request.raw, reply.raw)) {
+      whenTurnComes(request.raw, reply.raw, () => engine.submit(encodeEnvelope(request.raw, request.protocol, scriptOf(request.raw)), body, reply));
+      return;
+    }
     engine.submit(encodeEnvelope(request.raw, request.protocol, scriptOf(request.raw)), body, reply);
   };
   const method = [...PHP_METHODS, 'HEAD'];

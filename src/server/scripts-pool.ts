@@ -35,6 +35,7 @@ import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import { CLASSIC_START_WAIT_MS, ENGINE } from '../config/defaults.js';
 import type { PhpasyncConfig } from '../config/model.js';
 import { allDirectives } from '../config/walk.js';
+import { mustWaitTurn, whenTurnComes } from './connection-turns.js';
 import { httpAnswer, PhpasyncError, type ErrorCode } from './errors.js';
 import { addHookHeaders } from './hook-headers.js';
 import { hasRequestBehind } from './pipelining.js';
@@ -160,6 +161,11 @@ export class ClassicPool {
   /** Sends a request marked by markClassic to a child (the reply is hijacked here). */
   forward(request: FastifyRequest, reply: FastifyReply): void {
     reply.hijack();
+    if (mustWaitTurn(request.raw, reply.raw)) whenTurnComes(request.raw, reply.raw, () => this.dispatch(request, reply));
+    else this.dispatch(request, reply);
+  }
+
+  private dispatch(request: FastifyRequest, reply: FastifyReply): void {
     // Its client left while the front read the body or resolved the script: its 'close' came
     // already, nothing would ever settle it.
     if (reply.raw.destroyed) return;
