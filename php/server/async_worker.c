@@ -347,6 +347,7 @@ void phpa_worker_thread_start(void)
 {
 	phpa_guard_thread_start();
 	phpa_limits_thread_start();
+	phpa_request_state_interpreter_start();
 	recycling = false;
 	recycle_after_oom = false;
 	started_requests = 0;

@@ -102,6 +102,7 @@ struct phpa_request_state {
 	swapped v;
 	phpa_worker_req *r;
 	char *method;                 /* NUL-terminated copy for SG(request_info).request_method */
+	char method_inline[16];       /* where that copy is when it fits (every standard method) */
 	HashTable *ini;               /* entry name => value the request set (NULL: none) */
 	php_output_handler **obs;     /* output buffers it opened, bottom first, while it is left */
 	uint32_t nobs, obs_cap;
@@ -117,10 +118,37 @@ static zend_function *get_query_fn, *get_cookies_fn;
 
 /* ---- moving values between the globals and a state --------------------------------------- */
 
-static zval *global_slot(int i)
+/* Where each superglobal was last found in EG(symbol_table): its bucket's index and key. Every
+ * switch in and out reads and writes the six slots, and a lookup by name costs a hash probe
+ * plus a string compare (the table's keys are not our interned pointers once OPcache has
+ * moved the interned strings). The cached bucket is used only while it still holds that same
+ * key: a rehash, compaction or deletion moves or empties it and the name is looked up again.
+ * Only interned keys are cached: they live until the PHP request (the interpreter) ends, so
+ * the pointer cannot be reused by another key meanwhile; sg_cache_reset() forgets them when
+ * the interpreter starts over. */
+static __thread struct {
+	const zend_string *key;
+	uint32_t idx;
+} sg_cache[SG_COUNT];
+
+static void sg_cache_reset(void) { memset(sg_cache, 0, sizeof sg_cache); }
+
+static inline __attribute__((always_inline)) zval *global_slot(int i)
 {
-	zval *zv = zend_hash_find_known_hash(&EG(symbol_table), sg_keys[i]);
-	if (zv && Z_TYPE_P(zv) == IS_INDIRECT) zv = Z_INDIRECT_P(zv);
+	const HashTable *ht = &EG(symbol_table);
+	zval *zv;
+	const uint32_t idx = sg_cache[i].idx;
+	if (sg_cache[i].key && idx < ht->nNumUsed && ht->arData[idx].key == sg_cache[i].key &&
+		!Z_ISUNDEF(ht->arData[idx].val)) {
+		zv = &ht->arData[idx].val;
+	} else {
+		zv = zend_hash_find_known_hash(ht, sg_keys[i]);
+		if (!zv) return NULL;
+		const Bucket *b = (const Bucket *)zv; /* val is a Bucket's first member */
+		sg_cache[i].key = ZSTR_IS_INTERNED(b->key) ? b->key : NULL;
+		sg_cache[i].idx = (uint32_t)(b - ht->arData);
+	}
+	if (Z_TYPE_P(zv) == IS_INDIRECT) zv = Z_INDIRECT_P(zv);
 	return zv;
 }
 
@@ -214,7 +242,15 @@ static void enter_output(phpa_request_state *s)
  * for it. Returns the thread's array, made now if the slot lost it. */
 static zval *jit_global(int i)
 {
-	zend_auto_global *ag = zend_hash_find_ptr(CG(auto_globals), sg_keys[i]);
+	/* CG(auto_globals) is built once per thread (per interpreter thread under ZTS): its
+	 * entries are looked up once, and again only if the table is another one. */
+	static __thread const HashTable *ag_table;
+	static __thread zend_auto_global *ag_cache[SG_COUNT];
+	if (ag_table != CG(auto_globals)) {
+		for (int k = 0; k < SG_COUNT; k++) ag_cache[k] = zend_hash_find_ptr(CG(auto_globals), sg_keys[k]);
+		ag_table = CG(auto_globals);
+	}
+	zend_auto_global *ag = ag_cache[i];
 	if (ag && ag->armed) return NULL;
 	zval *zv = global_slot(i);
 	if (zv) ZVAL_DEREF(zv);
@@ -252,7 +288,13 @@ void phpa_request_state_init(phpa_worker_req *r)
 	zend_llist_init(&v->sapi_headers.headers, sizeof(sapi_header_struct), (void (*)(void *))sapi_free_header, 0);
 	v->sapi_headers.http_response_code = 200;
 	v->no_headers = true;
-	s->method = estrndup(env->method.ptr ? env->method.ptr : "", env->method.len);
+	if (env->method.len < sizeof s->method_inline) {
+		s->method = s->method_inline;
+		if (env->method.len) memcpy(s->method, env->method.ptr, env->method.len);
+		s->method[env->method.len] = '\0';
+	} else {
+		s->method = estrndup(env->method.ptr, env->method.len);
+	}
 	v->request_method = s->method;
 	v->proto_num = env->protocol.len == 3 && env->protocol.ptr[0] >= '0' && env->protocol.ptr[0] <= '9'
 		? (env->protocol.ptr[0] - '0') * 1000 + (env->protocol.ptr[2] - '0')
@@ -270,7 +312,7 @@ void phpa_request_state_init(phpa_worker_req *r)
 	}
 	if (env->uri.len && memchr(env->uri.ptr, '?', env->uri.len)) call_request_method(r->request, get_query_fn, &v->globals[SG_GET]);
 	else ZVAL_EMPTY_ARRAY(&v->globals[SG_GET]);
-	if (phpa_envelope_has_header(env, "cookie", 6)) call_request_method(r->request, get_cookies_fn, &v->globals[SG_COOKIE]);
+	if (env->has_cookie) call_request_method(r->request, get_cookies_fn, &v->globals[SG_COOKIE]);
 	else ZVAL_EMPTY_ARRAY(&v->globals[SG_COOKIE]);
 	ZVAL_EMPTY_ARRAY(&v->globals[SG_POST]);
 	ZVAL_EMPTY_ARRAY(&v->globals[SG_FILES]);
@@ -332,7 +374,7 @@ void phpa_request_state_destroy(phpa_worker_req *r)
 	for (uint32_t i = 0; i < s->nobs; i++) php_output_handler_free(&s->obs[i]);
 	if (s->obs) efree(s->obs);
 	phpa_request_ini_free(s->ini);
-	efree(s->method);
+	if (s->method != s->method_inline) efree(s->method);
 	efree(s);
 }
 
@@ -379,6 +421,8 @@ size_t phpa_request_state_read_post(char *buf, size_t len)
 }
 
 phpa_worker_req *phpa_request_state_entered(void) { return entered ? entered->r : NULL; }
+
+void phpa_request_state_interpreter_start(void) { sg_cache_reset(); }
 
 void phpa_request_state_minit(void)
 {
