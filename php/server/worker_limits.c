@@ -144,7 +144,17 @@ void phpa_limits_request_started(phpa_worker_req *r)
 	r->timeout_deadline_ns = r->deadline_ns;
 	r->time_limit_ms = 0;
 	phpa_timer_init(&r->deadline_timer, deadline_timer_cb, r);
-	if (r->deadline_ns) phpa_timer_start(&r->deadline_timer, r->deadline_ns);
+	/* Armed at the first suspension: the callback acts only on a suspended handler, and no
+	 * timer fires while a handler runs (the reactor ticks between switches), so a request that
+	 * never suspends needs none (two heap operations less per request). */
+	r->deadline_pending = r->deadline_ns != 0;
+}
+
+void phpa_limits_request_suspended(phpa_worker_req *r)
+{
+	if (!r->deadline_pending) return;
+	r->deadline_pending = false;
+	phpa_timer_start(&r->deadline_timer, r->deadline_ns);
 }
 
 void phpa_limits_set_time_limit(phpa_worker_req *r, zend_long secs)
@@ -159,6 +169,7 @@ void phpa_limits_set_time_limit(phpa_worker_req *r, zend_long secs)
 		}
 	}
 	r->deadline_ns = d;
+	r->deadline_pending = false;
 	phpa_timer_stop(&r->deadline_timer);
 	if (d) phpa_timer_start(&r->deadline_timer, d);
 	/* Its handler runs: the watchdog reads the running coroutine's deadline from its slot. */
