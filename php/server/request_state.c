@@ -152,61 +152,39 @@ static inline __attribute__((always_inline)) zval *global_slot(int i)
 	return zv;
 }
 
-static void save_globals(swapped *d)
+/* One switch: the values in the globals go to *out, *in's come in (values are moved, so *in is
+ * left empty). Entering a request: out = the thread's, in = the request's; leaving: the reverse.
+ * One pass, so each superglobal slot is found once per switch. */
+static void exchange(swapped *out, swapped *in)
 {
-	d->sapi_headers = SG(sapi_headers);
-	d->headers_sent = SG(headers_sent);
-	d->no_headers = SG(request_info).no_headers;
-	d->request_method = SG(request_info).request_method;
-	d->proto_num = SG(request_info).proto_num;
-	d->request_body = SG(request_info).request_body;
-	d->read_post_bytes = SG(read_post_bytes);
-	d->post_read = SG(post_read);
-	d->request_time = SG(global_request_time);
-	d->output_start_filename = OG(output_start_filename);
-	d->output_start_lineno = OG(output_start_lineno);
-	d->last_error_type = PG(last_error_type);
-	d->last_error_lineno = PG(last_error_lineno);
-	d->last_error_message = PG(last_error_message);
-	d->last_error_file = PG(last_error_file);
+#define MOVE(field, global) do { out->field = (global); (global) = in->field; } while (0)
+	MOVE(sapi_headers, SG(sapi_headers));
+	MOVE(headers_sent, SG(headers_sent));
+	MOVE(no_headers, SG(request_info).no_headers);
+	MOVE(request_method, SG(request_info).request_method);
+	MOVE(proto_num, SG(request_info).proto_num);
+	MOVE(request_body, SG(request_info).request_body);
+	MOVE(read_post_bytes, SG(read_post_bytes));
+	MOVE(post_read, SG(post_read));
+	MOVE(request_time, SG(global_request_time));
+	MOVE(output_start_filename, OG(output_start_filename));
+	MOVE(output_start_lineno, OG(output_start_lineno));
+	MOVE(last_error_type, PG(last_error_type));
+	MOVE(last_error_lineno, PG(last_error_lineno));
+	MOVE(last_error_message, PG(last_error_message));
+	MOVE(last_error_file, PG(last_error_file));
+#undef MOVE
 	for (int i = 0; i < SG_COUNT; i++) {
 		zval *zv = global_slot(i);
 		if (zv) {
-			ZVAL_COPY_VALUE(&d->globals[i], zv);
-			ZVAL_NULL(zv); /* moved out; replaced by load_globals() right after */
+			ZVAL_COPY_VALUE(&out->globals[i], zv);
+			if (Z_ISUNDEF(in->globals[i])) ZVAL_NULL(zv); /* a jit global not made for this side */
+			else ZVAL_COPY_VALUE(zv, &in->globals[i]);
 		} else {
-			ZVAL_UNDEF(&d->globals[i]);
+			ZVAL_UNDEF(&out->globals[i]);
+			if (!Z_ISUNDEF(in->globals[i])) zend_hash_add_new(&EG(symbol_table), sg_keys[i], &in->globals[i]);
 		}
-	}
-}
-
-static void load_globals(swapped *s)
-{
-	SG(sapi_headers) = s->sapi_headers;
-	SG(headers_sent) = s->headers_sent;
-	SG(request_info).no_headers = s->no_headers;
-	SG(request_info).request_method = s->request_method;
-	SG(request_info).proto_num = s->proto_num;
-	SG(request_info).request_body = s->request_body;
-	SG(read_post_bytes) = s->read_post_bytes;
-	SG(post_read) = s->post_read;
-	SG(global_request_time) = s->request_time;
-	OG(output_start_filename) = s->output_start_filename;
-	OG(output_start_lineno) = s->output_start_lineno;
-	PG(last_error_type) = s->last_error_type;
-	PG(last_error_lineno) = s->last_error_lineno;
-	PG(last_error_message) = s->last_error_message;
-	PG(last_error_file) = s->last_error_file;
-	for (int i = 0; i < SG_COUNT; i++) {
-		if (Z_ISUNDEF(s->globals[i])) continue;
-		zval *zv = global_slot(i);
-		if (zv) {
-			zval_ptr_dtor(zv); /* NULL after save_globals(); a value user code put there meanwhile */
-			ZVAL_COPY_VALUE(zv, &s->globals[i]);
-		} else {
-			zend_hash_add_new(&EG(symbol_table), sg_keys[i], &s->globals[i]);
-		}
-		ZVAL_UNDEF(&s->globals[i]);
+		ZVAL_UNDEF(&in->globals[i]);
 	}
 }
 
@@ -332,9 +310,8 @@ void phpa_request_state_enter(phpa_worker_req *r)
 {
 	phpa_request_state *s = r->state;
 	if (!s) return;
-	save_globals(&neutral);
+	exchange(&neutral, &s->v);
 	phpa_request_ini_enter(s->ini);
-	load_globals(&s->v);
 	enter_output(s);
 	entered = s;
 }
@@ -350,9 +327,8 @@ void phpa_request_state_leave(phpa_worker_req *r)
 	if (!s || entered != s) return;
 	entered = NULL;
 	leave_output(s);
-	save_globals(&s->v);
+	exchange(&s->v, &neutral);
 	phpa_request_ini_leave(&s->ini);
-	load_globals(&neutral);
 }
 
 void phpa_request_state_destroy(phpa_worker_req *r)
