@@ -110,10 +110,6 @@ struct phpa_request_state {
 	int error_reporting;          /* the thread's, when the request started */
 };
 
-/* The thread's own values while a request is entered, and which request that is. */
-static __thread swapped neutral;
-static __thread phpa_request_state *entered;
-
 static zend_function *get_query_fn, *get_cookies_fn;
 
 /* ---- moving values between the globals and a state --------------------------------------- */
@@ -126,14 +122,34 @@ static zend_function *get_query_fn, *get_cookies_fn;
  * Only interned keys are cached: they live until the PHP request (the interpreter) ends, so
  * the pointer cannot be reused by another key meanwhile; sg_cache_reset() forgets them when
  * the interpreter starts over. */
-static __thread struct {
+typedef struct {
 	const zend_string *key;
 	uint32_t idx;
-} sg_cache[SG_COUNT];
+} slot_cache;
 
-static void sg_cache_reset(void) { memset(sg_cache, 0, sizeof sg_cache); }
+/* The thread's own state. One thread-local struct, its address taken once per function: each
+ * separate thread-local costs a __tls_get_addr() call in a shared object. */
+typedef struct {
+	swapped neutral;             /* the thread's own values while a request is entered */
+	phpa_request_state *entered; /* and which request that is */
+	slot_cache sg_cache[SG_COUNT];
+	const HashTable *ag_table;   /* CG(auto_globals) that ag_cache was read from */
+	zend_auto_global *ag_cache[SG_COUNT];
+} thread_state;
+static __thread thread_state ts;
 
-static inline __attribute__((always_inline)) zval *global_slot(int i)
+/* &ts, taken once: GCC would otherwise recompute a thread-local's address (another
+ * __tls_get_addr() call) after every call in the function; the empty asm makes it opaque. */
+static inline thread_state *tstate(void)
+{
+	thread_state *t = &ts;
+	__asm__("" : "+r"(t));
+	return t;
+}
+
+static void sg_cache_reset(void) { memset(ts.sg_cache, 0, sizeof ts.sg_cache); }
+
+static inline __attribute__((always_inline)) zval *global_slot(slot_cache *sg_cache, int i)
 {
 	const HashTable *ht = &EG(symbol_table);
 	zval *zv;
@@ -155,7 +171,7 @@ static inline __attribute__((always_inline)) zval *global_slot(int i)
 /* One switch: the values in the globals go to *out, *in's come in (values are moved, so *in is
  * left empty). Entering a request: out = the thread's, in = the request's; leaving: the reverse.
  * One pass, so each superglobal slot is found once per switch. */
-static void exchange(swapped *out, swapped *in)
+static void exchange(thread_state *t, swapped *out, swapped *in)
 {
 #define MOVE(field, global) do { out->field = (global); (global) = in->field; } while (0)
 	MOVE(sapi_headers, SG(sapi_headers));
@@ -175,7 +191,7 @@ static void exchange(swapped *out, swapped *in)
 	MOVE(last_error_file, PG(last_error_file));
 #undef MOVE
 	for (int i = 0; i < SG_COUNT; i++) {
-		zval *zv = global_slot(i);
+		zval *zv = global_slot(t->sg_cache, i);
 		if (zv) {
 			ZVAL_COPY_VALUE(&out->globals[i], zv);
 			if (Z_ISUNDEF(in->globals[i])) ZVAL_NULL(zv); /* a jit global not made for this side */
@@ -222,19 +238,18 @@ static zval *jit_global(int i)
 {
 	/* CG(auto_globals) is built once per thread (per interpreter thread under ZTS): its
 	 * entries are looked up once, and again only if the table is another one. */
-	static __thread const HashTable *ag_table;
-	static __thread zend_auto_global *ag_cache[SG_COUNT];
-	if (ag_table != CG(auto_globals)) {
-		for (int k = 0; k < SG_COUNT; k++) ag_cache[k] = zend_hash_find_ptr(CG(auto_globals), sg_keys[k]);
-		ag_table = CG(auto_globals);
+	thread_state *t = tstate();
+	if (t->ag_table != CG(auto_globals)) {
+		for (int k = 0; k < SG_COUNT; k++) t->ag_cache[k] = zend_hash_find_ptr(CG(auto_globals), sg_keys[k]);
+		t->ag_table = CG(auto_globals);
 	}
-	zend_auto_global *ag = ag_cache[i];
+	zend_auto_global *ag = t->ag_cache[i];
 	if (ag && ag->armed) return NULL;
-	zval *zv = global_slot(i);
+	zval *zv = global_slot(t->sg_cache, i);
 	if (zv) ZVAL_DEREF(zv);
 	if ((!zv || Z_TYPE_P(zv) != IS_ARRAY) && ag && ag->auto_global_callback) {
 		ag->auto_global_callback(ag->name); /* puts it into the symbol table */
-		zv = global_slot(i);
+		zv = global_slot(t->sg_cache, i);
 		if (zv) ZVAL_DEREF(zv);
 	}
 	return zv && Z_TYPE_P(zv) == IS_ARRAY ? zv : NULL;
@@ -301,8 +316,8 @@ void phpa_request_state_init(phpa_worker_req *r)
 void phpa_request_state_register_variables(zval *track_vars)
 {
 	/* $_SERVER made for the first time while a request runs (code naming it was just compiled). */
-	if (entered && Z_TYPE_P(track_vars) == IS_ARRAY) {
-		phpa_request_vars_add(Z_ARRVAL_P(track_vars), phpa_request_envelope(entered->r->request), SG(global_request_time));
+	if (ts.entered && Z_TYPE_P(track_vars) == IS_ARRAY) {
+		phpa_request_vars_add(Z_ARRVAL_P(track_vars), phpa_request_envelope(ts.entered->r->request), SG(global_request_time));
 	}
 }
 
@@ -310,10 +325,11 @@ void phpa_request_state_enter(phpa_worker_req *r)
 {
 	phpa_request_state *s = r->state;
 	if (!s) return;
-	exchange(&neutral, &s->v);
+	thread_state *t = tstate();
+	exchange(t, &t->neutral, &s->v);
 	phpa_request_ini_enter(s->ini);
 	enter_output(s);
-	entered = s;
+	t->entered = s;
 }
 
 void phpa_request_state_begin(phpa_worker_req *r)
@@ -324,10 +340,11 @@ void phpa_request_state_begin(phpa_worker_req *r)
 void phpa_request_state_leave(phpa_worker_req *r)
 {
 	phpa_request_state *s = r->state;
-	if (!s || entered != s) return;
-	entered = NULL;
+	thread_state *t = tstate();
+	if (!s || t->entered != s) return;
+	t->entered = NULL;
 	leave_output(s);
-	exchange(&s->v, &neutral);
+	exchange(t, &s->v, &t->neutral);
 	phpa_request_ini_leave(&s->ini);
 }
 
@@ -335,7 +352,7 @@ void phpa_request_state_destroy(phpa_worker_req *r)
 {
 	phpa_request_state *s = r->state;
 	if (!s) return;
-	if (entered == s) phpa_request_state_leave(r);
+	if (ts.entered == s) phpa_request_state_leave(r);
 	r->state = NULL;
 	swapped *v = &s->v;
 	zend_llist_destroy(&v->sapi_headers.headers);
@@ -356,14 +373,14 @@ void phpa_request_state_destroy(phpa_worker_req *r)
 
 void phpa_request_state_bailout(void)
 {
-	if (entered) {
+	if (ts.entered) {
 		/* The request's values stay where the fatal error left them: request shutdown frees them
 		 * with the rest of the heap. Only pointers into our own memory must not survive. */
-		entered = NULL;
-		SG(request_info).request_method = neutral.request_method;
-		SG(request_info).no_headers = neutral.no_headers;
-		SG(request_info).proto_num = neutral.proto_num;
-		for (int i = 0; i < SG_COUNT; i++) ZVAL_UNDEF(&neutral.globals[i]);
+		ts.entered = NULL;
+		SG(request_info).request_method = ts.neutral.request_method;
+		SG(request_info).no_headers = ts.neutral.no_headers;
+		SG(request_info).proto_num = ts.neutral.proto_num;
+		for (int i = 0; i < SG_COUNT; i++) ZVAL_UNDEF(&ts.neutral.globals[i]);
 	}
 	phpa_request_ini_bailout();
 }
@@ -372,7 +389,7 @@ void phpa_request_state_bailout(void)
 
 static bool is_entered_response(zend_object *response)
 {
-	return entered && entered->r->response == response;
+	return ts.entered && ts.entered->r->response == response;
 }
 
 void phpa_request_state_head_sent(zend_object *response)
@@ -387,8 +404,8 @@ void phpa_request_state_status_set(zend_object *response, int status)
 
 size_t phpa_request_state_read_post(char *buf, size_t len)
 {
-	if (!entered) return 0;
-	const phpa_envelope *env = phpa_request_envelope(entered->r->request);
+	if (!ts.entered) return 0;
+	const phpa_envelope *env = phpa_request_envelope(ts.entered->r->request);
 	if (SG(read_post_bytes) < 0 || (uint64_t)SG(read_post_bytes) >= env->body.len) return 0;
 	size_t left = env->body.len - (size_t)SG(read_post_bytes);
 	size_t n = left < len ? left : len;
@@ -396,7 +413,7 @@ size_t phpa_request_state_read_post(char *buf, size_t len)
 	return n;
 }
 
-phpa_worker_req *phpa_request_state_entered(void) { return entered ? entered->r : NULL; }
+phpa_worker_req *phpa_request_state_entered(void) { return ts.entered ? ts.entered->r : NULL; }
 
 void phpa_request_state_interpreter_start(void) { sg_cache_reset(); }
 
