@@ -66,7 +66,7 @@
  * (dup of the worker's ~40 entries plus the request's) adds ~1 us to apps that read it.
  * Instructions under callgrind (scripts/bench-instructions.sh, 2026-11-25): enter + leave were
  * ~1,640 of the PHP thread's 8,067 per hello request, half of it looking the six superglobals
- * up by name four times per switch; with the slot cache, one exchange pass per switch and one
+ * up by name twice per switch; with the slot cache, one exchange pass per switch and one
  * thread-local lookup per function they are ~800 (the thread's total 6,205 with the other
  * changes of that day).
  */
