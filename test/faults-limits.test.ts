@@ -101,6 +101,22 @@ describe('request timeout', () => {
     for (const d of done) expect(quickAt).toBeLessThan(d.at);
   });
 
+  it('times out a suspended handler after other suspended requests ended before their deadlines', async () => {
+    // Deadlines of suspended requests wait behind one thread timer: a request that ends early
+    // leaves it armed for a deadline nobody has any more; the ones after must still get theirs.
+    const t0 = Date.now();
+    const early = get(`${server.url}/sleep-short`); // suspended 300 ms, ends before its 500 ms
+    await new Promise((r) => setTimeout(r, 50));
+    const stuck = get(`${server.url}/delay`); // suspended while the early one is still waiting
+    expect((await early).body).toBe('slept');
+    expect((await stuck).status).toBe(504);
+    // Then with nothing suspended: one that ended, the timer fired for nobody, then a stuck one.
+    expect((await get(`${server.url}/short-sleep`)).body).toBe('slept');
+    await new Promise((r) => setTimeout(r, 700));
+    expect((await get(`${server.url}/sleep`)).status).toBe(504);
+    expect(Date.now() - t0).toBeLessThan(20_000); // each wait itself is 60 s
+  });
+
   it('keeps the interpreter: a timeout is not a restart', async () => {
     await get(`${server.url}/count`);
     const before = Number((await get(`${server.url}/count`)).body);

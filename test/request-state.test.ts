@@ -220,6 +220,54 @@ describe('superglobals first named inside a request', () => {
   });
 });
 
+describe('superglobals when a handler reshapes the global symbol table', () => {
+  // The swap remembers where each superglobal sits in the symbol table; a handler that unsets
+  // superglobals and adds and removes many globals moves them (the table grows, is compacted,
+  // the names come back at new places). Every request must still see only its own.
+  it('$_GET and $_COOKIE stay the request\'s, across suspensions, after a handler unset them and churned globals', async () => {
+    const churn = await startServer({
+      workerSource: `<?php FrankenPHP\\HttpServer::onRequest(function ($req, $res) {
+        $path = parse_url($req->getUri(), PHP_URL_PATH);
+        $before = [$_GET, $_COOKIE];
+        if ($path === '/churn') {
+          unset($_GET, $_COOKIE, $_POST);
+          for ($round = 0; $round < 3; $round++) {
+            for ($i = 0; $i < 200; $i++) $GLOBALS["churn_{$round}_$i"] = $i;
+            for ($i = 0; $i < 200; $i++) unset($GLOBALS["churn_{$round}_$i"]);
+          }
+          $_GET = ['set_by' => 'churn'];
+        } elseif ($path === '/sleep') {
+          Async\\delay((int) $_GET['ms']);
+        }
+        $res->write(json_encode(['before' => $before, 'after' => [$_GET, $_COOKIE]]));
+      });`,
+      num: 1,
+    });
+    try {
+      const ask = (path: string, cookie?: string) =>
+        request(churn, { path, headers: cookie ? { cookie } : {} }).then((r) => {
+          expect(r.status).toBe(200);
+          return body<{ before: unknown[]; after: unknown[] }>(r);
+        });
+      // A sleeps across the churn and the requests after it; it resumes into the moved table.
+      const sleeping = ask('/sleep?ms=400&who=a', 'c=a');
+      await new Promise((r) => setTimeout(r, 100));
+      const churned = await ask('/churn?who=churn', 'c=churn');
+      expect(churned.before).toEqual([{ who: 'churn' }, { c: 'churn' }]);
+      expect(churned.after).toEqual([{ set_by: 'churn' }, null]);
+      for (let i = 0; i < 4; i++) {
+        const seen = await ask(i % 2 ? `/plain?who=b${i}` : `/churn?who=b${i}`, `c=b${i}`);
+        expect(seen.before).toEqual([{ who: `b${i}` }, { c: `b${i}` }]);
+      }
+      const plain = await ask('/plain');
+      expect(plain).toEqual({ before: [[], []], after: [[], []] });
+      expect(await sleeping).toEqual({ before: [{ ms: '400', who: 'a' }, { c: 'a' }], after: [{ ms: '400', who: 'a' }, { c: 'a' }] });
+    } finally {
+      expect(await churn.stop()).toBe(0);
+    }
+  });
+});
+
 describe('interleaved requests', () => {
   it('a request suspended between its changes and one that runs meanwhile do not see each other\'s state', async () => {
     const a = get('/interleave/a?us=400000', { method: 'POST', headers: { 'x-id': 'A' }, body: 'A'.repeat(20000) });

@@ -29,8 +29,9 @@ static bool read_array(reader *r, uint32_t *n)
 	return true;
 }
 
-/* str or bin; nil gives an empty value with a NULL pointer. */
-static bool read_bytes(reader *r, phpa_bytes *out)
+/* str or bin; nil gives an empty value with a NULL pointer. Inlined: an envelope has a dozen
+ * strings or more, nearly all fixstr (the first branch). */
+static inline __attribute__((always_inline)) bool read_bytes(reader *r, phpa_bytes *out)
 {
 	if (!need(r, 1)) return false;
 	uint8_t t = *r->p++;
@@ -75,9 +76,15 @@ bool phpa_envelope_parse(const char *data, size_t len, phpa_envelope *out)
 	if (!read_array(&r, &hn) || (hn & 1)) return false;
 	out->headers = r.p;
 	out->header_count = hn / 2;
-	phpa_bytes skip;
-	for (uint32_t i = 0; i < hn; i++) {
-		if (!read_bytes(&r, &skip)) return false;
+	phpa_bytes name, value;
+	out->has_cookie = false;
+	for (uint32_t i = 0; i < hn; i += 2) {
+		if (!read_bytes(&r, &name) || !read_bytes(&r, &value)) return false;
+		/* "cookie", ASCII case-insensitive: every letter of it has 0x20 set in lower case. */
+		if (name.len == 6 && (name.ptr[0] | 0x20) == 'c' && (name.ptr[1] | 0x20) == 'o' && (name.ptr[2] | 0x20) == 'o' &&
+			(name.ptr[3] | 0x20) == 'k' && (name.ptr[4] | 0x20) == 'i' && (name.ptr[5] | 0x20) == 'e') {
+			out->has_cookie = true;
+		}
 	}
 	if (!read_bytes(&r, &out->remote_addr) || !read_uint(&r, &out->remote_port) || !read_bytes(&r, &out->scheme) ||
 		!read_bytes(&r, &out->body)) {

@@ -25,6 +25,7 @@ typedef struct phpa_envelope {
 	const uint8_t *headers; /* first element of the header array */
 	const uint8_t *end;     /* end of the envelope */
 	uint32_t header_count;  /* name/value pairs */
+	bool has_cookie;        /* a header named Cookie (any case) is among them */
 	/* The classic script JS resolved for the request (has_script), else empty. */
 	bool has_script;
 	phpa_bytes doc_root, script_filename, script_name, path_info;

@@ -27,8 +27,14 @@ void phpa_response_interpreter_gone(void) { interpreter_generation++; }
 void phpa_body_push(phpa_response *r, const char *ptr, size_t len, void *owner)
 {
 	if (r->nchunks == r->chunks_cap) {
-		uint32_t cap = r->chunks_cap ? r->chunks_cap * 2 : 4;
-		r->chunks = phpa_realloc_array(r->chunks, cap, sizeof(phpa_chunk), "response chunks");
+		uint32_t cap = r->chunks_cap * 2;
+		if (r->chunks == r->chunks_inline) {
+			phpa_chunk *heap = phpa_realloc_array(NULL, cap, sizeof(phpa_chunk), "response chunks");
+			memcpy(heap, r->chunks_inline, r->nchunks * sizeof(phpa_chunk));
+			r->chunks = heap;
+		} else {
+			r->chunks = phpa_realloc_array(r->chunks, cap, sizeof(phpa_chunk), "response chunks");
+		}
 		r->chunks_cap = cap;
 	}
 	r->chunks[r->nchunks++] = (phpa_chunk){ptr, len, owner};

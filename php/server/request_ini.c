@@ -13,41 +13,55 @@ typedef struct {
 	zend_ini_entry *entry;
 	zend_string *value;
 } ini_item;
-static __thread ini_item neutral_ini_inline[32];
-static __thread ini_item *neutral_ini_big; /* emalloc'd past 32 entries, until leave */
-#define neutral_ini (neutral_ini_big ? neutral_ini_big : neutral_ini_inline)
-static __thread uint32_t neutral_ini_n;
-/* Set while we re-apply values ourselves: max_execution_time must not move a deadline then. */
-static __thread bool applying_ini;
+/* One thread-local struct, its address taken once per function (each separate thread-local
+ * costs a __tls_get_addr() call in a shared object). */
+typedef struct {
+	ini_item inline_items[32];
+	ini_item *big;  /* emalloc'd past 32 entries, until leave */
+	uint32_t n;
+	/* Set while we re-apply values ourselves: max_execution_time must not move a deadline then. */
+	bool applying;
+} ini_state;
+static __thread ini_state ist;
 
-static void snapshot_neutral_ini(void)
+/* &ist, taken once: GCC would otherwise recompute a thread-local's address (another
+ * __tls_get_addr() call) after every call in the function; the empty asm makes it opaque. */
+static inline ini_state *istate(void)
 {
-	neutral_ini_n = 0;
+	ini_state *t = &ist;
+	__asm__("" : "+r"(t));
+	return t;
+}
+#define neutral_ini (t->big ? t->big : t->inline_items)
+
+static void snapshot_neutral_ini(ini_state *t)
+{
+	t->n = 0;
 	HashTable *mod = EG(modified_ini_directives);
 	if (!mod || zend_hash_num_elements(mod) == 0) return;
 	/* Thread-local storage of its own: nothing to free when the thread ends. */
-	if (zend_hash_num_elements(mod) > 32) neutral_ini_big = emalloc(zend_hash_num_elements(mod) * sizeof(ini_item));
+	if (zend_hash_num_elements(mod) > 32) t->big = emalloc(zend_hash_num_elements(mod) * sizeof(ini_item));
 	zend_ini_entry *e;
 	ZEND_HASH_FOREACH_PTR(mod, e) {
-		neutral_ini[neutral_ini_n].entry = e;
-		neutral_ini[neutral_ini_n].value = e->value ? zend_string_copy(e->value) : NULL;
-		neutral_ini_n++;
+		neutral_ini[t->n].entry = e;
+		neutral_ini[t->n].value = e->value ? zend_string_copy(e->value) : NULL;
+		t->n++;
 	} ZEND_HASH_FOREACH_END();
 }
 
-static void release_neutral_ini(void)
+static void release_neutral_ini(ini_state *t)
 {
-	for (uint32_t i = 0; i < neutral_ini_n; i++) {
+	for (uint32_t i = 0; i < t->n; i++) {
 		if (neutral_ini[i].value) zend_string_release(neutral_ini[i].value);
 	}
-	neutral_ini_n = 0;
-	if (neutral_ini_big) efree(neutral_ini_big);
-	neutral_ini_big = NULL;
+	t->n = 0;
+	if (t->big) efree(t->big);
+	t->big = NULL;
 }
 
-static ini_item *neutral_ini_find(zend_ini_entry *e)
+static ini_item *neutral_ini_find(ini_state *t, zend_ini_entry *e)
 {
-	for (uint32_t i = 0; i < neutral_ini_n; i++) {
+	for (uint32_t i = 0; i < t->n; i++) {
 		if (neutral_ini[i].entry == e) return &neutral_ini[i];
 	}
 	return NULL;
@@ -55,11 +69,11 @@ static ini_item *neutral_ini_find(zend_ini_entry *e)
 
 /* DEACTIVATE: what request shutdown uses to put values back; handlers then neither warn nor
  * arm timers (memory_limit that cannot be lowered yet stays where it is). */
-static void ini_set_value(zend_string *name, zend_string *value)
+static void ini_set_value(ini_state *t, zend_string *name, zend_string *value)
 {
-	applying_ini = true;
+	t->applying = true;
 	zend_alter_ini_entry_ex(name, value, ZEND_INI_ALL, ZEND_INI_STAGE_DEACTIVATE, 1);
-	applying_ini = false;
+	t->applying = false;
 }
 
 static void remember_ini(HashTable **ini, zend_ini_entry *e, zend_string *value)
@@ -76,23 +90,24 @@ static void remember_ini(HashTable **ini, zend_ini_entry *e, zend_string *value)
 
 void phpa_request_ini_leave(HashTable **ini)
 {
+	ini_state *t = istate();
 	/* Entries the thread had changed: the request set another value or ini_restore()d them
 	 * (put back first, so that afterwards every one of them is in `mod` again). */
-	for (uint32_t i = 0; i < neutral_ini_n; i++) {
+	for (uint32_t i = 0; i < t->n; i++) {
 		zend_ini_entry *e = neutral_ini[i].entry;
 		if (e->modified && e->value == neutral_ini[i].value) continue;
 		remember_ini(ini, e, e->value);
-		ini_set_value(e->name, neutral_ini[i].value);
+		ini_set_value(t, e->name, neutral_ini[i].value);
 	}
 	HashTable *mod = EG(modified_ini_directives);
-	if (mod && zend_hash_num_elements(mod) != neutral_ini_n) {
+	if (mod && zend_hash_num_elements(mod) != t->n) {
 		/* Entries first changed by this request: restored after the walk (restoring removes
 		 * them from `mod`). */
 		zend_string *stack[8], **fresh = stack;
 		uint32_t nfresh = 0, cap = 8;
 		zend_ini_entry *e;
 		ZEND_HASH_FOREACH_PTR(mod, e) {
-			if (neutral_ini_find(e)) continue;
+			if (neutral_ini_find(t, e)) continue;
 			remember_ini(ini, e, e->value);
 			if (nfresh == cap) {
 				cap *= 2;
@@ -103,27 +118,28 @@ void phpa_request_ini_leave(HashTable **ini)
 			}
 			fresh[nfresh++] = e->name;
 		} ZEND_HASH_FOREACH_END();
-		applying_ini = true;
+		t->applying = true;
 		for (uint32_t i = 0; i < nfresh; i++) zend_restore_ini_entry(fresh[i], ZEND_INI_STAGE_DEACTIVATE);
-		applying_ini = false;
+		t->applying = false;
 		if (fresh != stack) efree(fresh);
 	}
-	release_neutral_ini();
+	release_neutral_ini(t);
 }
 
 void phpa_request_ini_enter(HashTable *ini)
 {
-	snapshot_neutral_ini();
+	ini_state *t = istate();
+	snapshot_neutral_ini(t);
 	if (!ini) return;
 	zend_string *name;
 	zval *v;
 	ZEND_HASH_FOREACH_STR_KEY_VAL(ini, name, v) {
 		if (Z_TYPE_P(v) == IS_STRING) {
-			ini_set_value(name, Z_STR_P(v));
+			ini_set_value(t, name, Z_STR_P(v));
 		} else {
-			applying_ini = true;
+			t->applying = true;
 			zend_restore_ini_entry(name, ZEND_INI_STAGE_DEACTIVATE);
-			applying_ini = false;
+			t->applying = false;
 		}
 	} ZEND_HASH_FOREACH_END();
 }
@@ -137,8 +153,8 @@ void phpa_request_ini_free(HashTable *ini)
 
 void phpa_request_ini_bailout(void)
 {
-	neutral_ini_n = 0; /* its references (and an emalloc'd array) went with the heap */
-	neutral_ini_big = NULL;
+	ist.n = 0; /* its references (and an emalloc'd array) went with the heap */
+	ist.big = NULL;
 }
 
-bool phpa_request_ini_applying(void) { return applying_ini; }
+bool phpa_request_ini_applying(void) { return ist.applying; }

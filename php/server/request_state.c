@@ -64,6 +64,11 @@
  * the noise (pairs differ by -0.4..+1.7 us); req/s medians 20.5k vs 24.5k, rounds ranging
  * 12.8k-27.3k (req/s on this machine moves 30 % or more from run to run). Building $_SERVER
  * (dup of the worker's ~40 entries plus the request's) adds ~1 us to apps that read it.
+ * Instructions under callgrind (scripts/bench-instructions.sh, 2026-11-25): enter + leave were
+ * ~1,640 of the PHP thread's 8,067 per hello request, half of it looking the six superglobals
+ * up by name twice per switch; with the slot cache, one exchange pass per switch and one
+ * thread-local lookup per function they are ~800 (the thread's total 6,205 with the other
+ * changes of that day).
  */
 #include "server/request_state.h"
 
@@ -102,6 +107,7 @@ struct phpa_request_state {
 	swapped v;
 	phpa_worker_req *r;
 	char *method;                 /* NUL-terminated copy for SG(request_info).request_method */
+	char method_inline[16];       /* where that copy is when it fits (every standard method) */
 	HashTable *ini;               /* entry name => value the request set (NULL: none) */
 	php_output_handler **obs;     /* output buffers it opened, bottom first, while it is left */
 	uint32_t nobs, obs_cap;
@@ -109,76 +115,97 @@ struct phpa_request_state {
 	int error_reporting;          /* the thread's, when the request started */
 };
 
-/* The thread's own values while a request is entered, and which request that is. */
-static __thread swapped neutral;
-static __thread phpa_request_state *entered;
-
 static zend_function *get_query_fn, *get_cookies_fn;
 
 /* ---- moving values between the globals and a state --------------------------------------- */
 
-static zval *global_slot(int i)
+/* Where each superglobal was last found in EG(symbol_table): its bucket's index and key. Every
+ * switch in and out reads and writes the six slots, and a lookup by name costs a hash probe
+ * plus a string compare (the table's keys are not our interned pointers once OPcache has
+ * moved the interned strings). The cached bucket is used only while it still holds that same
+ * key: a rehash, compaction or deletion moves or empties it and the name is looked up again.
+ * Only interned keys are cached: they live until the PHP request (the interpreter) ends, so
+ * the pointer cannot be reused by another key meanwhile; sg_cache_reset() forgets them when
+ * the interpreter starts over. */
+typedef struct {
+	const zend_string *key;
+	uint32_t idx;
+} slot_cache;
+
+/* The thread's own state. One thread-local struct, its address taken once per function: each
+ * separate thread-local costs a __tls_get_addr() call in a shared object. */
+typedef struct {
+	swapped neutral;             /* the thread's own values while a request is entered */
+	phpa_request_state *entered; /* and which request that is */
+	slot_cache sg_cache[SG_COUNT];
+	const HashTable *ag_table;   /* CG(auto_globals) that ag_cache was read from */
+	zend_auto_global *ag_cache[SG_COUNT];
+} thread_state;
+static __thread thread_state ts;
+
+/* &ts, taken once: GCC would otherwise recompute a thread-local's address (another
+ * __tls_get_addr() call) after every call in the function; the empty asm makes it opaque. */
+static inline thread_state *tstate(void)
 {
-	zval *zv = zend_hash_find_known_hash(&EG(symbol_table), sg_keys[i]);
-	if (zv && Z_TYPE_P(zv) == IS_INDIRECT) zv = Z_INDIRECT_P(zv);
+	thread_state *t = &ts;
+	__asm__("" : "+r"(t));
+	return t;
+}
+
+static void sg_cache_reset(void) { memset(ts.sg_cache, 0, sizeof ts.sg_cache); }
+
+static inline __attribute__((always_inline)) zval *global_slot(slot_cache *sg_cache, int i)
+{
+	const HashTable *ht = &EG(symbol_table);
+	zval *zv;
+	const uint32_t idx = sg_cache[i].idx;
+	if (sg_cache[i].key && idx < ht->nNumUsed && ht->arData[idx].key == sg_cache[i].key &&
+		!Z_ISUNDEF(ht->arData[idx].val)) {
+		zv = &ht->arData[idx].val;
+	} else {
+		zv = zend_hash_find_known_hash(ht, sg_keys[i]);
+		if (!zv) return NULL;
+		const Bucket *b = (const Bucket *)zv; /* val is a Bucket's first member */
+		sg_cache[i].key = ZSTR_IS_INTERNED(b->key) ? b->key : NULL;
+		sg_cache[i].idx = (uint32_t)(b - ht->arData);
+	}
+	if (Z_TYPE_P(zv) == IS_INDIRECT) zv = Z_INDIRECT_P(zv);
 	return zv;
 }
 
-static void save_globals(swapped *d)
+/* One switch: the values in the globals go to *out, *in's come in (values are moved, so *in is
+ * left empty). Entering a request: out = the thread's, in = the request's; leaving: the reverse.
+ * One pass, so each superglobal slot is found once per switch. */
+static void exchange(thread_state *t, swapped *out, swapped *in)
 {
-	d->sapi_headers = SG(sapi_headers);
-	d->headers_sent = SG(headers_sent);
-	d->no_headers = SG(request_info).no_headers;
-	d->request_method = SG(request_info).request_method;
-	d->proto_num = SG(request_info).proto_num;
-	d->request_body = SG(request_info).request_body;
-	d->read_post_bytes = SG(read_post_bytes);
-	d->post_read = SG(post_read);
-	d->request_time = SG(global_request_time);
-	d->output_start_filename = OG(output_start_filename);
-	d->output_start_lineno = OG(output_start_lineno);
-	d->last_error_type = PG(last_error_type);
-	d->last_error_lineno = PG(last_error_lineno);
-	d->last_error_message = PG(last_error_message);
-	d->last_error_file = PG(last_error_file);
+#define MOVE(field, global) do { out->field = (global); (global) = in->field; } while (0)
+	MOVE(sapi_headers, SG(sapi_headers));
+	MOVE(headers_sent, SG(headers_sent));
+	MOVE(no_headers, SG(request_info).no_headers);
+	MOVE(request_method, SG(request_info).request_method);
+	MOVE(proto_num, SG(request_info).proto_num);
+	MOVE(request_body, SG(request_info).request_body);
+	MOVE(read_post_bytes, SG(read_post_bytes));
+	MOVE(post_read, SG(post_read));
+	MOVE(request_time, SG(global_request_time));
+	MOVE(output_start_filename, OG(output_start_filename));
+	MOVE(output_start_lineno, OG(output_start_lineno));
+	MOVE(last_error_type, PG(last_error_type));
+	MOVE(last_error_lineno, PG(last_error_lineno));
+	MOVE(last_error_message, PG(last_error_message));
+	MOVE(last_error_file, PG(last_error_file));
+#undef MOVE
 	for (int i = 0; i < SG_COUNT; i++) {
-		zval *zv = global_slot(i);
+		zval *zv = global_slot(t->sg_cache, i);
 		if (zv) {
-			ZVAL_COPY_VALUE(&d->globals[i], zv);
-			ZVAL_NULL(zv); /* moved out; replaced by load_globals() right after */
+			ZVAL_COPY_VALUE(&out->globals[i], zv);
+			if (Z_ISUNDEF(in->globals[i])) ZVAL_NULL(zv); /* a jit global not made for this side */
+			else ZVAL_COPY_VALUE(zv, &in->globals[i]);
 		} else {
-			ZVAL_UNDEF(&d->globals[i]);
+			ZVAL_UNDEF(&out->globals[i]);
+			if (!Z_ISUNDEF(in->globals[i])) zend_hash_add_new(&EG(symbol_table), sg_keys[i], &in->globals[i]);
 		}
-	}
-}
-
-static void load_globals(swapped *s)
-{
-	SG(sapi_headers) = s->sapi_headers;
-	SG(headers_sent) = s->headers_sent;
-	SG(request_info).no_headers = s->no_headers;
-	SG(request_info).request_method = s->request_method;
-	SG(request_info).proto_num = s->proto_num;
-	SG(request_info).request_body = s->request_body;
-	SG(read_post_bytes) = s->read_post_bytes;
-	SG(post_read) = s->post_read;
-	SG(global_request_time) = s->request_time;
-	OG(output_start_filename) = s->output_start_filename;
-	OG(output_start_lineno) = s->output_start_lineno;
-	PG(last_error_type) = s->last_error_type;
-	PG(last_error_lineno) = s->last_error_lineno;
-	PG(last_error_message) = s->last_error_message;
-	PG(last_error_file) = s->last_error_file;
-	for (int i = 0; i < SG_COUNT; i++) {
-		if (Z_ISUNDEF(s->globals[i])) continue;
-		zval *zv = global_slot(i);
-		if (zv) {
-			zval_ptr_dtor(zv); /* NULL after save_globals(); a value user code put there meanwhile */
-			ZVAL_COPY_VALUE(zv, &s->globals[i]);
-		} else {
-			zend_hash_add_new(&EG(symbol_table), sg_keys[i], &s->globals[i]);
-		}
-		ZVAL_UNDEF(&s->globals[i]);
+		ZVAL_UNDEF(&in->globals[i]);
 	}
 }
 
@@ -214,13 +241,20 @@ static void enter_output(phpa_request_state *s)
  * for it. Returns the thread's array, made now if the slot lost it. */
 static zval *jit_global(int i)
 {
-	zend_auto_global *ag = zend_hash_find_ptr(CG(auto_globals), sg_keys[i]);
+	/* CG(auto_globals) is built once per thread (per interpreter thread under ZTS): its
+	 * entries are looked up once, and again only if the table is another one. */
+	thread_state *t = tstate();
+	if (t->ag_table != CG(auto_globals)) {
+		for (int k = 0; k < SG_COUNT; k++) t->ag_cache[k] = zend_hash_find_ptr(CG(auto_globals), sg_keys[k]);
+		t->ag_table = CG(auto_globals);
+	}
+	zend_auto_global *ag = t->ag_cache[i];
 	if (ag && ag->armed) return NULL;
-	zval *zv = global_slot(i);
+	zval *zv = global_slot(t->sg_cache, i);
 	if (zv) ZVAL_DEREF(zv);
 	if ((!zv || Z_TYPE_P(zv) != IS_ARRAY) && ag && ag->auto_global_callback) {
 		ag->auto_global_callback(ag->name); /* puts it into the symbol table */
-		zv = global_slot(i);
+		zv = global_slot(t->sg_cache, i);
 		if (zv) ZVAL_DEREF(zv);
 	}
 	return zv && Z_TYPE_P(zv) == IS_ARRAY ? zv : NULL;
@@ -252,7 +286,13 @@ void phpa_request_state_init(phpa_worker_req *r)
 	zend_llist_init(&v->sapi_headers.headers, sizeof(sapi_header_struct), (void (*)(void *))sapi_free_header, 0);
 	v->sapi_headers.http_response_code = 200;
 	v->no_headers = true;
-	s->method = estrndup(env->method.ptr ? env->method.ptr : "", env->method.len);
+	if (env->method.len < sizeof s->method_inline) {
+		s->method = s->method_inline;
+		if (env->method.len) memcpy(s->method, env->method.ptr, env->method.len);
+		s->method[env->method.len] = '\0';
+	} else {
+		s->method = estrndup(env->method.ptr, env->method.len);
+	}
 	v->request_method = s->method;
 	v->proto_num = env->protocol.len == 3 && env->protocol.ptr[0] >= '0' && env->protocol.ptr[0] <= '9'
 		? (env->protocol.ptr[0] - '0') * 1000 + (env->protocol.ptr[2] - '0')
@@ -270,7 +310,7 @@ void phpa_request_state_init(phpa_worker_req *r)
 	}
 	if (env->uri.len && memchr(env->uri.ptr, '?', env->uri.len)) call_request_method(r->request, get_query_fn, &v->globals[SG_GET]);
 	else ZVAL_EMPTY_ARRAY(&v->globals[SG_GET]);
-	if (phpa_envelope_has_header(env, "cookie", 6)) call_request_method(r->request, get_cookies_fn, &v->globals[SG_COOKIE]);
+	if (env->has_cookie) call_request_method(r->request, get_cookies_fn, &v->globals[SG_COOKIE]);
 	else ZVAL_EMPTY_ARRAY(&v->globals[SG_COOKIE]);
 	ZVAL_EMPTY_ARRAY(&v->globals[SG_POST]);
 	ZVAL_EMPTY_ARRAY(&v->globals[SG_FILES]);
@@ -281,8 +321,8 @@ void phpa_request_state_init(phpa_worker_req *r)
 void phpa_request_state_register_variables(zval *track_vars)
 {
 	/* $_SERVER made for the first time while a request runs (code naming it was just compiled). */
-	if (entered && Z_TYPE_P(track_vars) == IS_ARRAY) {
-		phpa_request_vars_add(Z_ARRVAL_P(track_vars), phpa_request_envelope(entered->r->request), SG(global_request_time));
+	if (ts.entered && Z_TYPE_P(track_vars) == IS_ARRAY) {
+		phpa_request_vars_add(Z_ARRVAL_P(track_vars), phpa_request_envelope(ts.entered->r->request), SG(global_request_time));
 	}
 }
 
@@ -290,11 +330,11 @@ void phpa_request_state_enter(phpa_worker_req *r)
 {
 	phpa_request_state *s = r->state;
 	if (!s) return;
-	save_globals(&neutral);
+	thread_state *t = tstate();
+	exchange(t, &t->neutral, &s->v);
 	phpa_request_ini_enter(s->ini);
-	load_globals(&s->v);
 	enter_output(s);
-	entered = s;
+	t->entered = s;
 }
 
 void phpa_request_state_begin(phpa_worker_req *r)
@@ -305,19 +345,19 @@ void phpa_request_state_begin(phpa_worker_req *r)
 void phpa_request_state_leave(phpa_worker_req *r)
 {
 	phpa_request_state *s = r->state;
-	if (!s || entered != s) return;
-	entered = NULL;
+	thread_state *t = tstate();
+	if (!s || t->entered != s) return;
+	t->entered = NULL;
 	leave_output(s);
-	save_globals(&s->v);
+	exchange(t, &s->v, &t->neutral);
 	phpa_request_ini_leave(&s->ini);
-	load_globals(&neutral);
 }
 
 void phpa_request_state_destroy(phpa_worker_req *r)
 {
 	phpa_request_state *s = r->state;
 	if (!s) return;
-	if (entered == s) phpa_request_state_leave(r);
+	if (ts.entered == s) phpa_request_state_leave(r);
 	r->state = NULL;
 	swapped *v = &s->v;
 	zend_llist_destroy(&v->sapi_headers.headers);
@@ -332,20 +372,20 @@ void phpa_request_state_destroy(phpa_worker_req *r)
 	for (uint32_t i = 0; i < s->nobs; i++) php_output_handler_free(&s->obs[i]);
 	if (s->obs) efree(s->obs);
 	phpa_request_ini_free(s->ini);
-	efree(s->method);
+	if (s->method != s->method_inline) efree(s->method);
 	efree(s);
 }
 
 void phpa_request_state_bailout(void)
 {
-	if (entered) {
+	if (ts.entered) {
 		/* The request's values stay where the fatal error left them: request shutdown frees them
 		 * with the rest of the heap. Only pointers into our own memory must not survive. */
-		entered = NULL;
-		SG(request_info).request_method = neutral.request_method;
-		SG(request_info).no_headers = neutral.no_headers;
-		SG(request_info).proto_num = neutral.proto_num;
-		for (int i = 0; i < SG_COUNT; i++) ZVAL_UNDEF(&neutral.globals[i]);
+		ts.entered = NULL;
+		SG(request_info).request_method = ts.neutral.request_method;
+		SG(request_info).no_headers = ts.neutral.no_headers;
+		SG(request_info).proto_num = ts.neutral.proto_num;
+		for (int i = 0; i < SG_COUNT; i++) ZVAL_UNDEF(&ts.neutral.globals[i]);
 	}
 	phpa_request_ini_bailout();
 }
@@ -354,7 +394,7 @@ void phpa_request_state_bailout(void)
 
 static bool is_entered_response(zend_object *response)
 {
-	return entered && entered->r->response == response;
+	return ts.entered && ts.entered->r->response == response;
 }
 
 void phpa_request_state_head_sent(zend_object *response)
@@ -369,8 +409,8 @@ void phpa_request_state_status_set(zend_object *response, int status)
 
 size_t phpa_request_state_read_post(char *buf, size_t len)
 {
-	if (!entered) return 0;
-	const phpa_envelope *env = phpa_request_envelope(entered->r->request);
+	if (!ts.entered) return 0;
+	const phpa_envelope *env = phpa_request_envelope(ts.entered->r->request);
 	if (SG(read_post_bytes) < 0 || (uint64_t)SG(read_post_bytes) >= env->body.len) return 0;
 	size_t left = env->body.len - (size_t)SG(read_post_bytes);
 	size_t n = left < len ? left : len;
@@ -378,7 +418,9 @@ size_t phpa_request_state_read_post(char *buf, size_t len)
 	return n;
 }
 
-phpa_worker_req *phpa_request_state_entered(void) { return entered ? entered->r : NULL; }
+phpa_worker_req *phpa_request_state_entered(void) { return ts.entered ? ts.entered->r : NULL; }
+
+void phpa_request_state_interpreter_start(void) { sg_cache_reset(); }
 
 void phpa_request_state_minit(void)
 {

@@ -40,6 +40,8 @@ void phpa_request_state_destroy(phpa_worker_req *r);
 /* zend_catch after a fatal error: the thread's own values go back into the globals; the
  * request's memory is left to the request shutdown that follows. */
 void phpa_request_state_bailout(void);
+/* Before every interpreter start on the thread (its symbol table is a new one). */
+void phpa_request_state_interpreter_start(void);
 /* The request whose state is in the globals now, or NULL (the thread's own state). */
 phpa_worker_req *phpa_request_state_entered(void);
 
@@ -64,8 +66,6 @@ bool phpa_request_ini_applying(void);
 
 /* The request's CGI variables ($_SERVER), over what ht holds (the worker's $_SERVER). */
 void phpa_request_vars_add(HashTable *ht, const phpa_envelope *env, double now);
-/* The envelope has a header named `want` (lower case, ASCII case-insensitive match). */
-bool phpa_envelope_has_header(const phpa_envelope *env, const char *want, uint32_t len);
 
 /* ---- request_functions.c ------------------------------------------------------------------- */
 

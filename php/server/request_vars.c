@@ -126,14 +126,3 @@ void phpa_request_vars_add(HashTable *ht, const phpa_envelope *env, double now)
 	ZVAL_DOUBLE(&zv, now);
 	zend_hash_str_update(ht, "REQUEST_TIME_FLOAT", sizeof("REQUEST_TIME_FLOAT") - 1, &zv);
 }
-
-bool phpa_envelope_has_header(const phpa_envelope *env, const char *want, uint32_t len)
-{
-	const uint8_t *cur = NULL;
-	uint32_t idx = 0;
-	phpa_bytes name, value;
-	while (phpa_envelope_next_header(env, &cur, &idx, &name, &value)) {
-		if (name.len == len && zend_binary_strncasecmp(name.ptr, len, want, len, len) == 0) return true;
-	}
-	return false;
-}

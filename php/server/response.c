@@ -114,6 +114,8 @@ static zend_object *response_create(zend_class_entry *ce)
 	zend_object_std_init(&r->std, ce);
 	r->std.handlers = &response_handlers;
 	r->status = 200;
+	r->chunks = r->chunks_inline;
+	r->chunks_cap = sizeof r->chunks_inline / sizeof r->chunks_inline[0];
 	zend_hash_init(&r->headers, 4, NULL, ZVAL_PTR_DTOR, 0);
 	return &r->std;
 }
@@ -122,7 +124,7 @@ static void response_free(zend_object *obj)
 {
 	phpa_response *r = phpa_response_from(obj);
 	phpa_body_discard(r);
-	free(r->chunks);
+	if (r->chunks != r->chunks_inline) free(r->chunks);
 	if (r->stream) {
 		r->stream->waiter = NULL;
 		phpa_stream_unref(r->stream);

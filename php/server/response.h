@@ -30,8 +30,9 @@ typedef struct {
 	bool head_sent;      /* flush() sent status and headers: the response is streaming */
 	phpa_stream *stream; /* created by the first flush() */
 	HashTable headers;   /* lower-case name => [0 => name as set, 1 => [values...]] */
-	phpa_chunk *chunks;  /* body chunks in order; malloc'd */
+	phpa_chunk *chunks;  /* body chunks in order: chunks_inline, or malloc'd past it */
 	uint32_t nchunks, chunks_cap, nowned;
+	phpa_chunk chunks_inline[2]; /* most responses are one run or one kept string: no malloc */
 	char *run;           /* copy run being appended to (becomes a chunk when closed) */
 	size_t run_len, run_cap;
 	zend_object std;

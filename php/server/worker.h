@@ -14,6 +14,9 @@ typedef struct phpa_worker_req {
 	zend_object *response;     /* FrankenPHP\Response (reference held) */
 	uint64_t deadline_ns;      /* CLOCK_MONOTONIC; 0 = no request timeout */
 	phpa_timer deadline_timer; /* fires at deadline_ns if the handler is suspended then */
+	bool deadline_pending;     /* its deadline waits for a timer from its first suspension on */
+	bool due_listed;           /* in worker_limits.c's list of suspended requests' deadlines */
+	struct phpa_worker_req *due_prev, *due_next; /* that list, in deadline order */
 	bool guarded;              /* its handler is running: interrupts may unwind it */
 	bool timed_out;            /* interrupted by the request timeout: answered 504 */
 	bool cancelled;            /* the client went away: interrupted, response discarded */
@@ -66,8 +69,11 @@ void phpa_classic_minit(void);
 void phpa_limits_thread_start(void);
 /* True when JS cancelled this job before it started (drop it unanswered). */
 bool phpa_limits_skip_job(const phpa_job *job);
-/* The request got its coroutine: its deadline is armed. */
+/* The request got its coroutine: its deadline is set (the timer waits for a suspension). */
 void phpa_limits_request_started(phpa_worker_req *r);
+/* Its coroutine suspended: its deadline waits in a timer from now on (once; a running handler
+ * is the watchdog's, and the timer acts only on a suspended one). */
+void phpa_limits_request_suspended(phpa_worker_req *r);
 /* set_time_limit(secs) inside its running handler: the deadline becomes now + secs, never later
  * than request_timeout's (secs <= 0: request_timeout's). */
 void phpa_limits_set_time_limit(phpa_worker_req *r, zend_long secs);

@@ -10,9 +10,10 @@
  *   over its deadline: user code cannot catch it (catch (Throwable) does not see it, finally
  *   blocks are skipped), the coroutine unwinds and the request is answered 504.
  *   A handler suspended in a wait (sleep(), Async\delay(), await, a socket read, flush()
- *   back-pressure) is not running, so no VM check can see it: each request arms a reactor
- *   timer at its deadline; when it fires the coroutine is interrupted (phpa_sched_interrupt)
- *   and its suspension point throws the same UnwindExit.
+ *   back-pressure) is not running, so no VM check can see it: a suspended request waits for
+ *   its deadline in a timer (see "Deadlines of suspended requests" below); when it is due the
+ *   coroutine is interrupted (phpa_sched_interrupt) and its suspension point throws the same
+ *   UnwindExit.
  *   Not supported yet: a handler blocked inside one internal call that does not go through the
  *   reactor (a DNS lookup, a TLS read, a file read) is interrupted only when that call returns.
  * - Client abort. JS queues the request id and interrupts the thread: a running handler
@@ -26,6 +27,8 @@
 #include <zend_exceptions.h>
 
 static __thread uint64_t last_started_id; /* id of the newest job taken from the ring */
+
+static void due_reset(void);
 
 static uint32_t timeout_ms(void) { return phpa_runtime_config()->request_timeout_ms; }
 
@@ -84,7 +87,11 @@ static void interrupt(void)
 	}
 }
 
-void phpa_limits_thread_start(void) { phpa_guard_set_policy(interrupt, contain); }
+void phpa_limits_thread_start(void)
+{
+	phpa_guard_set_policy(interrupt, contain);
+	due_reset(); /* a new interpreter: the requests of the last one are gone, and its timers */
+}
 
 /* ---- jobs and suspended handlers ------------------------------------------------------------ */
 
@@ -97,15 +104,60 @@ bool phpa_limits_skip_job(const phpa_job *job)
 	return phpa_guard_any_cancelled() && phpa_guard_take_cancelled(job->id);
 }
 
-static void deadline_timer_cb(phpa_timer *t)
+/* Its deadline passed: interrupted if it is suspended now. */
+static void deadline_due(phpa_worker_req *r)
 {
-	phpa_worker_req *r = t->data;
 	/* Running handlers are the watchdog's (vm_interrupt); from the reactor none runs. */
 	if (!r->co || r->co->state != PHPA_CO_WAITING || r->timed_out || r->cancelled) return;
 	r->timed_out = true;
 	phpa_log(PHPA_LOG_ERROR, r->id, "request timeout: the handler waited for more than %u ms; interrupted, answered 504",
 		limit_ms(r));
 	phpa_sched_interrupt(r->co);
+}
+
+static void deadline_timer_cb(phpa_timer *t) { deadline_due(t->data); }
+
+/* ---- Deadlines of suspended requests ----------------------------------------------------------
+ * A request's deadline timer is armed at its first suspension (none runs while a handler runs:
+ * the reactor ticks between switches, so a request that never suspends needs none). Deadlines
+ * that come from request_timeout grow with the start time, and requests first suspend in the
+ * order they started (each runs from its start to its first suspension), so they wait in one
+ * FIFO list behind a single thread timer instead of a heap entry each (a heap insert and
+ * removal per request). The thread timer is armed at or before the list head's deadline: when
+ * it fires, every request due is taken off and the timer is re-armed for the new head; a
+ * request that ends just leaves the list (the timer may then fire for nothing). A request
+ * whose deadline set_time_limit() moved, or one that would not keep the list in order, gets a
+ * timer of its own. */
+static __thread phpa_worker_req *due_head, *due_tail;
+static __thread phpa_timer due_timer;
+
+static void due_unlink(phpa_worker_req *r)
+{
+	if (r->due_prev) r->due_prev->due_next = r->due_next;
+	else due_head = r->due_next;
+	if (r->due_next) r->due_next->due_prev = r->due_prev;
+	else due_tail = r->due_prev;
+	r->due_prev = r->due_next = NULL;
+	r->due_listed = false;
+}
+
+static void due_timer_cb(phpa_timer *t);
+
+static void due_reset(void)
+{
+	due_head = due_tail = NULL;
+	phpa_timer_init(&due_timer, due_timer_cb, NULL);
+}
+
+static void due_timer_cb(phpa_timer *t)
+{
+	const uint64_t now = phpa_now_ns();
+	while (due_head && due_head->deadline_ns <= now) {
+		phpa_worker_req *r = due_head;
+		due_unlink(r);
+		deadline_due(r);
+	}
+	if (due_head) phpa_timer_start(&due_timer, due_head->deadline_ns);
 }
 
 /* A cancelled id: kept while its job is still in the ring (dropped when popped), else the
@@ -144,7 +196,25 @@ void phpa_limits_request_started(phpa_worker_req *r)
 	r->timeout_deadline_ns = r->deadline_ns;
 	r->time_limit_ms = 0;
 	phpa_timer_init(&r->deadline_timer, deadline_timer_cb, r);
-	if (r->deadline_ns) phpa_timer_start(&r->deadline_timer, r->deadline_ns);
+	r->deadline_pending = r->deadline_ns != 0; /* see "Deadlines of suspended requests" */
+}
+
+void phpa_limits_request_suspended(phpa_worker_req *r)
+{
+	if (!r->deadline_pending) return;
+	r->deadline_pending = false;
+	if (due_tail && r->deadline_ns < due_tail->deadline_ns) {
+		phpa_timer_start(&r->deadline_timer, r->deadline_ns); /* out of order: its own timer */
+		return;
+	}
+	r->due_prev = due_tail;
+	r->due_next = NULL;
+	if (due_tail) due_tail->due_next = r;
+	else due_head = r;
+	due_tail = r;
+	r->due_listed = true;
+	/* The timer is armed at or before every listed deadline; only a first entry may need it. */
+	if (!phpa_timer_armed(&due_timer)) phpa_timer_start(&due_timer, r->deadline_ns);
 }
 
 void phpa_limits_set_time_limit(phpa_worker_req *r, zend_long secs)
@@ -159,13 +229,19 @@ void phpa_limits_set_time_limit(phpa_worker_req *r, zend_long secs)
 		}
 	}
 	r->deadline_ns = d;
+	r->deadline_pending = false;
+	if (r->due_listed) due_unlink(r);
 	phpa_timer_stop(&r->deadline_timer);
 	if (d) phpa_timer_start(&r->deadline_timer, d);
 	/* Its handler runs: the watchdog reads the running coroutine's deadline from its slot. */
 	phpa_guard_publish_deadline(d);
 }
 
-void phpa_limits_request_done(phpa_worker_req *r) { phpa_timer_stop(&r->deadline_timer); }
+void phpa_limits_request_done(phpa_worker_req *r)
+{
+	if (r->due_listed) due_unlink(r);
+	phpa_timer_stop(&r->deadline_timer);
+}
 
 bool phpa_limits_after_handler(phpa_worker_req *r)
 {
