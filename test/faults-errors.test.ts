@@ -35,6 +35,13 @@ describe('exceptions, exit() and fatal errors in a handler', () => {
     expect((await get(`${server.url}/after-throw`)).body).toBe('ok /after-throw');
   });
 
+  it('logs a warning raised while the request\'s $_GET is built with that request\'s reqId', async () => {
+    const r = await get(`${server.url}/after-throw?a${'[x]'.repeat(70)}=1`);
+    expect(r.status).toBe(200);
+    const line = await waitFor(() => logLine(server, /Input variable nesting level exceeded/));
+    expect(line).toMatchObject({ level: 'warn', reqId: expect.stringMatching(/^req-/) });
+  });
+
   it('ends the request with what was set and written when the handler calls exit()', async () => {
     const r = await get(`${server.url}/exit`);
     expect(r.status).toBe(202);

@@ -268,7 +268,11 @@ void phpa_worker_start_job(phpa_job *job, void (*call)(phpa_worker_req *r))
 	r->call = call;
 	requests++;
 	phpa_limits_request_started(r);
+	/* Building its $_GET and $_COOKIE may warn (max_input_vars, nesting): outside any coroutine
+	 * yet, the log line names the request through the thread's id. */
+	phpa_log_set_request_id(r->id);
 	phpa_request_state_init(r);
+	phpa_log_set_request_id(0);
 	started_requests++;
 	const uint64_t max_requests = phpa_runtime_config()->max_requests;
 	if (max_requests && started_requests >= max_requests) recycling = true;
