@@ -307,7 +307,7 @@ Napi::Value Engine::Submit(const Napi::CallbackInfo& info) {
     s.submitted.fetch_add(1, std::memory_order_relaxed);
     // A parked consumer is woken at once on the first request of a burst: it starts on it (on
     // another core) while this thread still reads the rest. The burst's later requests wake it
-    // again only once its ring is half full; the others' wake is deferred (the return value
+    // again only once its ring is 3/4 full; the others' wake is deferred (the return value
     // says so) to the end of the event-loop turn, where JS calls flushWakes() once for all of
     // them (php-engine.ts, turnEnd). A burst ends there, or when PHP's frames come back
     // (Dispatch): PHP has answered, so a request after that is the first of a new burst.
@@ -316,10 +316,16 @@ Napi::Value Engine::Submit(const Napi::CallbackInfo& info) {
     // and 0.8 involuntary context switches of this thread per request; now 0.26 and 0.15),
     // 22.3k req/s against 19.3k. Without the half-full wake (first request, then end of turn)
     // the ring filled within a turn and the rest waited for submit()'s 1 ms retry: 17.9k req/s.
+    // The PHP thread empties its ring faster than this thread fills it, so it parks again and
+    // again within a burst: with the half-full wake it was woken once per ~capacity/2 requests.
+    // At 3/4 (alternated runs, 3 each of 100k hello requests at c=50, 4 each of 60k /delay at
+    // c=200): PHP-thread parks per request 0.13-0.15 -> 0.12-0.14 (hello), 0.13-0.18 ->
+    // 0.11-0.12 (/delay, where this thread's involuntary switches went 0.13-0.17 -> 0.08);
+    // requests that waited for a full ring 6.9-8.6 % -> 6.1-7.2 % (hello).
     // PHPASYNC_WAKE=now|turn (every request; only the end of the turn) is for measurements.
     bool deferred = false;
     if (wake_mode_ == kWakeEvery ||
-        (wake_mode_ == kWakeBurst && (!s.woken_this_turn || s.ring.SizeForProducer() * 2 >= s.capacity))) {
+        (wake_mode_ == kWakeBurst && (!s.woken_this_turn || s.ring.SizeForProducer() * 4 >= s.capacity * 3))) {
       if (s.WakeIfParked()) s.woken_this_turn = true;
     } else {
       deferred = true;

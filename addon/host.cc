@@ -48,21 +48,10 @@ static bool SpinForWork(ThreadSlot& s, int watch_ring) {
 extern "C" int phpa_host_park_begin(int thread, int watch_ring) {
   ThreadSlot& s = Slot(thread);
   if (SpinForWork(s, watch_ring)) return 1;
-  s.parked.store(1, std::memory_order_relaxed);
-  // seq_cst fence: orders parked=1 before the re-checks below (pairs with WakeIfParked()).
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if ((watch_ring && !s.ring.EmptyForConsumer()) || s.released_count.load(std::memory_order_relaxed) != 0) {
-    s.parked.store(0, std::memory_order_relaxed);
-    return 1;
-  }
-  return 0;
+  return s.ParkBegin(watch_ring != 0) ? 1 : 0;
 }
 
-extern "C" void phpa_host_park_end(int thread) {
-  ThreadSlot& s = Slot(thread);
-  s.parked.store(0, std::memory_order_relaxed);
-  s.notifier.Drain();
-}
+extern "C" void phpa_host_park_end(int thread) { Slot(thread).ParkEnd(); }
 
 extern "C" void phpa_host_send_frame(phpa_frame* frame) {
   Engine* e = Engine::Live();
