@@ -497,7 +497,11 @@ void Engine::Send(Outbound item) {
 }
 
 void Engine::Dispatch(Napi::Env env) {
-  std::vector<Outbound> batch = out_.Take();
+  // The spare vector (empty if a Dispatch up the stack holds it: join() from an event
+  // listener drains again), given back at the end for its capacity.
+  std::vector<Outbound> batch;
+  batch.swap(batch_);
+  out_.TakeInto(batch);
   for (auto& sp : slots_) sp->woken_this_turn = false;  // a new burst starts (see Submit)
   Napi::HandleScope scope(env);
   dispatches_++;
@@ -523,6 +527,8 @@ void Engine::Dispatch(Napi::Env env) {
       fprintf(stderr, "phpasync: the event listener threw: %s\n", err.Message().c_str());
     }
   }
+  batch.clear();
+  if (batch.capacity() > batch_.capacity()) batch_.swap(batch);
 }
 
 // One frame to JS. Whatever fails here fails this frame alone: building its values (JS is

@@ -80,6 +80,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
 
   // Outbound queue: PHP threads push, the JS thread drains in one call per wake.
   OutboundQueue out_;
+  // Dispatch's spare batch vector, kept between drains for its capacity (JS thread only).
+  std::vector<Outbound> batch_;
   Napi::ThreadSafeFunction tsfn_;
   Napi::FunctionReference on_frame_;
   Napi::FunctionReference on_event_;

@@ -42,16 +42,15 @@ class OutboundQueue {
     return !wake_scheduled_.exchange(true);
   }
 
-  // JS thread: everything pushed so far, in order.
-  std::vector<Outbound> Take() {
+  // JS thread: everything pushed so far, in order, into `batch` (emptied first). The two
+  // vectors trade places, so each keeps its capacity: a steady stream of frames allocates
+  // nothing, where a fresh vector per drain regrew the producers' one from empty every batch.
+  void TakeInto(std::vector<Outbound>& batch) {
     // Cleared before draining (seq_cst, see Push): a producer that pushes after the swap wakes us again.
     wake_scheduled_.store(false);
-    std::vector<Outbound> batch;
-    {
-      std::lock_guard<std::mutex> lk(mu_);
-      batch.swap(items_);
-    }
-    return batch;
+    batch.clear();
+    std::lock_guard<std::mutex> lk(mu_);
+    batch.swap(items_);
   }
 
  private:
