@@ -1,5 +1,6 @@
 // Module entry: the Engine class plus process-wide facts about the linked PHP.
 #include <napi.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #if defined(__linux__)
 #include <linux/sockios.h>
@@ -99,6 +100,19 @@ Napi::Value SocketUnread(const Napi::CallbackInfo& info) {
   return SocketQueueBytes(info, "socketUnread(fd): fd must be a number", SIOCINQ);
 }
 
+// listenPending(fd): 1 if a connection waits in listening socket fd's accept queue, 0 if none,
+// -1 where that cannot be read. Closing a listening socket resets the connections still queued
+// there: the shutdown closes it once this is 0.
+Napi::Value ListenPending(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "listenPending(fd): fd must be a number");
+  const int fd = info[0].As<Napi::Number>().Int32Value();
+  struct pollfd p = {fd, POLLIN, 0};
+  const int n = fd < 0 ? -1 : poll(&p, 1, 0);
+  if (n < 0 || (p.revents & POLLNVAL) != 0) return Napi::Number::New(env, -1);
+  return Napi::Number::New(env, (p.revents & POLLIN) != 0 ? 1 : 0);
+}
+
 // The bridge's enums (php/phpa_bridge.h) by name without the PHPA_ prefix: JS reads frame
 // flags, event kinds and log levels from here instead of copying the numbers.
 Napi::Object Constants(Napi::Env env) {
@@ -127,6 +141,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("constants", Constants(env));
   exports.Set("socketUnsent", Napi::Function::New(env, SocketUnsent));
   exports.Set("socketUnread", Napi::Function::New(env, SocketUnread));
+  exports.Set("listenPending", Napi::Function::New(env, ListenPending));
   exports.Set("Engine", phpa::Engine::Init(env));
   exports.Set("phpInfo", Napi::Function::New(env, PhpInfo));
   exports.Set("runCli", Napi::Function::New(env, RunCli));

@@ -113,6 +113,7 @@ interface Addon {
   runCli(mode: number, target: string, args: string[], binary: string): number;
   socketUnsent(fd: number): number;
   socketUnread(fd: number): number;
+  listenPending(fd: number): number;
 }
 
 // The repository root: three levels above dist/src/native, two above src/native (tests run the .ts).
@@ -224,4 +225,9 @@ export function socketUnsent(fd: number): number {
 /** Bytes the kernel holds in the receive queue of TCP socket `fd` not read yet; -1 where unknown. */
 export function socketUnread(fd: number): number {
   return loadAddon().socketUnread(fd);
+}
+
+/** 1 if a connection waits in listening socket `fd`'s accept queue, 0 if none, -1 where unknown. */
+export function listenPending(fd: number): number {
+  return loadAddon().listenPending(fd);
 }

@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import net from 'node:net';
 
 import { PhpasyncError } from './errors.js';
+import { closeOnceAccepted } from './listener-close.js';
 
 const REASONS: Record<string, string> = {
   EADDRINUSE: 'the address is already in use (another server listens there)',
@@ -24,7 +25,8 @@ export interface BoundListener {
   /** Hands every connection, those accepted so far and those to come, to `server` (a second
    * address of the same server, which listens elsewhere). */
   forward(server: Server): void;
-  /** Closes the socket and every connection accepted so far (startup failed). */
+  /** Closes the socket and every connection accepted so far and not handed over (startup
+   * failed, or shutdown once forwarding). */
   close(): void;
 }
 
@@ -39,6 +41,7 @@ export function listenError(host: string, port: number, err: unknown): PhpasyncE
 export async function bindListener(host: string, port: number): Promise<BoundListener> {
   const early: net.Socket[] = [];
   let target: Server | undefined;
+  let closing = false;
   // Paused: nothing is read before the HTTP server takes the socket over.
   const server = net.createServer({ pauseOnConnect: true }, (socket) => {
     if (target) {
@@ -76,7 +79,11 @@ export async function bindListener(host: string, port: number): Promise<BoundLis
     },
     close() {
       for (const socket of early.splice(0)) socket.destroy();
-      server.close();
+      if (closing) return;
+      closing = true;
+      // Forwarding, connections still queued are served by the target: accept them first.
+      if (target) closeOnceAccepted(server, () => server.close());
+      else server.close();
     },
   };
   return bound;

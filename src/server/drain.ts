@@ -24,6 +24,7 @@ import tls from 'node:tls';
 
 import { socketUnread } from '../native/index.js';
 import { H2C_SOCKET } from './h2c.js';
+import { closeOnceAccepted } from './listener-close.js';
 
 /** Quiet time after which an idle keep-alive connection is closed during a drain. */
 export const IDLE_GRACE_MS = 250;
@@ -112,7 +113,7 @@ export function gracefulConnections(server: Server): ConnectionDrain {
   });
   const close = server.close.bind(server);
   server.close = ((cb?: (err?: Error) => void) => {
-    close(cb);
+    closeOnceAccepted(server, () => close(cb));
     for (const session of sessions) session.close();
     return server;
   }) as Server['close'];
