@@ -70,9 +70,12 @@ function keepAlive(port: number): {
 const get = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
 
 /** Resolves once the server refuses new connections: its server.close() has run, and with it
- * the drain's first look at the open connections (Node calls closeIdleConnections() first). */
+ * the drain's first look at the open connections (Node calls closeIdleConnections() first).
+ * The server closes its listening socket in a turn that finds no connection waiting to be
+ * accepted (src/server/listener-close.ts): the probes are spaced, or they would hold it off. */
 async function refused(port: number): Promise<void> {
-  for (;;) {
+  for (let first = true; ; first = false) {
+    if (!first) await new Promise((resolve) => setTimeout(resolve, 5));
     const err = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
       const s = net.connect(port, '127.0.0.1');
       s.once('connect', () => {
