@@ -10,9 +10,12 @@ type TrackedSocket = Socket & { [LATEST]?: IncomingMessage };
 
 /** Remembers, per connection, the request the server read last (in the order it read them). */
 export function trackLatestRequest(server: Server): void {
-  server.on('request', (req: IncomingMessage) => {
-    (req.socket as TrackedSocket)[LATEST] = req;
-  });
+  server.on('request', markLatestRequest);
+}
+
+/** What trackLatestRequest's listener does, for a request dispatched before the listeners run. */
+export function markLatestRequest(req: IncomingMessage): void {
+  (req.socket as TrackedSocket)[LATEST] = req;
 }
 
 /** True when another request was read on this response's connection after its own request. */

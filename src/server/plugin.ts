@@ -7,6 +7,7 @@ import fp from 'fastify-plugin';
 
 import { BODY_LIMIT_BYTES, ENGINE, engineOptions, rangeText, type EngineOptions } from '../config/defaults.js';
 import { mustWaitTurn, whenTurnComes } from './connection-turns.js';
+import { directDispatch, type DirectOptions } from './direct.js';
 import { encodeEnvelope } from './envelope.js';
 import { httpAnswer, PhpasyncError } from './errors.js';
 import { PhpEngine } from './php-engine.js';
@@ -25,6 +26,9 @@ export interface PhpasyncPluginOptions extends Partial<EngineOptions> {
   prefix?: string;
   /** How long a request may wait for a ring slot when every ring is full (default 100 ms; 0: 503 at once). */
   maxWaitMs?: number;
+  /** GETs and HEADs without a body skip Fastify's routing (src/server/direct.ts), with the app's
+   * request ids. Only for an app with no hook or route PHP's requests need, and no prefix. */
+  direct?: Omit<DirectOptions, 'fastifyPath'>;
 }
 
 declare module 'fastify' {
@@ -66,11 +70,16 @@ const phpasyncPlugin: FastifyPluginAsync<PhpasyncPluginOptions> = async (app: Fa
   // Without a listener Node drops a CONNECT's connection without a word.
   app.server.on('connect', refuseConnect);
   const bodyLimit = opts.bodyLimit ?? BODY_LIMIT_BYTES;
-  guardRequests(app.server, bodyLimit);
+  const prefixed = opts.prefix !== undefined && opts.prefix !== '' && opts.prefix !== '/';
+  const direct = opts.direct && !prefixed ? directDispatch(engine, { ...opts.direct, ...(STATS_ROUTE ? { fastifyPath: STATS_PATH } : {}) }) : undefined;
+  guardRequests(app.server, bodyLimit, direct);
   // The routes live in a scope of their own: the raw-body parser and the prefix stay there, so
   // the app's other routes keep their JSON parsing.
   await app.register(phpRoutes, { prefix: opts.prefix ?? '', engine, bodyLimit });
 };
+
+const STATS_ROUTE = process.env.PHPASYNC_TEST_STATS === '1';
+const STATS_PATH = '/__phpasync/stats';
 
 const PHP_METHODS = http.METHODS.filter((m) => m !== 'CONNECT' && m !== 'HEAD');
 
@@ -86,9 +95,7 @@ async function phpRoutes(scope: FastifyInstance, { prefix, engine, bodyLimit }: 
   scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   // Tests read the zero-copy counters here; the route exists only with PHPASYNC_TEST_STATS=1.
-  if (process.env.PHPASYNC_TEST_STATS === '1') {
-    scope.get('/__phpasync/stats', async () => engine.stats());
-  }
+  if (STATS_ROUTE) scope.get(STATS_PATH, async () => engine.stats());
 
   const handler = (request: FastifyRequest, reply: FastifyReply): void => {
     const body = Buffer.isBuffer(request.body) ? request.body : null;

@@ -88,12 +88,15 @@ function check(req: IncomingMessage, res: ServerResponse): boolean {
 /**
  * Puts the checks in front of the server's 'request' listeners (Fastify's), and answers
  * Expect: 100-continue itself: 413 at once when the declared length is over bodyLimit.
+ * direct: tried on each request that passed the checks; when it returns true it took the
+ * request, and the listeners do not see it.
  */
-export function guardRequests(server: Server, bodyLimit: number): void {
+export function guardRequests(server: Server, bodyLimit: number, direct?: (req: IncomingMessage, res: ServerResponse) => boolean): void {
   const listeners = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
   server.removeAllListeners('request');
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     if (!check(req, res)) return;
+    if (direct?.(req, res)) return;
     for (const l of listeners) l.call(server, req, res);
   });
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {

@@ -163,6 +163,9 @@ export async function buildServer(config: PhpasyncConfig, build: BuildOptions = 
     ...(config.frankenphp?.maxWaitMs !== undefined ? { maxWaitMs: config.frankenphp.maxWaitMs } : {}),
     ...(build.threads !== undefined ? { threads: build.threads } : {}),
     ...(bodyLimit !== undefined ? { bodyLimit } : {}),
+    // Nothing of Fastify's per-request work is needed by PHP's bodyless requests when no hook,
+    // no other route and no TLS stands in front of the worker.
+    ...(front && !https && !routing.hook && classic === undefined && !proxies ? { direct: { genReqId: build.genReqId ?? genReqId, echoRequestId: true } } : {}),
   });
   if (routing.encoderFor) app.phpasync.encoderFor = routing.encoderFor;
   return app;
