@@ -3,6 +3,7 @@
 // `format console` and an unwritable file refused by name.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import path from 'node:path';
@@ -85,6 +86,33 @@ describe('log: the access log', () => {
       ['/missing', 410],
     ]);
     expect(access()).toHaveLength(2);
+  });
+
+  it('counts the bytes and headers of answers on a kept-alive connection', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const body = await new Promise<string>((resolve, reject) => {
+          http
+            .get({ port: server.port, host: '127.0.0.1', path: `/kept${i}`, agent }, (res) => {
+              let text = '';
+              res.setEncoding('latin1');
+              res.on('data', (d: string) => (text += d));
+              res.on('end', () => resolve(text));
+            })
+            .on('error', reject);
+        });
+        expect(body).toBe(`hello /kept${i}`);
+      }
+    } finally {
+      agent.destroy();
+    }
+    const kept = (): Record<string, any>[] => access().filter((l) => String((l.request as { uri: string }).uri).startsWith('/kept'));
+    await until(() => kept().length === 3);
+    for (const [i, line] of kept().entries()) {
+      expect(line).toMatchObject({ status: 200, size: Buffer.byteLength(`hello /kept${i}`), request: { uri: `/kept${i}` } });
+      expect(line.resp_headers['X-App']).toEqual(['yes']);
+    }
   });
 
   it('level ERROR keeps the 5xx lines only (level "error"), under the log\'s name', async () => {

@@ -18,12 +18,13 @@ import { encodeInto, flushEncoded, type ResponseEncoder } from './encode.js';
 import type { EncodedEnvelope } from './envelope.js';
 import { httpAnswer, PhpasyncError, type ErrorCode } from './errors.js';
 import { addHookHeaders } from './hook-headers.js';
-import { forHttp2, frameHeaders } from './framing.js';
+import { forHttp2, frameHeaders, statusHasNoBody } from './framing.js';
 import { writeInformational } from './informational.js';
 import { InFlightTable } from './inflight.js';
 import { latencyTrace } from './latency-trace.js';
 import type { ServerMetrics } from './metrics.js';
 import { hasRequestBehind } from './pipelining.js';
+import { writeWhole } from './whole-response.js';
 
 /** A response being written: its reply and the release handles of frames not yet written. */
 interface InFlight {
@@ -81,6 +82,10 @@ export class PhpEngine {
   /** The `encode` of a request's site, when some site has one. */
   encoderFor?: (req: IncomingMessage) => ResponseEncoder | undefined;
   private started = false;
+  /** Whole responses go out through writeWhole() (PHPASYNC_WHOLE_RESPONSE=0: always through
+   * writeHead() + end(), for measurements and the tests that compare both). */
+  private readonly wholeWrites = process.env.PHPASYNC_WHOLE_RESPONSE !== '0';
+  private wholeWritten = 0;
 
   private constructor(
     options: EngineOptions,
@@ -261,8 +266,8 @@ export class PhpEngine {
     if (!this.stopped) this.native.cancel(f.thread, f.id);
   }
 
-  stats(): EngineStats & { pendingRequests: number } {
-    return { ...this.native.stats(), pendingRequests: this.pending.size };
+  stats(): EngineStats & { pendingRequests: number; wholeWritten: number } {
+    return { ...this.native.stats(), pendingRequests: this.pending.size, wholeWritten: this.wholeWritten };
   }
 
   /** Interrupts every request still running (drain timeout): each is answered 503 and its
@@ -502,6 +507,19 @@ export class PhpEngine {
       addHookHeaders(list, p.reply);
       if (this.closing && !hasRequestBehind(res)) list.push('Connection', 'close');
       if (p.reply.request.raw.httpVersionMajor === 2) list = forHttp2(list);
+      else if (
+        flags & this.k.FRAME_END &&
+        !encoding &&
+        bodyLength !== undefined &&
+        (body === undefined || typeof body === 'string') &&
+        !statusHasNoBody(status) &&
+        p.reply.request.method !== 'HEAD' &&
+        this.wholeWrites &&
+        writeWhole(res, status, list, body, done)
+      ) {
+        this.wholeWritten++;
+        return;
+      }
       res.writeHead(status, list);
       if (encoding) p.sink = encodeInto(encoding, res);
     }
