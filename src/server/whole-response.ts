@@ -19,8 +19,10 @@ interface ResponseInternals {
   maxRequestsOnConnectionReached: boolean;
   shouldKeepAlive: boolean;
   sendDate: boolean;
-  useChunkedEncodingByDefault: boolean;
   outputData: unknown[];
+  _hasBody: boolean;
+  _expect_continue: boolean;
+  _sent100: boolean;
 }
 
 /** Where a response keeps the headers set on it with setHeader() (a hook of the app's, helmet's):
@@ -93,6 +95,9 @@ export function writeWhole(
     r._header !== null ||
     r.outputData.length !== 0 ||
     !r.shouldKeepAlive ||
+    // writeHead() drops keep-alive when a client expecting 100 Continue was not sent it.
+    (r._expect_continue && !r._sent100) ||
+    !r._hasBody ||
     r.maxRequestsOnConnectionReached ||
     !r._defaultKeepAlive ||
     !r.sendDate ||
