@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from './helpers/server.js';
 
 // The handler answers what the query asks: status, headers (h=Name:value, repeated), a body of
-// n bytes (or the text of `body`), and `sleep` ms before it answers.
+// n bytes, then each `body` in a write() of its own, and `sleep` ms before it answers.
 const WORKER = `<?php
 use FrankenPHP\\HttpServer;
 HttpServer::onRequest(function ($req, $res) {
@@ -25,7 +25,7 @@ HttpServer::onRequest(function ($req, $res) {
         $res->addHeader($name, $value);
     }
     if (isset($q['n'])) $res->write(str_repeat(chr(97 + (int) ($q['seq'][0] ?? 0) % 26), (int) $q['n'][0]));
-    elseif (isset($q['body'])) $res->write($q['body'][0]);
+    foreach ($q['body'] ?? [] as $b) $res->write($b);
 });
 `;
 
@@ -120,6 +120,8 @@ const CASES: Case[] = [
   { name: 'a control byte in a value', raw: get('/?h=X-Bad:a%01b&body=x'), count: 1, whole: true, status: 500 },
   { name: 'a name that is not a token', raw: get('/?h=X%20Bad:v&body=x'), count: 1, whole: true, status: 500 },
   { name: 'a body over the copy threshold (a Buffer)', raw: get('/?n=70000'), count: 1, whole: false },
+  { name: 'several writes', raw: get('/?body=a&body=bb&body=%E9%00c'), count: 1, whole: true },
+  { name: 'a write over the copy threshold among short ones', raw: get('/?n=70000&body=a&body=b'), count: 1, whole: false },
   { name: 'a request with a body (Fastify\'s route)', raw: 'POST /?body=x HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc', count: 1, whole: true },
   {
     name: 'a request expecting 100 Continue',

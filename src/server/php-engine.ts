@@ -46,6 +46,20 @@ const WAKE_DEFERRED = 1 << 16;
 const IN_FLIGHT = Symbol('phpasync.inFlight');
 type TrackedResponse = ServerResponse & { [IN_FLIGHT]?: InFlight };
 
+/** A whole frame's body as one string ('' for none), or undefined when a chunk is a Buffer
+ * (a block sent without a copy: Node's path writes it as is). */
+function bodyText(body: BodyChunk | BodyChunk[] | undefined): string | undefined {
+  if (body === undefined) return '';
+  if (typeof body === 'string') return body;
+  if (!Array.isArray(body)) return undefined;
+  let text = '';
+  for (const chunk of body) {
+    if (typeof chunk !== 'string') return undefined;
+    text += chunk;
+  }
+  return text;
+}
+
 /** 'close' of every response handed to PHP: one function for all, no closure per request. */
 function onResponseClose(this: TrackedResponse): void {
   const f = this[IN_FLIGHT];
@@ -511,11 +525,9 @@ export class PhpEngine {
         flags & this.k.FRAME_END &&
         !encoding &&
         bodyLength !== undefined &&
-        (body === undefined || typeof body === 'string') &&
         !statusHasNoBody(status) &&
-        p.reply.request.method !== 'HEAD' &&
         this.wholeWrites &&
-        writeWhole(res, status, list, body, done)
+        writeWhole(res, status, list, bodyText(body), done)
       ) {
         this.wholeWritten++;
         return;

@@ -72,8 +72,9 @@ function utcDate(): string {
 }
 
 /**
- * Writes status, headers (flat list, framing done: Content-Length last of PHP's) and body as
- * one write, and ends `res` without another. False when the response must take writeHead().
+ * Writes status, headers (flat list, framing done: Content-Length last of PHP's) and body (a
+ * latin1 string, one char per byte; undefined: not one, take Node's path) as one write, and
+ * ends `res` without another. False when the response must take writeHead().
  */
 export function writeWhole(
   res: ServerResponse,
@@ -85,7 +86,10 @@ export function writeWhole(
   const r = res as unknown as ResponseInternals;
   const socket = res.socket as Socket | null;
   if (
+    body === undefined ||
     socket === null ||
+    socket.destroyed ||
+    !socket.writable ||
     res.writeHead !== writeHead ||
     res.write !== write ||
     res.end !== end ||
@@ -127,7 +131,7 @@ export function writeWhole(
   // (once the socket has taken these bytes) and finishes the response as usual.
   r._header = head;
   r._headerSent = true;
-  socket.write(body === undefined ? head : head + body, 'latin1', done);
+  socket.write(head + body, 'latin1', done);
   res.end();
   return true;
 }
