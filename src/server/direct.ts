@@ -25,11 +25,27 @@ export interface DirectOptions {
   fastifyPath?: string;
 }
 
-/** The reply the engine reads: FastifyReply's raw, request.raw/id/method and getHeaders(). */
+/** The reply the engine reads: FastifyReply's raw, request.raw/id/method and getHeaders()
+ * (no hook set any header). One class, no closure per request. */
+class StandInReply {
+  readonly request: { id: string; method: string | undefined; raw: IncomingMessage };
+  constructor(
+    req: IncomingMessage,
+    readonly raw: ServerResponse,
+    id: string,
+  ) {
+    this.request = { id, method: req.method, raw: req };
+  }
+  getHeaders(): Record<string, never> {
+    return {};
+  }
+}
+/** The same, marked to echo the request id (hook-headers.ts reads the mark). */
+class EchoingStandInReply extends StandInReply {}
+(EchoingStandInReply.prototype as unknown as Record<symbol, boolean>)[ECHO_REQUEST_ID] = true;
+
 function standInReply(req: IncomingMessage, res: ServerResponse, id: string, echo: boolean): FastifyReply {
-  const reply: Record<string | symbol, unknown> = { raw: res, request: { id, method: req.method, raw: req }, getHeaders: () => ({}) };
-  if (echo) reply[ECHO_REQUEST_ID] = true;
-  return reply as unknown as FastifyReply;
+  return (echo ? new EchoingStandInReply(req, res, id) : new StandInReply(req, res, id)) as unknown as FastifyReply;
 }
 
 /** The dispatcher for guardRequests(): true when it handed the request to PHP. */

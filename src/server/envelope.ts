@@ -7,6 +7,7 @@
 import { Encoder } from '@msgpack/msgpack';
 import type { IncomingMessage } from 'node:http';
 
+import { encodeAscii } from './envelope-ascii.js';
 import { phpTarget } from './request-line.js';
 
 // One encoder reused: encodeSharedRef() returns a view of its buffer, valid until the next
@@ -77,10 +78,20 @@ const fields: unknown[] = new Array(8).fill(null);
 const fieldsWithScript: unknown[] = new Array(9).fill(null);
 
 /** script: the classic script the request runs (src/server/scripts.ts), a 9th element after
- * the body. The body itself is left out (nil, see above). */
+ * the body. The body itself is left out (nil, see above). An HTTP/1 request whose strings are
+ * all ASCII is written by envelope-ascii.ts, into the same bytes. */
 export function encodeEnvelope(raw: IncomingMessage, scheme: string, script?: readonly string[]): EncodedEnvelope {
-  const f = script ? fieldsWithScript : fields;
   const peer = peerOf(raw);
+  if (raw.httpVersionMajor !== 2) {
+    const ascii = encodeAscii(raw.method ?? 'GET', phpTarget(raw), raw.httpVersion, raw.rawHeaders, peer[0], peer[1], scheme, script);
+    if (ascii !== null) return ascii;
+  }
+  return encodeGeneric(raw, peer, scheme, script);
+}
+
+/** Any request, through @msgpack/msgpack (a char above 0x7F somewhere, or HTTP/2). */
+function encodeGeneric(raw: IncomingMessage, peer: [string, number], scheme: string, script?: readonly string[]): EncodedEnvelope {
+  const f = script ? fieldsWithScript : fields;
   f[0] = raw.method ?? 'GET';
   f[1] = phpTarget(raw);
   f[2] = raw.httpVersion;

@@ -30,10 +30,12 @@ function has(list: string[], name: string): boolean {
   return false;
 }
 
+const NONE: Record<string, unknown> = Object.freeze({});
+
 /** Appends the reply's hook headers to `list` (flat name, value pairs) where PHP set none. */
 export function addHookHeaders(list: string[], reply: FastifyReply): void {
   // undefined: a stand-in reply (scripts-response.ts's hopReply) carries no hook headers.
-  const hooks = replyHeaders(reply) ?? {};
+  const hooks = replyHeaders(reply) ?? NONE;
   // First, where the onRequest hook that used to set it put it; a hook's own value wins.
   if ((reply as Marked)[ECHO_REQUEST_ID] === true && hooks['x-request-id'] === undefined && !has(list, 'x-request-id')) {
     list.push('x-request-id', reply.request.id);
