@@ -258,7 +258,9 @@ describe('classic scripts: faults end only their request', () => {
       });
       // One PHP thread: this request is served once the aborted script has ended.
       expect((await fetch(`${base}/`)).status).toBe(200);
-      const last = fs.readFileSync(log, 'utf8');
+      // No log at all: the script was stopped right after its first flush, before it wrote one
+      // (the client can read that chunk and leave before the script's next line runs).
+      const last = fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '';
       if (ignore) expect(last).toBe('done aborted');
       else expect(last).not.toMatch(/^done/);
     });
