@@ -113,12 +113,16 @@ export function writeWhole(
   const reason = STATUS_CODES[status];
   if (reason === undefined) return false;
   let head = `HTTP/1.1 ${status} ${reason}\r\n`;
+  let framed = false;
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i]!;
     const value = headers[i + 1]!;
     if (!TOKEN.test(name) || BAD_VALUE.test(value) || reactsTo(name)) return false;
+    if (name.length === 14 && name.toLowerCase() === 'content-length') framed = true;
     head += `${name}: ${value}\r\n`;
   }
+  // The body's end is its length: without one, Node's path chunks it or closes after it.
+  if (!framed) return false;
   head += `Date: ${utcDate()}\r\nConnection: keep-alive\r\n`;
   if (r._keepAliveTimeout) {
     const max = (r._maxRequestsPerSocket ?? 0) > 0 ? `, max=${r._maxRequestsPerSocket}` : '';
